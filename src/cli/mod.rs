@@ -1,0 +1,350 @@
+//! The command line: docker's words, parsed by clap, handed to the engine.
+//!
+//! Nothing here talks to the kernel; each command parses its flags, calls the
+//! engine, and prints what comes back in docker's format.
+
+mod show;
+
+use crate::engine::container::RunConfig;
+use crate::engine::exec::ExecOptions;
+use crate::engine::run::{Outcome, RunOptions, StartError};
+use crate::engine::{DEFAULT_ROOT, DataRoot, cleanup, exec, lifecycle, run, units};
+use anyhow::bail;
+use clap::{ArgAction, Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "glassbox",
+    version,
+    about = "A terminal lab that teaches how containers work by running real ones",
+    long_about = "A terminal lab that teaches how containers work by running real ones.\n\
+                  Its commands are docker's: glassbox run, ps, exec, logs, stop, rm, inspect, …"
+)]
+pub struct Cli {
+    /// Where glassbox keeps images, containers and its journal.
+    #[arg(long, global = true, env = "GLASSBOX_ROOT", default_value = DEFAULT_ROOT)]
+    pub root: PathBuf,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command in a new container
+    Run(RunArgs),
+    /// List containers
+    Ps {
+        /// Show all containers (default shows just running)
+        #[arg(short, long)]
+        all: bool,
+        /// Only display container IDs
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Run a command in a running container
+    Exec(ExecArgs),
+    /// Fetch the logs of a container
+    Logs {
+        /// Follow log output
+        #[arg(short, long)]
+        follow: bool,
+        container: String,
+    },
+    /// Display the running processes of a container
+    Top { container: String },
+    /// Display a live stream of container resource usage statistics
+    Stats {
+        /// Disable streaming stats and only pull the first result
+        #[arg(long)]
+        no_stream: bool,
+        /// Show all containers (default shows just running)
+        #[arg(short, long)]
+        all: bool,
+        containers: Vec<String>,
+    },
+    /// Return low-level information on containers or images, as JSON
+    Inspect {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Stop one or more running containers (SIGTERM, then SIGKILL)
+    Stop {
+        /// Seconds to wait before killing the container
+        #[arg(short = 't', long = "time", default_value_t = 10)]
+        time: u64,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Send a signal to one or more running containers
+    Kill {
+        /// Signal to send (name or number)
+        #[arg(short, long, default_value = "KILL")]
+        signal: String,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Remove one or more containers
+    Rm {
+        /// Force the removal of a running container (uses SIGKILL)
+        #[arg(short, long)]
+        force: bool,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// List images
+    Images,
+    /// Remove every container and kernel object glassbox made under this root
+    Cleanup,
+}
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct RunArgs {
+    /// Run the container in the background and print its ID
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep STDIN open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Automatically remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Assign a name to the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Memory limit (e.g. 200m, 1g)
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// Number of CPUs (e.g. 0.5)
+    #[arg(long)]
+    pub cpus: Option<String>,
+    /// Tune the container's pids limit (-1 for unlimited)
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Container host name
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    /// Set environment variables (KEY=VALUE)
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Connect the container to a network: none or host
+    #[arg(long, default_value = "none")]
+    pub network: String,
+    /// Bind mount a host path (SRC:DST[:ro])
+    #[arg(short, long = "volume")]
+    pub volume: Vec<String>,
+    /// Mount the container's root filesystem as read only
+    #[arg(long)]
+    pub read_only: bool,
+    /// Print help
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+    /// The image to run (glassbox assembles busybox from the host on first use)
+    pub image: String,
+    /// The command and its arguments (default: the image's CMD)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Keep STDIN open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Set environment variables
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    pub container: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
+}
+
+/// Builds the engine's options from `run`'s flags; bad values are refused here.
+fn run_options(a: RunArgs) -> anyhow::Result<RunOptions> {
+    let memory = a.memory.as_deref().map(units::parse_memory).transpose()?;
+    let cpu_quota = a.cpus.as_deref().map(units::parse_cpus).transpose()?;
+    if !["none", "host"].contains(&a.network.as_str()) {
+        bail!(
+            "network {:?} is not available: use --network none or --network host",
+            a.network
+        );
+    }
+    let mut volumes = Vec::new();
+    for v in &a.volume {
+        let parts: Vec<&str> = v.split(':').collect();
+        let (src, dst, ro) = match parts.as_slice() {
+            [s, d] => (*s, *d, false),
+            [s, d, "ro"] => (*s, *d, true),
+            [s, d, "rw"] => (*s, *d, false),
+            _ => bail!("invalid volume {v:?}: use SRC:DST or SRC:DST:ro"),
+        };
+        if !src.starts_with('/') || !dst.starts_with('/') {
+            bail!("invalid volume {v:?}: both paths must be absolute");
+        }
+        if !std::path::Path::new(src).exists() {
+            bail!("volume source {src} does not exist on the host");
+        }
+        volumes.push((src.to_string(), dst.to_string(), ro));
+    }
+    for e in &a.env {
+        if e.starts_with('=') || e.is_empty() {
+            bail!("invalid environment variable {e:?}: use KEY=VALUE");
+        }
+    }
+    if a.detach && a.rm {
+        // allowed, as docker: removed when it exits
+    }
+    Ok(RunOptions {
+        image: a.image,
+        command: a.command,
+        name: a.name,
+        config: RunConfig {
+            hostname: a.hostname.unwrap_or_default(),
+            user: a.user.unwrap_or_default(),
+            env: a.env,
+            workdir: a.workdir.unwrap_or_default(),
+            tty: a.tty,
+            open_stdin: a.interactive,
+            detach: a.detach,
+            auto_remove: a.rm,
+            memory,
+            cpu_quota,
+            pids_limit: a.pids_limit,
+            network: a.network,
+            read_only: a.read_only,
+            volumes,
+        },
+    })
+}
+
+/// Parses a signal given as `KILL`, `SIGKILL` or `9`.
+fn parse_signal(s: &str) -> anyhow::Result<i32> {
+    if let Ok(n) = s.parse::<i32>() {
+        return Ok(n);
+    }
+    let name = s.to_ascii_uppercase();
+    let name = if name.starts_with("SIG") {
+        name
+    } else {
+        format!("SIG{name}")
+    };
+    name.parse::<nix::sys::signal::Signal>()
+        .map(|s| s as i32)
+        .map_err(|_| anyhow::anyhow!("unknown signal {s:?}"))
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let code = match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(start) = e.downcast_ref::<StartError>() {
+                eprintln!("glassbox: {}", start.message);
+                start.code
+            } else {
+                eprintln!("glassbox: {e:#}");
+                125
+            }
+        }
+    };
+    code
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    let Some(command) = cli.command else {
+        use clap::CommandFactory;
+        Cli::command().print_help()?;
+        return Ok(0);
+    };
+    let root = DataRoot::open(&cli.root)?;
+    match command {
+        Command::Run(a) => match run::run(&root, &run_options(a)?)? {
+            Outcome::Exited(code) => Ok(code),
+            Outcome::Detached(id) => {
+                println!("{id}");
+                Ok(0)
+            }
+        },
+        Command::Ps { all, quiet } => show::ps(&root, all, quiet).map(|_| 0),
+        Command::Exec(a) => exec::exec(
+            &root,
+            &a.container,
+            &a.command,
+            &ExecOptions {
+                interactive: a.interactive,
+                tty: a.tty,
+                user: a.user,
+                env: a.env,
+                workdir: a.workdir,
+            },
+        ),
+        Command::Logs { follow, container } => show::logs(&root, &container, follow).map(|_| 0),
+        Command::Top { container } => show::top(&root, &container).map(|_| 0),
+        Command::Stats {
+            no_stream,
+            all,
+            containers,
+        } => show::stats(&root, &containers, all, no_stream).map(|_| 0),
+        Command::Inspect { names } => show::inspect(&root, &names),
+        Command::Stop { time, containers } => each(&containers, |c| {
+            lifecycle::stop(&root, c, Duration::from_secs(time)).map(|_| ())
+        }),
+        Command::Kill { signal, containers } => {
+            let sig = parse_signal(&signal)?;
+            each(&containers, |c| lifecycle::kill(&root, c, sig).map(|_| ()))
+        }
+        Command::Rm { force, containers } => {
+            each(&containers, |c| lifecycle::rm(&root, c, force).map(|_| ()))
+        }
+        Command::Images => show::images(&root).map(|_| 0),
+        Command::Cleanup => {
+            let report = cleanup::cleanup(&root)?;
+            println!(
+                "removed {} container(s) and every kernel object in the journals of {}",
+                report.containers,
+                root.path.display()
+            );
+            for e in &report.errors {
+                eprintln!("glassbox: cleanup: {e}");
+            }
+            Ok(if report.errors.is_empty() { 0 } else { 1 })
+        }
+    }
+}
+
+/// Applies `f` to each container name, printing the name on success as docker
+/// does; the exit code is 1 if any failed.
+fn each(names: &[String], mut f: impl FnMut(&str) -> anyhow::Result<()>) -> anyhow::Result<i32> {
+    let mut code = 0;
+    for n in names {
+        match f(n) {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                eprintln!("glassbox: {e:#}");
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
+}

@@ -1,0 +1,454 @@
+//! What the read-only commands print: `ps`, `logs`, `top`, `stats`,
+//! `inspect`, `images`, in docker's columns and field names.
+
+use crate::engine::DataRoot;
+use crate::engine::container::{self, Paths, Record};
+use crate::image::store::digest_hex;
+use crate::inspect::{netdev, processes, proc_stat};
+use crate::runtime::cgroups::Cgroup;
+use crate::runtime::logs;
+use crate::timefmt;
+use serde_json::json;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::time::Duration;
+
+/// Prints rows as left-aligned columns separated by three spaces.
+fn table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let n = cells.len();
+        let mut out = String::new();
+        for (i, c) in cells.into_iter().enumerate() {
+            if i + 1 == n {
+                out.push_str(&c);
+            } else {
+                out.push_str(&format!("{c:<w$}   ", w = widths[i]));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header.iter().map(|s| s.to_string()).collect());
+    for r in rows {
+        line(r.clone());
+    }
+}
+
+/// docker's COMMAND column: quoted, cut at 20 characters with an ellipsis.
+fn command_column(r: &Record) -> String {
+    let full = std::iter::once(r.path.as_str())
+        .chain(r.args.iter().map(|s| s.as_str()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let cut: String = if full.chars().count() > 20 {
+        format!("{}…", full.chars().take(19).collect::<String>())
+    } else {
+        full
+    };
+    format!("\"{cut}\"")
+}
+
+fn ago(ns: u64) -> String {
+    format!(
+        "{} ago",
+        timefmt::human_duration(timefmt::now_unix_ns().saturating_sub(ns))
+    )
+}
+
+/// `glassbox ps [-a] [-q]`.
+pub fn ps(root: &DataRoot, all: bool, quiet: bool) -> anyhow::Result<()> {
+    let records: Vec<Record> = container::list(root)?
+        .into_iter()
+        .filter(|r| all || r.is_running())
+        .collect();
+    if quiet {
+        for r in &records {
+            println!("{}", r.short_id());
+        }
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| {
+            vec![
+                r.short_id().to_string(),
+                r.image.clone(),
+                command_column(r),
+                ago(r.created),
+                r.status_line(),
+                String::new(),
+                r.name.clone(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "CONTAINER ID",
+            "IMAGE",
+            "COMMAND",
+            "CREATED",
+            "STATUS",
+            "PORTS",
+            "NAMES",
+        ],
+        &rows,
+    );
+    Ok(())
+}
+
+fn print_entries(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    for e in logs::parse(text) {
+        let _ = if e.stream == "stderr" {
+            err.write_all(e.log.as_bytes())
+        } else {
+            out.write_all(e.log.as_bytes())
+        };
+    }
+    let _ = out.flush();
+}
+
+/// `glassbox logs [-f]`.
+pub fn logs(root: &DataRoot, name: &str, follow: bool) -> anyhow::Result<()> {
+    let record = container::find(root, name)?;
+    let path = Paths::new(root, &record.id).log();
+    let mut file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+    };
+    let mut pending = String::new();
+    loop {
+        let mut chunk = String::new();
+        file.read_to_string(&mut chunk)?;
+        pending.push_str(&chunk);
+        // Print whole lines only; keep a torn last line for the next round.
+        if let Some(end) = pending.rfind('\n') {
+            print_entries(&pending[..=end]);
+            pending.drain(..=end);
+        }
+        if !follow {
+            return Ok(());
+        }
+        let running = container::load_by_id(root, &record.id).is_ok_and(|r| r.is_running());
+        if !running && chunk.is_empty() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        file.seek(SeekFrom::Current(0))?;
+    }
+}
+
+fn user_name(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
+            })
+        })
+        .unwrap_or_else(|| uid.to_string())
+}
+
+/// `glassbox top`: the container's processes as the host sees them.
+pub fn top(root: &DataRoot, name: &str) -> anyhow::Result<()> {
+    let record = container::find(root, name)?;
+    if !record.is_running() {
+        anyhow::bail!("container {} is not running", record.name);
+    }
+    let cgroup = Cgroup::new(&root.cgroup_layout()?, &record.cgroup);
+    let ticks = proc_stat::clock_ticks_per_second().max(1);
+    let mut rows = Vec::new();
+    let mut pids = cgroup.pids();
+    pids.sort();
+    for pid in pids {
+        let (Ok(p), Ok(st)) = (
+            processes::read_process(pid as u32),
+            proc_stat::read_proc_stat(pid as u32),
+        ) else {
+            continue;
+        };
+        let cpu = (st.utime + st.stime) / ticks;
+        rows.push(vec![
+            user_name(p.uid),
+            pid.to_string(),
+            p.ppid.to_string(),
+            p.nspid.last().map(|n| n.to_string()).unwrap_or_default(),
+            format!("{:02}:{:02}:{:02}", cpu / 3600, (cpu / 60) % 60, cpu % 60),
+            p.command(),
+        ]);
+    }
+    table(&["UID", "PID", "PPID", "PID INSIDE", "TIME", "CMD"], &rows);
+    Ok(())
+}
+
+/// `1.5MiB`, as docker's stats prints sizes.
+pub fn human_bytes(b: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < units.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b}B")
+    } else {
+        format!("{v:.2}{}", units[i])
+    }
+}
+
+fn host_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024)
+        .unwrap_or(0)
+}
+
+/// `glassbox stats [--no-stream]`: CPU from two readings of the cgroup's CPU
+/// time, memory and PIDs from its counters, network from /proc/PID/net/dev.
+pub fn stats(root: &DataRoot, names: &[String], all: bool, no_stream: bool) -> anyhow::Result<()> {
+    let layout = root.cgroup_layout()?;
+    loop {
+        let records: Vec<Record> = if names.is_empty() {
+            container::list(root)?
+                .into_iter()
+                .filter(|r| all || r.is_running())
+                .collect()
+        } else {
+            names
+                .iter()
+                .map(|n| container::find(root, n))
+                .collect::<anyhow::Result<_>>()?
+        };
+        let groups: Vec<Cgroup> = records.iter().map(|r| Cgroup::new(&layout, &r.cgroup)).collect();
+        let first: Vec<u64> = groups
+            .iter()
+            .map(|g| g.usage().map(|u| u.cpu_usage_usec).unwrap_or(0))
+            .collect();
+        let t0 = std::time::Instant::now();
+        std::thread::sleep(Duration::from_millis(500));
+        let elapsed_us = t0.elapsed().as_micros().max(1) as f64;
+        let host_mem = host_memory();
+        let mut rows = Vec::new();
+        for ((r, g), before) in records.iter().zip(&groups).zip(&first) {
+            let running = r.is_running();
+            let u = if running { g.usage().ok() } else { None };
+            let (cpu, mem, limit, pids) = match u {
+                Some(u) => (
+                    (u.cpu_usage_usec.saturating_sub(*before)) as f64 / elapsed_us * 100.0,
+                    u.memory_bytes,
+                    u.memory_limit.unwrap_or(host_mem).min(host_mem.max(1)),
+                    u.pids_current,
+                ),
+                None => (0.0, 0, 0, 0),
+            };
+            let net = if running {
+                netdev::read_proc_net_dev(r.state.pid as u32)
+                    .map(|devs| {
+                        let (rx, tx) = devs
+                            .iter()
+                            .filter(|d| d.name != "lo")
+                            .fold((0, 0), |(rx, tx), d| (rx + d.stats.rx_bytes, tx + d.stats.tx_bytes));
+                        format!("{} / {}", human_bytes(rx), human_bytes(tx))
+                    })
+                    .unwrap_or_else(|_| "--".into())
+            } else {
+                "--".into()
+            };
+            let mem_pct = if limit > 0 {
+                mem as f64 / limit as f64 * 100.0
+            } else {
+                0.0
+            };
+            rows.push(vec![
+                r.short_id().to_string(),
+                r.name.clone(),
+                format!("{cpu:.2}%"),
+                format!("{} / {}", human_bytes(mem), human_bytes(limit)),
+                format!("{mem_pct:.2}%"),
+                net,
+                pids.to_string(),
+            ]);
+        }
+        if !no_stream {
+            print!("\x1b[2J\x1b[H");
+        }
+        table(
+            &[
+                "CONTAINER ID",
+                "NAME",
+                "CPU %",
+                "MEM USAGE / LIMIT",
+                "MEM %",
+                "NET I/O",
+                "PIDS",
+            ],
+            &rows,
+        );
+        if no_stream {
+            return Ok(());
+        }
+        let _ = std::io::stdout().flush();
+    }
+}
+
+/// docker's `inspect` document for a container.
+pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
+    let paths = Paths::new(root, &r.id);
+    let c = &r.config;
+    let lower = r
+        .lower_dirs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
+    let running = r.state.status == "running";
+    json!({
+        "Id": r.id,
+        "Created": timefmt::rfc3339(r.created),
+        "Path": r.path,
+        "Args": r.args,
+        "State": {
+            "Status": r.state.status,
+            "Running": running,
+            "Paused": false,
+            "Restarting": false,
+            "OOMKilled": r.state.oom_killed,
+            "Dead": false,
+            "Pid": if running { r.state.pid } else { 0 },
+            "ExitCode": r.state.exit_code,
+            "Error": r.state.error,
+            "StartedAt": timefmt::rfc3339(r.state.started_at),
+            "FinishedAt": timefmt::rfc3339(r.state.finished_at),
+        },
+        "Image": r.image_id,
+        "ResolvConfPath": "",
+        "HostnamePath": "",
+        "LogPath": paths.log(),
+        "Name": format!("/{}", r.name),
+        "Driver": "overlay2",
+        "HostConfig": {
+            "Memory": c.memory.unwrap_or(0),
+            "MemorySwap": c.memory.unwrap_or(0),
+            "NanoCpus": c.cpu_quota.map(|(q, p)| q * 1_000_000_000 / p as i64).unwrap_or(0),
+            "CpuQuota": c.cpu_quota.map(|(q, _)| q).unwrap_or(0),
+            "CpuPeriod": c.cpu_quota.map(|(_, p)| p).unwrap_or(0),
+            "PidsLimit": c.pids_limit,
+            "NetworkMode": c.network,
+            "AutoRemove": c.auto_remove,
+            "ReadonlyRootfs": c.read_only,
+            "Binds": c.volumes.iter().map(|(s, d, ro)| format!("{s}:{d}{}", if *ro { ":ro" } else { "" })).collect::<Vec<_>>(),
+            "CgroupParent": r.cgroup.rsplit_once('/').map(|(p, _)| p).unwrap_or(""),
+        },
+        "GraphDriver": {
+            "Name": "overlay2",
+            "Data": {
+                "LowerDir": lower,
+                "UpperDir": paths.upper(),
+                "WorkDir": paths.work(),
+                "MergedDir": paths.rootfs(),
+            }
+        },
+        "Mounts": c.volumes.iter().map(|(s, d, ro)| json!({
+            "Type": "bind", "Source": s, "Destination": d, "RW": !ro
+        })).collect::<Vec<_>>(),
+        "Config": {
+            "Hostname": c.hostname,
+            "User": c.user,
+            "Tty": c.tty,
+            "OpenStdin": c.open_stdin,
+            "Env": c.env,
+            "Cmd": std::iter::once(r.path.clone()).chain(r.args.iter().cloned()).collect::<Vec<_>>(),
+            "Image": r.image,
+            "WorkingDir": c.workdir,
+        },
+        "NetworkSettings": { "Networks": { c.network.clone(): {} } },
+        "Glassbox": {
+            "Bundle": paths.bundle(),
+            "Cgroup": r.cgroup,
+            "Journal": paths.journal(),
+            "Trace": paths.trace(),
+        }
+    })
+}
+
+/// docker's `inspect` document for an image.
+fn image_json(root: &DataRoot, id: &str, config: &crate::image::ImageConfig) -> serde_json::Value {
+    let store = root.images();
+    let tags: Vec<String> = store
+        .tags()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, v)| v == id)
+        .map(|(k, _)| k)
+        .collect();
+    let size: u64 = config.rootfs.diff_ids.iter().map(|d| store.layer_size(d)).sum();
+    json!({
+        "Id": id,
+        "RepoTags": tags,
+        "Created": config.created,
+        "Architecture": config.architecture,
+        "Os": config.os,
+        "Size": size,
+        "Config": config.config,
+        "RootFS": { "Type": config.rootfs.typ, "Layers": config.rootfs.diff_ids },
+        "History": config.history,
+        "GraphDriver": {
+            "Name": "overlay2",
+            "Data": {
+                "LowerDir": config.rootfs.diff_ids.iter().rev().map(|d| store.layer_diff(d).display().to_string()).collect::<Vec<_>>().join(":"),
+            }
+        }
+    })
+}
+
+/// `glassbox inspect NAME|IMAGE…`: containers first, then images, as docker.
+pub fn inspect(root: &DataRoot, names: &[String]) -> anyhow::Result<i32> {
+    let mut docs = Vec::new();
+    let mut code = 0;
+    for n in names {
+        if let Ok(r) = container::find(root, n) {
+            docs.push(container_json(root, &r));
+        } else if let Ok((id, config)) = root.images().resolve(n) {
+            docs.push(image_json(root, &id, &config));
+        } else {
+            eprintln!("glassbox: no such object: {n}");
+            code = 1;
+        }
+    }
+    println!("{}", serde_json::to_string_pretty(&docs)?);
+    Ok(code)
+}
+
+/// `glassbox images`.
+pub fn images(root: &DataRoot) -> anyhow::Result<()> {
+    let store = root.images();
+    let mut rows = Vec::new();
+    for (reference, id) in store.tags()? {
+        let Ok(config) = store.config(&id) else { continue };
+        let (repo, tag) = reference.rsplit_once(':').unwrap_or((&reference, "latest"));
+        let size: u64 = config.rootfs.diff_ids.iter().map(|d| store.layer_size(d)).sum();
+        let created = config.created.clone().unwrap_or_default();
+        rows.push(vec![
+            repo.to_string(),
+            tag.to_string(),
+            digest_hex(&id)[..12].to_string(),
+            created,
+            human_bytes(size),
+        ]);
+    }
+    table(&["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], &rows);
+    Ok(())
+}

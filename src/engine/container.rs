@@ -1,0 +1,290 @@
+//! Containers on disk: one directory per container, and what it records.
+//!
+//! `containers/<id>/` holds the OCI bundle (`config.json` and the `rootfs`
+//! mount point), the overlay's writable layer (`upper/`, with `work/` beside
+//! it), the log (`container-json.log`), the journal of kernel objects, the
+//! start trace, and `state.json`: the record below. A record that says
+//! "running" is checked against the kernel each time it is read: if its PID is
+//! gone, or now belongs to another process (PIDs are reused; the start time in
+//! /proc/PID/stat tells them apart), the container is reported as exited.
+
+use super::DataRoot;
+use crate::inspect::proc_stat::process_start_time;
+use crate::timefmt;
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// How the container was asked to run (docker's `HostConfig` and `Config`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub hostname: String,
+    pub user: String,
+    pub env: Vec<String>,
+    pub workdir: String,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub detach: bool,
+    pub auto_remove: bool,
+    /// Bytes, as `-m` gave them.
+    pub memory: Option<i64>,
+    /// CFS quota and period in µs, from `--cpus`.
+    pub cpu_quota: Option<(i64, u64)>,
+    pub pids_limit: Option<i64>,
+    /// `bridge`, `none` or `host`.
+    pub network: String,
+    pub read_only: bool,
+    /// `-v` bind mounts: (source on the host, destination inside, read-only).
+    pub volumes: Vec<(String, String, bool)>,
+}
+
+/// The container's lifecycle state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// `created`, `running` or `exited`.
+    pub status: String,
+    /// Host PID of the container's main process (0 when not running).
+    pub pid: i32,
+    /// Its start time in clock ticks since boot (field 22 of /proc/PID/stat).
+    pub pid_start: u64,
+    /// The process that waits for it (the shim).
+    pub monitor_pid: i32,
+    pub monitor_start: u64,
+    pub started_at: u64,
+    pub finished_at: u64,
+    pub exit_code: i32,
+    pub oom_killed: bool,
+    pub error: String,
+}
+
+/// `state.json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    pub name: String,
+    /// The image as the user named it.
+    pub image: String,
+    pub image_id: String,
+    pub created: u64,
+    /// The command: path and arguments.
+    pub path: String,
+    pub args: Vec<String>,
+    pub config: RunConfig,
+    pub state: State,
+    /// The cgroup, relative to the hierarchy's mount.
+    pub cgroup: String,
+    /// Overlay lower directories, top layer first.
+    pub lower_dirs: Vec<PathBuf>,
+}
+
+impl Record {
+    pub fn short_id(&self) -> &str {
+        &self.id[..12.min(self.id.len())]
+    }
+
+    /// Is the recorded process still the one we started?
+    pub fn is_running(&self) -> bool {
+        self.state.status == "running" && process_alive(self.state.pid, self.state.pid_start)
+    }
+
+    /// The state as the kernel confirms it: a "running" record whose process
+    /// is gone is reported as exited.
+    pub fn observed(mut self) -> Record {
+        if self.state.status == "running" && !self.is_running() {
+            self.state.status = "exited".into();
+            if self.state.error.is_empty() {
+                self.state.error = "the container's process is gone and its monitor did not record an exit (was glassbox killed?); `glassbox rm` or `glassbox cleanup` removes what is left".into();
+                self.state.exit_code = 255;
+            }
+        }
+        self
+    }
+
+    /// docker's STATUS column: "Up 3 seconds", "Exited (137) 2 seconds ago", "Created".
+    pub fn status_line(&self) -> String {
+        let now = timefmt::now_unix_ns();
+        match self.state.status.as_str() {
+            "running" => format!(
+                "Up {}",
+                timefmt::human_duration(now.saturating_sub(self.state.started_at))
+            ),
+            "exited" if self.state.finished_at > 0 => format!(
+                "Exited ({}) {} ago",
+                self.state.exit_code,
+                timefmt::human_duration(now.saturating_sub(self.state.finished_at))
+            ),
+            "exited" => format!("Exited ({})", self.state.exit_code),
+            _ => "Created".into(),
+        }
+    }
+}
+
+/// True when `pid` exists and started at `start` (clock ticks since boot).
+pub fn process_alive(pid: i32, start: u64) -> bool {
+    pid > 0 && process_start_time(pid as u32) == Some(start)
+}
+
+/// A container's files.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub dir: PathBuf,
+}
+
+impl Paths {
+    pub fn new(root: &DataRoot, id: &str) -> Paths {
+        Paths {
+            dir: root.containers().join(id),
+        }
+    }
+    /// The OCI bundle is the container's directory itself.
+    pub fn bundle(&self) -> &Path {
+        &self.dir
+    }
+    pub fn rootfs(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+    pub fn upper(&self) -> PathBuf {
+        self.dir.join("upper")
+    }
+    pub fn work(&self) -> PathBuf {
+        self.dir.join("work")
+    }
+    pub fn state(&self) -> PathBuf {
+        self.dir.join("state.json")
+    }
+    pub fn log(&self) -> PathBuf {
+        self.dir.join("container-json.log")
+    }
+    pub fn journal(&self) -> PathBuf {
+        self.dir.join("journal")
+    }
+    pub fn trace(&self) -> PathBuf {
+        self.dir.join("trace.jsonl")
+    }
+}
+
+/// Writes the record atomically (temporary file, then rename).
+pub fn save(root: &DataRoot, record: &Record) -> anyhow::Result<()> {
+    let paths = Paths::new(root, &record.id);
+    let bytes = serde_json::to_vec_pretty(record)?;
+    crate::image::store::write_atomic(&paths.state(), &bytes)?;
+    Ok(())
+}
+
+pub fn load_by_id(root: &DataRoot, id: &str) -> anyhow::Result<Record> {
+    let path = Paths::new(root, id).state();
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let record: Record = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a valid container record", path.display()))?;
+    Ok(record.observed())
+}
+
+/// Every container of the data root, newest first.
+pub fn list(root: &DataRoot) -> anyhow::Result<Vec<Record>> {
+    let mut out = Vec::new();
+    let dir = root.containers();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let entry = entry?;
+        let id = entry.file_name().to_string_lossy().into_owned();
+        if let Ok(r) = load_by_id(root, &id) {
+            out.push(r);
+        }
+    }
+    out.sort_by(|a, b| b.created.cmp(&a.created));
+    Ok(out)
+}
+
+/// Finds a container by name, full ID or unique ID prefix, as docker does.
+pub fn find(root: &DataRoot, name_or_id: &str) -> anyhow::Result<Record> {
+    let key = name_or_id.trim_start_matches('/');
+    if let Ok(id) = std::fs::read_link(root.names().join(key)) {
+        let id = id.to_string_lossy().into_owned();
+        if let Ok(r) = load_by_id(root, &id) {
+            return Ok(r);
+        }
+    }
+    if key.len() >= 3 && key.chars().all(|c| c.is_ascii_hexdigit()) {
+        let matches: Vec<String> = std::fs::read_dir(root.containers())?
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|id| id.starts_with(key))
+            .collect();
+        match matches.as_slice() {
+            [id] => return load_by_id(root, id),
+            [] => {}
+            _ => bail!("{key:?} matches {} containers: give more of the ID", matches.len()),
+        }
+    }
+    bail!("no such container: {name_or_id} (`glassbox ps -a` lists them)")
+}
+
+/// Reserves a name atomically: `names/<name>` is a symlink to the ID, and
+/// `symlink(2)` fails if it exists.
+pub fn reserve_name(root: &DataRoot, name: &str, id: &str) -> anyhow::Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 128
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if !valid {
+        bail!("invalid container name {name:?}: use letters, digits, '_', '.' and '-', starting with a letter or digit");
+    }
+    let link = root.names().join(name);
+    match std::os::unix::fs::symlink(id, &link) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let holder = std::fs::read_link(&link)
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !holder.is_empty() && !root.containers().join(&holder).exists() {
+                // A stale name whose container is gone: take it over.
+                std::fs::remove_file(&link)?;
+                return reserve_name(root, name, id);
+            }
+            bail!(
+                "the container name {name:?} is already in use by container {}: remove it (`glassbox rm -f {name}`) or choose another --name",
+                &holder[..12.min(holder.len())]
+            )
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", link.display())),
+    }
+}
+
+pub fn release_name(root: &DataRoot, name: &str, id: &str) {
+    let link = root.names().join(name);
+    if std::fs::read_link(&link).is_ok_and(|t| t == Path::new(id)) {
+        let _ = std::fs::remove_file(link);
+    }
+}
+
+/// A random 64-hex-digit ID, as docker's.
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 32];
+    // SAFETY: getrandom writes into the buffer we own, of its length.
+    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if n != bytes.len() as isize {
+        // Fall back to time and pid: unique enough for one host.
+        let seed = format!("{}-{}", timefmt::now_unix_ns(), std::process::id());
+        use sha2::Digest;
+        bytes.copy_from_slice(&sha2::Sha256::digest(seed.as_bytes()));
+    }
+    crate::image::store::hex(&bytes)
+}
+
+const ADJECTIVES: [&str; 16] = [
+    "brave", "calm", "eager", "fond", "gentle", "happy", "jolly", "keen", "lucid", "merry",
+    "nifty", "proud", "quiet", "sharp", "tender", "witty",
+];
+const SCIENTISTS: [&str; 16] = [
+    "babbage", "curie", "dijkstra", "euler", "feynman", "hopper", "kernighan", "lamport",
+    "lovelace", "noether", "pike", "ritchie", "shannon", "thompson", "torvalds", "turing",
+];
+
+/// A docker-style name such as `jolly_hopper`, from the ID's bytes.
+pub fn generated_name(id: &str) -> String {
+    let b = id.as_bytes();
+    let a = ADJECTIVES[(b.first().copied().unwrap_or(0) as usize) % ADJECTIVES.len()];
+    let s = SCIENTISTS[(b.get(1).copied().unwrap_or(0) as usize) % SCIENTISTS.len()];
+    format!("{a}_{s}_{}", &id[2..6.min(id.len())])
+}

@@ -1,0 +1,84 @@
+//! `glassbox exec`: one more process in a running container.
+//!
+//! A container is only a set of namespaces and a cgroup, so "entering" it is
+//! joining them: open /proc/PID/ns/* of the container's main process, `setns`
+//! into each, write ourselves into its cgroup, and exec the command with the
+//! same user, capabilities and no_new_privs as the main process (read from the
+//! container's `config.json`, as `runc exec` does). The new process is a
+//! child of glassbox, not of the container's PID 1, yet `ps` inside lists it.
+
+use super::container::{self, Paths};
+use super::DataRoot;
+use crate::runtime::cgroups::Cgroup;
+use crate::runtime::shim::{self, Relay, Stream, Terminal};
+use crate::runtime::spec::Spec;
+use crate::runtime::trace::Trace;
+use crate::runtime::{self, RuntimeError, pty};
+use anyhow::{Context, bail};
+use std::os::fd::{AsFd, AsRawFd};
+
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    pub interactive: bool,
+    pub tty: bool,
+    pub user: Option<String>,
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+}
+
+/// Runs `command` in the container and returns its exit code.
+pub fn exec(root: &DataRoot, name: &str, command: &[String], opts: &ExecOptions) -> anyhow::Result<i32> {
+    super::require_root("glassbox exec")?;
+    let record = container::find(root, name)?;
+    if !record.is_running() {
+        bail!("container {} is not running: start a new one with `glassbox run`", record.name);
+    }
+    if command.is_empty() {
+        bail!("no command given: glassbox exec {} COMMAND [ARG...]", record.name);
+    }
+    let paths = Paths::new(root, &record.id);
+    let mut spec = Spec::load(paths.bundle())?;
+    spec.process.args = command.to_vec();
+    spec.process.terminal = opts.tty;
+    if opts.tty {
+        spec.process.env.push("TERM=xterm".into());
+    }
+    spec.process.env.extend(opts.env.iter().cloned());
+    if let Some(w) = &opts.workdir {
+        spec.process.cwd = w.clone();
+    }
+    if let Some(u) = &opts.user {
+        let base = format!("/proc/{}/root/etc", record.state.pid);
+        let read = |f: &str| std::fs::read_to_string(format!("{base}/{f}")).unwrap_or_default();
+        let (uid, gid) = super::units::parse_user(u, &read("passwd"), &read("group"))?;
+        spec.process.user.uid = uid;
+        spec.process.user.gid = gid;
+    }
+    let cgroup = Cgroup::new(&root.cgroup_layout()?, &record.cgroup);
+    let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
+    let stdin = if opts.interactive { 0 } else { null.as_raw_fd() };
+    let forward = !opts.tty;
+    let signals = shim::signal_fd(forward).context("signalfd")?;
+    let mut trace = Trace::default();
+    let started = match runtime::exec(record.state.pid, &spec, &cgroup, [stdin, 1, 2], &mut trace) {
+        Ok(s) => s,
+        Err(RuntimeError::InitFailed { exit_code, message }) => {
+            return Err(super::run::StartError { code: exit_code, message }.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let master = started.console.as_ref();
+    let _raw = master.and_then(|_| pty::RawMode::enter(0));
+    if let (Some(m), Some(ws)) = (master, pty::window_size(0)) {
+        pty::set_window_size(m.as_raw_fd(), &ws);
+    }
+    let relay = Relay {
+        outputs: master.map(|m| vec![(m.as_fd(), Stream::Stdout)]).unwrap_or_default(),
+        input_to: master.filter(|_| opts.interactive).and_then(|m| m.try_clone().ok()),
+        input_from: (master.is_some() && opts.interactive).then_some(0),
+        pty_master: master.map(|m| m.as_raw_fd()),
+        forward_signals: forward,
+    };
+    let exit = shim::relay_until_exit(started.pid, &started.pidfd, relay, Some(&signals), &mut Terminal);
+    Ok(exit.code)
+}

@@ -1,0 +1,128 @@
+//! Stopping and removing containers: `stop`, `kill`, `rm`.
+//!
+//! A container ends when its main process ends: the PID namespace's init is
+//! gone, so the kernel kills everything else inside, and the monitor tears
+//! down. `stop` asks politely first: SIGTERM, then SIGKILL after the timeout.
+//! PID 1 is special here: the kernel delivers to a namespace's init only the
+//! signals it has installed a handler for, so a program that never handles
+//! SIGTERM (`sleep`, a plain `sh`) ignores it as PID 1 — and `stop` has to
+//! wait out the timeout and kill it (exit code 137 = 128 + SIGKILL's 9). A
+//! program that handles SIGTERM exits promptly, usually with 143 (128 + 15).
+
+use super::container::{self, Paths, Record};
+use super::{DataRoot, cleanup};
+use crate::runtime::pidfd_open;
+use anyhow::bail;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+/// Waits until `pid` (started at `start`) exits, at most `timeout`. True if it did.
+pub fn wait_for_exit(pid: i32, start: u64, timeout: Duration) -> bool {
+    if !container::process_alive(pid, start) {
+        return true;
+    }
+    let Ok(fd) = pidfd_open(pid) else {
+        return true; // ESRCH: already gone
+    };
+    // The pid could have been reused between the check and the open.
+    if !container::process_alive(pid, start) {
+        return true;
+    }
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = left.as_millis().min(u16::MAX as u128) as u16;
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(n) if n > 0 => return true,
+            Ok(_) if left.is_zero() => return false,
+            _ => {}
+        }
+    }
+}
+
+fn signal(pid: i32, sig: i32) {
+    // SAFETY: kill(2); the caller checked that pid is the container's process.
+    unsafe { libc::kill(pid, sig) };
+}
+
+/// Waits for the monitor to record the exit, or does its work if it is gone.
+fn wait_for_monitor(record: &Record) -> anyhow::Result<()> {
+    if wait_for_exit(
+        record.state.monitor_pid,
+        record.state.monitor_start,
+        Duration::from_secs(10),
+    ) {
+        return Ok(());
+    }
+    bail!(
+        "the monitor of {} (pid {}) did not finish within 10 seconds; `glassbox cleanup` removes what is left",
+        record.name,
+        record.state.monitor_pid
+    )
+}
+
+/// `glassbox stop [-t SECONDS]`: SIGTERM, then SIGKILL after the timeout.
+pub fn stop(root: &DataRoot, name: &str, timeout: Duration) -> anyhow::Result<Record> {
+    super::require_root("glassbox stop")?;
+    let record = container::find(root, name)?;
+    if record.is_running() {
+        signal(record.state.pid, libc::SIGTERM);
+        if !wait_for_exit(record.state.pid, record.state.pid_start, timeout) {
+            signal(record.state.pid, libc::SIGKILL);
+            wait_for_exit(record.state.pid, record.state.pid_start, Duration::from_secs(10));
+        }
+        wait_for_monitor(&record)?;
+    }
+    container::find(root, &record.id).or(Ok(record))
+}
+
+/// `glassbox kill [-s SIGNAL]`.
+pub fn kill(root: &DataRoot, name: &str, sig: i32) -> anyhow::Result<Record> {
+    super::require_root("glassbox kill")?;
+    let record = container::find(root, name)?;
+    if !record.is_running() {
+        bail!("container {} is not running", record.name);
+    }
+    signal(record.state.pid, sig);
+    if sig == libc::SIGKILL {
+        wait_for_exit(record.state.pid, record.state.pid_start, Duration::from_secs(10));
+        wait_for_monitor(&record)?;
+    }
+    Ok(record)
+}
+
+/// `glassbox rm [-f]`.
+pub fn rm(root: &DataRoot, name: &str, force: bool) -> anyhow::Result<Record> {
+    super::require_root("glassbox rm")?;
+    let record = container::find(root, name)?;
+    if record.is_running() {
+        if !force {
+            bail!(
+                "container {} is running: stop it first (`glassbox stop {}`) or force it (`glassbox rm -f {}`)",
+                record.name,
+                record.name,
+                record.name
+            );
+        }
+        signal(record.state.pid, libc::SIGKILL);
+        wait_for_exit(record.state.pid, record.state.pid_start, Duration::from_secs(10));
+        // The monitor may be removing it already (--rm); wait, then finish.
+        let _ = wait_for_monitor(&record);
+    }
+    // A monitor that died without tearing down: stop it from racing us.
+    if container::process_alive(record.state.monitor_pid, record.state.monitor_start) {
+        signal(record.state.monitor_pid, libc::SIGKILL);
+    }
+    remove_files(root, &record);
+    Ok(record)
+}
+
+/// Undoes the container's journal and deletes its directory and name.
+pub fn remove_files(root: &DataRoot, record: &Record) {
+    let paths = Paths::new(root, &record.id);
+    cleanup::undo_journal(&paths.journal());
+    let _ = std::fs::remove_dir_all(&paths.dir);
+    container::release_name(root, &record.name, &record.id);
+}

@@ -1,0 +1,135 @@
+//! docker's units on the command line: `-m 200m`, `--cpus 0.5`, `-u 1000:1000`.
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum UnitError {
+    #[error(
+        "invalid memory size {0:?}: give a number of bytes with an optional unit b, k, m or g (e.g. -m 200m)"
+    )]
+    Memory(String),
+    #[error("memory size {0:?} is below the minimum of 6m that docker allows")]
+    MemoryTooSmall(String),
+    #[error("invalid --cpus {0:?}: give a positive number of CPUs, e.g. --cpus 0.5")]
+    Cpus(String),
+    #[error("invalid user {0:?}: give UID[:GID] as numbers, or a name from the image's /etc/passwd")]
+    User(String),
+}
+
+/// `200m` → 209715200 (units are powers of 1024, as docker's).
+pub fn parse_memory(text: &str) -> Result<i64, UnitError> {
+    let t = text.trim().to_ascii_lowercase();
+    let (num, mult) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => {
+            let mult: i64 = match &t[i..] {
+                "b" => 1,
+                "k" | "kb" | "kib" => 1 << 10,
+                "m" | "mb" | "mib" => 1 << 20,
+                "g" | "gb" | "gib" => 1 << 30,
+                _ => return Err(UnitError::Memory(text.into())),
+            };
+            (&t[..i], mult)
+        }
+        None => (t.as_str(), 1),
+    };
+    let value: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| UnitError::Memory(text.into()))?;
+    if !value.is_finite() || value <= 0.0 {
+        return Err(UnitError::Memory(text.into()));
+    }
+    let bytes = (value * mult as f64) as i64;
+    if bytes < 6 * 1024 * 1024 {
+        return Err(UnitError::MemoryTooSmall(text.into()));
+    }
+    Ok(bytes)
+}
+
+/// `0.5` → a CFS quota of 50000 µs per 100000 µs period.
+pub fn parse_cpus(text: &str) -> Result<(i64, u64), UnitError> {
+    let cpus: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| UnitError::Cpus(text.into()))?;
+    if !cpus.is_finite() || cpus <= 0.0 || cpus > 1024.0 {
+        return Err(UnitError::Cpus(text.into()));
+    }
+    let period = 100_000u64;
+    let quota = (cpus * period as f64).round() as i64;
+    if quota < 1000 {
+        return Err(UnitError::Cpus(text.into()));
+    }
+    Ok((quota, period))
+}
+
+/// `UID[:GID]` or `NAME[:GROUP]`, resolved with the image's passwd and group.
+pub fn parse_user(text: &str, passwd: &str, group: &str) -> Result<(u32, u32), UnitError> {
+    let bad = || UnitError::User(text.into());
+    let (u, g) = match text.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (text, None),
+    };
+    let entry = |file: &str, key: &str| -> Option<Vec<String>> {
+        file.lines()
+            .map(|l| l.split(':').map(String::from).collect::<Vec<_>>())
+            .find(|f| f.len() >= 3 && (f[0] == key || f[2] == key))
+    };
+    let (uid, primary_gid) = match u.parse::<u32>() {
+        Ok(uid) => (
+            uid,
+            entry(passwd, u).and_then(|f| f.get(3)?.parse().ok()).unwrap_or(0),
+        ),
+        Err(_) => {
+            let f = entry(passwd, u).ok_or_else(bad)?;
+            let uid = f[2].parse().map_err(|_| bad())?;
+            (uid, f.get(3).and_then(|g| g.parse().ok()).unwrap_or(0))
+        }
+    };
+    let gid = match g {
+        None => primary_gid,
+        Some(g) => match g.parse::<u32>() {
+            Ok(gid) => gid,
+            Err(_) => entry(group, g)
+                .and_then(|f| f[2].parse().ok())
+                .ok_or_else(bad)?,
+        },
+    };
+    Ok((uid, gid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("200m"), Ok(209_715_200));
+        assert_eq!(parse_memory("1g"), Ok(1 << 30));
+        assert_eq!(parse_memory("10240k"), Ok(10 << 20));
+        assert_eq!(parse_memory("209715200"), Ok(209_715_200));
+        assert_eq!(parse_memory("1.5g"), Ok(1_610_612_736));
+        assert!(matches!(parse_memory("abc"), Err(UnitError::Memory(_))));
+        assert!(matches!(parse_memory("-5m"), Err(UnitError::Memory(_))));
+        assert!(matches!(parse_memory("200x"), Err(UnitError::Memory(_))));
+        assert!(matches!(parse_memory("1k"), Err(UnitError::MemoryTooSmall(_))));
+    }
+
+    #[test]
+    fn cpus_become_quota() {
+        assert_eq!(parse_cpus("0.5"), Ok((50_000, 100_000)));
+        assert_eq!(parse_cpus("2"), Ok((200_000, 100_000)));
+        assert!(parse_cpus("-1").is_err());
+        assert!(parse_cpus("0").is_err());
+        assert!(parse_cpus("lots").is_err());
+    }
+
+    #[test]
+    fn users_by_number_and_name() {
+        let passwd = "root:x:0:0::/root:/bin/sh\nstudent:x:1000:1000::/home/student:/bin/sh\n";
+        let group = "root:x:0:\nstudent:x:1000:\nstaff:x:50:\n";
+        assert_eq!(parse_user("1000", passwd, group), Ok((1000, 1000)));
+        assert_eq!(parse_user("1234", passwd, group), Ok((1234, 0)));
+        assert_eq!(parse_user("1000:50", passwd, group), Ok((1000, 50)));
+        assert_eq!(parse_user("student:staff", passwd, group), Ok((1000, 50)));
+        assert!(parse_user("ghost", passwd, group).is_err());
+    }
+}

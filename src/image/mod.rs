@@ -1,0 +1,23 @@
+//! Images: read-only layers plus a config, kept content-addressed on disk.
+//!
+//! An image is an ordered list of filesystem layers and a small JSON config
+//! (the default command, environment, working directory, and the history of
+//! how it was built). Each layer is a tar of the files that step added, changed
+//! or deleted; it is named by the sha256 of that uncompressed tar, its
+//! *diff_id*, so two images that share a layer store it once. The image itself
+//! is named by the sha256 of its config, its *image ID*. A container runs on
+//! the layers stacked by overlayfs, read-only, with its own writable layer on
+//! top — which is why a container never changes its image.
+//!
+//! Layout under the data root (what topic 14 explores):
+//! ```text
+//! images/repositories.json          name:tag -> sha256:<image id>
+//! images/configs/<image id>.json    the OCI image config
+//! layers/<diff_id>/layer.tar        the layer as a tar
+//! layers/<diff_id>/diff/            the same files, extracted: an overlay lowerdir
+//! ```
+
+pub mod busybox;
+pub mod store;
+
+pub use store::{ImageConfig, ImageStore, StoreError};

@@ -1,0 +1,317 @@
+//! The image store: configs, layers and tags under the data root.
+//!
+//! Writes are atomic: a layer is extracted into a temporary directory and
+//! renamed into place when complete; a config or the tag list is written to a
+//! temporary file and renamed. A crash leaves either the old state or the new
+//! one, never half a layer.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "image {0:?} not found: `glassbox images` lists the images here; `glassbox load -i FILE` or `glassbox build` makes one"
+    )]
+    NotFound(String),
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: String,
+        source: io::Error,
+    },
+    #[error("{path} is not a valid image config: {source}")]
+    BadConfig {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("layer {path}: {message}")]
+    BadLayer { path: String, message: String },
+}
+
+fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
+    move |source| StoreError::Io {
+        what,
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// The OCI image config (image-spec `config.md`), with docker's field names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ImageConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    pub architecture: String,
+    pub os: String,
+    #[serde(default)]
+    pub config: RunDefaults,
+    pub rootfs: RootFs,
+    #[serde(default)]
+    pub history: Vec<History>,
+}
+
+/// What a container of this image runs unless told otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct RunDefaults {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub user: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub working_dir: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub exposed_ports: BTreeMap<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The layers, bottom first, by diff_id (`sha256:…`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RootFs {
+    #[serde(rename = "type")]
+    pub typ: String,
+    pub diff_ids: Vec<String>,
+}
+
+/// One build step, as `docker history` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct History {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub created_by: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub empty_layer: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+}
+
+/// `sha256:<hex>` of some bytes.
+pub fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(bytes)))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The hex part of `sha256:<hex>`.
+pub fn digest_hex(digest: &str) -> &str {
+    digest.strip_prefix("sha256:").unwrap_or(digest)
+}
+
+/// `busybox` → `busybox:latest`.
+pub fn normalize_ref(name: &str) -> String {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    if last.contains(':') || name.contains('@') {
+        name.to_string()
+    } else {
+        format!("{name}:latest")
+    }
+}
+
+/// The image store of one data root.
+#[derive(Debug, Clone)]
+pub struct ImageStore {
+    root: PathBuf,
+}
+
+impl ImageStore {
+    pub fn new(data_root: &Path) -> ImageStore {
+        ImageStore {
+            root: data_root.to_path_buf(),
+        }
+    }
+
+    fn repositories_path(&self) -> PathBuf {
+        self.root.join("images").join("repositories.json")
+    }
+
+    pub fn config_path(&self, image_id: &str) -> PathBuf {
+        self.root
+            .join("images")
+            .join("configs")
+            .join(format!("{}.json", digest_hex(image_id)))
+    }
+
+    pub fn layer_dir(&self, diff_id: &str) -> PathBuf {
+        self.root.join("layers").join(digest_hex(diff_id))
+    }
+
+    /// The extracted files of a layer: an overlay lowerdir.
+    pub fn layer_diff(&self, diff_id: &str) -> PathBuf {
+        self.layer_dir(diff_id).join("diff")
+    }
+
+    /// name:tag → image id.
+    pub fn tags(&self) -> Result<BTreeMap<String, String>, StoreError> {
+        let path = self.repositories_path();
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StoreError::BadConfig {
+                path: path.display().to_string(),
+                source,
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(e) => Err(io_err("reading", &path)(e)),
+        }
+    }
+
+    /// Points `reference` at `image_id`.
+    pub fn tag(&self, reference: &str, image_id: &str) -> Result<(), StoreError> {
+        let _lock = self.lock()?;
+        let mut tags = self.tags()?;
+        tags.insert(normalize_ref(reference), image_id.to_string());
+        let bytes = serde_json::to_vec_pretty(&tags).map_err(|source| StoreError::BadConfig {
+            path: self.repositories_path().display().to_string(),
+            source,
+        })?;
+        write_atomic(&self.repositories_path(), &bytes)
+    }
+
+    /// Serialises changes to the tag list between parallel glassbox processes.
+    fn lock(&self) -> Result<nix::fcntl::Flock<std::fs::File>, StoreError> {
+        let path = self.root.join("images").join(".lock");
+        std::fs::create_dir_all(self.root.join("images")).map_err(io_err("creating", &path))?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err("opening", &path))?;
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| io_err("locking", &path)(e.into()))
+    }
+
+    /// Finds an image by `name[:tag]`, by full or short ID.
+    pub fn resolve(&self, reference: &str) -> Result<(String, ImageConfig), StoreError> {
+        let tags = self.tags()?;
+        let id = if let Some(id) = tags.get(&normalize_ref(reference)) {
+            id.clone()
+        } else {
+            let hex = digest_hex(reference);
+            let found = (hex.len() >= 4 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+                .then(|| {
+                    std::fs::read_dir(self.root.join("images").join("configs"))
+                        .ok()?
+                        .flatten()
+                        .filter_map(|e| e.file_name().to_str().map(|s| s.trim_end_matches(".json").to_string()))
+                        .find(|name| name.starts_with(hex))
+                })
+                .flatten();
+            match found {
+                Some(hex) => format!("sha256:{hex}"),
+                None => return Err(StoreError::NotFound(reference.to_string())),
+            }
+        };
+        let config = self.config(&id)?;
+        Ok((id, config))
+    }
+
+    pub fn config(&self, image_id: &str) -> Result<ImageConfig, StoreError> {
+        let path = self.config_path(image_id);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                StoreError::NotFound(image_id.to_string())
+            } else {
+                io_err("reading", &path)(e)
+            }
+        })?;
+        serde_json::from_slice(&bytes).map_err(|source| StoreError::BadConfig {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// Stores a config; returns its image ID (the digest of the exact bytes).
+    pub fn put_config(&self, config: &ImageConfig) -> Result<String, StoreError> {
+        let bytes = serde_json::to_vec(config).map_err(|source| StoreError::BadConfig {
+            path: "(new config)".into(),
+            source,
+        })?;
+        let id = digest(&bytes);
+        write_atomic(&self.config_path(&id), &bytes)?;
+        Ok(id)
+    }
+
+    /// Stores a layer given as tar bytes (trusted: made by glassbox itself).
+    /// Returns its diff_id. A layer already present is kept as it is.
+    pub fn put_layer_tar(&self, tar_bytes: &[u8]) -> Result<String, StoreError> {
+        let diff_id = digest(tar_bytes);
+        let dir = self.layer_dir(&diff_id);
+        if dir.join("diff").is_dir() {
+            return Ok(diff_id);
+        }
+        let layers = self.root.join("layers");
+        std::fs::create_dir_all(&layers).map_err(io_err("creating", &layers))?;
+        let tmp = layers.join(format!(".tmp-{}-{}", digest_hex(&diff_id), std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let diff = tmp.join("diff");
+        std::fs::create_dir_all(&diff).map_err(io_err("creating", &diff))?;
+        let mut archive = tar::Archive::new(tar_bytes);
+        archive.set_preserve_permissions(true);
+        archive.set_preserve_ownerships(true);
+        archive.set_preserve_mtime(true);
+        archive.set_unpack_xattrs(false);
+        archive.unpack(&diff).map_err(|e| StoreError::BadLayer {
+            path: diff.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let tar_path = tmp.join("layer.tar");
+        std::fs::write(&tar_path, tar_bytes).map_err(io_err("writing", &tar_path))?;
+        match std::fs::rename(&tmp, &dir) {
+            Ok(()) => Ok(diff_id),
+            // Another process stored the same layer first: theirs is identical.
+            Err(_) if dir.join("diff").is_dir() => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                Ok(diff_id)
+            }
+            Err(e) => Err(io_err("renaming into", &dir)(e)),
+        }
+    }
+
+    /// Size in bytes of a layer's tar (what `docker history` calls SIZE).
+    pub fn layer_size(&self, diff_id: &str) -> u64 {
+        std::fs::metadata(self.layer_dir(diff_id).join("layer.tar"))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    }
+}
+
+/// Writes a file through a temporary name and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(io_err("writing", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(io_err("renaming", path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_get_a_default_tag() {
+        assert_eq!(normalize_ref("busybox"), "busybox:latest");
+        assert_eq!(normalize_ref("demo:v1"), "demo:v1");
+        assert_eq!(normalize_ref("localhost:5000/demo"), "localhost:5000/demo:latest");
+    }
+
+    #[test]
+    fn digests_are_sha256() {
+        assert_eq!(
+            digest(b""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

@@ -1,0 +1,437 @@
+//! Control groups: how the kernel counts and limits what a group of processes uses.
+//!
+//! A cgroup is a directory in a special filesystem. Creating the directory makes
+//! the group; writing a PID into its `cgroup.procs` moves that process in (and
+//! every child it forks later is born inside); writing a number into a control
+//! file (`memory.max`, `pids.max`, `cpu.max`) sets a limit the kernel enforces;
+//! reading a file (`memory.current`, `memory.events`) reads the kernel's counters.
+//!
+//! Two versions exist. cgroup v2 (Ubuntu 22.04+, Debian 12, Fedora) is one tree
+//! at /sys/fs/cgroup where each directory holds every controller's files. cgroup
+//! v1 is one tree *per controller* (/sys/fs/cgroup/memory/…, /sys/fs/cgroup/pids/…)
+//! with different file names (`memory.limit_in_bytes`). glassbox detects which one
+//! the host runs and speaks both: [`v2`] and [`v1`].
+//!
+//! Every function takes the mount point as a path, so tests point it at a
+//! directory of fake control files.
+
+pub mod v1;
+pub mod v2;
+
+use super::journal::{Journal, Object};
+use super::spec::Resources;
+use super::trace::{Trace, now_ns};
+use crate::inspect::cgroup::CgroupUsage;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The controllers glassbox uses.
+pub const CONTROLLERS: [&str; 3] = ["memory", "cpu", "pids"];
+
+/// Which cgroup version the host runs, and where it is mounted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Layout {
+    /// One unified hierarchy (cgroup2) at `mount`.
+    V2 { mount: PathBuf },
+    /// One hierarchy per controller.
+    V1(v1::Mounts),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    #[error(
+        "no usable cgroup hierarchy found in /proc/self/mountinfo: mount cgroup2 at /sys/fs/cgroup (or the v1 memory, cpu and pids controllers)"
+    )]
+    NoHierarchy,
+    #[error("cannot read /proc/self/mountinfo: {0}")]
+    Mountinfo(io::Error),
+    #[error("cannot create cgroup {path}: {source}")]
+    Create { path: String, source: io::Error },
+    #[error("failed to write {value} to {path}: {source}{hint}")]
+    Write {
+        path: String,
+        value: String,
+        source: io::Error,
+        hint: &'static str,
+    },
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: io::Error },
+    #[error(
+        "the {controller} cgroup controller is not available ({where_}); enable it on the host, then retry"
+    )]
+    MissingController {
+        controller: String,
+        where_: String,
+    },
+    #[error("cannot remove cgroup {path}: {source}")]
+    Remove { path: String, source: io::Error },
+}
+
+/// Reads the host's layout from /proc/self/mountinfo.
+pub fn detect() -> Result<Layout, CgroupError> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").map_err(CgroupError::Mountinfo)?;
+    detect_in(&text).ok_or(CgroupError::NoHierarchy)
+}
+
+/// Pure: the layout a mountinfo text describes. cgroup2 mounted *at*
+/// /sys/fs/cgroup means a pure v2 host; a cgroup2 mount elsewhere (the "hybrid"
+/// /sys/fs/cgroup/unified) does not count, since the controllers live in v1 there.
+pub fn detect_in(mountinfo: &str) -> Option<Layout> {
+    let mut mounts = v1::Mounts::default();
+    let mut found_v1 = false;
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mount_point = left.split(' ').nth(4).unwrap_or("");
+        let mut r = right.split(' ');
+        let fstype = r.next().unwrap_or("");
+        let _source = r.next();
+        let super_opts = r.next().unwrap_or("");
+        match fstype {
+            "cgroup2" if mount_point == "/sys/fs/cgroup" => {
+                return Some(Layout::V2 {
+                    mount: mount_point.into(),
+                });
+            }
+            "cgroup" => {
+                for opt in super_opts.split(',') {
+                    let slot = match opt {
+                        "memory" => &mut mounts.memory,
+                        "cpu" => &mut mounts.cpu,
+                        "cpuacct" => &mut mounts.cpuacct,
+                        "pids" => &mut mounts.pids,
+                        _ => continue,
+                    };
+                    *slot = Some(PathBuf::from(mount_point));
+                    found_v1 = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    found_v1.then_some(Layout::V1(mounts))
+}
+
+impl Layout {
+    /// The directories that make up the cgroup `rel` (`glassbox/default/ab12…`):
+    /// one on v2, one per distinct controller hierarchy on v1.
+    pub fn dirs(&self, rel: &str) -> Vec<PathBuf> {
+        let rel = rel.trim_start_matches('/');
+        match self {
+            Layout::V2 { mount } => vec![mount.join(rel)],
+            Layout::V1(m) => m.distinct().into_iter().map(|p| p.join(rel)).collect(),
+        }
+    }
+
+    pub fn version(&self) -> u8 {
+        match self {
+            Layout::V2 { .. } => 2,
+            Layout::V1(_) => 1,
+        }
+    }
+}
+
+/// Makes the parent cgroups (`glassbox`, `glassbox/<root key>`) and, on v2, lets
+/// the controllers reach their children. Idempotent. The directories are written
+/// to `journal` (the data root's own journal) before they are made.
+pub fn prepare_parent(layout: &Layout, rel: &str, journal: &Journal) -> Result<(), CgroupError> {
+    // A parallel `cleanup` of another data root may rmdir the shared top
+    // directory between our mkdirs; trying again is enough.
+    let mut attempt = 0;
+    loop {
+        let result = match layout {
+            Layout::V2 { mount } => v2::prepare_parent(mount, rel, journal),
+            Layout::V1(m) => m
+                .distinct()
+                .iter()
+                .try_for_each(|mount| make_dirs(mount, rel, journal)),
+        };
+        match result {
+            Err(CgroupError::Create { source, .. })
+                if source.kind() == io::ErrorKind::NotFound && attempt < 5 =>
+            {
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// `mkdir -p` below a hierarchy's mount, journalling each level.
+fn make_dirs(mount: &Path, rel: &str, journal: &Journal) -> Result<(), CgroupError> {
+    let mut dir = mount.to_path_buf();
+    for part in rel.trim_matches('/').split('/').filter(|p| !p.is_empty()) {
+        dir.push(part);
+        make_dir(&dir, journal)?;
+    }
+    Ok(())
+}
+
+fn make_dir(dir: &Path, journal: &Journal) -> Result<(), CgroupError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let err = |source| CgroupError::Create {
+        path: dir.display().to_string(),
+        source,
+    };
+    journal.record(&Object::Cgroup(dir.to_path_buf())).map_err(err)?;
+    match std::fs::create_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(err(e)),
+    }
+}
+
+/// Writes one value to one control file, with the trace line that shows it.
+pub(crate) fn write_control(
+    dir: &Path,
+    file: &str,
+    value: &str,
+    trace: &mut Trace,
+) -> Result<(), CgroupError> {
+    let t = now_ns();
+    let path = dir.join(file);
+    std::fs::write(&path, value).map_err(|source| CgroupError::Write {
+        path: path.display().to_string(),
+        value: value.to_string(),
+        hint: hint_for(&source),
+        source,
+    })?;
+    trace.step(
+        "runtime",
+        t,
+        "write_cgroup_file",
+        format!("write {value:?} to {}", path.display()),
+    );
+    Ok(())
+}
+
+fn hint_for(e: &io::Error) -> &'static str {
+    match e.raw_os_error() {
+        Some(libc::ENOENT) => " (the controller is not enabled for this cgroup)",
+        Some(libc::EACCES) | Some(libc::EPERM) => " (glassbox must run as root)",
+        Some(libc::EBUSY) => {
+            " (the limit is below what the group already uses, or the cgroup is busy)"
+        }
+        Some(libc::EINVAL) => " (the kernel refused the value)",
+        _ => "",
+    }
+}
+
+/// One container's cgroup.
+#[derive(Debug, Clone)]
+pub struct Cgroup {
+    /// Path below the mount point(s), e.g. `glassbox/default/3f2a9c01b7de`.
+    pub rel: String,
+    pub layout: Layout,
+}
+
+impl Cgroup {
+    pub fn new(layout: &Layout, rel: &str) -> Cgroup {
+        Cgroup {
+            rel: rel.trim_start_matches('/').to_string(),
+            layout: layout.clone(),
+        }
+    }
+
+    /// The directories of this cgroup (one on v2).
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        self.layout.dirs(&self.rel)
+    }
+
+    /// Step `create_cgroup`: mkdir the group (the parent must exist) and write
+    /// the limits into its control files.
+    pub fn create(
+        &self,
+        resources: &Resources,
+        journal: &Journal,
+        trace: &mut Trace,
+    ) -> Result<(), CgroupError> {
+        let t = now_ns();
+        for dir in self.dirs() {
+            journal
+                .record(&Object::Cgroup(dir.clone()))
+                .map_err(|source| CgroupError::Create {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            std::fs::create_dir(&dir).map_err(|source| CgroupError::Create {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        trace.step(
+            "runtime",
+            t,
+            "create_cgroup",
+            format!(
+                "mkdir {}",
+                self.dirs()
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+        match &self.layout {
+            Layout::V2 { mount } => v2::apply(mount, &self.rel, resources, trace),
+            Layout::V1(m) => v1::apply(m, &self.rel, resources, trace),
+        }
+    }
+
+    /// The `cgroup.procs` files a process writes "0" into to join this group
+    /// ("0" means "me", whatever my PID is in my own PID namespace).
+    pub fn procs_files(&self) -> Vec<PathBuf> {
+        self.dirs()
+            .into_iter()
+            .map(|d| d.join("cgroup.procs"))
+            .collect()
+    }
+
+    /// What the kernel counts for this group right now.
+    pub fn usage(&self) -> Result<CgroupUsage, crate::inspect::ReadError> {
+        match &self.layout {
+            Layout::V2 { mount } => v2::usage(&mount.join(&self.rel)),
+            Layout::V1(m) => v1::usage(m, &self.rel),
+        }
+    }
+
+    /// How many times the kernel's OOM killer has killed a process of the group
+    /// (v2: `oom_kill` in memory.events; v1: `oom_kill` in memory.oom_control).
+    pub fn oom_kills(&self) -> u64 {
+        use crate::inspect::cgroup::{parse_memory_events, parse_oom_control};
+        match &self.layout {
+            Layout::V2 { mount } => std::fs::read_to_string(mount.join(&self.rel).join("memory.events"))
+                .ok()
+                .and_then(|t| parse_memory_events(&t).ok())
+                .map_or(0, |e| e.oom_kill),
+            Layout::V1(m) => m
+                .memory
+                .as_ref()
+                .and_then(|mem| std::fs::read_to_string(mem.join(&self.rel).join("memory.oom_control")).ok())
+                .and_then(|t| parse_oom_control(&t).ok())
+                .map_or(0, |o| o.oom_kill),
+        }
+    }
+
+    /// PIDs (host view) of the processes in the group.
+    pub fn pids(&self) -> Vec<i32> {
+        let mut pids: Vec<i32> = Vec::new();
+        for f in self.procs_files() {
+            if let Ok(text) = std::fs::read_to_string(f) {
+                for p in text.lines().filter_map(|l| l.trim().parse().ok()) {
+                    if !pids.contains(&p) {
+                        pids.push(p);
+                    }
+                }
+            }
+        }
+        pids
+    }
+
+    /// Step `remove_cgroup`: kills what is left inside and removes the directories.
+    pub fn remove(&self, trace: &mut Trace) -> Result<(), CgroupError> {
+        let t = now_ns();
+        for dir in self.dirs() {
+            remove_dir(&dir)?;
+        }
+        trace.step("runtime", t, "remove_cgroup", format!("rmdir {}", self.rel));
+        Ok(())
+    }
+}
+
+fn has_child_groups(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+    })
+}
+
+/// Kills every process in one cgroup directory and removes it; gone already
+/// is fine. A group that still has child groups is left alone (an error): it
+/// may be shared with another data root.
+pub fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
+    let kill_file = dir.join("cgroup.kill");
+    let mut last_err = None;
+    for attempt in 0..400 {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => last_err = Some(e),
+        }
+        if has_child_groups(dir) {
+            break;
+        }
+        // Still populated: kill what is inside. cgroup.kill (v2, Linux 5.14+)
+        // kills the whole group at once; otherwise signal each PID.
+        if attempt % 20 == 0 {
+            if kill_file.exists() {
+                let _ = std::fs::write(&kill_file, "1");
+            } else if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+                for pid in text.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+                    // SAFETY: kill(2) with a PID read from the group; no memory involved.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Err(CgroupError::Remove {
+        path: dir.display().to_string(),
+        source: last_err.unwrap_or_else(|| io::Error::other("still busy")),
+    })
+}
+
+/// Removes a group and every group below it, deepest first.
+pub fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_tree(&e.path())?;
+            }
+        }
+    }
+    remove_dir(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_pure_v2() {
+        let mi = "35 24 0:30 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n";
+        assert_eq!(
+            detect_in(mi),
+            Some(Layout::V2 {
+                mount: "/sys/fs/cgroup".into()
+            })
+        );
+    }
+
+    #[test]
+    fn detects_hybrid_as_v1() {
+        let mi = "\
+30 25 0:26 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755
+31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw
+34 30 0:30 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:15 - cgroup cgroup rw,cpu,cpuacct
+35 30 0:31 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:16 - cgroup cgroup rw,memory
+36 30 0:32 / /sys/fs/cgroup/pids rw,nosuid,nodev,noexec,relatime shared:17 - cgroup cgroup rw,pids
+";
+        let Some(Layout::V1(m)) = detect_in(mi) else {
+            panic!("expected v1");
+        };
+        assert_eq!(m.memory.as_deref(), Some(Path::new("/sys/fs/cgroup/memory")));
+        assert_eq!(m.cpu.as_deref(), Some(Path::new("/sys/fs/cgroup/cpu,cpuacct")));
+        assert_eq!(m.cpuacct, m.cpu);
+        assert_eq!(m.distinct().len(), 3);
+    }
+
+    #[test]
+    fn no_cgroups_at_all() {
+        assert_eq!(detect_in("22 1 0:21 / /proc rw - proc proc rw\n"), None);
+    }
+}

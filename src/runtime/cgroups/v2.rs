@@ -1,0 +1,129 @@
+//! cgroup v2: one tree, every controller's files in each directory.
+//!
+//! A controller works in a child group only if the parent lists it in its
+//! `cgroup.subtree_control` ("+memory +cpu +pids"), and a group that hands
+//! controllers down may hold no processes itself (the "no internal processes"
+//! rule): so glassbox's parents `glassbox/` and `glassbox/<root key>/` stay empty
+//! and each container is a leaf. Limits: `memory.max` (bytes), `memory.swap.max`,
+//! `cpu.max` ("QUOTA PERIOD" in µs), `pids.max`. Out-of-memory kills are counted
+//! in `memory.events` as `oom_kill N`.
+
+use super::{CONTROLLERS, CgroupError, make_dir, write_control};
+use crate::inspect::ReadError;
+use crate::inspect::cgroup::CgroupUsage;
+use crate::runtime::journal::Journal;
+use crate::runtime::spec::Resources;
+use crate::runtime::trace::Trace;
+use std::path::Path;
+
+/// Makes `rel` below `mount`, enabling the controllers on the way down.
+pub fn prepare_parent(mount: &Path, rel: &str, journal: &Journal) -> Result<(), CgroupError> {
+    let mut dir = mount.to_path_buf();
+    enable_controllers(&dir)?;
+    for part in rel.trim_matches('/').split('/').filter(|p| !p.is_empty()) {
+        dir.push(part);
+        make_dir(&dir, journal)?;
+        enable_controllers(&dir)?;
+    }
+    Ok(())
+}
+
+/// Writes `+memory +cpu +pids` (those the group has) into `cgroup.subtree_control`,
+/// unless they are enabled already.
+fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read_to_string(&path).map_err(|source| CgroupError::Read {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    let available = read("cgroup.controllers")?;
+    let enabled = read("cgroup.subtree_control")?;
+    let want: Vec<String> = CONTROLLERS
+        .iter()
+        .filter(|c| available.split_whitespace().any(|a| a == **c))
+        .filter(|c| !enabled.split_whitespace().any(|e| e == **c))
+        .map(|c| format!("+{c}"))
+        .collect();
+    if want.is_empty() {
+        return Ok(());
+    }
+    let path = dir.join("cgroup.subtree_control");
+    let value = want.join(" ");
+    std::fs::write(&path, &value).map_err(|source| CgroupError::Write {
+        path: path.display().to_string(),
+        value,
+        source,
+        hint: " (a process may be sitting in this group: cgroup v2 allows no processes in a group that hands controllers down)",
+    })
+}
+
+/// Refuses a limit whose controller the parent does not hand down.
+fn require(mount: &Path, rel: &str, controller: &str) -> Result<(), CgroupError> {
+    let dir = mount.join(rel);
+    let parent = dir.parent().unwrap_or(mount);
+    let path = dir.join("cgroup.controllers");
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    if have.split_whitespace().any(|c| c == controller) {
+        return Ok(());
+    }
+    Err(CgroupError::MissingController {
+        controller: controller.to_string(),
+        where_: format!(
+            "not listed in {}; the parent's cgroup.subtree_control is {}",
+            path.display(),
+            parent.join("cgroup.subtree_control").display()
+        ),
+    })
+}
+
+/// Writes the limits of `resources` into the group's control files.
+pub fn apply(
+    mount: &Path,
+    rel: &str,
+    resources: &Resources,
+    trace: &mut Trace,
+) -> Result<(), CgroupError> {
+    let dir = mount.join(rel);
+    if let Some(mem) = &resources.memory {
+        if let Some(limit) = mem.limit {
+            require(mount, rel, "memory")?;
+            write_control(&dir, "memory.max", &limit.to_string(), trace)?;
+            // The OCI `swap` is memory+swap; v2's memory.swap.max is swap alone.
+            if let Some(swap) = mem.swap
+                && dir.join("memory.swap.max").exists()
+            {
+                let swap_only = (swap - limit).max(0);
+                write_control(&dir, "memory.swap.max", &swap_only.to_string(), trace)?;
+            }
+        }
+    }
+    if let Some(cpu) = &resources.cpu
+        && let Some(quota) = cpu.quota
+    {
+        require(mount, rel, "cpu")?;
+        let period = cpu.period.unwrap_or(100_000);
+        let value = if quota > 0 {
+            format!("{quota} {period}")
+        } else {
+            format!("max {period}")
+        };
+        write_control(&dir, "cpu.max", &value, trace)?;
+    }
+    if let Some(pids) = &resources.pids {
+        require(mount, rel, "pids")?;
+        let value = if pids.limit > 0 {
+            pids.limit.to_string()
+        } else {
+            "max".to_string()
+        };
+        write_control(&dir, "pids.max", &value, trace)?;
+    }
+    Ok(())
+}
+
+/// Reads the group's counters.
+pub fn usage(dir: &Path) -> Result<CgroupUsage, ReadError> {
+    crate::inspect::cgroup::read_v2(dir)
+}

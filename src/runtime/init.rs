@@ -1,0 +1,435 @@
+//! The container's init: the child of `clone(2)`, from birth to `execve`.
+//!
+//! It is born in new namespaces but still sees the host's files. In small,
+//! named steps it joins its cgroup, builds its root filesystem, drops its
+//! privileges and finally replaces itself with the container's command, which
+//! keeps its PID (1 inside the PID namespace). Each step is reported to the
+//! runtime through the [`sync`](super::sync) channel, and a failure ends the
+//! init with the exit code docker would give: 127 for a command that is not in
+//! the image, 126 for one that cannot be executed, 125 for a failed setup step.
+
+use super::namespaces;
+use super::pty;
+use super::rootfs;
+use super::security::{self, capabilities};
+use super::spec::Spec;
+use super::sync::{InitFailure, InitSide};
+use super::trace::now_ns;
+use std::ffi::CString;
+use std::os::fd::RawFd;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// Where the container's standard streams come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Stdio {
+    /// These descriptors become 0, 1 and 2.
+    Fds {
+        stdin: RawFd,
+        stdout: RawFd,
+        stderr: RawFd,
+    },
+    /// Allocate a terminal inside the container and send its master end back
+    /// over this unix socket (runc's `--console-socket`).
+    Console(RawFd),
+}
+
+/// Everything the init needs, prepared by the runtime before `clone`.
+pub struct InitArgs<'a> {
+    pub spec: &'a Spec,
+    pub rootfs: &'a Path,
+    pub cgroup_procs: &'a [PathBuf],
+    pub cgroup_v2: bool,
+    pub stdio: Stdio,
+}
+
+fn setup_failed(step: &str, e: impl std::fmt::Display) -> InitFailure {
+    InitFailure {
+        exit_code: 125,
+        message: format!("{step}: {e}"),
+    }
+}
+
+/// Runs the init to `execve`; never returns.
+pub fn run(args: InitArgs, mut chan: InitSide) -> ! {
+    let failure = match prepare(&args, &mut chan) {
+        Ok(exec) => {
+            chan.about_to_exec();
+            exec.exec()
+        }
+        Err(f) => f,
+    };
+    chan.failed(&failure);
+    // SAFETY: _exit ends this process at once; nothing of the parent's state
+    // (buffers, atexit handlers) must run twice.
+    unsafe { libc::_exit(failure.exit_code) }
+}
+
+/// Times one step and reports it.
+fn step<T>(
+    chan: &mut InitSide,
+    name: &str,
+    f: impl FnOnce() -> Result<String, T>,
+) -> Result<(), InitFailure>
+where
+    T: std::fmt::Display,
+{
+    let t = now_ns();
+    let detail = f().map_err(|e| setup_failed(name, e))?;
+    chan.step_done(t, name, &detail);
+    Ok(())
+}
+
+fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
+    let spec = args.spec;
+    step(chan, "new_session", || {
+        nix::unistd::setsid().map(|_| "setsid(): leave the caller's terminal and process group".to_string())
+    })?;
+    if let Stdio::Fds {
+        stdin,
+        stdout,
+        stderr,
+    } = args.stdio
+    {
+        step(chan, "attach_stdio", || {
+            for (from, to) in [(stdin, 0), (stdout, 1), (stderr, 2)] {
+                // SAFETY: dup2 onto the standard descriptors of this process.
+                if unsafe { libc::dup2(from, to) } == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok("dup2 onto fds 0, 1, 2".to_string())
+        })?;
+    }
+    step(chan, "join_cgroup", || {
+        for f in args.cgroup_procs {
+            std::fs::write(f, "0")
+                .map_err(|e| format!("writing 0 to {}: {e}", f.display()))?;
+        }
+        Ok::<_, String>(format!(
+            "write 0 (= this process) to {}",
+            args.cgroup_procs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    if spec.creates_namespace("cgroup") {
+        step(chan, "unshare_cgroup_ns", || {
+            namespaces::unshare(libc::CLONE_NEWCGROUP)
+                .map(|_| "unshare(CLONE_NEWCGROUP): our cgroup becomes the root we see".to_string())
+        })?;
+    }
+    for ns in &spec.linux.namespaces {
+        if let (Some(path), Some(kind)) = (&ns.path, namespaces::kind(&ns.typ)) {
+            step(chan, "join_namespace", || {
+                namespaces::join_path(path, kind.flag)
+                    .map(|_| format!("setns({path}, {})", kind.proc_name))
+            })?;
+        }
+    }
+    if let Some(hostname) = &spec.hostname
+        && spec.creates_namespace("uts")
+    {
+        step(chan, "set_hostname", || {
+            nix::unistd::sethostname(hostname).map(|_| format!("sethostname({hostname:?})"))
+        })?;
+    }
+    if spec.creates_namespace("network") {
+        step(chan, "loopback_up", || {
+            namespaces::loopback_up().map(|_| "ioctl(SIOCSIFFLAGS, lo, IFF_UP)".to_string())
+        })?;
+    }
+    // SAFETY: umask only changes this process's file creation mask.
+    unsafe { libc::umask(0) };
+    step(chan, "set_propagation", || rootfs::set_propagation(spec))?;
+    step(chan, "bind_rootfs", || rootfs::bind_rootfs(args.rootfs))?;
+    for m in &spec.mounts {
+        let name = format!("mount_{}", m.destination.trim_start_matches('/').replace('/', "_"));
+        step(chan, &name, || rootfs::mount_one(args.rootfs, m, args.cgroup_v2))?;
+    }
+    step(chan, "create_devices", || rootfs::create_devices(args.rootfs))?;
+    step(chan, "pivot_root", || rootfs::pivot_root(args.rootfs))?;
+    if let Stdio::Console(socket) = args.stdio {
+        step(chan, "open_console", || pty::open_console_inside(socket))?;
+    }
+    step(chan, "mask_paths", || rootfs::mask_paths(&spec.linux.masked_paths))?;
+    step(chan, "readonly_paths", || {
+        rootfs::readonly_paths(&spec.linux.readonly_paths)
+    })?;
+    if spec.root.readonly {
+        step(chan, "readonly_root", rootfs::readonly_root)?;
+    }
+    step(chan, "set_rlimits", || set_rlimits(spec))?;
+    prepare_tail(spec, chan)
+}
+
+/// The last steps, shared by the init and by `exec`: working directory,
+/// command lookup, privileges, signal state, descriptors.
+fn prepare_tail(spec: &Spec, chan: &mut InitSide) -> Result<Exec, InitFailure> {
+    step(chan, "chdir_workdir", || {
+        let cwd = &spec.process.cwd;
+        std::fs::create_dir_all(cwd)
+            .and_then(|_| std::env::set_current_dir(cwd))
+            .map(|_| format!("chdir({cwd:?})"))
+            .map_err(|e| format!("working directory {cwd:?}: {e}"))
+    })?;
+    let exec = Exec::resolve(spec)?;
+    step(chan, "drop_privileges", || drop_privileges(spec))?;
+    // SAFETY: umask, signal dispositions and the signal mask of this process only.
+    unsafe {
+        libc::umask(0o022);
+        // Rust ignores SIGPIPE in its programs; an ignored signal stays ignored
+        // across execve, so put every disposition back to the default.
+        for sig in 1..32 {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        // Only 0, 1 and 2 may reach the container's process.
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        );
+    }
+    Ok(exec)
+}
+
+/// What a process `exec`'d into a running container needs.
+pub struct ExecArgs<'a> {
+    pub spec: &'a Spec,
+    pub cgroup_procs: &'a [PathBuf],
+    /// The container's namespaces (all but pid, which the parent joined), in join order.
+    pub namespaces: &'a [(super::namespaces::Kind, std::fs::File)],
+    pub stdio: Stdio,
+}
+
+/// Runs an `exec`'d process to `execve`: it joins the container's cgroup and
+/// namespaces (the mount namespace last), then takes the same last steps as
+/// the init. Never returns.
+pub fn run_exec(args: ExecArgs, mut chan: InitSide) -> ! {
+    let failure = match prepare_exec(&args, &mut chan) {
+        Ok(exec) => {
+            chan.about_to_exec();
+            exec.exec()
+        }
+        Err(f) => f,
+    };
+    chan.failed(&failure);
+    // SAFETY: as in `run`.
+    unsafe { libc::_exit(failure.exit_code) }
+}
+
+fn prepare_exec(args: &ExecArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
+    step(chan, "new_session", || {
+        nix::unistd::setsid().map(|_| "setsid()".to_string())
+    })?;
+    if let Stdio::Fds {
+        stdin,
+        stdout,
+        stderr,
+    } = args.stdio
+    {
+        for (from, to) in [(stdin, 0), (stdout, 1), (stderr, 2)] {
+            // SAFETY: dup2 onto the standard descriptors of this process.
+            if from != to && unsafe { libc::dup2(from, to) } == -1 {
+                return Err(setup_failed("attach_stdio", std::io::Error::last_os_error()));
+            }
+        }
+    }
+    step(chan, "join_cgroup", || {
+        for f in args.cgroup_procs {
+            std::fs::write(f, "0").map_err(|e| format!("writing 0 to {}: {e}", f.display()))?;
+        }
+        Ok::<_, String>("write 0 to the container's cgroup.procs".to_string())
+    })?;
+    for (kind, file) in args.namespaces {
+        if kind.spec_name == "pid" {
+            continue;
+        }
+        step(chan, "join_namespace", || {
+            namespaces::join(*kind, file).map(|_| format!("setns({})", kind.proc_name))
+        })?;
+    }
+    if let Stdio::Console(socket) = args.stdio {
+        step(chan, "open_console", || pty::open_console_inside(socket))?;
+    }
+    prepare_tail(args.spec, chan)
+}
+
+fn rlimit_resource(name: &str) -> Option<libc::__rlimit_resource_t> {
+    Some(match name {
+        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
+        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
+        "RLIMIT_CORE" => libc::RLIMIT_CORE,
+        "RLIMIT_STACK" => libc::RLIMIT_STACK,
+        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
+        "RLIMIT_AS" => libc::RLIMIT_AS,
+        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
+        "RLIMIT_CPU" => libc::RLIMIT_CPU,
+        _ => return None,
+    })
+}
+
+fn set_rlimits(spec: &Spec) -> Result<String, String> {
+    let mut done = Vec::new();
+    for r in &spec.process.rlimits {
+        let res = rlimit_resource(&r.typ).ok_or_else(|| format!("unknown rlimit {:?}", r.typ))?;
+        let mut lim = libc::rlimit {
+            rlim_cur: r.soft,
+            rlim_max: r.hard,
+        };
+        // SAFETY: setrlimit/getrlimit read and write structs we own.
+        let mut rc = unsafe { libc::setrlimit(res, &lim) };
+        if rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) {
+            // Raising a hard limit needs CAP_SYS_RESOURCE, which some hosts
+            // (sandboxes, nested containers) withhold: keep the current ceiling.
+            let mut cur = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            unsafe { libc::getrlimit(res, &mut cur) };
+            lim.rlim_max = lim.rlim_max.min(cur.rlim_max);
+            lim.rlim_cur = lim.rlim_cur.min(lim.rlim_max);
+            rc = unsafe { libc::setrlimit(res, &lim) };
+        }
+        if rc == -1 {
+            return Err(format!(
+                "setrlimit({}, {}/{}): {}",
+                r.typ,
+                r.soft,
+                r.hard,
+                std::io::Error::last_os_error()
+            ));
+        }
+        done.push(format!("{}={}", r.typ, lim.rlim_cur));
+    }
+    Ok(format!("setrlimit {}", done.join(" ")))
+}
+
+/// Bounding set, then user, then the remaining sets and no_new_privs.
+fn drop_privileges(spec: &Spec) -> Result<String, String> {
+    let caps = spec.process.capabilities.clone().unwrap_or_default();
+    let bounding = capabilities::mask(&caps.bounding).map_err(|e| e.to_string())?;
+    let effective = capabilities::mask(&caps.effective).map_err(|e| e.to_string())?;
+    let permitted = capabilities::mask(&caps.permitted).map_err(|e| e.to_string())?;
+    let inheritable = capabilities::mask(&caps.inheritable).map_err(|e| e.to_string())?;
+    capabilities::drop_bounding(bounding).map_err(|e| e.to_string())?;
+    let u = &spec.process.user;
+    let user = security::user::switch(u.uid, u.gid, &u.additional_gids)
+        .map_err(|(what, e)| format!("{what}: {e}"))?;
+    capabilities::set(effective, permitted, inheritable).map_err(|e| e.to_string())?;
+    if spec.process.no_new_privileges {
+        security::set_no_new_privs().map_err(|e| format!("prctl(PR_SET_NO_NEW_PRIVS): {e}"))?;
+    }
+    Ok(format!(
+        "bounding={bounding:#x}; {user}; capset(effective={effective:#x}, permitted={permitted:#x}); no_new_privs={}",
+        spec.process.no_new_privileges
+    ))
+}
+
+/// The program to exec, resolved inside the new root.
+pub struct Exec {
+    path: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    shown: String,
+}
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn cstring(s: &str) -> Result<CString, InitFailure> {
+    CString::new(s).map_err(|_| setup_failed("exec", format!("{s:?} contains a NUL byte")))
+}
+
+impl Exec {
+    /// Finds the command as `execvp` would, but in the container's `PATH`.
+    pub fn resolve(spec: &Spec) -> Result<Exec, InitFailure> {
+        let args = &spec.process.args;
+        let cmd = args
+            .first()
+            .ok_or_else(|| setup_failed("exec", "no command given and the image has none"))?;
+        let path = if cmd.contains('/') {
+            PathBuf::from(cmd)
+        } else {
+            let search = spec
+                .process
+                .env
+                .iter()
+                .find_map(|e| e.strip_prefix("PATH="))
+                .unwrap_or(DEFAULT_PATH);
+            find_in_path(cmd, search)?
+        };
+        Ok(Exec {
+            shown: cmd.clone(),
+            path: cstring(&path.to_string_lossy())?,
+            argv: args.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?,
+            envp: spec
+                .process
+                .env
+                .iter()
+                .map(|e| cstring(e))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// `execve(2)`; returns only on failure, with docker's exit code.
+    pub fn exec(self) -> InitFailure {
+        let argv: Vec<*const libc::c_char> = self
+            .argv
+            .iter()
+            .map(|a| a.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect();
+        let envp: Vec<*const libc::c_char> = self
+            .envp
+            .iter()
+            .map(|a| a.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect();
+        // SAFETY: NUL-terminated arrays of pointers to CStrings that outlive the call.
+        unsafe { libc::execve(self.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+        let e = std::io::Error::last_os_error();
+        let (exit_code, why) = match e.raw_os_error() {
+            Some(libc::ENOENT) => (127, "no such file or directory".to_string()),
+            Some(libc::EACCES) => (126, "permission denied".to_string()),
+            Some(libc::ENOEXEC) => (126, "exec format error".to_string()),
+            _ => (126, e.to_string()),
+        };
+        InitFailure {
+            exit_code,
+            message: format!("exec: {:?}: {why}", self.shown),
+        }
+    }
+}
+
+fn find_in_path(cmd: &str, search: &str) -> Result<PathBuf, InitFailure> {
+    let mut not_executable = None;
+    for dir in search.split(':').filter(|d| !d.is_empty()) {
+        let candidate = Path::new(dir).join(cmd);
+        if let Ok(meta) = std::fs::metadata(&candidate)
+            && meta.is_file()
+        {
+            if meta.permissions().mode() & 0o111 != 0 {
+                return Ok(candidate);
+            }
+            not_executable.get_or_insert(candidate);
+        }
+    }
+    Err(match not_executable {
+        Some(p) => InitFailure {
+            exit_code: 126,
+            message: format!("exec: {:?}: permission denied", p.display().to_string()),
+        },
+        None => InitFailure {
+            exit_code: 127,
+            message: format!("exec: {cmd:?}: executable file not found in $PATH"),
+        },
+    })
+}

@@ -1,0 +1,119 @@
+//! The journal: every kernel object glassbox makes is written down *before* it is made.
+//!
+//! A container leaves objects in the kernel that outlive the process that made
+//! them: a mount stays mounted, a cgroup directory stays, a veth stays, an
+//! iptables rule stays. If the CLI is killed half way through `run`, nobody is
+//! left to remove them. So each step first appends one line to a journal file
+//! ("cgroup /sys/fs/cgroup/memory/glassbox/…") and only then asks the kernel.
+//! `glassbox cleanup` replays the journals backwards and undoes each line; every
+//! undo is idempotent (removing what is already gone is success), so cleanup can
+//! run any number of times, after a crash or after a clean exit.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// One kind of object, with what is needed to remove it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Object {
+    /// A mount point (unmounted with MNT_DETACH).
+    Mount(PathBuf),
+    /// A cgroup directory (its processes killed, then rmdir).
+    Cgroup(PathBuf),
+    /// A directory tree glassbox created on disk.
+    Dir(PathBuf),
+}
+
+impl Object {
+    fn to_line(&self) -> String {
+        match self {
+            Object::Mount(p) => format!("mount\t{}", p.display()),
+            Object::Cgroup(p) => format!("cgroup\t{}", p.display()),
+            Object::Dir(p) => format!("dir\t{}", p.display()),
+        }
+    }
+
+    /// Parses one journal line; `None` for a line this version does not know
+    /// (a torn last line after a crash is simply skipped).
+    pub fn parse_line(line: &str) -> Option<Object> {
+        let mut parts = line.splitn(3, '\t');
+        let kind = parts.next()?;
+        let first = parts.next()?;
+        let rest = parts.next();
+        Some(match (kind, rest) {
+            ("mount", None) => Object::Mount(first.into()),
+            ("cgroup", None) => Object::Cgroup(first.into()),
+            ("dir", None) => Object::Dir(first.into()),
+            _ => return None,
+        })
+    }
+}
+
+/// An append-only journal file.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal at `path`.
+    pub fn open(path: &Path) -> io::Result<Journal> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the object down. Called *before* the object is made. One `write`
+    /// of one whole line, so a crash leaves at worst a torn last line.
+    pub fn record(&self, object: &Object) -> io::Result<()> {
+        let mut line = object.to_line();
+        line.push('\n');
+        (&self.file).write_all(line.as_bytes())
+    }
+
+    /// Every object in the journal, oldest first, duplicates removed.
+    pub fn objects(path: &Path) -> io::Result<Vec<Object>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut out: Vec<Object> = Vec::new();
+        for obj in text.lines().filter_map(Object::parse_line) {
+            if !out.contains(&obj) {
+                out.push(obj);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_round_trip() {
+        let objects = [
+            Object::Mount("/var/lib/glassbox/containers/ab/rootfs".into()),
+            Object::Cgroup("/sys/fs/cgroup/glassbox/default/ab".into()),
+            Object::Dir("/tmp/glassbox-x".into()),
+        ];
+        for o in objects {
+            assert_eq!(Object::parse_line(&o.to_line()), Some(o));
+        }
+    }
+
+    #[test]
+    fn torn_and_unknown_lines_are_skipped() {
+        assert_eq!(Object::parse_line("mou"), None);
+        assert_eq!(Object::parse_line("teleport\t/x"), None);
+    }
+}

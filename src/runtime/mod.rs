@@ -1,0 +1,245 @@
+//! The runtime: one OCI bundle in, one sandboxed process out.
+//!
+//! This is glassbox's counterpart of runc. It reads a [`spec::Spec`]
+//! (`config.json`), makes the container's cgroup and writes its limits
+//! ([`cgroups`]), then calls `clone(2)` with the namespace flags
+//! ([`namespaces`]). The child, the container's [`init`], builds the root
+//! filesystem ([`rootfs`]), drops privileges ([`security`]) and `execve`s the
+//! command. From then on the container is just a process: the runtime's
+//! [`shim`] waits for it and relays its output, and when it exits the cgroup is
+//! removed. Every object made goes into the [`journal`] first; every step goes
+//! into the [`trace`].
+
+pub mod cgroups;
+pub mod init;
+pub mod logs;
+pub mod journal;
+pub mod namespaces;
+pub mod pty;
+pub mod rootfs;
+pub mod security;
+pub mod shim;
+pub mod spec;
+pub mod sync;
+pub mod trace;
+
+use cgroups::{Cgroup, CgroupError, Layout};
+use init::{InitArgs, Stdio};
+use journal::Journal;
+use spec::Spec;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+use trace::{Trace, now_ns};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+    #[error("config.json has no cgroupsPath")]
+    NoCgroupPath,
+    #[error("{what}: {source}")]
+    Syscall { what: String, source: io::Error },
+    /// The init reported a failure before `execve`; it has exited with `exit_code`.
+    #[error("{message}")]
+    InitFailed { exit_code: i32, message: String },
+}
+
+fn sys(what: &str) -> impl FnOnce(io::Error) -> RuntimeError + '_ {
+    move |source| RuntimeError::Syscall {
+        what: what.to_string(),
+        source,
+    }
+}
+
+/// Step `create_cgroup`: the container's cgroup, with its limits written.
+pub fn create_cgroup(
+    spec: &Spec,
+    layout: &Layout,
+    journal: &Journal,
+    trace: &mut Trace,
+) -> Result<Cgroup, RuntimeError> {
+    let rel = spec
+        .linux
+        .cgroups_path
+        .as_deref()
+        .ok_or(RuntimeError::NoCgroupPath)?;
+    let cgroup = Cgroup::new(layout, rel);
+    cgroup.create(&spec.linux.resources, journal, trace)?;
+    Ok(cgroup)
+}
+
+/// A started container process.
+#[derive(Debug)]
+pub struct Started {
+    /// PID on the host (1 inside its PID namespace).
+    pub pid: libc::pid_t,
+    /// A pidfd for it: readable when the process exits, immune to PID reuse.
+    pub pidfd: OwnedFd,
+    /// The pty master when the spec asks for a terminal.
+    pub console: Option<OwnedFd>,
+}
+
+/// `pidfd_open(2)`.
+pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the descriptor was just created and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Step `clone` and everything until `execve` succeeds or fails.
+///
+/// `stdio` gives the descriptors that become the container's 0, 1 and 2 (used
+/// when the spec asks for no terminal). The caller must be single-threaded.
+pub fn start(
+    spec: &Spec,
+    rootfs: &Path,
+    cgroup: &Cgroup,
+    stdio: [RawFd; 3],
+    trace: &mut Trace,
+) -> Result<Started, RuntimeError> {
+    let (runtime_side, init_side) = sync::channel().map_err(|e| RuntimeError::Syscall {
+        what: "pipe2".into(),
+        source: e.into(),
+    })?;
+    let console = if spec.process.terminal {
+        Some(pty::console_socket().map_err(sys("socketpair for the console"))?)
+    } else {
+        None
+    };
+    let init_stdio = match &console {
+        Some((_, theirs)) => Stdio::Console(theirs.as_raw_fd()),
+        None => Stdio::Fds {
+            stdin: stdio[0],
+            stdout: stdio[1],
+            stderr: stdio[2],
+        },
+    };
+    let procs = cgroup.procs_files();
+    let flags = namespaces::clone_flags(spec);
+    let t = now_ns();
+    match namespaces::clone_process(flags).map_err(sys("clone"))? {
+        namespaces::Forked::Child => {
+            drop(runtime_side);
+            init::run(
+                InitArgs {
+                    spec,
+                    rootfs,
+                    cgroup_procs: &procs,
+                    cgroup_v2: cgroup.layout.version() == 2,
+                    stdio: init_stdio,
+                },
+                init_side,
+            )
+        }
+        namespaces::Forked::Parent(pid) => {
+            trace.step(
+                "runtime",
+                t,
+                "clone",
+                format!("clone({}) = {pid}", namespaces::describe_flags(flags)),
+            );
+            drop(init_side);
+            let pidfd = pidfd_open(pid).map_err(sys("pidfd_open"))?;
+            let t = now_ns();
+            let result = runtime_side.wait_for_exec(trace);
+            trace.step("runtime", t, "wait_for_exec", "read the sync pipe until EOF: the init called execve");
+            if let Err(f) = result {
+                // The init has exited or is about to: reap it.
+                let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+                return Err(RuntimeError::InitFailed {
+                    exit_code: f.exit_code,
+                    message: f.message,
+                });
+            }
+            let console = match console {
+                Some((ours, _theirs)) => {
+                    let t = now_ns();
+                    let master = pty::recv_fd(ours.as_raw_fd()).map_err(sys("receiving the pty"))?;
+                    trace.step("runtime", t, "receive_console", "recvmsg(SCM_RIGHTS): the pty master");
+                    master
+                }
+                None => None,
+            };
+            Ok(Started {
+                pid,
+                pidfd,
+                console,
+            })
+        }
+    }
+}
+
+/// Starts a new process inside a running container (`exec`).
+///
+/// The caller joins the container's PID namespace itself (`setns` of a PID
+/// namespace applies to the children made afterwards), then clones a child
+/// that joins the cgroup and the other namespaces. `stdio` as in [`start`].
+pub fn exec(
+    container_pid: libc::pid_t,
+    spec: &Spec,
+    cgroup: &Cgroup,
+    stdio: [RawFd; 3],
+    trace: &mut Trace,
+) -> Result<Started, RuntimeError> {
+    let t = now_ns();
+    let ns = namespaces::open_all_of(container_pid).map_err(sys("opening /proc/PID/ns of the container"))?;
+    if let Some((kind, file)) = ns.iter().find(|(k, _)| k.spec_name == "pid") {
+        namespaces::join(*kind, file).map_err(sys("setns into the container's PID namespace"))?;
+    }
+    trace.step("runtime", t, "open_namespaces", format!("open /proc/{container_pid}/ns/*; setns(pid)"));
+    let (runtime_side, init_side) = sync::channel().map_err(|e| RuntimeError::Syscall {
+        what: "pipe2".into(),
+        source: e.into(),
+    })?;
+    let console = if spec.process.terminal {
+        Some(pty::console_socket().map_err(sys("socketpair for the console"))?)
+    } else {
+        None
+    };
+    let stdio_arg = match &console {
+        Some((_, theirs)) => Stdio::Console(theirs.as_raw_fd()),
+        None => Stdio::Fds {
+            stdin: stdio[0],
+            stdout: stdio[1],
+            stderr: stdio[2],
+        },
+    };
+    let procs = cgroup.procs_files();
+    let t = now_ns();
+    match namespaces::clone_process(0).map_err(sys("clone"))? {
+        namespaces::Forked::Child => {
+            drop(runtime_side);
+            init::run_exec(
+                init::ExecArgs {
+                    spec,
+                    cgroup_procs: &procs,
+                    namespaces: &ns,
+                    stdio: stdio_arg,
+                },
+                init_side,
+            )
+        }
+        namespaces::Forked::Parent(pid) => {
+            trace.step("runtime", t, "clone", format!("clone() = {pid}, born in the container's PID namespace"));
+            drop(init_side);
+            let pidfd = pidfd_open(pid).map_err(sys("pidfd_open"))?;
+            if let Err(f) = runtime_side.wait_for_exec(trace) {
+                let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+                return Err(RuntimeError::InitFailed {
+                    exit_code: f.exit_code,
+                    message: f.message,
+                });
+            }
+            let console = match console {
+                Some((ours, _)) => pty::recv_fd(ours.as_raw_fd()).map_err(sys("receiving the pty"))?,
+                None => None,
+            };
+            Ok(Started { pid, pidfd, console })
+        }
+    }
+}

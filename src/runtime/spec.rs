@@ -1,0 +1,219 @@
+//! The OCI runtime bundle: a directory holding `config.json` and a root filesystem.
+//!
+//! The OCI runtime specification (github.com/opencontainers/runtime-spec,
+//! `config.md` and `config-linux.md`) is the contract between an engine (docker,
+//! containerd, glassbox's engine) and a low-level runtime (runc, crun, youki,
+//! glassbox's runtime). The engine writes *what* the container is: the process to
+//! run, its user and capabilities, the mounts, the namespaces, the cgroup limits.
+//! The runtime turns that description into kernel calls. Because glassbox writes a
+//! standard `config.json`, `runc run -b <bundle> <id>` can run the same bundle
+//! (topic 9 shows this).
+//!
+//! Only the fields glassbox uses are modelled here; the names are the spec's own.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The version of the runtime spec these files follow.
+pub const OCI_VERSION: &str = "1.0.2";
+
+/// `config.json`, the description of one container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Spec {
+    pub oci_version: String,
+    pub process: Process,
+    pub root: Root,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default)]
+    pub mounts: Vec<Mount>,
+    pub linux: Linux,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The container's main process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Process {
+    #[serde(default)]
+    pub terminal: bool,
+    pub user: User,
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: Vec<String>,
+    pub cwd: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Capabilities>,
+    #[serde(default)]
+    pub rlimits: Vec<Rlimit>,
+    #[serde(default)]
+    pub no_new_privileges: bool,
+}
+
+/// The user the process runs as: numeric ids, as the kernel knows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub uid: u32,
+    pub gid: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub additional_gids: Vec<u32>,
+}
+
+/// The five capability sets of a Linux process (capabilities(7)).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Capabilities {
+    #[serde(default)]
+    pub bounding: Vec<String>,
+    #[serde(default)]
+    pub effective: Vec<String>,
+    #[serde(default)]
+    pub inheritable: Vec<String>,
+    #[serde(default)]
+    pub permitted: Vec<String>,
+    #[serde(default)]
+    pub ambient: Vec<String>,
+}
+
+/// One resource limit (setrlimit(2)), e.g. `RLIMIT_NOFILE`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rlimit {
+    #[serde(rename = "type")]
+    pub typ: String,
+    pub hard: u64,
+    pub soft: u64,
+}
+
+/// The root filesystem, relative to the bundle directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Root {
+    pub path: String,
+    #[serde(default)]
+    pub readonly: bool,
+}
+
+/// One mount made inside the container before it starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mount {
+    pub destination: String,
+    #[serde(rename = "type")]
+    pub typ: String,
+    pub source: String,
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+/// The Linux-specific part: namespaces, cgroup and hardening.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Linux {
+    pub namespaces: Vec<Namespace>,
+    #[serde(default)]
+    pub resources: Resources,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroups_path: Option<String>,
+    #[serde(default)]
+    pub masked_paths: Vec<String>,
+    #[serde(default)]
+    pub readonly_paths: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rootfs_propagation: Option<String>,
+}
+
+/// A namespace to create (no `path`) or to join (`path` names an existing one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Namespace {
+    #[serde(rename = "type")]
+    pub typ: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// cgroup limits, in the spec's units.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Resources {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryResources>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuResources>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids: Option<PidsResources>,
+}
+
+/// `limit` is bytes of memory; `swap` is memory *plus* swap (so `swap == limit`
+/// means no swap at all, which is what makes an OOM kill predictable).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryResources {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap: Option<i64>,
+}
+
+/// CFS bandwidth: `quota` microseconds of CPU time in every `period`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuResources {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<u64>,
+}
+
+/// The most tasks (processes and threads) the cgroup may hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PidsResources {
+    pub limit: i64,
+}
+
+impl Spec {
+    /// Reads `config.json` from a bundle directory.
+    pub fn load(bundle: &Path) -> Result<Spec, SpecError> {
+        let path = bundle.join("config.json");
+        let text = std::fs::read(&path).map_err(|source| SpecError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        serde_json::from_slice(&text).map_err(|source| SpecError::Parse {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// Writes `config.json` into a bundle directory (pretty, so students can read it).
+    pub fn save(&self, bundle: &Path) -> Result<(), SpecError> {
+        let path = bundle.join("config.json");
+        let text = serde_json::to_vec_pretty(self).map_err(|source| SpecError::Parse {
+            path: path.display().to_string(),
+            source,
+        })?;
+        std::fs::write(&path, text).map_err(|source| SpecError::Read {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// Whether the spec asks for a new namespace of this type (`pid`, `network`, …).
+    pub fn creates_namespace(&self, typ: &str) -> bool {
+        self.linux
+            .namespaces
+            .iter()
+            .any(|ns| ns.typ == typ && ns.path.is_none())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("cannot read or write {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid OCI config.json: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+}
