@@ -22,6 +22,21 @@ pub enum Object {
     Cgroup(PathBuf),
     /// A directory tree glassbox created on disk.
     Dir(PathBuf),
+    /// A network link in the host's namespace (a veth's host end), deleted by name.
+    Link(String),
+    /// A network namespace bind-mounted on this file (unmounted, then removed).
+    Netns(PathBuf),
+    /// A host-wide lease file (an address or a published port).
+    Lease(PathBuf),
+    /// One iptables rule: table, chain and the words after `-A CHAIN`.
+    IptablesRule {
+        table: String,
+        chain: String,
+        args: Vec<String>,
+    },
+    /// The bridge with its NAT chains, shared by every data root: removed by
+    /// cleanup only when no container of any root still uses it.
+    SharedNetwork(String),
 }
 
 impl Object {
@@ -30,6 +45,13 @@ impl Object {
             Object::Mount(p) => format!("mount\t{}", p.display()),
             Object::Cgroup(p) => format!("cgroup\t{}", p.display()),
             Object::Dir(p) => format!("dir\t{}", p.display()),
+            Object::Link(name) => format!("link\t{name}"),
+            Object::Netns(p) => format!("netns\t{}", p.display()),
+            Object::Lease(p) => format!("lease\t{}", p.display()),
+            Object::IptablesRule { table, chain, args } => {
+                format!("iptables\t{table}/{chain}\t{}", args.join("\t"))
+            }
+            Object::SharedNetwork(bridge) => format!("network\t{bridge}"),
         }
     }
 
@@ -44,6 +66,18 @@ impl Object {
             ("mount", None) => Object::Mount(first.into()),
             ("cgroup", None) => Object::Cgroup(first.into()),
             ("dir", None) => Object::Dir(first.into()),
+            ("link", None) => Object::Link(first.into()),
+            ("netns", None) => Object::Netns(first.into()),
+            ("lease", None) => Object::Lease(first.into()),
+            ("network", None) => Object::SharedNetwork(first.into()),
+            ("iptables", Some(rest)) => {
+                let (table, chain) = first.split_once('/')?;
+                Object::IptablesRule {
+                    table: table.into(),
+                    chain: chain.into(),
+                    args: rest.split('\t').map(String::from).collect(),
+                }
+            }
             _ => return None,
         })
     }
@@ -105,6 +139,15 @@ mod tests {
             Object::Mount("/var/lib/glassbox/containers/ab/rootfs".into()),
             Object::Cgroup("/sys/fs/cgroup/glassbox/default/ab".into()),
             Object::Dir("/tmp/glassbox-x".into()),
+            Object::Link("gb0123456789".into()),
+            Object::Netns("/var/lib/glassbox/containers/ab/netns".into()),
+            Object::Lease("/run/glassbox/net/leases/172.29.0.2".into()),
+            Object::IptablesRule {
+                table: "nat".into(),
+                chain: "GLASSBOX".into(),
+                args: vec!["-p".into(), "tcp".into(), "--comment".into(), "glassbox web 8080:80/tcp".into()],
+            },
+            Object::SharedNetwork("glassbox0".into()),
         ];
         for o in objects {
             assert_eq!(Object::parse_line(&o.to_line()), Some(o));
