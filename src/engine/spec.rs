@@ -80,8 +80,18 @@ fn default_mounts() -> Vec<Mount> {
             "shm",
             &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
         ),
-        mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]),
-        mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", "ro"]),
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        ),
+        mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", "ro"],
+        ),
         mount(
             "/sys/fs/cgroup",
             "cgroup",
@@ -119,9 +129,33 @@ fn environment(record: &Record, image: &ImageConfig) -> Vec<String> {
         .collect()
 }
 
+/// docker's open-files limit, 1048576, where the host lets us raise it to that;
+/// otherwise (no CAP_SYS_RESOURCE, as in some sandboxes) the current ceiling,
+/// so that any runtime can apply the file as written.
+fn nofile_limit() -> u64 {
+    const DOCKER: u64 = 1_048_576;
+    let can_raise = crate::inspect::proc_status::read_proc_status(std::process::id())
+        .map(|s| s.capabilities.effective & (1 << 24) != 0)
+        .unwrap_or(false);
+    let mut cur = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct we own.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut cur) } == 0;
+    if can_raise || !ok {
+        DOCKER
+    } else {
+        DOCKER.min(cur.rlim_max)
+    }
+}
+
 /// Builds `config.json` for a container record.
 pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2: bool) -> Spec {
-    let caps: Vec<String> = capabilities::DEFAULT.iter().map(|s| s.to_string()).collect();
+    let caps: Vec<String> = capabilities::DEFAULT
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let mut namespaces: Vec<Namespace> = ["pid", "ipc", "uts", "mount"]
         .iter()
         .map(|t| Namespace {
@@ -198,8 +232,8 @@ pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2
             }),
             rlimits: vec![Rlimit {
                 typ: "RLIMIT_NOFILE".into(),
-                hard: 1_048_576,
-                soft: 1_048_576,
+                hard: nofile_limit(),
+                soft: nofile_limit(),
             }],
             no_new_privileges: true,
         },
