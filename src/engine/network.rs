@@ -96,7 +96,9 @@ pub fn load(paths: &Paths) -> Option<NetworkSettings> {
 pub fn preflight(config: &RunConfig) -> anyhow::Result<()> {
     let mode = effective_mode(config);
     if !["bridge", "none", "host"].contains(&mode) {
-        bail!("network {mode:?} is not available: use --network bridge (the default), none or host");
+        bail!(
+            "network {mode:?} is not available: use --network bridge (the default), none or host"
+        );
     }
     if config.publish.is_empty() {
         return Ok(());
@@ -113,14 +115,20 @@ pub fn preflight(config: &RunConfig) -> anyhow::Result<()> {
             .iter()
             .any(|o| o.host_port == m.host_port && o.protocol == m.protocol)
         {
-            bail!("host port {}/{} is published twice", m.host_port, m.protocol.as_str());
+            bail!(
+                "host port {}/{} is published twice",
+                m.host_port,
+                m.protocol.as_str()
+            );
         }
         m.check_host_port_free()?;
     }
     if let Ok(alloc) = Allocator::lock(&state_dir()) {
         for m in &config.publish {
             if let Some(h) = alloc.live_holder(&alloc.port_path(m.protocol.as_str(), m.host_port)) {
-                return Err(m.in_use(&format!(" by glassbox container {}", short(&h.container))).into());
+                return Err(m
+                    .in_use(&format!(" by glassbox container {}", short(&h.container)))
+                    .into());
             }
         }
     }
@@ -165,7 +173,10 @@ pub fn setup(
         "engine",
         t,
         "write_etc_files",
-        format!("{0}/hosts, {0}/hostname, {0}/resolv.conf", paths.dir.display()),
+        format!(
+            "{0}/hosts, {0}/hostname, {0}/resolv.conf",
+            paths.dir.display()
+        ),
     );
     let bytes = serde_json::to_vec_pretty(&settings)?;
     crate::image::store::write_atomic(&settings_path(paths), &bytes)?;
@@ -200,7 +211,12 @@ fn connect_bridge(
     let ip = {
         let t = now_ns();
         let alloc = Allocator::lock(&state_dir())?;
-        trace.step("engine", t, "lock_allocator", format!("flock {STATE_DIR}/lock"));
+        trace.step(
+            "engine",
+            t,
+            "lock_allocator",
+            format!("flock {STATE_DIR}/lock"),
+        );
         root.journal()?
             .record(&Object::SharedNetwork(BRIDGE.to_string()))
             .context("cannot write the data root's journal")?;
@@ -219,7 +235,12 @@ fn connect_bridge(
         let t = now_ns();
         let (ip, lease) = alloc.lease_address(&subnet, &holder)?;
         record(&Object::Lease(lease.clone()))?;
-        trace.step("engine", t, "lease_address", format!("{ip}/{} ({})", subnet.prefix, lease.display()));
+        trace.step(
+            "engine",
+            t,
+            "lease_address",
+            format!("{ip}/{} ({})", subnet.prefix, lease.display()),
+        );
         ip
     };
 
@@ -231,7 +252,10 @@ fn connect_bridge(
         "engine",
         t,
         "create_netns",
-        format!("unshare(CLONE_NEWNET) in a thread; mount --bind /proc/thread-self/ns/net {}", nsfile.display()),
+        format!(
+            "unshare(CLONE_NEWNET) in a thread; mount --bind /proc/thread-self/ns/net {}",
+            nsfile.display()
+        ),
     );
 
     let host_if = veth::host_name(id);
@@ -240,7 +264,13 @@ fn connect_bridge(
     record(&Object::Link(host_if.clone()))?;
     veth::create_veth_pair(&mut host, &host_if, &peer, mac, trace)?;
     let ns = std::fs::File::open(&nsfile).map_err(NetworkError::io("cannot open", &nsfile))?;
-    veth::move_to_netns(&mut host, &peer, ns.as_raw_fd(), &nsfile.display().to_string(), trace)?;
+    veth::move_to_netns(
+        &mut host,
+        &peer,
+        ns.as_raw_fd(),
+        &nsfile.display().to_string(),
+        trace,
+    )?;
     drop(ns);
     veth::configure_inside(&mut inside, ip, subnet.prefix, subnet.gateway(), trace)?;
     veth::attach_to_bridge(&mut host, &host_if, BRIDGE, trace)?;
@@ -275,7 +305,12 @@ fn connect_bridge(
 
 /// Makes the bridge and its NAT chains if they are not there (the caller
 /// holds the allocator's lock). A bridge that exists must carry our subnet.
-fn ensure_shared(_alloc: &Allocator, host: &mut Netlink, subnet: &Subnet, trace: &mut Trace) -> anyhow::Result<()> {
+fn ensure_shared(
+    _alloc: &Allocator,
+    host: &mut Netlink,
+    subnet: &Subnet,
+    trace: &mut Trace,
+) -> anyhow::Result<()> {
     let state: Option<SharedState> = std::fs::read(shared_state_path())
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
@@ -298,12 +333,20 @@ fn ensure_shared(_alloc: &Allocator, host: &mut Netlink, subnet: &Subnet, trace:
         bridge::bring_up(host, BRIDGE, trace)?;
         let t = now_ns();
         let was = sysctl::set(Path::new(sysctl::IP_FORWARD), "1")?;
-        trace.step("engine", t, "enable_ip_forward", format!("write 1 to {}", sysctl::IP_FORWARD));
+        trace.step(
+            "engine",
+            t,
+            "enable_ip_forward",
+            format!("write 1 to {}", sysctl::IP_FORWARD),
+        );
         let mut s = SharedState {
             subnet: subnet.to_string(),
             nat: false,
             // Keep an earlier record of the original value, if there is one.
-            ip_forward_was: state.as_ref().and_then(|s| s.ip_forward_was.clone()).or(was),
+            ip_forward_was: state
+                .as_ref()
+                .and_then(|s| s.ip_forward_was.clone())
+                .or(was),
         };
         save_shared(&s)?;
         if nat::iptables().is_some() {
@@ -354,7 +397,9 @@ pub fn undo(object: &Object) -> anyhow::Result<()> {
             Netlink::open()?.delete_link(name)?;
         }
         Object::Netns(path) => netns::remove_netns(path)?,
-        Object::Lease(path) => ipam::release(path).with_context(|| format!("removing the lease {}", path.display()))?,
+        Object::Lease(path) => {
+            ipam::release(path).with_context(|| format!("removing the lease {}", path.display()))?
+        }
         Object::IptablesRule { table, chain, args } => nat::delete_rule(&Rule {
             table: table.clone(),
             chain: chain.clone(),
@@ -375,7 +420,10 @@ pub fn teardown(paths: &Paths, trace: &mut Trace) -> Vec<String> {
     };
     for o in objects.iter().rev() {
         let (step, what) = match o {
-            Object::IptablesRule { chain, args, .. } => ("delete_nat_rule", format!("iptables -D {chain} {}", args.join(" "))),
+            Object::IptablesRule { chain, args, .. } => (
+                "delete_nat_rule",
+                format!("iptables -D {chain} {}", args.join(" ")),
+            ),
             Object::Link(name) => ("delete_veth", format!("RTM_DELLINK {name}")),
             Object::Netns(p) => ("remove_netns", format!("umount {}", p.display())),
             Object::Lease(p) => ("release_lease", format!("rm {}", p.display())),
@@ -393,7 +441,12 @@ pub fn teardown(paths: &Paths, trace: &mut Trace) -> Vec<String> {
 /// Points config.json at the namespace and adds the /etc files as bind mounts.
 pub fn apply_to_spec(spec: &mut Spec, paths: &Paths, settings: &NetworkSettings) {
     if let Some(file) = &settings.netns {
-        for ns in spec.linux.namespaces.iter_mut().filter(|ns| ns.typ == "network") {
+        for ns in spec
+            .linux
+            .namespaces
+            .iter_mut()
+            .filter(|ns| ns.typ == "network")
+        {
             ns.path = Some(file.display().to_string());
         }
     }
@@ -452,7 +505,11 @@ pub fn resolv_conf(host: &str, mode: &str) -> String {
     out
 }
 
-fn write_etc_files(paths: &Paths, hostname: &str, settings: &NetworkSettings) -> anyhow::Result<()> {
+fn write_etc_files(
+    paths: &Paths,
+    hostname: &str,
+    settings: &NetworkSettings,
+) -> anyhow::Result<()> {
     let host_hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let files = [
@@ -489,8 +546,16 @@ pub fn settings_json(root: &DataRoot, record: &Record) -> serde_json::Value {
             }
         }
     }
-    let prefix = if running && s.ip_address.is_some() { s.prefix_len } else { 0 };
-    let mac = if running { s.mac_address.clone() } else { String::new() };
+    let prefix = if running && s.ip_address.is_some() {
+        s.prefix_len
+    } else {
+        0
+    };
+    let mac = if running {
+        s.mac_address.clone()
+    } else {
+        String::new()
+    };
     let endpoint = json!({
         "NetworkID": s.bridge,
         "Gateway": text(s.gateway),
@@ -520,7 +585,9 @@ pub fn published(root: &DataRoot, record: &Record) -> Vec<PortMapping> {
     if !record.is_running() {
         return Vec::new();
     }
-    load(&Paths::new(root, &record.id)).map(|s| s.ports).unwrap_or_default()
+    load(&Paths::new(root, &record.id))
+        .map(|s| s.ports)
+        .unwrap_or_default()
 }
 
 /// docker's PORTS column: `0.0.0.0:8080->80/tcp, …`.
@@ -534,7 +601,10 @@ pub fn ports_column(root: &DataRoot, record: &Record) -> String {
 
 /// `glassbox port NAME`: one line per mapping, `80/tcp -> 0.0.0.0:8080`.
 pub fn port_lines(root: &DataRoot, record: &Record) -> Vec<String> {
-    published(root, record).iter().map(PortMapping::port_line).collect()
+    published(root, record)
+        .iter()
+        .map(PortMapping::port_line)
+        .collect()
 }
 
 #[cfg(test)]
@@ -567,6 +637,16 @@ mod tests {
             ..Default::default()
         };
         assert!(!hosts_file("web", &none, "").contains("web"));
-        assert_eq!(hosts_file("web", &NetworkSettings { mode: "host".into(), ..Default::default() }, "1.2.3.4 h\n"), "1.2.3.4 h\n");
+        assert_eq!(
+            hosts_file(
+                "web",
+                &NetworkSettings {
+                    mode: "host".into(),
+                    ..Default::default()
+                },
+                "1.2.3.4 h\n"
+            ),
+            "1.2.3.4 h\n"
+        );
     }
 }

@@ -145,7 +145,12 @@ mod tests {
             Object::IptablesRule {
                 table: "nat".into(),
                 chain: "GLASSBOX".into(),
-                args: vec!["-p".into(), "tcp".into(), "--comment".into(), "glassbox web 8080:80/tcp".into()],
+                args: vec![
+                    "-p".into(),
+                    "tcp".into(),
+                    "--comment".into(),
+                    "glassbox web 8080:80/tcp".into(),
+                ],
             },
             Object::SharedNetwork("glassbox0".into()),
         ];

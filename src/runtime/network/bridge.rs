@@ -19,19 +19,33 @@ use crate::runtime::trace::{Trace, now_ns};
 pub fn create_bridge(nl: &mut Netlink, name: &str, trace: &mut Trace) -> Result<(), NetworkError> {
     let t = now_ns();
     nl.create_bridge(name)?;
-    trace.step("engine", t, "create_bridge", format!("RTM_NEWLINK {name} kind bridge (ip link add {name} type bridge)"));
+    trace.step(
+        "engine",
+        t,
+        "create_bridge",
+        format!("RTM_NEWLINK {name} kind bridge (ip link add {name} type bridge)"),
+    );
     Ok(())
 }
 
 /// Step `assign_address`: the gateway address on the bridge.
-pub fn assign_gateway(nl: &mut Netlink, name: &str, subnet: &Subnet, trace: &mut Trace) -> Result<(), NetworkError> {
+pub fn assign_gateway(
+    nl: &mut Netlink,
+    name: &str,
+    subnet: &Subnet,
+    trace: &mut Trace,
+) -> Result<(), NetworkError> {
     let t = now_ns();
     nl.add_address(name, subnet.gateway(), subnet.prefix)?;
     trace.step(
         "engine",
         t,
         "assign_address",
-        format!("RTM_NEWADDR {}/{} dev {name}", subnet.gateway(), subnet.prefix),
+        format!(
+            "RTM_NEWADDR {}/{} dev {name}",
+            subnet.gateway(),
+            subnet.prefix
+        ),
     );
     Ok(())
 }
@@ -40,17 +54,30 @@ pub fn assign_gateway(nl: &mut Netlink, name: &str, subnet: &Subnet, trace: &mut
 pub fn bring_up(nl: &mut Netlink, name: &str, trace: &mut Trace) -> Result<(), NetworkError> {
     let t = now_ns();
     nl.set_up(name)?;
-    trace.step("engine", t, "set_link_up", format!("RTM_NEWLINK {name} flags +UP"));
+    trace.step(
+        "engine",
+        t,
+        "set_link_up",
+        format!("RTM_NEWLINK {name} flags +UP"),
+    );
     let t = now_ns();
     let path = sysctl::route_localnet(name);
     sysctl::write(&path, "1")?;
-    trace.step("engine", t, "enable_route_localnet", format!("write 1 to {}", path.display()));
+    trace.step(
+        "engine",
+        t,
+        "enable_route_localnet",
+        format!("write 1 to {}", path.display()),
+    );
     Ok(())
 }
 
 /// What the bridge has now: `None` when there is no bridge, else its IPv4
 /// addresses.
-pub fn existing(nl: &mut Netlink, name: &str) -> Result<Option<Vec<(std::net::Ipv4Addr, u8)>>, NetworkError> {
+pub fn existing(
+    nl: &mut Netlink,
+    name: &str,
+) -> Result<Option<Vec<(std::net::Ipv4Addr, u8)>>, NetworkError> {
     if nl.link_index(name)?.is_none() {
         return Ok(None);
     }
@@ -58,8 +85,15 @@ pub fn existing(nl: &mut Netlink, name: &str) -> Result<Option<Vec<(std::net::Ip
 }
 
 /// Checks that an existing bridge carries `subnet`'s gateway.
-pub fn check_matches(name: &str, found: &[(std::net::Ipv4Addr, u8)], subnet: &Subnet) -> Result<(), NetworkError> {
-    if found.iter().any(|(ip, p)| *ip == subnet.gateway() && *p == subnet.prefix) {
+pub fn check_matches(
+    name: &str,
+    found: &[(std::net::Ipv4Addr, u8)],
+    subnet: &Subnet,
+) -> Result<(), NetworkError> {
+    if found
+        .iter()
+        .any(|(ip, p)| *ip == subnet.gateway() && *p == subnet.prefix)
+    {
         return Ok(());
     }
     let (found_text, found_subnet) = match found.first() {

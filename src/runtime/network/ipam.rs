@@ -32,7 +32,9 @@ pub const DEFAULT_SUBNET: &str = "172.29.0.0/16";
 /// Errors of parsing subnets and leasing addresses.
 #[derive(Debug, thiserror::Error)]
 pub enum IpamError {
-    #[error("invalid subnet {0:?}: write it as an IPv4 network with a prefix, e.g. 172.29.0.0/16 (prefix 8 to 28)")]
+    #[error(
+        "invalid subnet {0:?}: write it as an IPv4 network with a prefix, e.g. 172.29.0.0/16 (prefix 8 to 28)"
+    )]
     BadSubnet(String),
     #[error(
         "the glassbox subnet {subnet} overlaps the host's route to {route} (on {iface}): \
@@ -43,7 +45,9 @@ pub enum IpamError {
         route: String,
         iface: String,
     },
-    #[error("every address of {0} is leased: remove containers (`glassbox rm`) or choose a larger GLASSBOX_SUBNET")]
+    #[error(
+        "every address of {0} is leased: remove containers (`glassbox rm`) or choose a larger GLASSBOX_SUBNET"
+    )]
     Exhausted(String),
     #[error("{what} {path}: {source}")]
     Io {
@@ -336,7 +340,11 @@ impl Allocator {
 
     /// Leases the lowest free address of `subnet` for `holder`. The caller
     /// journals the returned path before anything else uses the address.
-    pub fn lease_address(&self, subnet: &Subnet, holder: &Holder) -> Result<(Ipv4Addr, PathBuf), IpamError> {
+    pub fn lease_address(
+        &self,
+        subnet: &Subnet,
+        holder: &Holder,
+    ) -> Result<(Ipv4Addr, PathBuf), IpamError> {
         for ip in subnet.hosts() {
             let path = self.lease_path(ip);
             if self.take(&path, holder)? {
@@ -387,7 +395,8 @@ pub fn release(path: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    const ROUTES: &str = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
+    const ROUTES: &str =
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
 eth0\t00000000\t0102000A\t0003\t0\t0\t0\t00000000\t0\t0\t0
 eth0\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
 docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
@@ -399,7 +408,10 @@ docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
         assert_eq!(routes.len(), 3);
         assert_eq!(routes[0].destination.prefix, 0);
         assert_eq!(routes[1].destination, Subnet::parse("10.0.2.0/24").unwrap());
-        assert_eq!(routes[2].destination, Subnet::parse("172.17.0.0/16").unwrap());
+        assert_eq!(
+            routes[2].destination,
+            Subnet::parse("172.17.0.0/16").unwrap()
+        );
         assert_eq!(routes[2].iface, "docker0");
     }
 
@@ -410,7 +422,10 @@ docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
         check_overlap(&ours, &routes, "glassbox0").unwrap();
         let clash = Subnet::parse("172.16.0.0/12").unwrap();
         let err = check_overlap(&clash, &routes, "glassbox0").unwrap_err();
-        assert!(err.to_string().contains("172.17.0.0/16 (on docker0)"), "{err}");
+        assert!(
+            err.to_string().contains("172.17.0.0/16 (on docker0)"),
+            "{err}"
+        );
         // A route on our own bridge is ours.
         check_overlap(&clash, &routes, "docker0").unwrap();
     }
@@ -443,7 +458,10 @@ docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
         let alloc = Allocator::lock(&dir.join("net")).unwrap();
         let (a, _) = alloc.lease_address(&subnet, &holder("a")).unwrap();
         let (b, _) = alloc.lease_address(&subnet, &holder("b")).unwrap();
-        assert_eq!((a, b), (Ipv4Addr::new(10, 1, 0, 2), Ipv4Addr::new(10, 1, 0, 3)));
+        assert_eq!(
+            (a, b),
+            (Ipv4Addr::new(10, 1, 0, 2), Ipv4Addr::new(10, 1, 0, 3))
+        );
         // "gone" has no container directory: its lease is stale and reused.
         let (c, _) = alloc.lease_address(&subnet, &holder("gone")).unwrap();
         assert_eq!(c, Ipv4Addr::new(10, 1, 0, 4));

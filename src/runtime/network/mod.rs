@@ -88,7 +88,10 @@ pub enum NetworkError {
 }
 
 impl NetworkError {
-    pub(crate) fn io(what: impl Into<String>, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> NetworkError {
+    pub(crate) fn io(
+        what: impl Into<String>,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> NetworkError {
         let (what, path) = (what.into(), path.into());
         move |source| NetworkError::Io { what, path, source }
     }

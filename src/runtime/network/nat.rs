@@ -119,7 +119,12 @@ impl Rule {
 
     /// `iptables -t TABLE -A CHAIN ARGS`, for a person to read.
     pub fn describe(&self) -> String {
-        format!("iptables -t {} -A {} {}", self.table, self.chain, self.restore_words())
+        format!(
+            "iptables -t {} -A {} {}",
+            self.table,
+            self.chain,
+            self.restore_words()
+        )
     }
 }
 
@@ -138,18 +143,26 @@ fn find_program(name: &str) -> Option<PathBuf> {
 
 /// The program, or a [`NatError::Missing`] saying what needed it.
 pub fn require(what: &str) -> Result<PathBuf, NatError> {
-    iptables().ok_or_else(|| NatError::Missing { what: what.to_string() })
+    iptables().ok_or_else(|| NatError::Missing {
+        what: what.to_string(),
+    })
 }
 
 fn run(program: &str, args: &[&str], input: Option<&str>, what: &str) -> Result<String, NatError> {
-    let path = find_program(program).ok_or_else(|| NatError::Missing { what: what.to_string() })?;
+    let path = find_program(program).ok_or_else(|| NatError::Missing {
+        what: what.to_string(),
+    })?;
     let spawn_err = |source| NatError::Spawn {
         program: path.display().to_string(),
         source,
     };
     let mut child = Command::new(&path)
         .args(args)
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -173,7 +186,11 @@ fn run(program: &str, args: &[&str], input: Option<&str>, what: &str) -> Result<
 fn restore(lines: &[(String, String)], what: &str) -> Result<(), NatError> {
     let mut text = String::new();
     for table in ["nat", "filter"] {
-        let of_table: Vec<&String> = lines.iter().filter(|(t, _)| t == table).map(|(_, l)| l).collect();
+        let of_table: Vec<&String> = lines
+            .iter()
+            .filter(|(t, _)| t == table)
+            .map(|(_, l)| l)
+            .collect();
         if of_table.is_empty() {
             continue;
         }
@@ -190,20 +207,48 @@ fn restore(lines: &[(String, String)], what: &str) -> Result<(), NatError> {
 /// The hooks from the built-in chains into ours, in the order they are made.
 pub fn hook_rules() -> Vec<(Rule, bool)> {
     vec![
-        (Rule::new("nat", "PREROUTING", &format!("-m addrtype --dst-type LOCAL -j {CHAIN}")), false),
-        (Rule::new("nat", "OUTPUT", &format!("-m addrtype --dst-type LOCAL -j {CHAIN}")), false),
-        (Rule::new("nat", "POSTROUTING", &format!("-j {CHAIN_POSTROUTING}")), false),
+        (
+            Rule::new(
+                "nat",
+                "PREROUTING",
+                &format!("-m addrtype --dst-type LOCAL -j {CHAIN}"),
+            ),
+            false,
+        ),
+        (
+            Rule::new(
+                "nat",
+                "OUTPUT",
+                &format!("-m addrtype --dst-type LOCAL -j {CHAIN}"),
+            ),
+            false,
+        ),
+        (
+            Rule::new("nat", "POSTROUTING", &format!("-j {CHAIN_POSTROUTING}")),
+            false,
+        ),
         // Inserted first: a host whose FORWARD policy is DROP (docker sets
         // that) would otherwise stop our containers' traffic.
-        (Rule::new("filter", "FORWARD", &format!("-j {CHAIN_FORWARD}")), true),
+        (
+            Rule::new("filter", "FORWARD", &format!("-j {CHAIN_FORWARD}")),
+            true,
+        ),
     ]
 }
 
 /// The rules of our chains that do not depend on any container.
 pub fn base_rules(subnet: &Subnet, bridge: &str) -> Vec<Rule> {
     vec![
-        Rule::new("nat", CHAIN_POSTROUTING, &format!("-s {subnet} ! -o {bridge} -j MASQUERADE")),
-        Rule::new("nat", CHAIN_POSTROUTING, &format!("-s 127.0.0.0/8 -o {bridge} -j MASQUERADE")),
+        Rule::new(
+            "nat",
+            CHAIN_POSTROUTING,
+            &format!("-s {subnet} ! -o {bridge} -j MASQUERADE"),
+        ),
+        Rule::new(
+            "nat",
+            CHAIN_POSTROUTING,
+            &format!("-s 127.0.0.0/8 -o {bridge} -j MASQUERADE"),
+        ),
         Rule::new(
             "filter",
             CHAIN_FORWARD,
@@ -225,12 +270,18 @@ pub fn install_chains(subnet: &Subnet, bridge: &str, trace: &mut Trace) -> Resul
         ("filter".into(), format!(":{CHAIN_FORWARD} - [0:0]")),
     ];
     for r in base_rules(subnet, bridge) {
-        lines.push((r.table.clone(), format!("-A {} {}", r.chain, r.restore_words())));
+        lines.push((
+            r.table.clone(),
+            format!("-A {} {}", r.chain, r.restore_words()),
+        ));
     }
     for (r, first) in hook_rules() {
         let op = if first { "-I" } else { "-A" };
         let pos = if first { " 1" } else { "" };
-        lines.push((r.table.clone(), format!("{op} {}{pos} {}", r.chain, r.restore_words())));
+        lines.push((
+            r.table.clone(),
+            format!("{op} {}{pos} {}", r.chain, r.restore_words()),
+        ));
     }
     restore(&lines, "install the GLASSBOX chains")?;
     trace.step(
@@ -254,7 +305,9 @@ pub fn remove_chains() -> Result<(), NatError> {
         let Ok(parsed) = crate::inspect::iptables::parse_iptables_save(&saved) else {
             continue;
         };
-        let Some(t) = parsed.table(table) else { continue };
+        let Some(t) = parsed.table(table) else {
+            continue;
+        };
         let ours = |name: &str| name.starts_with(CHAIN);
         for chain in &t.chains {
             for rule in &chain.rules {
@@ -278,7 +331,12 @@ pub fn remove_chains() -> Result<(), NatError> {
 
 /// The rules that publish one port of a container: the DNAT rule and the
 /// filter rule that lets forwarded traffic through to it.
-pub fn port_rules(mapping: &PortMapping, container_ip: Ipv4Addr, bridge: &str, name: &str) -> Vec<Rule> {
+pub fn port_rules(
+    mapping: &PortMapping,
+    container_ip: Ipv4Addr,
+    bridge: &str,
+    name: &str,
+) -> Vec<Rule> {
     let proto = mapping.protocol.as_str();
     let dest = mapping
         .host_ip
@@ -292,7 +350,11 @@ pub fn port_rules(mapping: &PortMapping, container_ip: Ipv4Addr, bridge: &str, n
             mapping.host_port
         ),
     );
-    dnat.args.push(format!("glassbox {name} {}:{}", mapping.host_port, mapping.container_key()));
+    dnat.args.push(format!(
+        "glassbox {name} {}:{}",
+        mapping.host_port,
+        mapping.container_key()
+    ));
     dnat.args.extend(
         ["-j", "DNAT", "--to-destination"]
             .iter()
@@ -318,14 +380,23 @@ pub fn add_rules(rules: &[Rule], trace: &mut Trace) -> Result<(), NatError> {
     let t = now_ns();
     let lines: Vec<(String, String)> = rules
         .iter()
-        .map(|r| (r.table.clone(), format!("-A {} {}", r.chain, r.restore_words())))
+        .map(|r| {
+            (
+                r.table.clone(),
+                format!("-A {} {}", r.chain, r.restore_words()),
+            )
+        })
         .collect();
     restore(&lines, "add the port rules")?;
     trace.step(
         "engine",
         t,
         "add_dnat_rule",
-        rules.iter().map(Rule::describe).collect::<Vec<_>>().join("; "),
+        rules
+            .iter()
+            .map(Rule::describe)
+            .collect::<Vec<_>>()
+            .join("; "),
     );
     Ok(())
 }
@@ -338,13 +409,19 @@ pub fn delete_rule(rule: &Rule) -> Result<(), NatError> {
     }
     let mut args: Vec<&str> = vec!["-w", "-t", &rule.table, "-D", &rule.chain];
     args.extend(rule.args.iter().map(String::as_str));
-    match run("iptables", &args, None, &format!("delete a rule of {}", rule.chain)) {
+    match run(
+        "iptables",
+        &args,
+        None,
+        &format!("delete a rule of {}", rule.chain),
+    ) {
         Ok(_) => Ok(()),
-        Err(NatError::Failed { code: 1, stderr, .. })
-            if stderr.contains("does a matching rule exist")
-                || stderr.contains("No chain/target/match")
-                || stderr.contains("does not exist")
-                || stderr.contains("Bad rule") =>
+        Err(NatError::Failed {
+            code: 1, stderr, ..
+        }) if stderr.contains("does a matching rule exist")
+            || stderr.contains("No chain/target/match")
+            || stderr.contains("does not exist")
+            || stderr.contains("Bad rule") =>
         {
             Ok(())
         }
@@ -370,13 +447,21 @@ mod tests {
         );
         let m = PortMapping::parse("127.0.0.1:5353:53/udp").unwrap();
         let rules = port_rules(&m, Ipv4Addr::new(172, 29, 0, 3), "glassbox0", "dns");
-        assert!(rules[0].describe().contains("-d 127.0.0.1/32 ! -i glassbox0 -p udp -m udp --dport 5353"));
+        assert!(
+            rules[0]
+                .describe()
+                .contains("-d 127.0.0.1/32 ! -i glassbox0 -p udp -m udp --dport 5353")
+        );
     }
 
     #[test]
     fn the_comment_survives_as_one_word() {
         let m = PortMapping::parse("8080:80").unwrap();
         let rules = port_rules(&m, Ipv4Addr::new(172, 29, 0, 2), "glassbox0", "web");
-        assert!(rules[0].args.contains(&"glassbox web 8080:80/tcp".to_string()));
+        assert!(
+            rules[0]
+                .args
+                .contains(&"glassbox web 8080:80/tcp".to_string())
+        );
     }
 }

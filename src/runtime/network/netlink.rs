@@ -23,6 +23,7 @@ use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
     NetlinkPayload,
 };
+use netlink_packet_route::AddressFamily;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{
@@ -31,7 +32,6 @@ use netlink_packet_route::link::{
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
-use netlink_packet_route::AddressFamily;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
@@ -165,7 +165,9 @@ impl Netlink {
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::IfName(name.to_string()));
         msg.attributes
-            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Bridge)]));
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+                InfoKind::Bridge,
+            )]));
         self.request(
             RouteNetlinkMessage::NewLink(msg),
             NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
@@ -176,10 +178,19 @@ impl Netlink {
 
     /// `ip link add NAME type veth peer name PEER address MAC`: both ends are
     /// made at once, in this socket's namespace.
-    pub fn create_veth_pair(&mut self, name: &str, peer: &str, peer_mac: [u8; 6]) -> Result<(), NetlinkError> {
+    pub fn create_veth_pair(
+        &mut self,
+        name: &str,
+        peer: &str,
+        peer_mac: [u8; 6],
+    ) -> Result<(), NetlinkError> {
         let mut peer_msg = LinkMessage::default();
-        peer_msg.attributes.push(LinkAttribute::IfName(peer.to_string()));
-        peer_msg.attributes.push(LinkAttribute::Address(peer_mac.to_vec()));
+        peer_msg
+            .attributes
+            .push(LinkAttribute::IfName(peer.to_string()));
+        peer_msg
+            .attributes
+            .push(LinkAttribute::Address(peer_mac.to_vec()));
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::IfName(name.to_string()));
         msg.attributes.push(LinkAttribute::LinkInfo(vec![
@@ -216,11 +227,19 @@ impl Netlink {
 
     /// `ip link set NAME netns FD name NEW_NAME`: the link leaves this
     /// namespace for the one `netns` refers to, renamed on the way.
-    pub fn move_to_netns(&mut self, name: &str, netns: RawFd, new_name: &str) -> Result<(), NetlinkError> {
+    pub fn move_to_netns(
+        &mut self,
+        name: &str,
+        netns: RawFd,
+        new_name: &str,
+    ) -> Result<(), NetlinkError> {
         self.set_link(
             name,
             false,
-            vec![LinkAttribute::NetNsFd(netns), LinkAttribute::IfName(new_name.to_string())],
+            vec![
+                LinkAttribute::NetNsFd(netns),
+                LinkAttribute::IfName(new_name.to_string()),
+            ],
             &format!("move {name} into another network namespace as {new_name}"),
         )
     }

@@ -24,13 +24,18 @@ use std::path::Path;
 /// Makes a new network namespace, bind-mounts it on `file` (created empty),
 /// and returns a netlink socket that talks to it.
 pub fn create_netns(file: &Path) -> Result<Netlink, NetworkError> {
-    std::fs::File::create(file).map_err(NetworkError::io("cannot create the netns mount point", file))?;
+    std::fs::File::create(file).map_err(NetworkError::io(
+        "cannot create the netns mount point",
+        file,
+    ))?;
     let made = std::thread::scope(|s| {
         s.spawn(|| -> Result<Netlink, NetworkError> {
-            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| NetworkError::Io {
-                what: "unshare(CLONE_NEWNET) for".into(),
-                path: file.to_path_buf(),
-                source: e.into(),
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| {
+                NetworkError::Io {
+                    what: "unshare(CLONE_NEWNET) for".into(),
+                    path: file.to_path_buf(),
+                    source: e.into(),
+                }
             })?;
             mount(
                 Some("/proc/thread-self/ns/net"),
@@ -86,13 +91,16 @@ pub fn remove_netns(file: &Path) -> Result<(), NetworkError> {
 /// `file`: what the lab uses to read a container's interfaces from the host
 /// (a netlink socket or /proc/thread-self/net/dev opened there).
 pub fn run_in<T: Send>(file: &Path, f: impl FnOnce() -> T + Send) -> Result<T, NetworkError> {
-    let ns = std::fs::File::open(file).map_err(NetworkError::io("cannot open the network namespace", file))?;
+    let ns = std::fs::File::open(file)
+        .map_err(NetworkError::io("cannot open the network namespace", file))?;
     std::thread::scope(|s| {
         s.spawn(|| {
-            nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| NetworkError::Io {
-                what: "setns(CLONE_NEWNET) into".into(),
-                path: file.to_path_buf(),
-                source: e.into(),
+            nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| {
+                NetworkError::Io {
+                    what: "setns(CLONE_NEWNET) into".into(),
+                    path: file.to_path_buf(),
+                    source: e.into(),
+                }
             })?;
             Ok(f())
         })

@@ -14,7 +14,9 @@ use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, UdpSocket};
 /// What is wrong with a `-p` value or its host port.
 #[derive(Debug, thiserror::Error)]
 pub enum PortError {
-    #[error("invalid port mapping {0:?}: use HOST:CTR, IP:HOST:CTR, optionally with /tcp or /udp (e.g. -p 8080:80)")]
+    #[error(
+        "invalid port mapping {0:?}: use HOST:CTR, IP:HOST:CTR, optionally with /tcp or /udp (e.g. -p 8080:80)"
+    )]
     Invalid(String),
     #[error("invalid port {port:?} in {spec:?}: a port is a number from 1 to 65535")]
     BadPort { spec: String, port: String },
@@ -28,7 +30,10 @@ pub enum PortError {
         by: String,
     },
     #[error("cannot publish on {ip}: it is not an address of this host ({source})")]
-    NotLocal { ip: Ipv4Addr, source: std::io::Error },
+    NotLocal {
+        ip: Ipv4Addr,
+        source: std::io::Error,
+    },
 }
 
 /// TCP or UDP.
@@ -107,12 +112,22 @@ impl PortMapping {
 
     /// docker's PORTS column: `0.0.0.0:8080->80/tcp`.
     pub fn ps_text(&self) -> String {
-        format!("{}:{}->{}", self.host_ip_text(), self.host_port, self.container_key())
+        format!(
+            "{}:{}->{}",
+            self.host_ip_text(),
+            self.host_port,
+            self.container_key()
+        )
     }
 
     /// `glassbox port`'s line: `80/tcp -> 0.0.0.0:8080`.
     pub fn port_line(&self) -> String {
-        format!("{} -> {}:{}", self.container_key(), self.host_ip_text(), self.host_port)
+        format!(
+            "{} -> {}:{}",
+            self.container_key(),
+            self.host_ip_text(),
+            self.host_port
+        )
     }
 
     /// Fails when a program on the host already listens on this port (a
@@ -127,8 +142,12 @@ impl PortMapping {
         };
         match result {
             Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(self.in_use(" by another program")),
-            Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => Err(PortError::NotLocal { ip, source: e }),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                Err(self.in_use(" by another program"))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+                Err(PortError::NotLocal { ip, source: e })
+            }
             // EACCES and the like: not our business to refuse for.
             Err(_) => Ok(()),
         }
@@ -151,7 +170,13 @@ impl std::fmt::Display for PortMapping {
             Some(ip) => write!(f, "{ip}:")?,
             None => {}
         }
-        write!(f, "{}:{}/{}", self.host_port, self.container_port, self.protocol.as_str())
+        write!(
+            f,
+            "{}:{}/{}",
+            self.host_port,
+            self.container_port,
+            self.protocol.as_str()
+        )
     }
 }
 
@@ -162,7 +187,10 @@ mod tests {
     #[test]
     fn parses_docker_syntax() {
         let m = PortMapping::parse("8080:80").unwrap();
-        assert_eq!((m.host_ip, m.host_port, m.container_port, m.protocol), (None, 8080, 80, Protocol::Tcp));
+        assert_eq!(
+            (m.host_ip, m.host_port, m.container_port, m.protocol),
+            (None, 8080, 80, Protocol::Tcp)
+        );
         assert_eq!(m.ps_text(), "0.0.0.0:8080->80/tcp");
         assert_eq!(m.port_line(), "80/tcp -> 0.0.0.0:8080");
         let m = PortMapping::parse("127.0.0.1:5353:53/udp").unwrap();
@@ -174,7 +202,15 @@ mod tests {
 
     #[test]
     fn refuses_bad_mappings() {
-        for bad in ["80", "a:80", "8080:80/sctp", "70000:80", "0:80", "1.2.3:80:80", "1:2:3:4"] {
+        for bad in [
+            "80",
+            "a:80",
+            "8080:80/sctp",
+            "70000:80",
+            "0:80",
+            "1.2.3:80:80",
+            "1:2:3:4",
+        ] {
             assert!(PortMapping::parse(bad).is_err(), "{bad}");
         }
         let e = PortMapping::parse("99999:80").unwrap_err().to_string();

@@ -22,7 +22,11 @@ use std::os::fd::RawFd;
 /// The host-side name for a container: `gb` and the first 10 hex digits of its
 /// ID (interface names are at most 15 bytes).
 pub fn host_name(container_id: &str) -> String {
-    format!("{}{}", super::VETH_PREFIX, &container_id[..10.min(container_id.len())])
+    format!(
+        "{}{}",
+        super::VETH_PREFIX,
+        &container_id[..10.min(container_id.len())]
+    )
 }
 
 /// The peer's name while it is still in the host namespace, before the move.
@@ -32,7 +36,13 @@ pub fn temporary_peer_name(host: &str) -> String {
 
 /// Step `create_veth_pair`: both ends in the host namespace; the container's
 /// end already carries its MAC address.
-pub fn create_veth_pair(nl: &mut Netlink, host: &str, peer: &str, mac: [u8; 6], trace: &mut Trace) -> Result<(), NetworkError> {
+pub fn create_veth_pair(
+    nl: &mut Netlink,
+    host: &str,
+    peer: &str,
+    mac: [u8; 6],
+    trace: &mut Trace,
+) -> Result<(), NetworkError> {
     let t = now_ns();
     nl.create_veth_pair(host, peer, mac)?;
     trace.step(
@@ -46,7 +56,13 @@ pub fn create_veth_pair(nl: &mut Netlink, host: &str, peer: &str, mac: [u8; 6], 
 
 /// Step `move_to_netns`: the peer leaves the host for the container's
 /// namespace, as `eth0`.
-pub fn move_to_netns(nl: &mut Netlink, peer: &str, netns: RawFd, netns_path: &str, trace: &mut Trace) -> Result<(), NetworkError> {
+pub fn move_to_netns(
+    nl: &mut Netlink,
+    peer: &str,
+    netns: RawFd,
+    netns_path: &str,
+    trace: &mut Trace,
+) -> Result<(), NetworkError> {
     let t = now_ns();
     nl.move_to_netns(peer, netns, CONTAINER_IFNAME)?;
     trace.step(
@@ -59,7 +75,12 @@ pub fn move_to_netns(nl: &mut Netlink, peer: &str, netns: RawFd, netns_path: &st
 }
 
 /// Step `attach_to_bridge`: the host end becomes a port of the bridge, up.
-pub fn attach_to_bridge(nl: &mut Netlink, host: &str, bridge: &str, trace: &mut Trace) -> Result<(), NetworkError> {
+pub fn attach_to_bridge(
+    nl: &mut Netlink,
+    host: &str,
+    bridge: &str,
+    trace: &mut Trace,
+) -> Result<(), NetworkError> {
     let t = now_ns();
     nl.set_master_up(host, bridge)?;
     trace.step(
@@ -82,7 +103,12 @@ pub fn configure_inside(
 ) -> Result<(), NetworkError> {
     let t = now_ns();
     inside.set_up("lo")?;
-    trace.step("engine", t, "loopback_up", "RTM_NEWLINK lo flags +UP (in the container's netns)");
+    trace.step(
+        "engine",
+        t,
+        "loopback_up",
+        "RTM_NEWLINK lo flags +UP (in the container's netns)",
+    );
     let t = now_ns();
     inside.add_address(CONTAINER_IFNAME, address, prefix)?;
     trace.step(
@@ -93,14 +119,21 @@ pub fn configure_inside(
     );
     let t = now_ns();
     inside.set_up(CONTAINER_IFNAME)?;
-    trace.step("engine", t, "set_link_up", format!("RTM_NEWLINK {CONTAINER_IFNAME} flags +UP (in the container's netns)"));
+    trace.step(
+        "engine",
+        t,
+        "set_link_up",
+        format!("RTM_NEWLINK {CONTAINER_IFNAME} flags +UP (in the container's netns)"),
+    );
     let t = now_ns();
     inside.add_default_route(gateway)?;
     trace.step(
         "engine",
         t,
         "add_default_route",
-        format!("RTM_NEWROUTE default via {gateway} dev {CONTAINER_IFNAME} (in the container's netns)"),
+        format!(
+            "RTM_NEWROUTE default via {gateway} dev {CONTAINER_IFNAME} (in the container's netns)"
+        ),
     );
     Ok(())
 }
