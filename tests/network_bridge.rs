@@ -11,7 +11,9 @@ fn containers_reach_each_other_by_ip() {
         return;
     }
     let root = TestRoot::new("net-c2c");
-    root.ok(&["run", "-d", "--name", "srv", "busybox", "httpd", "-f", "-p", "80", "-h", "/www"]);
+    root.ok(&[
+        "run", "-d", "--name", "srv", "busybox", "httpd", "-f", "-p", "80", "-h", "/www",
+    ]);
     let ip = root.inspect("srv")["NetworkSettings"]["IPAddress"]
         .as_str()
         .unwrap()
@@ -19,7 +21,9 @@ fn containers_reach_each_other_by_ip() {
     let ping = root.ok(&["run", "--rm", "busybox", "ping", "-c", "1", "-W", "2", &ip]);
     assert!(ping.contains("1 packets received"), "{ping}");
     // httpd may take a moment to listen: retry inside the client container.
-    let script = format!("for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O- http://{ip}/ && exit 0; sleep 0.2; done; exit 1");
+    let script = format!(
+        "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O- http://{ip}/ && exit 0; sleep 0.2; done; exit 1"
+    );
     let page = root.ok(&["run", "--rm", "busybox", "sh", "-c", &script]);
     let inside = root.ok(&["exec", "srv", "cat", "/www/index.html"]);
     assert_eq!(page, inside);
@@ -35,7 +39,10 @@ fn the_container_gets_an_address_a_route_and_etc_files() {
         "run", "--rm", "-h", "box", "busybox", "sh", "-c",
         "ip -4 -o addr show eth0; ip route; cat /etc/hostname /etc/hosts /etc/resolv.conf; ip -o link show lo",
     ]);
-    assert!(out.contains("eth0    inet 172.29.") || out.contains("eth0 inet 172.29."), "{out}");
+    assert!(
+        out.contains("eth0    inet 172.29.") || out.contains("eth0 inet 172.29."),
+        "{out}"
+    );
     assert!(out.contains("default via 172.29.0.1 dev eth0"), "{out}");
     assert!(out.contains("box\n127.0.0.1\tlocalhost"), "{out}");
     assert!(out.contains("\tbox\n"), "{out}");
@@ -78,12 +85,38 @@ fn none_and_host_networks_still_work() {
         return;
     }
     let root = TestRoot::new("net-modes");
-    let none = root.ok(&["run", "--rm", "--network", "none", "busybox", "ip", "-o", "link"]);
+    let none = root.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "ip",
+        "-o",
+        "link",
+    ]);
     assert!(none.contains("lo:") && !none.contains("eth0"), "{none}");
     let host_links = std::fs::read_dir("/sys/class/net").unwrap().count();
-    let host = root.ok(&["run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net"]);
+    let host = root.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "busybox",
+        "ls",
+        "/sys/class/net",
+    ]);
     assert_eq!(host.split_whitespace().count(), host_links, "{host}");
-    let refused = root.glassbox(&["run", "--rm", "--network", "none", "-p", "28090:80", "busybox", "true"]);
+    let refused = root.glassbox(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-p",
+        "28090:80",
+        "busybox",
+        "true",
+    ]);
     assert_eq!(refused.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--network bridge"));
     assert_eq!(root.ok(&["ps", "-aq"]), "");

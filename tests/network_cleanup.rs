@@ -8,7 +8,10 @@ use std::path::Path;
 
 /// Every lease file (address or port) that names this data root.
 fn leases_of(root: &TestRoot) -> Vec<String> {
-    let needle = format!("root={}\n", std::fs::canonicalize(root.path()).unwrap().display());
+    let needle = format!(
+        "root={}\n",
+        std::fs::canonicalize(root.path()).unwrap().display()
+    );
     let mut out = Vec::new();
     for sub in ["leases", "ports"] {
         if let Ok(entries) = std::fs::read_dir(Path::new("/run/glassbox/net").join(sub)) {
@@ -30,14 +33,23 @@ fn a_port_in_use_is_refused_with_nothing_made() {
     let root = TestRoot::new("net-inuse");
     // A host program holds the port.
     let held = TcpListener::bind("127.0.0.1:28083").unwrap();
-    let out = root.glassbox(&["run", "-d", "--name", "late", "-p", "28083:80", "busybox", "true"]);
+    let out = root.glassbox(&[
+        "run", "-d", "--name", "late", "-p", "28083:80", "busybox", "true",
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(125), "{err}");
-    assert!(err.contains("28083/tcp is already in use") && err.contains("nothing was made"), "{err}");
+    assert!(
+        err.contains("28083/tcp is already in use") && err.contains("nothing was made"),
+        "{err}"
+    );
     drop(held);
     // Another glassbox container holds it.
-    root.ok(&["run", "-d", "--name", "first", "-p", "28084:80", "busybox", "sleep", "60"]);
-    let out = root.glassbox(&["run", "-d", "--name", "second", "-p", "28084:80", "busybox", "true"]);
+    root.ok(&[
+        "run", "-d", "--name", "first", "-p", "28084:80", "busybox", "sleep", "60",
+    ]);
+    let out = root.glassbox(&[
+        "run", "-d", "--name", "second", "-p", "28084:80", "busybox", "true",
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(125), "{err}");
     assert!(err.contains("by glassbox container"), "{err}");
@@ -56,7 +68,10 @@ fn stop_rm_and_cleanup_remove_every_network_object() {
         return;
     }
     let root = TestRoot::new("net-cleanup");
-    root.ok(&["run", "-d", "--name", "a", "-p", "28085:80", "busybox", "httpd", "-f", "-p", "80", "-h", "/www"]);
+    root.ok(&[
+        "run", "-d", "--name", "a", "-p", "28085:80", "busybox", "httpd", "-f", "-p", "80", "-h",
+        "/www",
+    ]);
     root.ok(&["run", "-d", "--name", "b", "busybox", "sleep", "600"]);
     let veth = |n: &str| {
         root.inspect(n)["NetworkSettings"]["Glassbox"]["HostVeth"]
@@ -65,31 +80,49 @@ fn stop_rm_and_cleanup_remove_every_network_object() {
             .to_string()
     };
     let (va, vb) = (veth("a"), veth("b"));
-    let netns = root.inspect("a")["NetworkSettings"]["SandboxKey"].as_str().unwrap().to_string();
+    let netns = root.inspect("a")["NetworkSettings"]["SandboxKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(Path::new(&format!("/sys/class/net/{va}")).exists());
     assert!(sh("iptables-save -t nat").contains("glassbox a 28085:80/tcp"));
     assert_eq!(leases_of(&root).len(), 3);
 
     // stop: the veth, the namespace, the lease and the rules go; the record stays.
     root.ok(&["stop", "-t", "1", "a"]);
-    assert!(!Path::new(&format!("/sys/class/net/{va}")).exists(), "veth {va} left after stop");
-    assert!(!sh("cat /proc/self/mountinfo").contains(&netns), "netns still mounted");
-    assert!(!sh("iptables-save").contains("glassbox a 28085"), "rule left after stop");
+    assert!(
+        !Path::new(&format!("/sys/class/net/{va}")).exists(),
+        "veth {va} left after stop"
+    );
+    assert!(
+        !sh("cat /proc/self/mountinfo").contains(&netns),
+        "netns still mounted"
+    );
+    assert!(
+        !sh("iptables-save").contains("glassbox a 28085"),
+        "rule left after stop"
+    );
     assert_eq!(leases_of(&root).len(), 1);
     assert_eq!(root.inspect("a")["NetworkSettings"]["IPAddress"], "");
     root.ok(&["rm", "a"]);
 
     // cleanup takes the running one with it.
     root.ok(&["cleanup"]);
-    assert!(!Path::new(&format!("/sys/class/net/{vb}")).exists(), "veth {vb} left after cleanup");
+    assert!(
+        !Path::new(&format!("/sys/class/net/{vb}")).exists(),
+        "veth {vb} left after cleanup"
+    );
     assert!(leases_of(&root).is_empty());
     let root_path = std::fs::canonicalize(root.path()).unwrap();
     assert!(!sh("cat /proc/self/mountinfo").contains(&root_path.display().to_string()));
     // What the census would say about this root's objects: nothing.
-    let census = sh("/work/shared/tools/leak-census 2>/dev/null || ../shared/tools/leak-census 2>/dev/null");
+    let census =
+        sh("/work/shared/tools/leak-census 2>/dev/null || ../shared/tools/leak-census 2>/dev/null");
     for line in census.lines() {
         assert!(
-            !line.contains(&va) && !line.contains(&vb) && !line.contains(&root_path.display().to_string()),
+            !line.contains(&va)
+                && !line.contains(&vb)
+                && !line.contains(&root_path.display().to_string()),
             "leak: {line}"
         );
     }

@@ -49,7 +49,8 @@ fn dnat_packets(host_port: u16) -> u64 {
 
 fn start_web(root: &TestRoot, name: &str, publish: &str) {
     root.ok(&[
-        "run", "-d", "--name", name, "-p", publish, "busybox", "httpd", "-f", "-p", "80", "-h", "/www",
+        "run", "-d", "--name", name, "-p", publish, "busybox", "httpd", "-f", "-p", "80", "-h",
+        "/www",
     ]);
 }
 
@@ -65,7 +66,10 @@ fn curl_on_the_host_gets_the_page_served_inside() {
     wait_for_page(port);
     // As the issue shows it: curl from the host.
     let url = format!("http://127.0.0.1:{port}/");
-    let page = match std::process::Command::new("curl").args(["-s", "-m", "5", &url]).output() {
+    let page = match std::process::Command::new("curl")
+        .args(["-s", "-m", "5", &url])
+        .output()
+    {
         Ok(out) => {
             assert!(out.status.success(), "curl {url}: {out:?}");
             String::from_utf8_lossy(&out.stdout).into_owned()
@@ -73,14 +77,23 @@ fn curl_on_the_host_gets_the_page_served_inside() {
         // No curl on this host: the same request by hand.
         Err(_) => {
             let answer = http_get(port).expect("GET");
-            answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+            answer
+                .split_once("\r\n\r\n")
+                .map(|(_, b)| b.to_string())
+                .unwrap_or_default()
         }
     };
     assert_eq!(page, inside, "the page on the host is the file inside");
 
     // docker's views of the mapping.
-    assert_eq!(root.ok(&["port", "web"]), format!("80/tcp -> 0.0.0.0:{port}\n"));
-    assert!(root.ok(&["ps"]).contains(&format!("0.0.0.0:{port}->80/tcp")));
+    assert_eq!(
+        root.ok(&["port", "web"]),
+        format!("80/tcp -> 0.0.0.0:{port}\n")
+    );
+    assert!(
+        root.ok(&["ps"])
+            .contains(&format!("0.0.0.0:{port}->80/tcp"))
+    );
     let doc = root.inspect("web");
     let net = &doc["NetworkSettings"];
     assert_eq!(net["Ports"]["80/tcp"][0]["HostPort"], port.to_string());
@@ -92,14 +105,18 @@ fn curl_on_the_host_gets_the_page_served_inside() {
     assert!(mac.starts_with("02:42:ac:1d:"), "{mac}");
     // The host end of the veth is on the bridge, paired with the container's eth0.
     let veth = net["Glassbox"]["HostVeth"].as_str().unwrap().to_string();
-    let master = std::fs::read_link(format!("/sys/class/net/{veth}/master")).expect("veth on a bridge");
+    let master =
+        std::fs::read_link(format!("/sys/class/net/{veth}/master")).expect("veth on a bridge");
     assert!(master.ends_with("glassbox0"), "{master:?}");
     let host_ifindex = std::fs::read_to_string(format!("/sys/class/net/{veth}/ifindex")).unwrap();
     let peer = root.ok(&["exec", "web", "cat", "/sys/class/net/eth0/iflink"]);
     assert_eq!(peer.trim(), host_ifindex.trim());
 
     root.ok(&["rm", "-f", "web"]);
-    assert!(http_get(port).is_err(), "the port is closed once the container is gone");
+    assert!(
+        http_get(port).is_err(),
+        "the port is closed once the container is gone"
+    );
 }
 
 #[test]

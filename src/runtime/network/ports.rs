@@ -166,9 +166,8 @@ impl PortMapping {
 
 impl std::fmt::Display for PortMapping {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.host_ip {
-            Some(ip) => write!(f, "{ip}:")?,
-            None => {}
+        if let Some(ip) = self.host_ip {
+            write!(f, "{ip}:")?;
         }
         write!(
             f,
