@@ -6,6 +6,19 @@ use common::{TestRoot, have_root, sh};
 use std::net::TcpListener;
 use std::path::Path;
 
+/// True once `path` is gone: a stopped container's veth pair is destroyed by
+/// the kernel with its namespace, asynchronously, a few milliseconds later.
+fn gone(path: &str) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while Path::new(path).exists() {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    true
+}
+
 /// Every lease file (address or port) that names this data root.
 fn leases_of(root: &TestRoot) -> Vec<String> {
     let needle = format!(

@@ -259,14 +259,13 @@ fn connect_bridge(
     );
 
     let host_if = veth::host_name(id);
-    let peer = veth::temporary_peer_name(&host_if);
     let mac = net::mac_for(ip);
     record(&Object::Link(host_if.clone()))?;
-    veth::create_veth_pair(&mut host, &host_if, &peer, mac, trace)?;
     let ns = std::fs::File::open(&nsfile).map_err(NetworkError::io("cannot open", &nsfile))?;
-    veth::move_to_netns(
+    veth::create_veth_pair(
         &mut host,
-        &peer,
+        &host_if,
+        mac,
         ns.as_raw_fd(),
         &nsfile.display().to_string(),
         trace,
@@ -411,28 +410,124 @@ pub fn undo(object: &Object) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Step `network_teardown`: undoes the container's network objects (rules,
-/// veth, namespace, leases), newest first, as the container stops.
+/// Step `network_teardown`, as the container stops: its NAT rules (one
+/// iptables-restore), the host end of its veth set down (it leaves the bridge's
+/// forwarding at once), the namespace unmounted, the leases released. Each is
+/// then marked undone in the journal, so `rm` does not repeat it.
+///
+/// The veth pair is not deleted here: with the container's processes gone and
+/// the bind mount removed, nothing holds the namespace, and the kernel
+/// destroys it with its `eth0`, which takes the host end with it. The kernel
+/// does that asynchronously (net/core/net_namespace.c, `cleanup_net`), in
+/// batches; an explicit RTM_DELLINK would make the caller wait ~20 ms for RCU
+/// grace periods on every stop. (`rm` and `cleanup` still delete the link
+/// themselves whenever its journal line has not been marked undone.)
 pub fn teardown(paths: &Paths, trace: &mut Trace) -> Vec<String> {
     let mut errors = Vec::new();
-    let Ok(objects) = Journal::objects(&paths.journal()) else {
+    let (Ok(journal), Ok(objects)) = (
+        Journal::open(&paths.journal()),
+        Journal::objects(&paths.journal()),
+    ) else {
         return errors;
     };
-    for o in objects.iter().rev() {
-        let (step, what) = match o {
-            Object::IptablesRule { chain, args, .. } => (
-                "delete_nat_rule",
-                format!("iptables -D {chain} {}", args.join(" ")),
-            ),
-            Object::Link(name) => ("delete_veth", format!("RTM_DELLINK {name}")),
-            Object::Netns(p) => ("remove_netns", format!("umount {}", p.display())),
-            Object::Lease(p) => ("release_lease", format!("rm {}", p.display())),
-            _ => continue,
-        };
+    let done = |o: &Object, errors: &mut Vec<String>| {
+        if let Err(e) = journal.record_undone(o) {
+            errors.push(format!("cannot write {}: {e}", journal.path().display()));
+        }
+    };
+    let rule_objects: Vec<&Object> = objects
+        .iter()
+        .filter(|o| matches!(o, Object::IptablesRule { .. }))
+        .collect();
+    let rules: Vec<Rule> = rule_objects
+        .iter()
+        .filter_map(|o| match o {
+            Object::IptablesRule { table, chain, args } => Some(Rule {
+                table: table.clone(),
+                chain: chain.clone(),
+                args: args.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    if !rules.is_empty() {
         let t = now_ns();
-        match undo(o) {
-            Ok(()) => trace.step("engine", t, step, what),
+        match nat::delete_rules(&rules) {
+            Ok(()) => {
+                trace.step(
+                    "engine",
+                    t,
+                    "delete_nat_rule",
+                    rules
+                        .iter()
+                        .map(|r| format!("iptables -t {} -D {} …", r.table, r.chain))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                );
+                for o in rule_objects {
+                    done(o, &mut errors);
+                }
+            }
             Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    let links: Vec<&Object> = objects
+        .iter()
+        .filter(|o| matches!(o, Object::Link(_)))
+        .collect();
+    for o in &links {
+        if let Object::Link(name) = o {
+            let t = now_ns();
+            match Netlink::open()
+                .map_err(NetworkError::from)
+                .and_then(|mut nl| Ok(nl.set_down(name)?))
+            {
+                Ok(_) => trace.step(
+                    "engine",
+                    t,
+                    "set_link_down",
+                    format!("RTM_NEWLINK {name} flags -UP"),
+                ),
+                Err(e) => errors.push(format!("{e:#}")),
+            }
+        }
+    }
+    for o in objects.iter().rev() {
+        match o {
+            Object::Netns(path) => {
+                let t = now_ns();
+                match netns::remove_netns(path) {
+                    Ok(()) => {
+                        trace.step(
+                            "engine",
+                            t,
+                            "remove_netns",
+                            format!("umount {}; the kernel then destroys the namespace and its veth pair", path.display()),
+                        );
+                        done(o, &mut errors);
+                        for l in &links {
+                            done(l, &mut errors);
+                        }
+                    }
+                    Err(e) => errors.push(format!("{e:#}")),
+                }
+            }
+            Object::Lease(path) => {
+                let t = now_ns();
+                match ipam::release(path) {
+                    Ok(()) => {
+                        trace.step(
+                            "engine",
+                            t,
+                            "release_lease",
+                            format!("rm {}", path.display()),
+                        );
+                        done(o, &mut errors);
+                    }
+                    Err(e) => errors.push(format!("removing the lease {}: {e}", path.display())),
+                }
+            }
+            _ => {}
         }
     }
     errors

@@ -453,12 +453,10 @@ pub fn finish(
     if let Err(e) = cgroup.remove(trace) {
         errors.push(format!("{e:#}"));
     }
+    // Before the overlay: the kernel destroys the namespace meanwhile.
+    errors.extend(super::network::teardown(&paths, trace));
     if let Err(e) = overlay::unmount(&paths.rootfs(), trace) {
         errors.push(format!("{e:#}"));
-    }
-    if !record.config.auto_remove {
-        // With --rm, remove_files below undoes the whole journal anyway.
-        errors.extend(super::network::teardown(&paths, trace));
     }
     record.state.status = "exited".into();
     record.state.exit_code = exit.code;

@@ -112,7 +112,17 @@ impl Journal {
         (&self.file).write_all(line.as_bytes())
     }
 
-    /// Every object in the journal, oldest first, duplicates removed.
+    /// Writes down that an object was removed (`undone\t…`), so that a later
+    /// replay skips it. Used where removing is costly to repeat (a NAT rule
+    /// spawns iptables) or is finished by the kernel on its own (a veth whose
+    /// namespace is going away).
+    pub fn record_undone(&self, object: &Object) -> io::Result<()> {
+        let line = format!("undone\t{}\n", object.to_line());
+        (&self.file).write_all(line.as_bytes())
+    }
+
+    /// Every object in the journal not since marked undone, oldest first,
+    /// duplicates removed.
     pub fn objects(path: &Path) -> io::Result<Vec<Object>> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
@@ -120,8 +130,14 @@ impl Journal {
             Err(e) => return Err(e),
         };
         let mut out: Vec<Object> = Vec::new();
-        for obj in text.lines().filter_map(Object::parse_line) {
-            if !out.contains(&obj) {
+        for line in text.lines() {
+            if let Some(done) = line.strip_prefix("undone\t") {
+                if let Some(obj) = Object::parse_line(done) {
+                    out.retain(|o| *o != obj);
+                }
+            } else if let Some(obj) = Object::parse_line(line)
+                && !out.contains(&obj)
+            {
                 out.push(obj);
             }
         }
@@ -157,6 +173,20 @@ mod tests {
         for o in objects {
             assert_eq!(Object::parse_line(&o.to_line()), Some(o));
         }
+    }
+
+    #[test]
+    fn undone_objects_are_not_replayed() {
+        let dir = std::env::temp_dir().join(format!("glassbox-journal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("journal");
+        let j = Journal::open(&path).unwrap();
+        let (a, b) = (Object::Link("gba".into()), Object::Link("gbb".into()));
+        j.record(&a).unwrap();
+        j.record(&b).unwrap();
+        j.record_undone(&a).unwrap();
+        assert_eq!(Journal::objects(&path).unwrap(), vec![b]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -401,6 +401,27 @@ pub fn add_rules(rules: &[Rule], trace: &mut Trace) -> Result<(), NatError> {
     Ok(())
 }
 
+/// Step `delete_nat_rule`: deletes the rules in one iptables-restore; if that
+/// fails (one of them is already gone), one by one.
+pub fn delete_rules(rules: &[Rule]) -> Result<(), NatError> {
+    if rules.is_empty() || iptables().is_none() {
+        return Ok(());
+    }
+    let lines: Vec<(String, String)> = rules
+        .iter()
+        .map(|r| {
+            (
+                r.table.clone(),
+                format!("-D {} {}", r.chain, r.restore_words()),
+            )
+        })
+        .collect();
+    if restore(&lines, "delete the port rules").is_ok() {
+        return Ok(());
+    }
+    rules.iter().try_for_each(delete_rule)
+}
+
 /// Deletes one rule (`iptables -t T -D CHAIN ARGS`). A rule or chain that is
 /// not there is success; so is a host without iptables.
 pub fn delete_rule(rule: &Rule) -> Result<(), NatError> {

@@ -8,7 +8,7 @@
 //!
 //! | message       | what it asks                            | `ip` equivalent            |
 //! |---------------|-----------------------------------------|----------------------------|
-//! | `RTM_NEWLINK` | make a bridge or a veth pair; set flags | `ip link add`, `ip link set` |
+//! | `RTM_NEWLINK` | make a bridge or a veth pair; set flags, master | `ip link add`, `ip link set` |
 //! | `RTM_DELLINK` | delete a link                           | `ip link del`              |
 //! | `RTM_GETLINK` | find a link's index by its name         | `ip link show NAME`        |
 //! | `RTM_NEWADDR` | put an IPv4 address on a link           | `ip addr add`              |
@@ -176,13 +176,15 @@ impl Netlink {
         .map(|_| ())
     }
 
-    /// `ip link add NAME type veth peer name PEER address MAC`: both ends are
-    /// made at once, in this socket's namespace.
+    /// `ip link add NAME type veth peer name PEER address MAC netns FD`: both
+    /// ends are made at once, the peer directly inside the namespace
+    /// `peer_netns` (or in this socket's namespace when `None`).
     pub fn create_veth_pair(
         &mut self,
         name: &str,
         peer: &str,
         peer_mac: [u8; 6],
+        peer_netns: Option<RawFd>,
     ) -> Result<(), NetlinkError> {
         let mut peer_msg = LinkMessage::default();
         peer_msg
@@ -191,6 +193,9 @@ impl Netlink {
         peer_msg
             .attributes
             .push(LinkAttribute::Address(peer_mac.to_vec()));
+        if let Some(fd) = peer_netns {
+            peer_msg.attributes.push(LinkAttribute::NetNsFd(fd));
+        }
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::IfName(name.to_string()));
         msg.attributes.push(LinkAttribute::LinkInfo(vec![
@@ -205,7 +210,8 @@ impl Netlink {
         .map(|_| ())
     }
 
-    /// Sets attributes of an existing link (`ip link set`), by name.
+    /// Sets attributes of an existing link (`ip link set`), by name, and
+    /// brings it up or down.
     fn set_link(
         &mut self,
         name: &str,
@@ -216,32 +222,25 @@ impl Netlink {
         let index = self.index_of(name)?;
         let mut msg = LinkMessage::default();
         msg.header.index = index;
-        if up {
-            msg.header.flags = LinkFlags::Up;
-            msg.header.change_mask = LinkFlags::Up;
-        }
+        msg.header.flags = if up {
+            LinkFlags::Up
+        } else {
+            LinkFlags::empty()
+        };
+        msg.header.change_mask = LinkFlags::Up;
         msg.attributes = attributes;
         self.request(RouteNetlinkMessage::SetLink(msg), NLM_F_ACK, what)
             .map(|_| ())
     }
 
-    /// `ip link set NAME netns FD name NEW_NAME`: the link leaves this
-    /// namespace for the one `netns` refers to, renamed on the way.
-    pub fn move_to_netns(
-        &mut self,
-        name: &str,
-        netns: RawFd,
-        new_name: &str,
-    ) -> Result<(), NetlinkError> {
-        self.set_link(
-            name,
-            false,
-            vec![
-                LinkAttribute::NetNsFd(netns),
-                LinkAttribute::IfName(new_name.to_string()),
-            ],
-            &format!("move {name} into another network namespace as {new_name}"),
-        )
+    /// `ip link set NAME down`. False when there is no such link.
+    pub fn set_down(&mut self, name: &str) -> Result<bool, NetlinkError> {
+        match self.set_link(name, false, Vec::new(), &format!("set {name} down")) {
+            Ok(()) => Ok(true),
+            Err(NetlinkError::NoSuchLink(_)) => Ok(false),
+            Err(e) if e.errno() == Some(libc::ENODEV) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// `ip link set NAME up`.
