@@ -104,7 +104,7 @@ fn stop_rm_and_cleanup_remove_every_network_object() {
     // stop: the veth, the namespace, the lease and the rules go; the record stays.
     root.ok(&["stop", "-t", "1", "a"]);
     assert!(
-        !Path::new(&format!("/sys/class/net/{va}")).exists(),
+        gone(&format!("/sys/class/net/{va}")),
         "veth {va} left after stop"
     );
     assert!(
@@ -122,7 +122,7 @@ fn stop_rm_and_cleanup_remove_every_network_object() {
     // cleanup takes the running one with it.
     root.ok(&["cleanup"]);
     assert!(
-        !Path::new(&format!("/sys/class/net/{vb}")).exists(),
+        gone(&format!("/sys/class/net/{vb}")),
         "veth {vb} left after cleanup"
     );
     assert!(leases_of(&root).is_empty());
