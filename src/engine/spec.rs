@@ -202,6 +202,7 @@ pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2
     let mut annotations = BTreeMap::new();
     annotations.insert("org.glassbox.name".into(), record.name.clone());
     annotations.insert("org.glassbox.image".into(), record.image.clone());
+    let nofile = nofile_limit();
     let cwd = if !c.workdir.is_empty() {
         c.workdir.clone()
     } else if !image.config.working_dir.is_empty() {
@@ -232,8 +233,8 @@ pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2
             }),
             rlimits: vec![Rlimit {
                 typ: "RLIMIT_NOFILE".into(),
-                hard: nofile_limit(),
-                soft: nofile_limit(),
+                hard: nofile,
+                soft: nofile,
             }],
             no_new_privileges: true,
         },
