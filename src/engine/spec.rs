@@ -195,9 +195,10 @@ pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2
             quota: Some(quota),
             period: Some(period),
         }),
-        pids: Some(PidsResources {
-            limit: c.pids_limit.unwrap_or(DEFAULT_PIDS_LIMIT),
-        }),
+        // `--pids-limit -1` (or 0): no limit, so nothing to write.
+        pids: Some(c.pids_limit.unwrap_or(DEFAULT_PIDS_LIMIT))
+            .filter(|l| *l > 0)
+            .map(|limit| PidsResources { limit }),
     };
     let mut annotations = BTreeMap::new();
     annotations.insert("org.glassbox.name".into(), record.name.clone());
