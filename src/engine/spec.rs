@@ -195,13 +195,15 @@ pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2
             quota: Some(quota),
             period: Some(period),
         }),
-        pids: Some(PidsResources {
-            limit: c.pids_limit.unwrap_or(DEFAULT_PIDS_LIMIT),
-        }),
+        // `--pids-limit -1` (or 0): no limit, so nothing to write.
+        pids: Some(c.pids_limit.unwrap_or(DEFAULT_PIDS_LIMIT))
+            .filter(|l| *l > 0)
+            .map(|limit| PidsResources { limit }),
     };
     let mut annotations = BTreeMap::new();
     annotations.insert("org.glassbox.name".into(), record.name.clone());
     annotations.insert("org.glassbox.image".into(), record.image.clone());
+    let nofile = nofile_limit();
     let cwd = if !c.workdir.is_empty() {
         c.workdir.clone()
     } else if !image.config.working_dir.is_empty() {
@@ -232,8 +234,8 @@ pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2
             }),
             rlimits: vec![Rlimit {
                 typ: "RLIMIT_NOFILE".into(),
-                hard: nofile_limit(),
-                soft: nofile_limit(),
+                hard: nofile,
+                soft: nofile,
             }],
             no_new_privileges: true,
         },
