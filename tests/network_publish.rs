@@ -5,6 +5,7 @@
 mod common;
 use common::{TestRoot, have_root};
 use glassbox::inspect::iptables::read_iptables_save;
+use glassbox::runtime::network::nat::dnat_rule_for;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -34,17 +35,9 @@ fn wait_for_page(port: u16) -> String {
 /// The packet counter of the GLASSBOX DNAT rule for `host_port`.
 fn dnat_packets(host_port: u16) -> u64 {
     let save = read_iptables_save(Some("nat")).expect("iptables-save -c");
-    let chain = save
-        .table("nat")
-        .and_then(|t| t.chain("GLASSBOX"))
-        .expect("the GLASSBOX chain");
-    let port = host_port.to_string();
-    let rule = chain
-        .rules
-        .iter()
-        .find(|r| r.target.as_deref() == Some("DNAT") && r.dport.as_deref() == Some(port.as_str()))
-        .unwrap_or_else(|| panic!("no DNAT rule for port {port} in {chain:?}"));
-    rule.packets
+    dnat_rule_for(&save, host_port)
+        .unwrap_or_else(|| panic!("no DNAT rule for port {host_port}"))
+        .packets
 }
 
 fn start_web(root: &TestRoot, name: &str, publish: &str) {
@@ -111,6 +104,14 @@ fn curl_on_the_host_gets_the_page_served_inside() {
     let host_ifindex = std::fs::read_to_string(format!("/sys/class/net/{veth}/ifindex")).unwrap();
     let peer = root.ok(&["exec", "web", "cat", "/sys/class/net/eth0/iflink"]);
     assert_eq!(peer.trim(), host_ifindex.trim());
+
+    // The reader the lab's network panel uses finds the same pair.
+    let data_root = glassbox::engine::DataRoot::open(root.path()).unwrap();
+    let record = glassbox::engine::container::find(&data_root, "web").unwrap();
+    let (host_end, inside_end) = glassbox::engine::network::veth_ends(&record).expect("veth ends");
+    assert_eq!(host_end.name, veth);
+    assert_eq!(inside_end.name, "eth0");
+    assert!(host_end.stats.tx_bytes > 0 && inside_end.stats.rx_bytes > 0);
 
     root.ok(&["rm", "-f", "web"]);
     assert!(

@@ -23,6 +23,7 @@
 
 use super::DataRoot;
 use super::container::{Paths, Record, RunConfig};
+use crate::inspect::netdev::{self, NetDev};
 use crate::runtime::journal::{Journal, Object};
 use crate::runtime::network::ipam::{self, Allocator, Holder, Subnet};
 use crate::runtime::network::nat::{self, Rule};
@@ -700,6 +701,21 @@ pub fn port_lines(root: &DataRoot, record: &Record) -> Vec<String> {
         .iter()
         .map(PortMapping::port_line)
         .collect()
+}
+
+/// The two ends of a running container's veth: the host's `gb…` (read from
+/// /sys/class/net) and the container's `eth0` (read through the container's
+/// own /sys, at /proc/PID/root/sys/class/net), with their byte counters. Each
+/// one's `iflink` is the other's `ifindex`.
+pub fn veth_ends(record: &Record) -> Option<(NetDev, NetDev)> {
+    if !record.is_running() {
+        return None;
+    }
+    let inside_root = PathBuf::from(format!("/proc/{}/root/sys/class/net", record.state.pid));
+    let inside = netdev::read_netdev(&inside_root, CONTAINER_IFNAME).ok()?;
+    let host = netdev::list_netdevs(Path::new("/sys/class/net")).ok()?;
+    let peer = netdev::find_veth_peer(&host, &inside)?.clone();
+    Some((peer, inside))
 }
 
 #[cfg(test)]

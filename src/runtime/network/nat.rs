@@ -55,6 +55,7 @@ use std::process::{Command, Stdio};
 
 use super::ipam::Subnet;
 use super::ports::PortMapping;
+use crate::inspect::iptables::{IptablesSave, Rule as SavedRule};
 
 /// The nat chain holding the DNAT rules of published ports.
 pub const CHAIN: &str = "GLASSBOX";
@@ -133,10 +134,11 @@ pub fn iptables() -> Option<PathBuf> {
     find_program("iptables")
 }
 
+/// `name` in `$PATH` (as a shell finds it; sudo's PATH has the sbin directories).
 fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default();
     path.split(':')
-        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
+        .filter(|dir| !dir.is_empty())
         .map(|dir| PathBuf::from(dir).join(name))
         .find(|p| p.is_file())
 }
@@ -450,6 +452,29 @@ pub fn delete_rule(rule: &Rule) -> Result<(), NatError> {
     }
 }
 
+/// The rules that are glassbox's in a parsed `iptables-save -c`: those of the
+/// GLASSBOX chains, and the hooks that jump into them, with their counters:
+/// what the lab's NAT panel shows.
+pub fn glassbox_rules(save: &IptablesSave) -> Vec<&SavedRule> {
+    let ours = |name: &str| name.starts_with(CHAIN);
+    save.tables
+        .iter()
+        .flat_map(|t| t.chains.iter())
+        .flat_map(|c| c.rules.iter())
+        .filter(|r| ours(&r.chain) || r.target.as_deref().is_some_and(ours))
+        .collect()
+}
+
+/// The DNAT rule that publishes `host_port`, if there is one.
+pub fn dnat_rule_for(save: &IptablesSave, host_port: u16) -> Option<&SavedRule> {
+    let port = host_port.to_string();
+    save.table("nat")?
+        .chain(CHAIN)?
+        .rules
+        .iter()
+        .find(|r| r.target.as_deref() == Some("DNAT") && r.dport.as_deref() == Some(port.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,6 +498,19 @@ mod tests {
                 .describe()
                 .contains("-d 127.0.0.1/32 ! -i glassbox0 -p udp -m udp --dport 5353")
         );
+    }
+
+    #[test]
+    fn finds_our_rules_among_dockers() {
+        let text = include_str!("../../../tests/fixtures/inspect/iptables/docker_and_glassbox.txt");
+        let save = crate::inspect::iptables::parse_iptables_save(text).unwrap();
+        let ours = glassbox_rules(&save);
+        assert!(ours.iter().all(|r| r.text.contains("GLASSBOX")), "{ours:?}");
+        assert!(ours.iter().any(|r| r.chain == "PREROUTING"));
+        assert!(!ours.iter().any(|r| r.text.contains("DOCKER")));
+        let dnat = dnat_rule_for(&save, 8080).unwrap();
+        assert_eq!(dnat.to_destination.as_deref(), Some("172.29.0.2:80"));
+        assert!(dnat_rule_for(&save, 8081).is_none(), "8081 is docker's");
     }
 
     #[test]
