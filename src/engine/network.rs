@@ -676,6 +676,18 @@ pub fn settings_json(root: &DataRoot, record: &Record) -> serde_json::Value {
     })
 }
 
+/// docker's `HostConfig.PortBindings`: what `-p` asked, running or not.
+pub fn port_bindings_json(config: &RunConfig) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for m in &config.publish {
+        let entry = map.entry(m.container_key()).or_insert_with(|| json!([]));
+        if let Some(list) = entry.as_array_mut() {
+            list.push(json!({"HostIp": m.host_ip.map(|ip| ip.to_string()).unwrap_or_default(), "HostPort": m.host_port.to_string()}));
+        }
+    }
+    serde_json::Value::Object(map)
+}
+
 /// The published ports of a running container (none when it is not running).
 pub fn published(root: &DataRoot, record: &Record) -> Vec<PortMapping> {
     if !record.is_running() {
