@@ -254,3 +254,29 @@ fn a_client_outside_the_host_reaches_the_published_port() {
         .expect("the PREROUTING hook");
     assert!(prerouting_hook.packets > 0);
 }
+
+#[test]
+fn p_without_a_host_port_gets_a_free_one() {
+    if !have_root("p_without_a_host_port_gets_a_free_one") {
+        return;
+    }
+    let root = TestRoot::new("net-anyport");
+    start_web(&root, "anyport", "127.0.0.1::80");
+    let line = root.ok(&["port", "anyport"]);
+    let port: u16 = line
+        .trim()
+        .strip_prefix("80/tcp -> 127.0.0.1:")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("port printed {line:?}"));
+    assert_ne!(port, 0);
+    assert!(wait_for_page(port).contains("glassbox"));
+    let doc = root.inspect("anyport");
+    assert_eq!(
+        doc["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"],
+        ""
+    );
+    assert_eq!(
+        doc["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"],
+        port.to_string()
+    );
+}

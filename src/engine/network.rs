@@ -112,9 +112,10 @@ pub fn preflight(config: &RunConfig) -> anyhow::Result<()> {
     }
     nat::require("publishing a port (-p)")?;
     for (i, m) in config.publish.iter().enumerate() {
-        if config.publish[..i]
-            .iter()
-            .any(|o| o.host_port == m.host_port && o.protocol == m.protocol)
+        if m.host_port != 0
+            && config.publish[..i]
+                .iter()
+                .any(|o| o.host_port == m.host_port && o.protocol == m.protocol)
         {
             bail!(
                 "host port {}/{} is published twice",
@@ -204,14 +205,14 @@ fn connect_bridge(
 ) -> anyhow::Result<()> {
     let subnet = Subnet::from_env()?;
     let mut host = Netlink::open()?;
-    let ip = reserve(root, id, config, &subnet, &mut host, journal, trace)?;
+    let (ip, ports) = reserve(root, id, config, &subnet, &mut host, journal, trace)?;
     let nsfile = netns_path(paths);
     let host_if = veth::host_name(id);
     let mac = net::mac_for(ip);
     wire_namespace(
         &mut host, &nsfile, &host_if, mac, ip, &subnet, journal, trace,
     )?;
-    publish_ports(&config.publish, ip, name, journal, trace)?;
+    publish_ports(&ports, ip, name, journal, trace)?;
     *settings = NetworkSettings {
         mode: "bridge".into(),
         ip_address: Some(ip),
@@ -221,13 +222,14 @@ fn connect_bridge(
         host_veth: host_if,
         bridge: BRIDGE.into(),
         netns: Some(nsfile),
-        ports: config.publish.clone(),
+        ports,
     };
     Ok(())
 }
 
 /// Under the host-wide lock: the shared network (made if missing), the
-/// port leases, and an address lease. Returns the address.
+/// port leases, and an address lease. Returns the address, and the mappings
+/// with a free host port chosen where `-p` named none.
 fn reserve(
     root: &DataRoot,
     id: &str,
@@ -236,7 +238,7 @@ fn reserve(
     host: &mut Netlink,
     journal: &Journal,
     trace: &mut Trace,
-) -> anyhow::Result<Ipv4Addr> {
+) -> anyhow::Result<(Ipv4Addr, Vec<PortMapping>)> {
     let holder = Holder {
         root: root.path.clone(),
         key: root.key.clone(),
@@ -254,7 +256,20 @@ fn reserve(
         .record(&Object::SharedNetwork(BRIDGE.to_string()))
         .context("cannot write the data root's journal")?;
     ensure_shared(&alloc, host, subnet, trace)?;
-    for m in &config.publish {
+    let mut ports = Vec::new();
+    for asked in &config.publish {
+        let mut m = asked.clone();
+        if m.host_port == 0 {
+            // The kernel's pick, unless a glassbox container leased it (a
+            // DNAT'd port has no listener the kernel could know of).
+            for _ in 0..32 {
+                m.host_port = m.pick_free_port()?;
+                let path = alloc.port_path(m.protocol.as_str(), m.host_port);
+                if alloc.live_holder(&path).is_none() {
+                    break;
+                }
+            }
+        }
         let path = alloc.port_path(m.protocol.as_str(), m.host_port);
         if !alloc.take(&path, &holder)? {
             let by = alloc
@@ -264,6 +279,7 @@ fn reserve(
             return Err(m.in_use(&by).into());
         }
         record(journal, &Object::Lease(path))?;
+        ports.push(m);
     }
     let t = now_ns();
     let (ip, lease) = alloc.lease_address(subnet, &holder)?;
@@ -274,7 +290,7 @@ fn reserve(
         "lease_address",
         format!("{ip}/{} ({})", subnet.prefix, lease.display()),
     );
-    Ok(ip)
+    Ok((ip, ports))
 }
 
 /// The namespace on `nsfile`, the veth pair into it, the inside configured,
@@ -723,7 +739,11 @@ pub fn port_bindings_json(config: &RunConfig) -> serde_json::Value {
     for m in &config.publish {
         let entry = map.entry(m.container_key()).or_insert_with(|| json!([]));
         if let Some(list) = entry.as_array_mut() {
-            list.push(json!({"HostIp": m.host_ip.map(|ip| ip.to_string()).unwrap_or_default(), "HostPort": m.host_port.to_string()}));
+            let port = match m.host_port {
+                0 => String::new(),
+                p => p.to_string(),
+            };
+            list.push(json!({"HostIp": m.host_ip.map(|ip| ip.to_string()).unwrap_or_default(), "HostPort": port}));
         }
     }
     serde_json::Value::Object(map)
