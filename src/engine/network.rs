@@ -252,9 +252,13 @@ fn reserve(
         "lock_allocator",
         format!("flock {STATE_DIR}/lock"),
     );
-    root.journal()?
-        .record(&Object::SharedNetwork(BRIDGE.to_string()))
-        .context("cannot write the data root's journal")?;
+    // Once per data root: its cleanup then removes the shared network if unused.
+    let shared = Object::SharedNetwork(BRIDGE.to_string());
+    if !Journal::objects(&root.journal_path())?.contains(&shared) {
+        root.journal()?
+            .record(&shared)
+            .context("cannot write the data root's journal")?;
+    }
     ensure_shared(&alloc, host, subnet, trace)?;
     let mut ports = Vec::new();
     for asked in &config.publish {
