@@ -68,10 +68,8 @@ pub fn context_path(src: &str) -> Result<PathBuf, String> {
     for c in Path::new(src).components() {
         match c {
             Component::Normal(p) => out.push(p.to_string_lossy().into_owned()),
-            Component::ParentDir => {
-                if out.pop().is_none() {
-                    return Err(format!("forbidden path outside the build context: {src}"));
-                }
+            Component::ParentDir if out.pop().is_none() => {
+                return Err(format!("forbidden path outside the build context: {src}"));
             }
             _ => {}
         }

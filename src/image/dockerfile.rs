@@ -253,13 +253,13 @@ fn instruction(line: usize, text: &str) -> Result<Instruction, String> {
 
 /// `["a", "b"]` is exec form; anything else is shell form.
 fn command(args: &str) -> Result<Command, String> {
-    if args.starts_with('[') {
-        if let Ok(v) = serde_json::from_str::<Vec<String>>(args) {
-            if v.is_empty() {
-                return Err("an empty exec-form command []".into());
-            }
-            return Ok(Command::Exec(v));
+    if args.starts_with('[')
+        && let Ok(v) = serde_json::from_str::<Vec<String>>(args)
+    {
+        if v.is_empty() {
+            return Err("an empty exec-form command []".into());
         }
+        return Ok(Command::Exec(v));
     }
     Ok(Command::Shell(args.to_string()))
 }
