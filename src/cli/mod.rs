@@ -121,10 +121,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// Memory limit (e.g. 200m, 1g)
-    #[arg(short, long)]
+    #[arg(short, long, allow_hyphen_values = true)]
     pub memory: Option<String>,
     /// Number of CPUs (e.g. 0.5)
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpus: Option<String>,
     /// Tune the container's pids limit (-1 for unlimited)
     #[arg(long, allow_hyphen_values = true)]
@@ -260,7 +260,7 @@ fn parse_signal(s: &str) -> anyhow::Result<i32> {
 /// Runs the CLI; returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    let code = match dispatch(cli) {
+    match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
             if let Some(start) = e.downcast_ref::<StartError>() {
@@ -271,8 +271,7 @@ pub fn main() -> i32 {
                 125
             }
         }
-    };
-    code
+    }
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {

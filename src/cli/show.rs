@@ -9,7 +9,7 @@ use crate::runtime::cgroups::Cgroup;
 use crate::runtime::logs;
 use crate::timefmt;
 use serde_json::json;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::time::Duration;
 
 /// Prints rows as left-aligned columns separated by three spaces.
@@ -140,7 +140,6 @@ pub fn logs(root: &DataRoot, name: &str, follow: bool) -> anyhow::Result<()> {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(100));
-        file.seek(SeekFrom::Current(0))?;
     }
 }
 
