@@ -343,3 +343,83 @@ fn export_flattens_a_stopped_container() {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(root.path().to_str().unwrap()), "{mounts}");
 }
+
+#[test]
+fn config_instructions_and_copy_rules_follow_docker() {
+    if !have_root("config_instructions_and_copy_rules_follow_docker") {
+        return;
+    }
+    let root = TestRoot::new("config");
+    let ctx = root.path().join("ctx");
+    std::fs::create_dir_all(ctx.join("app/lib")).unwrap();
+    std::fs::write(ctx.join("app/run.sh"), "echo run\n").unwrap();
+    std::fs::write(ctx.join("app/lib/util.sh"), "echo util\n").unwrap();
+    std::fs::write(ctx.join("a.txt"), "a\n").unwrap();
+    std::fs::write(ctx.join("b.txt"), "b\n").unwrap();
+    // A small gzip'd archive for ADD to unpack.
+    let tgz = ctx.join("tools.tar.gz");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "cd {} && mkdir -p t/bin && echo tool > t/bin/tool && tar czf {} -C t bin && rm -r t",
+            root.path().display(),
+            tgz.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\n\
+         ARG WHO=student\n\
+         ENV APP=/srv/app GREETING=\"hello there\"\n\
+         WORKDIR $APP\n\
+         COPY app/ ./\n\
+         COPY *.txt notes/\n\
+         COPY --chown=$WHO:$WHO --chmod=0750 app/run.sh /home/$WHO/run.sh\n\
+         ADD tools.tar.gz /opt/\n\
+         ADD a.txt /plain/a.txt\n\
+         RUN echo \"arg=$WHO\" > /built-with && id -un > /built-by\n\
+         USER $WHO\n\
+         RUN id -un > /tmp/user-in-run\n\
+         LABEL stage=test\n\
+         EXPOSE 8080\n\
+         ENTRYPOINT [\"/bin/sh\", \"-c\"]\n\
+         CMD [\"echo $GREETING from $(pwd)\"]\n",
+    )
+    .unwrap();
+    root.ok(&["build", "-t", "cfg:v1", ctx.to_str().unwrap()]);
+    let doc = root.inspect("cfg:v1");
+    let c = &doc["Config"];
+    assert_eq!(c["WorkingDir"], "/srv/app");
+    assert_eq!(c["User"], "student");
+    assert!(c["ExposedPorts"]["8080/tcp"].is_object(), "{c}");
+    assert_eq!(c["Labels"]["stage"], "test");
+    let env: Vec<&str> = c["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(
+        env.contains(&"APP=/srv/app") && env.contains(&"GREETING=hello there"),
+        "{env:?}"
+    );
+    assert!(
+        !env.iter().any(|e| e.starts_with("WHO=")),
+        "ARG values are not kept in the image: {env:?}"
+    );
+    // ENTRYPOINT + CMD, run as the image's USER in its WORKDIR.
+    assert_eq!(
+        root.ok(&["run", "--rm", "cfg:v1"]),
+        "hello there from /srv/app\n"
+    );
+    let probe = "cat run.sh lib/util.sh notes/a.txt notes/b.txt /opt/bin/tool /plain/a.txt /built-with /built-by /tmp/user-in-run; \
+                 stat -c '%U %a' /home/student/run.sh";
+    // The image's ENTRYPOINT is `sh -c`, so the probe is its argument.
+    let out = root.ok(&["run", "--rm", "-u", "0", "cfg:v1", probe]);
+    assert_eq!(
+        out,
+        "echo run\necho util\na\nb\ntool\na\narg=student\nroot\nstudent\nstudent 750\n"
+    );
+}

@@ -22,16 +22,40 @@ struct Entry {
 }
 
 fn file(name: &str, data: &str) -> Entry {
-    Entry { name: name.into(), kind: b'0', link: String::new(), data: data.as_bytes().to_vec(), dev: (0, 0) }
+    Entry {
+        name: name.into(),
+        kind: b'0',
+        link: String::new(),
+        data: data.as_bytes().to_vec(),
+        dev: (0, 0),
+    }
 }
 fn symlink(name: &str, target: &str) -> Entry {
-    Entry { name: name.into(), kind: b'2', link: target.into(), data: Vec::new(), dev: (0, 0) }
+    Entry {
+        name: name.into(),
+        kind: b'2',
+        link: target.into(),
+        data: Vec::new(),
+        dev: (0, 0),
+    }
 }
 fn hardlink(name: &str, target: &str) -> Entry {
-    Entry { name: name.into(), kind: b'1', link: target.into(), data: Vec::new(), dev: (0, 0) }
+    Entry {
+        name: name.into(),
+        kind: b'1',
+        link: target.into(),
+        data: Vec::new(),
+        dev: (0, 0),
+    }
 }
 fn device(name: &str, kind: u8, major: u32, minor: u32) -> Entry {
-    Entry { name: name.into(), kind, link: String::new(), data: Vec::new(), dev: (major, minor) }
+    Entry {
+        name: name.into(),
+        kind,
+        link: String::new(),
+        data: Vec::new(),
+        dev: (major, minor),
+    }
 }
 
 fn octal(field: &mut [u8], value: u64) {
@@ -69,7 +93,13 @@ fn raw_tar(entries: &[Entry]) -> Vec<u8> {
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!(
+        "sha256:{}",
+        Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
 }
 
 /// A docker-archive holding one image whose single layer is `layer`.
@@ -111,14 +141,31 @@ struct HostWitness {
 
 impl HostWitness {
     fn new(root: &TestRoot) -> HostWitness {
-        let escape = PathBuf::from(format!("/tmp/glassbox-escape-{}", root.path().file_name().unwrap().to_string_lossy()));
+        let escape = PathBuf::from(format!(
+            "/tmp/glassbox-escape-{}",
+            root.path().file_name().unwrap().to_string_lossy()
+        ));
         std::fs::create_dir_all(&escape).unwrap();
-        HostWitness { escape, passwd: std::fs::read("/etc/passwd").unwrap() }
+        HostWitness {
+            escape,
+            passwd: std::fs::read("/etc/passwd").unwrap(),
+        }
     }
     fn assert_unchanged(&self, case: &str) {
-        let inside: Vec<_> = std::fs::read_dir(&self.escape).unwrap().flatten().map(|e| e.path()).collect();
-        assert!(inside.is_empty(), "{case}: wrote outside the layer: {inside:?}");
-        assert_eq!(std::fs::read("/etc/passwd").unwrap(), self.passwd, "{case}: /etc/passwd changed");
+        let inside: Vec<_> = std::fs::read_dir(&self.escape)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(
+            inside.is_empty(),
+            "{case}: wrote outside the layer: {inside:?}"
+        );
+        assert_eq!(
+            std::fs::read("/etc/passwd").unwrap(),
+            self.passwd,
+            "{case}: /etc/passwd changed"
+        );
         for p in ["/tmp/abs-escape", "/dotdot-escape"] {
             assert!(!Path::new(p).exists(), "{case}: {p} was written");
         }
@@ -141,7 +188,10 @@ fn assert_store_empty(root: &TestRoot, case: &str) {
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(tmp.is_empty(), "{case}: temporary files left: {tmp:?}");
-    assert!(!root.ok(&["images"]).contains("evil"), "{case}: an image was stored");
+    assert!(
+        !root.ok(&["images"]).contains("evil"),
+        "{case}: an image was stored"
+    );
 }
 
 #[test]
@@ -153,9 +203,21 @@ fn hostile_layers_are_refused_and_the_host_is_unchanged() {
     let host = HostWitness::new(&root);
     let esc = host.escape.display().to_string();
     let cases: Vec<(&str, Vec<Entry>, &str)> = vec![
-        ("dotdot", vec![file("../../../../../../../../dotdot-escape", "x")], "'..' in the path would leave the layer"),
-        ("dotdot-inner", vec![file("a/../../../../../../../../dotdot-escape", "x")], "'..' in the path would leave the layer"),
-        ("absolute", vec![file("/tmp/abs-escape", "x")], "absolute path"),
+        (
+            "dotdot",
+            vec![file("../../../../../../../../dotdot-escape", "x")],
+            "'..' in the path would leave the layer",
+        ),
+        (
+            "dotdot-inner",
+            vec![file("a/../../../../../../../../dotdot-escape", "x")],
+            "'..' in the path would leave the layer",
+        ),
+        (
+            "absolute",
+            vec![file("/tmp/abs-escape", "x")],
+            "absolute path",
+        ),
         (
             "symlink-then-write",
             vec![symlink("evil", &esc), file("evil/through-link", "x")],
@@ -163,20 +225,48 @@ fn hostile_layers_are_refused_and_the_host_is_unchanged() {
         ),
         (
             "symlink-dir-then-nested-write",
-            vec![file("a/ok", "fine"), symlink("a/b", &esc), file("a/b/c/d", "x")],
+            vec![
+                file("a/ok", "fine"),
+                symlink("a/b", &esc),
+                file("a/b/c/d", "x"),
+            ],
             "a/b is a symlink",
         ),
-        ("hardlink-to-host-file", vec![hardlink("passwd", "/etc/passwd")], "hard link target: absolute path"),
-        ("hardlink-dotdot", vec![hardlink("passwd", "../../../../../../etc/passwd")], "hard link target: '..'"),
+        (
+            "hardlink-to-host-file",
+            vec![hardlink("passwd", "/etc/passwd")],
+            "hard link target: absolute path",
+        ),
+        (
+            "hardlink-dotdot",
+            vec![hardlink("passwd", "../../../../../../etc/passwd")],
+            "hard link target: '..'",
+        ),
         (
             "hardlink-through-symlink",
             vec![symlink("l", "/etc"), hardlink("x", "l/passwd")],
             "which is not a file already in this layer",
         ),
-        ("device-char", vec![device("dev/mem", b'3', 1, 1)], "device node 1:1"),
-        ("device-block", vec![device("sda", b'4', 8, 0)], "device node 8:0"),
-        ("whiteout-of-parent", vec![file(".wh...", "")], "a whiteout must name an entry inside the layer"),
-        ("whiteout-outside", vec![file("../.wh.passwd", "")], "'..' in the path would leave the layer"),
+        (
+            "device-char",
+            vec![device("dev/mem", b'3', 1, 1)],
+            "device node 1:1",
+        ),
+        (
+            "device-block",
+            vec![device("sda", b'4', 8, 0)],
+            "device node 8:0",
+        ),
+        (
+            "whiteout-of-parent",
+            vec![file(".wh...", "")],
+            "a whiteout must name an entry inside the layer",
+        ),
+        (
+            "whiteout-outside",
+            vec![file("../.wh.passwd", "")],
+            "'..' in the path would leave the layer",
+        ),
         (
             "whiteout-through-symlink",
             vec![symlink("etc", "/etc"), file("etc/.wh.passwd", "")],
@@ -212,7 +302,10 @@ fn hostile_archives_and_tampered_layers_are_refused() {
     std::fs::write(&path, outside).unwrap();
     let out = root.glassbox(&["load", "-i", path.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("'..' in the path would leave the layer"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("'..' in the path would leave the layer"),
+        "{err}"
+    );
 
     // The outer tar itself has an escaping entry.
     let outer = raw_tar(&[file("../outer-escape", "x")]);
@@ -220,7 +313,10 @@ fn hostile_archives_and_tampered_layers_are_refused() {
     std::fs::write(&path, outer).unwrap();
     let out = root.glassbox(&["load", "-i", path.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("the archive is refused"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("the archive is refused"),
+        "{err}"
+    );
 
     // A layer whose content does not match the config's diff_id.
     let mut tampered = docker_archive(&good_layer, "layer.tar");
@@ -230,7 +326,10 @@ fn hostile_archives_and_tampered_layers_are_refused() {
     std::fs::write(&path, tampered).unwrap();
     let out = root.glassbox(&["load", "-i", path.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("the archive is damaged or was altered"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("the archive is damaged or was altered"),
+        "{err}"
+    );
 
     host.assert_unchanged("outer");
     assert_store_empty(&root, "outer");
@@ -245,21 +344,49 @@ fn hostile_tar_in_add_is_refused_with_the_dockerfile_line() {
     let host = HostWitness::new(&root);
     let ctx = root.path().join("ctx");
     std::fs::create_dir_all(&ctx).unwrap();
-    std::fs::write(ctx.join("evil.tar"), raw_tar(&[file("../../../../../../dotdot-escape", "x")])).unwrap();
+    std::fs::write(
+        ctx.join("evil.tar"),
+        raw_tar(&[file("../../../../../../dotdot-escape", "x")]),
+    )
+    .unwrap();
     std::fs::write(ctx.join("dev.tar"), raw_tar(&[device("null", b'3', 1, 3)])).unwrap();
-    std::fs::write(ctx.join("good.tar"), raw_tar(&[file("inside/hello", "hi\n")])).unwrap();
+    std::fs::write(
+        ctx.join("good.tar"),
+        raw_tar(&[file("inside/hello", "hi\n")]),
+    )
+    .unwrap();
     for (file, want) in [
-        ("evil.tar", "Dockerfile:2: evil.tar: tar entry \"../../../../../../dotdot-escape\" refused: '..'"),
-        ("dev.tar", "Dockerfile:2: dev.tar: tar entry \"null\" refused: device nodes are not allowed"),
+        (
+            "evil.tar",
+            "Dockerfile:2: evil.tar: tar entry \"../../../../../../dotdot-escape\" refused: '..'",
+        ),
+        (
+            "dev.tar",
+            "Dockerfile:2: dev.tar: tar entry \"null\" refused: device nodes are not allowed",
+        ),
     ] {
-        std::fs::write(ctx.join("Dockerfile"), format!("FROM busybox\nADD {file} /dest/\n")).unwrap();
+        std::fs::write(
+            ctx.join("Dockerfile"),
+            format!("FROM busybox\nADD {file} /dest/\n"),
+        )
+        .unwrap();
         let out = root.glassbox(&["build", "-t", "evil:add", ctx.to_str().unwrap()]);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && err.contains(want), "want {want:?} in: {err}");
+        assert!(
+            !out.status.success() && err.contains(want),
+            "want {want:?} in: {err}"
+        );
     }
     host.assert_unchanged("add");
     // A well-formed archive is unpacked at the destination.
-    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nADD good.tar /dest/\n").unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\nADD good.tar /dest/\n",
+    )
+    .unwrap();
     root.ok(&["build", "-t", "good:add", ctx.to_str().unwrap()]);
-    assert_eq!(root.ok(&["run", "--rm", "good:add", "cat", "/dest/inside/hello"]), "hi\n");
+    assert_eq!(
+        root.ok(&["run", "--rm", "good:add", "cat", "/dest/inside/hello"]),
+        "hi\n"
+    );
 }
