@@ -66,6 +66,31 @@ fn lesson05_builds_history_matches_and_second_build_is_all_cached() {
         s.iter().all(|(_, cached)| *cached),
         "every step cached:\n{second}"
     );
+    // The report the lab reads: per step cached or not, with time and trace.
+    let id = root.inspect("demo:v1")["Id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.path().join("builds").join(format!("{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 5);
+    assert!(
+        steps
+            .iter()
+            .all(|s| s["cached"] == true && s["seconds"].is_number()),
+        "{report}"
+    );
+    let lookups = report["trace"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["step"] == "build_cache_lookup")
+        .count();
+    assert_eq!(lookups, 5);
 
     // history: one row per Dockerfile instruction (after FROM), newest
     // first; only RUN/COPY have a size, the others are 0B.

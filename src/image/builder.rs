@@ -31,6 +31,7 @@ use crate::engine::{DataRoot, lifecycle, units};
 use crate::runtime::trace::Trace;
 use crate::timefmt;
 use anyhow::{Context as _, anyhow, bail};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -51,8 +52,8 @@ pub struct BuildOptions {
     pub no_cache: bool,
 }
 
-/// How each step went, for tests and the lab.
-#[derive(Debug, Clone, PartialEq)]
+/// How each step went, for tests and the lab (topic 16 shows it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepReport {
     pub instruction: String,
     pub cached: bool,
@@ -60,11 +61,15 @@ pub struct StepReport {
     pub seconds: f64,
 }
 
-/// The result of a build.
-#[derive(Debug, Clone)]
+/// The result of a build, kept as `builds/<image id>.json` in the data root.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BuildReport {
     pub image: String,
+    pub tags: Vec<String>,
+    pub dockerfile: String,
     pub steps: Vec<StepReport>,
+    /// What each step asked of the kernel, RUN containers' own steps included.
+    pub trace: Trace,
 }
 
 /// The image being built.
@@ -118,6 +123,7 @@ pub fn build(root: &DataRoot, opts: &BuildOptions) -> anyhow::Result<BuildReport
     let mut stage: Option<Stage> = None;
     let mut pre_from_args: BTreeMap<String, String> = BTreeMap::new();
     let mut steps = Vec::new();
+    let mut trace = Trace::default();
     let out = &mut std::io::stdout();
     for (n, ins) in instructions.iter().enumerate() {
         let _ = writeln!(out, "Step {}/{total} : {}", n + 1, ins.text());
@@ -152,13 +158,14 @@ pub fn build(root: &DataRoot, opts: &BuildOptions) -> anyhow::Result<BuildReport
             }
             continue;
         };
-        let (report, next) = step(root, &store, &cache, &ctx, current, ins, opts).map_err(at)?;
+        let (image, cached) =
+            step(root, &store, &cache, &ctx, current, ins, opts, &mut trace).map_err(at)?;
         let secs = started.elapsed().as_secs_f64();
-        let _ = writeln!(out, " ---> {}  ({secs:.2}s)", short(&report));
+        let _ = writeln!(out, " ---> {}  ({secs:.2}s)", short(&image));
         steps.push(StepReport {
             instruction: ins.text(),
-            cached: next,
-            image: report.clone(),
+            cached,
+            image,
             seconds: secs,
         });
     }
@@ -179,7 +186,23 @@ pub fn build(root: &DataRoot, opts: &BuildOptions) -> anyhow::Result<BuildReport
             super::store::normalize_ref(t)
         );
     }
-    Ok(BuildReport { image: id, steps })
+    let report = BuildReport {
+        image: id.clone(),
+        tags: opts
+            .tags
+            .iter()
+            .map(|t| super::store::normalize_ref(t))
+            .collect(),
+        dockerfile: file.display().to_string(),
+        steps,
+        trace,
+    };
+    let path = root
+        .path
+        .join("builds")
+        .join(format!("{}.json", super::store::digest_hex(&id)));
+    super::store::write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;
+    Ok(report)
 }
 
 fn check_tag(t: &str) -> anyhow::Result<()> {
@@ -222,6 +245,7 @@ fn from(root: &DataRoot, image: &str) -> anyhow::Result<Stage> {
 
 /// One step after FROM: from the cache, or made. Returns the new image ID and
 /// whether it came from the cache; `stage` moves on to the new image.
+#[allow(clippy::too_many_arguments)]
 fn step(
     root: &DataRoot,
     store: &ImageStore,
@@ -230,6 +254,7 @@ fn step(
     stage: &mut Stage,
     ins: &Instruction,
     opts: &BuildOptions,
+    trace: &mut Trace,
 ) -> anyhow::Result<(String, bool)> {
     let vars = stage.vars();
     let mut config = stage.config.clone();
@@ -373,10 +398,32 @@ fn step(
         key.instruction = created_by.clone();
     }
     let out = &mut std::io::stdout();
-    if !opts.no_cache
-        && !stage.id.is_empty()
-        && let Some(hit) = cache.lookup(&key)
-    {
+    let t = crate::runtime::trace::now_ns();
+    let hit = (!opts.no_cache && !stage.id.is_empty())
+        .then(|| cache.lookup(&key))
+        .flatten();
+    trace.step(
+        "engine",
+        t,
+        "build_cache_lookup",
+        format!(
+            "{}: buildcache/{}.json for parent {} + {:?}{}: {}",
+            ins.keyword,
+            super::store::digest_hex(&key.digest()),
+            short(&key.parent),
+            key.instruction,
+            key.files
+                .as_ref()
+                .map(|f| format!(" + files {}", short(f)))
+                .unwrap_or_default(),
+            match &hit {
+                Some(h) => format!("hit, image {}", short(h)),
+                None if opts.no_cache => "skipped (--no-cache)".into(),
+                None => "miss".into(),
+            }
+        ),
+    );
+    if let Some(hit) = hit {
         let _ = writeln!(out, " ---> Using cache");
         stage.config = store.config(&hit)?;
         stage.id = hit.clone();
@@ -385,8 +432,10 @@ fn step(
     let created = Some(timefmt::rfc3339(timefmt::now_unix_ns()));
     let layer = match action {
         Action::ConfigOnly => None,
-        Action::Run(argv) => Some(run_step(root, store, stage, argv)?),
-        Action::Copy(plan, owner, chmod) => Some(copy_step(store, &config, &plan, owner, chmod)?),
+        Action::Run(argv) => Some(run_step(root, store, stage, argv, trace)?),
+        Action::Copy(plan, owner, chmod) => {
+            Some(copy_step(store, &config, &plan, owner, chmod, trace)?)
+        }
     };
     config.created = created.clone();
     config.history.push(History {
@@ -453,7 +502,9 @@ fn copy_step(
     plan: &Plan,
     owner: Option<(u32, u32)>,
     chmod: Option<u32>,
+    trace: &mut Trace,
 ) -> anyhow::Result<String> {
+    let t = crate::runtime::trace::now_ns();
     let tmp = TempDir::new(&store.root().join("tmp"), "copy")?;
     let tar_path = tmp.path.join("layer.tar");
     let file = std::fs::File::create(&tar_path)
@@ -465,7 +516,20 @@ fn copy_step(
         chmod,
     )?;
     w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    Ok(import_layer_file(store, &tar_path)?)
+    trace.step(
+        "engine",
+        t,
+        "write_copy_layer",
+        format!(
+            "tar of {} context paths > {}",
+            plan.items.len(),
+            tar_path.display()
+        ),
+    );
+    let t = crate::runtime::trace::now_ns();
+    let imported = import_layer_file(store, &tar_path)?;
+    trace.step("engine", t, "import_layer", imported.describe(store));
+    Ok(imported.diff_id)
 }
 
 /// RUN: a container of the engine over the parent image; its upper dir
@@ -475,6 +539,7 @@ fn run_step(
     store: &ImageStore,
     stage: &Stage,
     argv: Vec<String>,
+    trace: &mut Trace,
 ) -> anyhow::Result<String> {
     if stage.id.is_empty() {
         bail!("RUN needs a shell and tools, and FROM scratch has none: start FROM busybox");
@@ -497,6 +562,11 @@ fn run_step(
     unblock_signals();
     // The container's record, whatever the outcome, so it can be removed.
     let record = container::find(root, &name).ok();
+    if let Some(r) = &record {
+        // The container's own steps (mount_overlay, clone, pivot_root, …).
+        let text = std::fs::read_to_string(Paths::new(root, &r.id).trace()).unwrap_or_default();
+        trace.events.extend(Trace::from_json_lines(&text).events);
+    }
     let removal = scopeguard(root, record.clone());
     let code = match result? {
         Outcome::Exited(code) => code,
@@ -509,8 +579,15 @@ fn run_step(
         );
     }
     let record = record.ok_or_else(|| anyhow!("the RUN container {name} vanished"))?;
-    let layer = layer_from_upper(store, &Paths::new(root, &record.id).upper())?;
+    let layer = layer_from_upper(store, &Paths::new(root, &record.id).upper(), trace)?;
+    let t = crate::runtime::trace::now_ns();
     drop(removal);
+    trace.step(
+        "engine",
+        t,
+        "remove_container",
+        format!("rm -r {}", Paths::new(root, &record.id).dir.display()),
+    );
     let _ = writeln!(
         std::io::stdout(),
         " ---> Removed intermediate container {name}"

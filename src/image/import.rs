@@ -140,10 +140,21 @@ pub enum Target {
     Plain,
 }
 
+/// What an extraction did, for the trace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExtractStats {
+    pub entries: usize,
+    /// `.wh.NAME` turned into 0/0 character devices.
+    pub whiteouts: usize,
+    /// `.wh..wh..opq` turned into `trusted.overlay.opaque=y`.
+    pub opaque_dirs: usize,
+}
+
 /// Extracts a tar stream into `dest`, an existing empty directory.
-pub fn extract(reader: impl Read, dest: &Path, target: Target) -> Result<(), LayerError> {
+pub fn extract(reader: impl Read, dest: &Path, target: Target) -> Result<ExtractStats, LayerError> {
     let mut archive = tar::Archive::new(reader);
     let mut dirs: Vec<(PathBuf, u64)> = Vec::new();
+    let mut stats = ExtractStats::default();
     for entry in archive.entries().map_err(LayerError::Read)? {
         let mut entry = entry.map_err(LayerError::Read)?;
         let raw = entry.path_bytes().into_owned();
@@ -152,6 +163,7 @@ pub fn extract(reader: impl Read, dest: &Path, target: Target) -> Result<(), Lay
         if kind == tar::EntryType::XGlobalHeader {
             continue;
         }
+        stats.entries += 1;
         let rel = clean_path(&raw).map_err(|r| refused(&name, r))?;
         let whiteout = whiteout_of(&rel).map_err(|r| refused(&name, r))?;
         if whiteout != Whiteout::None && target == Target::Plain {
@@ -166,11 +178,13 @@ pub fn extract(reader: impl Read, dest: &Path, target: Target) -> Result<(), Lay
                 let path = parent.join(hidden.file_name().unwrap_or_default());
                 remove_existing(&path, &name)?;
                 make_whiteout(&path).map_err(entry_err(&name))?;
+                stats.whiteouts += 1;
                 continue;
             }
             Whiteout::Opaque(dir) => {
                 let dir = safe_dir(dest, &dir, &name, true)?;
                 set_xattr(&dir, OPAQUE_XATTR, b"y").map_err(entry_err(&name))?;
+                stats.opaque_dirs += 1;
                 continue;
             }
             Whiteout::None => {}
@@ -283,7 +297,7 @@ pub fn extract(reader: impl Read, dest: &Path, target: Target) -> Result<(), Lay
     for (dir, mtime) in dirs.iter().rev() {
         let _ = set_mtime(dir, *mtime);
     }
-    Ok(())
+    Ok(stats)
 }
 
 fn entry_err(entry: &str) -> impl FnOnce(io::Error) -> LayerError + '_ {
@@ -494,45 +508,93 @@ impl Drop for TempDir {
     }
 }
 
+/// A layer that was imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    pub diff_id: String,
+    /// Bytes of the uncompressed tar.
+    pub size: u64,
+    /// `None` when the store already had this layer (nothing was extracted).
+    pub stats: Option<ExtractStats>,
+}
+
+impl Imported {
+    /// What the import asked of the kernel, in a trace event's words.
+    pub fn describe(&self, store: &ImageStore) -> String {
+        let dir = store.layer_dir(&self.diff_id);
+        match self.stats {
+            None => format!(
+                "{} already stored: {} shared, nothing written",
+                self.diff_id,
+                dir.display()
+            ),
+            Some(s) => format!(
+                "extract {} entries into {}/diff ({} whiteouts as mknod c 0 0, {} opaque dirs as setxattr {OPAQUE_XATTR}=y), then rename into place",
+                s.entries,
+                dir.display(),
+                s.whiteouts,
+                s.opaque_dirs
+            ),
+        }
+    }
+}
+
 /// Imports a layer tar (uncompressed) from a stream: stored as
 /// `layers/<diff_id>/layer.tar`, extracted safely into `layers/<diff_id>/diff`.
-/// Returns the diff_id. A layer already present is kept as it is.
-pub fn import_layer(store: &ImageStore, mut reader: impl Read) -> Result<String, LayerError> {
+/// Returns its diff_id. A layer already present is kept as it is.
+pub fn import_layer(store: &ImageStore, reader: impl Read) -> Result<String, LayerError> {
+    Ok(import_layer_report(store, reader)?.diff_id)
+}
+
+/// [`import_layer`], saying what it did.
+pub fn import_layer_report(
+    store: &ImageStore,
+    mut reader: impl Read,
+) -> Result<Imported, LayerError> {
     let layers = store.root().join("layers");
     let tmp = TempDir::new(&layers, "import").map_err(io_at("creating a directory in", &layers))?;
     let tar_path = tmp.path.join("layer.tar");
     let file = fs::File::create(&tar_path).map_err(io_at("creating", &tar_path))?;
     let mut w = HashingWriter::new(io::BufWriter::new(file));
     io::copy(&mut reader, &mut w).map_err(io_at("writing", &tar_path))?;
+    let size = w.bytes;
     let (diff_id, buf) = w.finish();
     buf.into_inner()
         .map_err(|e| e.into_error())
         .and_then(|f| f.sync_all())
         .map_err(io_at("writing", &tar_path))?;
-    finish_import(store, tmp, &diff_id)?;
-    Ok(diff_id)
+    let stats = finish_import(store, tmp, &diff_id)?;
+    Ok(Imported {
+        diff_id,
+        size,
+        stats,
+    })
 }
 
 /// Imports a layer tar that is already a file (it is read, not moved).
-pub fn import_layer_file(store: &ImageStore, path: &Path) -> Result<String, LayerError> {
+pub fn import_layer_file(store: &ImageStore, path: &Path) -> Result<Imported, LayerError> {
     let file = fs::File::open(path).map_err(io_at("opening", path))?;
-    import_layer(store, io::BufReader::new(file))
+    import_layer_report(store, io::BufReader::new(file))
 }
 
-fn finish_import(store: &ImageStore, tmp: TempDir, diff_id: &str) -> Result<(), LayerError> {
+fn finish_import(
+    store: &ImageStore,
+    tmp: TempDir,
+    diff_id: &str,
+) -> Result<Option<ExtractStats>, LayerError> {
     let dir = store.layer_dir(diff_id);
     if dir.join("diff").is_dir() {
-        return Ok(());
+        return Ok(None);
     }
     let diff = tmp.path.join("diff");
     fs::create_dir(&diff).map_err(io_at("creating", &diff))?;
     let tar_path = tmp.path.join("layer.tar");
     let file = fs::File::open(&tar_path).map_err(io_at("opening", &tar_path))?;
-    extract(io::BufReader::new(file), &diff, Target::OverlayLayer)?;
+    let stats = extract(io::BufReader::new(file), &diff, Target::OverlayLayer)?;
     match tmp.persist(&dir) {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(Some(stats)),
         // Another process stored the same layer first: theirs is identical.
-        Err(_) if dir.join("diff").is_dir() => Ok(()),
+        Err(_) if dir.join("diff").is_dir() => Ok(None),
         Err(e) => Err(io_at("renaming into", &dir)(e)),
     }
 }

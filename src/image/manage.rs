@@ -19,6 +19,7 @@ use super::import::{TempDir, import_layer_file, short};
 use super::store::{History, ImageConfig, ImageStore, digest_hex, normalize_ref, write_atomic};
 use crate::engine::DataRoot;
 use crate::engine::container::{self, Paths};
+use crate::runtime::trace::{Trace, now_ns};
 use crate::timefmt;
 use anyhow::{Context, bail};
 use std::collections::BTreeSet;
@@ -157,6 +158,7 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
         let path = store.config_path(&i);
         std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
         let _ = std::fs::remove_dir_all(metadata_dir(&store, &i));
+        let _ = std::fs::remove_file(root.path.join("builds").join(format!("{}.json", digest_hex(&i))));
         lines.push(format!("Deleted: {i}"));
         cur = next;
     }
@@ -244,8 +246,13 @@ pub fn history(store: &ImageStore, reference: &str) -> anyhow::Result<Vec<Histor
 }
 
 /// Makes a layer from an overlay upper directory (`commit`, a RUN step);
-/// returns its diff_id.
-pub fn layer_from_upper(store: &ImageStore, upper: &std::path::Path) -> anyhow::Result<String> {
+/// returns its diff_id. Steps `archive_upper_dir` and `import_layer`.
+pub fn layer_from_upper(
+    store: &ImageStore,
+    upper: &std::path::Path,
+    trace: &mut Trace,
+) -> anyhow::Result<String> {
+    let t = now_ns();
     let tmp = TempDir::new(&store.root().join("tmp"), "layer")?;
     let tar_path = tmp.path.join("layer.tar");
     let file = std::fs::File::create(&tar_path)
@@ -253,7 +260,20 @@ pub fn layer_from_upper(store: &ImageStore, upper: &std::path::Path) -> anyhow::
     let w = write_tree_tar(upper, std::io::BufWriter::new(file), TreeKind::Upper)
         .with_context(|| format!("archiving {}", upper.display()))?;
     w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    Ok(import_layer_file(store, &tar_path)?)
+    trace.step(
+        "engine",
+        t,
+        "archive_upper_dir",
+        format!(
+            "tar {} (0/0 devices as .wh.NAME, opaque dirs as .wh..wh..opq) > {}",
+            upper.display(),
+            tar_path.display()
+        ),
+    );
+    let t = now_ns();
+    let imported = import_layer_file(store, &tar_path)?;
+    trace.step("engine", t, "import_layer", imported.describe(store));
+    Ok(imported.diff_id)
 }
 
 /// `glassbox commit CONTAINER REPO[:TAG]`: the container's upper dir becomes
@@ -268,7 +288,8 @@ pub fn commit(
     let record = container::find(root, name)?;
     let store = root.images();
     let parent_config = store.config(&record.image_id)?;
-    let diff_id = layer_from_upper(&store, &Paths::new(root, &record.id).upper())?;
+    let mut trace = Trace::default();
+    let diff_id = layer_from_upper(&store, &Paths::new(root, &record.id).upper(), &mut trace)?;
     let created = Some(timefmt::rfc3339(timefmt::now_unix_ns()));
     let mut config: ImageConfig = parent_config;
     config.created = created.clone();
