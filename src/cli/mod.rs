@@ -3,6 +3,7 @@
 //! Nothing here talks to the kernel; each command parses its flags, calls the
 //! engine, and prints what comes back in docker's format.
 
+mod image;
 mod show;
 
 use crate::engine::container::RunConfig;
@@ -100,6 +101,8 @@ pub enum Command {
     Images,
     /// Remove every container and kernel object glassbox made under this root
     Cleanup,
+    #[command(flatten)]
+    Image(image::ImageCommand),
 }
 
 #[derive(Debug, Args)]
@@ -246,6 +249,7 @@ fn run_options(a: RunArgs) -> anyhow::Result<RunOptions> {
             read_only: a.read_only,
             volumes,
         },
+        entrypoint: None,
     })
 }
 
@@ -330,6 +334,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             each(&containers, |c| lifecycle::rm(&root, c, force).map(|_| ()))
         }
         Command::Images => show::images(&root).map(|_| 0),
+        Command::Image(c) => image::dispatch(&root, c),
         Command::Cleanup => {
             let report = cleanup::cleanup(&root)?;
             println!(
