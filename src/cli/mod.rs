@@ -97,6 +97,8 @@ pub enum Command {
     Images,
     /// Remove every container and kernel object glassbox made under this root
     Cleanup,
+    /// List the lab's topics, or validate the lesson files (--check)
+    Lessons(crate::lab::run::LessonsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -277,8 +279,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Cli::command().print_help()?;
         return Ok(0);
     };
+    // The lesson list reads lessons only: it works without root.
+    if let Command::Lessons(a) = command {
+        return crate::lab::run::lessons(a);
+    }
     let root = DataRoot::open(&cli.root)?;
     match command {
+        Command::Lessons(_) => Ok(0),
         Command::Run(a) => match run::run(&root, &run_options(a)?)? {
             Outcome::Exited(code) => Ok(code),
             Outcome::Detached(id) => {

@@ -4,7 +4,7 @@
 use crate::engine::DataRoot;
 use crate::engine::container::{self, Paths, Record};
 use crate::image::store::digest_hex;
-use crate::inspect::{netdev, processes, proc_stat};
+use crate::inspect::{netdev, proc_stat, processes};
 use crate::runtime::cgroups::Cgroup;
 use crate::runtime::logs;
 use crate::timefmt;
@@ -232,7 +232,10 @@ pub fn stats(root: &DataRoot, names: &[String], all: bool, no_stream: bool) -> a
                 .map(|n| container::find(root, n))
                 .collect::<anyhow::Result<_>>()?
         };
-        let groups: Vec<Cgroup> = records.iter().map(|r| Cgroup::new(&layout, &r.cgroup)).collect();
+        let groups: Vec<Cgroup> = records
+            .iter()
+            .map(|r| Cgroup::new(&layout, &r.cgroup))
+            .collect();
         let first: Vec<u64> = groups
             .iter()
             .map(|g| g.usage().map(|u| u.cpu_usage_usec).unwrap_or(0))
@@ -260,7 +263,9 @@ pub fn stats(root: &DataRoot, names: &[String], all: bool, no_stream: bool) -> a
                         let (rx, tx) = devs
                             .iter()
                             .filter(|d| d.name != "lo")
-                            .fold((0, 0), |(rx, tx), d| (rx + d.stats.rx_bytes, tx + d.stats.tx_bytes));
+                            .fold((0, 0), |(rx, tx), d| {
+                                (rx + d.stats.rx_bytes, tx + d.stats.tx_bytes)
+                            });
                         format!("{} / {}", human_bytes(rx), human_bytes(tx))
                     })
                     .unwrap_or_else(|_| "--".into())
@@ -394,7 +399,12 @@ fn image_json(root: &DataRoot, id: &str, config: &crate::image::ImageConfig) -> 
         .filter(|(_, v)| v == id)
         .map(|(k, _)| k)
         .collect();
-    let size: u64 = config.rootfs.diff_ids.iter().map(|d| store.layer_size(d)).sum();
+    let size: u64 = config
+        .rootfs
+        .diff_ids
+        .iter()
+        .map(|d| store.layer_size(d))
+        .sum();
     json!({
         "Id": id,
         "RepoTags": tags,
@@ -437,9 +447,16 @@ pub fn images(root: &DataRoot) -> anyhow::Result<()> {
     let store = root.images();
     let mut rows = Vec::new();
     for (reference, id) in store.tags()? {
-        let Ok(config) = store.config(&id) else { continue };
+        let Ok(config) = store.config(&id) else {
+            continue;
+        };
         let (repo, tag) = reference.rsplit_once(':').unwrap_or((&reference, "latest"));
-        let size: u64 = config.rootfs.diff_ids.iter().map(|d| store.layer_size(d)).sum();
+        let size: u64 = config
+            .rootfs
+            .diff_ids
+            .iter()
+            .map(|d| store.layer_size(d))
+            .sum();
         let created = config.created.clone().unwrap_or_default();
         rows.push(vec![
             repo.to_string(),

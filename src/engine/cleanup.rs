@@ -95,7 +95,9 @@ pub fn cleanup(root: &DataRoot) -> anyhow::Result<Report> {
         if let Err(e) = std::fs::remove_dir_all(&paths.dir)
             && e.kind() != std::io::ErrorKind::NotFound
         {
-            report.errors.push(format!("removing {}: {e}", paths.dir.display()));
+            report
+                .errors
+                .push(format!("removing {}: {e}", paths.dir.display()));
         }
         report.containers += 1;
     }
@@ -120,9 +122,8 @@ pub fn cleanup(root: &DataRoot) -> anyhow::Result<Report> {
     report.errors.extend(undo_journal(&root.journal_path()));
     if let Ok(layout) = root.cgroup_layout() {
         for dir in layout.dirs(CGROUP_PARENT) {
-            let _ = cgroups::remove_dir(&dir).or_else(|_| {
-                if has_subdirs(&dir) { Ok(()) } else { Err(()) }
-            });
+            let _ = cgroups::remove_dir(&dir)
+                .or_else(|_| if has_subdirs(&dir) { Ok(()) } else { Err(()) });
         }
     }
     let _ = std::fs::remove_file(root.journal_path());

@@ -183,7 +183,9 @@ pub fn load_by_id(root: &DataRoot, id: &str) -> anyhow::Result<Record> {
 pub fn list(root: &DataRoot) -> anyhow::Result<Vec<Record>> {
     let mut out = Vec::new();
     let dir = root.containers();
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
+    for entry in
+        std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
+    {
         let entry = entry?;
         let id = entry.file_name().to_string_lossy().into_owned();
         if let Ok(r) = load_by_id(root, &id) {
@@ -212,7 +214,10 @@ pub fn find(root: &DataRoot, name_or_id: &str) -> anyhow::Result<Record> {
         match matches.as_slice() {
             [id] => return load_by_id(root, id),
             [] => {}
-            _ => bail!("{key:?} matches {} containers: give more of the ID", matches.len()),
+            _ => bail!(
+                "{key:?} matches {} containers: give more of the ID",
+                matches.len()
+            ),
         }
     }
     bail!("no such container: {name_or_id} (`glassbox ps -a` lists them)")
@@ -223,12 +228,17 @@ pub fn find(root: &DataRoot, name_or_id: &str) -> anyhow::Result<Record> {
 pub fn reserve_name(root: &DataRoot, name: &str, id: &str) -> anyhow::Result<()> {
     let valid = !name.is_empty()
         && name.len() <= 128
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
     if !valid {
-        bail!("invalid container name {name:?}: use letters, digits, '_', '.' and '-', starting with a letter or digit");
+        bail!(
+            "invalid container name {name:?}: use letters, digits, '_', '.' and '-', starting with a letter or digit"
+        );
     }
     let link = root.names().join(name);
     match std::os::unix::fs::symlink(id, &link) {
@@ -277,8 +287,22 @@ const ADJECTIVES: [&str; 16] = [
     "nifty", "proud", "quiet", "sharp", "tender", "witty",
 ];
 const SCIENTISTS: [&str; 16] = [
-    "babbage", "curie", "dijkstra", "euler", "feynman", "hopper", "kernighan", "lamport",
-    "lovelace", "noether", "pike", "ritchie", "shannon", "thompson", "torvalds", "turing",
+    "babbage",
+    "curie",
+    "dijkstra",
+    "euler",
+    "feynman",
+    "hopper",
+    "kernighan",
+    "lamport",
+    "lovelace",
+    "noether",
+    "pike",
+    "ritchie",
+    "shannon",
+    "thompson",
+    "torvalds",
+    "turing",
 ];
 
 /// A docker-style name such as `jolly_hopper`, from the ID's bytes.

@@ -7,8 +7,8 @@
 //! container's `config.json`, as `runc exec` does). The new process is a
 //! child of glassbox, not of the container's PID 1, yet `ps` inside lists it.
 
-use super::container::{self, Paths};
 use super::DataRoot;
+use super::container::{self, Paths};
 use crate::runtime::cgroups::Cgroup;
 use crate::runtime::shim::{self, Relay, Stream, Terminal};
 use crate::runtime::spec::Spec;
@@ -27,14 +27,25 @@ pub struct ExecOptions {
 }
 
 /// Runs `command` in the container and returns its exit code.
-pub fn exec(root: &DataRoot, name: &str, command: &[String], opts: &ExecOptions) -> anyhow::Result<i32> {
+pub fn exec(
+    root: &DataRoot,
+    name: &str,
+    command: &[String],
+    opts: &ExecOptions,
+) -> anyhow::Result<i32> {
     super::require_root("glassbox exec")?;
     let record = container::find(root, name)?;
     if !record.is_running() {
-        bail!("container {} is not running: start a new one with `glassbox run`", record.name);
+        bail!(
+            "container {} is not running: start a new one with `glassbox run`",
+            record.name
+        );
     }
     if command.is_empty() {
-        bail!("no command given: glassbox exec {} COMMAND [ARG...]", record.name);
+        bail!(
+            "no command given: glassbox exec {} COMMAND [ARG...]",
+            record.name
+        );
     }
     let paths = Paths::new(root, &record.id);
     let mut spec = Spec::load(paths.bundle())?;
@@ -56,14 +67,22 @@ pub fn exec(root: &DataRoot, name: &str, command: &[String], opts: &ExecOptions)
     }
     let cgroup = Cgroup::new(&root.cgroup_layout()?, &record.cgroup);
     let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
-    let stdin = if opts.interactive { 0 } else { null.as_raw_fd() };
+    let stdin = if opts.interactive {
+        0
+    } else {
+        null.as_raw_fd()
+    };
     let forward = !opts.tty;
     let signals = shim::signal_fd(forward).context("signalfd")?;
     let mut trace = Trace::default();
     let started = match runtime::exec(record.state.pid, &spec, &cgroup, [stdin, 1, 2], &mut trace) {
         Ok(s) => s,
         Err(RuntimeError::InitFailed { exit_code, message }) => {
-            return Err(super::run::StartError { code: exit_code, message }.into());
+            return Err(super::run::StartError {
+                code: exit_code,
+                message,
+            }
+            .into());
         }
         Err(e) => return Err(e.into()),
     };
@@ -73,12 +92,22 @@ pub fn exec(root: &DataRoot, name: &str, command: &[String], opts: &ExecOptions)
         pty::set_window_size(m.as_raw_fd(), &ws);
     }
     let relay = Relay {
-        outputs: master.map(|m| vec![(m.as_fd(), Stream::Stdout)]).unwrap_or_default(),
-        input_to: master.filter(|_| opts.interactive).and_then(|m| m.try_clone().ok()),
+        outputs: master
+            .map(|m| vec![(m.as_fd(), Stream::Stdout)])
+            .unwrap_or_default(),
+        input_to: master
+            .filter(|_| opts.interactive)
+            .and_then(|m| m.try_clone().ok()),
         input_from: (master.is_some() && opts.interactive).then_some(0),
         pty_master: master.map(|m| m.as_raw_fd()),
         forward_signals: forward,
     };
-    let exit = shim::relay_until_exit(started.pid, &started.pidfd, relay, Some(&signals), &mut Terminal);
+    let exit = shim::relay_until_exit(
+        started.pid,
+        &started.pidfd,
+        relay,
+        Some(&signals),
+        &mut Terminal,
+    );
     Ok(exit.code)
 }

@@ -71,7 +71,11 @@ pub fn stop(root: &DataRoot, name: &str, timeout: Duration) -> anyhow::Result<Re
         signal(record.state.pid, libc::SIGTERM);
         if !wait_for_exit(record.state.pid, record.state.pid_start, timeout) {
             signal(record.state.pid, libc::SIGKILL);
-            wait_for_exit(record.state.pid, record.state.pid_start, Duration::from_secs(10));
+            wait_for_exit(
+                record.state.pid,
+                record.state.pid_start,
+                Duration::from_secs(10),
+            );
         }
         wait_for_monitor(&record)?;
     }
@@ -87,7 +91,11 @@ pub fn kill(root: &DataRoot, name: &str, sig: i32) -> anyhow::Result<Record> {
     }
     signal(record.state.pid, sig);
     if sig == libc::SIGKILL {
-        wait_for_exit(record.state.pid, record.state.pid_start, Duration::from_secs(10));
+        wait_for_exit(
+            record.state.pid,
+            record.state.pid_start,
+            Duration::from_secs(10),
+        );
         wait_for_monitor(&record)?;
     }
     Ok(record)
@@ -107,7 +115,11 @@ pub fn rm(root: &DataRoot, name: &str, force: bool) -> anyhow::Result<Record> {
             );
         }
         signal(record.state.pid, libc::SIGKILL);
-        wait_for_exit(record.state.pid, record.state.pid_start, Duration::from_secs(10));
+        wait_for_exit(
+            record.state.pid,
+            record.state.pid_start,
+            Duration::from_secs(10),
+        );
         // The monitor may be removing it already (--rm); wait, then finish.
         let _ = wait_for_monitor(&record);
     }

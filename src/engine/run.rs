@@ -49,7 +49,11 @@ pub struct Prepared {
 }
 
 /// Finds the image, assembling `busybox` on first use.
-fn image_for(root: &DataRoot, reference: &str, trace: &mut Trace) -> anyhow::Result<(String, crate::image::ImageConfig)> {
+fn image_for(
+    root: &DataRoot,
+    reference: &str,
+    trace: &mut Trace,
+) -> anyhow::Result<(String, crate::image::ImageConfig)> {
     let store = root.images();
     match store.resolve(reference) {
         Ok(found) => Ok(found),
@@ -58,7 +62,12 @@ fn image_for(root: &DataRoot, reference: &str, trace: &mut Trace) -> anyhow::Res
         {
             let t = now_ns();
             let id = busybox::assemble(&store)?;
-            trace.step("engine", t, "assemble_busybox", format!("busybox:latest = {id}"));
+            trace.step(
+                "engine",
+                t,
+                "assemble_busybox",
+                format!("busybox:latest = {id}"),
+            );
             Ok((id.clone(), store.config(&id)?))
         }
         Err(e) => Err(e.into()),
@@ -101,15 +110,31 @@ fn prepare_named(
 ) -> anyhow::Result<Prepared> {
     let paths = Paths::new(root, id);
     let t = now_ns();
-    for dir in [paths.dir.clone(), paths.upper(), paths.work(), paths.rootfs()] {
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for dir in [
+        paths.dir.clone(),
+        paths.upper(),
+        paths.work(),
+        paths.rootfs(),
+    ] {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let journal = Journal::open(&paths.journal())?;
-    trace.step("engine", t, "create_bundle_dirs", format!("mkdir {}/{{upper,work,rootfs}}", paths.dir.display()));
+    trace.step(
+        "engine",
+        t,
+        "create_bundle_dirs",
+        format!("mkdir {}/{{upper,work,rootfs}}", paths.dir.display()),
+    );
 
     let t = now_ns();
     cgroups::prepare_parent(layout, &root.cgroup_parent(), &root.journal()?)?;
-    trace.step("engine", t, "prepare_cgroup_parent", format!("mkdir -p {} (each hierarchy)", root.cgroup_parent()));
+    trace.step(
+        "engine",
+        t,
+        "prepare_cgroup_parent",
+        format!("mkdir -p {} (each hierarchy)", root.cgroup_parent()),
+    );
 
     let store = root.images();
     let lower_dirs: Vec<_> = image
@@ -119,7 +144,14 @@ fn prepare_named(
         .rev()
         .map(|d| store.layer_diff(d))
         .collect();
-    overlay::mount_overlay(&lower_dirs, &paths.upper(), &paths.work(), &paths.rootfs(), &journal, &mut trace)?;
+    overlay::mount_overlay(
+        &lower_dirs,
+        &paths.upper(),
+        &paths.work(),
+        &paths.rootfs(),
+        &journal,
+        &mut trace,
+    )?;
 
     let mut config = opts.config.clone();
     if config.hostname.is_empty() {
@@ -146,7 +178,10 @@ fn prepare_named(
         command.extend(opts.command.iter().cloned());
     }
     if command.is_empty() {
-        bail!("no command given and the image {} has no CMD: add one after the image name", opts.image);
+        bail!(
+            "no command given and the image {} has no CMD: add one after the image name",
+            opts.image
+        );
     }
     let record = Record {
         id: id.to_string(),
@@ -168,7 +203,12 @@ fn prepare_named(
     let spec = spec_builder::build(&record, image, uid, gid, layout.version() == 2);
     spec.save(&paths.dir)?;
     container::save(root, &record)?;
-    trace.step("engine", t, "write_config_json", format!("{}/config.json", paths.dir.display()));
+    trace.step(
+        "engine",
+        t,
+        "write_config_json",
+        format!("{}/config.json", paths.dir.display()),
+    );
 
     let cgroup = runtime::create_cgroup(&spec, layout, &journal, &mut trace)?;
     Ok(Prepared {
@@ -218,7 +258,11 @@ fn detach(root: &DataRoot, prepared: Prepared) -> anyhow::Result<Outcome> {
             drop(report_r);
             let _ = nix::unistd::setsid();
             // The monitor outlives the CLI: detach it from the terminal.
-            if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
                 for fd in 0..3 {
                     // SAFETY: dup2 onto our own standard descriptors.
                     unsafe { libc::dup2(null.as_raw_fd(), fd) };
@@ -245,7 +289,9 @@ fn detach(root: &DataRoot, prepared: Prepared) -> anyhow::Result<Outcome> {
                     }
                     .into())
                 }
-                _ => bail!("the container monitor exited before reporting; see `glassbox logs {id}`"),
+                _ => {
+                    bail!("the container monitor exited before reporting; see `glassbox logs {id}`")
+                }
             }
         }
     }
@@ -297,7 +343,11 @@ fn supervise(
         &spec,
         &paths.rootfs(),
         &cgroup,
-        [stdin_child.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()],
+        [
+            stdin_child.as_raw_fd(),
+            out_w.as_raw_fd(),
+            err_w.as_raw_fd(),
+        ],
         &mut trace,
     );
     drop((stdin_child, out_w, err_w));
@@ -309,9 +359,16 @@ fn supervise(
                 other => (125, format!("{other:#}")),
             };
             record.state.error = message.clone();
-            let _ = finish(root, &mut record, &cgroup, Exit { code, signal: None }, &mut trace);
+            let _ = finish(
+                root,
+                &mut record,
+                &cgroup,
+                Exit { code, signal: None },
+                &mut trace,
+            );
             if let Some(r) = report {
-                let _ = std::fs::File::from(r).write_all(format!("fail\t{code}\t{message}\n").as_bytes());
+                let _ = std::fs::File::from(r)
+                    .write_all(format!("fail\t{code}\t{message}\n").as_bytes());
             }
             return Err(StartError { code, message }.into());
         }
@@ -331,13 +388,18 @@ fn supervise(
 
     // Relay until the main process exits.
     let master = started.console.as_ref();
-    let _raw = (attach == Attach::Terminal && tty).then(|| pty::RawMode::enter(0)).flatten();
+    let _raw = (attach == Attach::Terminal && tty)
+        .then(|| pty::RawMode::enter(0))
+        .flatten();
     if let (Some(m), Attach::Terminal) = (master, attach)
         && let Some(ws) = pty::window_size(0)
     {
         pty::set_window_size(m.as_raw_fd(), &ws);
     }
-    let mut outputs = vec![(out_r.as_fd(), Stream::Stdout), (err_r.as_fd(), Stream::Stderr)];
+    let mut outputs = vec![
+        (out_r.as_fd(), Stream::Stdout),
+        (err_r.as_fd(), Stream::Stderr),
+    ];
     if let Some(m) = master {
         outputs.push((m.as_fd(), Stream::Stdout));
     }
@@ -358,9 +420,13 @@ fn supervise(
             let mut tee = Tee(&mut terminal, &mut log);
             shim::relay_until_exit(started.pid, &started.pidfd, relay, Some(&signals), &mut tee)
         }
-        Attach::Log => {
-            shim::relay_until_exit(started.pid, &started.pidfd, relay, Some(&signals), &mut log as &mut dyn OutputSink)
-        }
+        Attach::Log => shim::relay_until_exit(
+            started.pid,
+            &started.pidfd,
+            relay,
+            Some(&signals),
+            &mut log as &mut dyn OutputSink,
+        ),
     };
     drop(_raw);
     finish(root, &mut record, &cgroup, exit, &mut trace)?;

@@ -80,8 +80,18 @@ fn default_mounts() -> Vec<Mount> {
             "shm",
             &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
         ),
-        mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]),
-        mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", "ro"]),
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        ),
+        mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", "ro"],
+        ),
         mount(
             "/sys/fs/cgroup",
             "cgroup",
@@ -121,7 +131,10 @@ fn environment(record: &Record, image: &ImageConfig) -> Vec<String> {
 
 /// Builds `config.json` for a container record.
 pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2: bool) -> Spec {
-    let caps: Vec<String> = capabilities::DEFAULT.iter().map(|s| s.to_string()).collect();
+    let caps: Vec<String> = capabilities::DEFAULT
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let mut namespaces: Vec<Namespace> = ["pid", "ipc", "uts", "mount"]
         .iter()
         .map(|t| Namespace {

@@ -10,7 +10,9 @@ pub enum UnitError {
     MemoryTooSmall(String),
     #[error("invalid --cpus {0:?}: give a positive number of CPUs, e.g. --cpus 0.5")]
     Cpus(String),
-    #[error("invalid user {0:?}: give UID[:GID] as numbers, or a name from the image's /etc/passwd")]
+    #[error(
+        "invalid user {0:?}: give UID[:GID] as numbers, or a name from the image's /etc/passwd"
+    )]
     User(String),
 }
 
@@ -76,7 +78,9 @@ pub fn parse_user(text: &str, passwd: &str, group: &str) -> Result<(u32, u32), U
     let (uid, primary_gid) = match u.parse::<u32>() {
         Ok(uid) => (
             uid,
-            entry(passwd, u).and_then(|f| f.get(3)?.parse().ok()).unwrap_or(0),
+            entry(passwd, u)
+                .and_then(|f| f.get(3)?.parse().ok())
+                .unwrap_or(0),
         ),
         Err(_) => {
             let f = entry(passwd, u).ok_or_else(bad)?;
@@ -110,7 +114,10 @@ mod tests {
         assert!(matches!(parse_memory("abc"), Err(UnitError::Memory(_))));
         assert!(matches!(parse_memory("-5m"), Err(UnitError::Memory(_))));
         assert!(matches!(parse_memory("200x"), Err(UnitError::Memory(_))));
-        assert!(matches!(parse_memory("1k"), Err(UnitError::MemoryTooSmall(_))));
+        assert!(matches!(
+            parse_memory("1k"),
+            Err(UnitError::MemoryTooSmall(_))
+        ));
     }
 
     #[test]

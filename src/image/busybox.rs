@@ -20,10 +20,15 @@ fn find_busybox() -> Option<PathBuf> {
         let p = PathBuf::from(p);
         return p.is_file().then_some(p);
     }
-    ["/bin/busybox", "/usr/bin/busybox", "/sbin/busybox", "/usr/sbin/busybox"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
+    [
+        "/bin/busybox",
+        "/usr/bin/busybox",
+        "/sbin/busybox",
+        "/usr/sbin/busybox",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())
 }
 
 /// Tools copied into the fallback image, when found on the host.
@@ -39,7 +44,8 @@ nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n\
 student:x:1000:1000:student:/home/student:/bin/sh\n";
 const GROUP: &str = "root:x:0:\ndaemon:x:1:\ntty:x:5:\nstudent:x:1000:\nnogroup:x:65534:\n";
 const MOTD: &str = "This is glassbox's busybox image: one static binary, a symlink per command.\n";
-const INDEX_HTML: &str = "<!doctype html>\n<title>glassbox</title>\n<h1>Hello from a glassbox container</h1>\n";
+const INDEX_HTML: &str =
+    "<!doctype html>\n<title>glassbox</title>\n<h1>Hello from a glassbox container</h1>\n";
 
 /// A tar being assembled in memory, every entry with the same owner and time.
 struct LayerTar {
@@ -61,7 +67,8 @@ impl LayerTar {
 
     fn dir(&mut self, path: &str, mode: u32) -> std::io::Result<()> {
         let mut h = self.header(tar::EntryType::Directory, mode, 0);
-        self.builder.append_data(&mut h, format!("{path}/"), std::io::empty())
+        self.builder
+            .append_data(&mut h, format!("{path}/"), std::io::empty())
     }
 
     fn file(&mut self, path: &str, mode: u32, data: &[u8]) -> std::io::Result<()> {
@@ -130,16 +137,25 @@ fn layer_tar() -> Result<(Vec<u8>, String), StoreError> {
                 let mut seen = std::collections::BTreeSet::new();
                 for applet in String::from_utf8_lossy(&list.stdout).lines() {
                     let applet = applet.trim().trim_start_matches('/');
-                    if applet.is_empty() || applet == "bin/busybox" || !seen.insert(applet.to_string()) {
+                    if applet.is_empty()
+                        || applet == "bin/busybox"
+                        || !seen.insert(applet.to_string())
+                    {
                         continue;
                     }
                     t.symlink(applet, "/bin/busybox")?;
                 }
-                Ok(format!("COPY {} /bin/busybox # + {} applet links", bb.display(), seen.len()))
+                Ok(format!(
+                    "COPY {} /bin/busybox # + {} applet links",
+                    bb.display(),
+                    seen.len()
+                ))
             }
             None => {
                 let copied = add_host_tools(&mut t)?;
-                Ok(format!("COPY host tools ({copied}) and their shared libraries # no busybox on this host"))
+                Ok(format!(
+                    "COPY host tools ({copied}) and their shared libraries # no busybox on this host"
+                ))
             }
         }
     })();
@@ -224,7 +240,9 @@ pub fn assemble(store: &ImageStore) -> Result<String, StoreError> {
     let created = Some(timefmt::rfc3339(timefmt::now_unix_ns()));
     let config = ImageConfig {
         created: created.clone(),
-        architecture: std::env::consts::ARCH.replace("x86_64", "amd64").replace("aarch64", "arm64"),
+        architecture: std::env::consts::ARCH
+            .replace("x86_64", "amd64")
+            .replace("aarch64", "arm64"),
         os: "linux".into(),
         config: RunDefaults {
             env: vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()],

@@ -203,7 +203,11 @@ impl ImageStore {
                     std::fs::read_dir(self.root.join("images").join("configs"))
                         .ok()?
                         .flatten()
-                        .filter_map(|e| e.file_name().to_str().map(|s| s.trim_end_matches(".json").to_string()))
+                        .filter_map(|e| {
+                            e.file_name()
+                                .to_str()
+                                .map(|s| s.trim_end_matches(".json").to_string())
+                        })
                         .find(|name| name.starts_with(hex))
                 })
                 .flatten();
@@ -252,7 +256,11 @@ impl ImageStore {
         }
         let layers = self.root.join("layers");
         std::fs::create_dir_all(&layers).map_err(io_err("creating", &layers))?;
-        let tmp = layers.join(format!(".tmp-{}-{}", digest_hex(&diff_id), std::process::id()));
+        let tmp = layers.join(format!(
+            ".tmp-{}-{}",
+            digest_hex(&diff_id),
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&tmp);
         let diff = tmp.join("diff");
         std::fs::create_dir_all(&diff).map_err(io_err("creating", &diff))?;
@@ -304,7 +312,10 @@ mod tests {
     fn references_get_a_default_tag() {
         assert_eq!(normalize_ref("busybox"), "busybox:latest");
         assert_eq!(normalize_ref("demo:v1"), "demo:v1");
-        assert_eq!(normalize_ref("localhost:5000/demo"), "localhost:5000/demo:latest");
+        assert_eq!(
+            normalize_ref("localhost:5000/demo"),
+            "localhost:5000/demo:latest"
+        );
     }
 
     #[test]

@@ -83,7 +83,8 @@ where
 fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
     let spec = args.spec;
     step(chan, "new_session", || {
-        nix::unistd::setsid().map(|_| "setsid(): leave the caller's terminal and process group".to_string())
+        nix::unistd::setsid()
+            .map(|_| "setsid(): leave the caller's terminal and process group".to_string())
     })?;
     if let Stdio::Fds {
         stdin,
@@ -103,8 +104,7 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
     }
     step(chan, "join_cgroup", || {
         for f in args.cgroup_procs {
-            std::fs::write(f, "0")
-                .map_err(|e| format!("writing 0 to {}: {e}", f.display()))?;
+            std::fs::write(f, "0").map_err(|e| format!("writing 0 to {}: {e}", f.display()))?;
         }
         Ok::<_, String>(format!(
             "write 0 (= this process) to {}",
@@ -146,15 +146,24 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
     step(chan, "set_propagation", || rootfs::set_propagation(spec))?;
     step(chan, "bind_rootfs", || rootfs::bind_rootfs(args.rootfs))?;
     for m in &spec.mounts {
-        let name = format!("mount_{}", m.destination.trim_start_matches('/').replace('/', "_"));
-        step(chan, &name, || rootfs::mount_one(args.rootfs, m, args.cgroup_v2))?;
+        let name = format!(
+            "mount_{}",
+            m.destination.trim_start_matches('/').replace('/', "_")
+        );
+        step(chan, &name, || {
+            rootfs::mount_one(args.rootfs, m, args.cgroup_v2)
+        })?;
     }
-    step(chan, "create_devices", || rootfs::create_devices(args.rootfs))?;
+    step(chan, "create_devices", || {
+        rootfs::create_devices(args.rootfs)
+    })?;
     step(chan, "pivot_root", || rootfs::pivot_root(args.rootfs))?;
     if let Stdio::Console(socket) = args.stdio {
         step(chan, "open_console", || pty::open_console_inside(socket))?;
     }
-    step(chan, "mask_paths", || rootfs::mask_paths(&spec.linux.masked_paths))?;
+    step(chan, "mask_paths", || {
+        rootfs::mask_paths(&spec.linux.masked_paths)
+    })?;
     step(chan, "readonly_paths", || {
         rootfs::readonly_paths(&spec.linux.readonly_paths)
     })?;
@@ -239,7 +248,10 @@ fn prepare_exec(args: &ExecArgs, chan: &mut InitSide) -> Result<Exec, InitFailur
         for (from, to) in [(stdin, 0), (stdout, 1), (stderr, 2)] {
             // SAFETY: dup2 onto the standard descriptors of this process.
             if from != to && unsafe { libc::dup2(from, to) } == -1 {
-                return Err(setup_failed("attach_stdio", std::io::Error::last_os_error()));
+                return Err(setup_failed(
+                    "attach_stdio",
+                    std::io::Error::last_os_error(),
+                ));
             }
         }
     }

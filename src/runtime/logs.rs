@@ -109,7 +109,11 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            vec![("stderr", "oops\n"), ("stdout", "hello\n"), ("stdout", "wor")]
+            vec![
+                ("stderr", "oops\n"),
+                ("stdout", "hello\n"),
+                ("stdout", "wor")
+            ]
         );
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -12,8 +12,8 @@
 
 pub mod cgroups;
 pub mod init;
-pub mod logs;
 pub mod journal;
+pub mod logs;
 pub mod namespaces;
 pub mod pty;
 pub mod rootfs;
@@ -147,7 +147,12 @@ pub fn start(
             let pidfd = pidfd_open(pid).map_err(sys("pidfd_open"))?;
             let t = now_ns();
             let result = runtime_side.wait_for_exec(trace);
-            trace.step("runtime", t, "wait_for_exec", "read the sync pipe until EOF: the init called execve");
+            trace.step(
+                "runtime",
+                t,
+                "wait_for_exec",
+                "read the sync pipe until EOF: the init called execve",
+            );
             if let Err(f) = result {
                 // The init has exited or is about to: reap it.
                 let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
@@ -159,8 +164,14 @@ pub fn start(
             let console = match console {
                 Some((ours, _theirs)) => {
                     let t = now_ns();
-                    let master = pty::recv_fd(ours.as_raw_fd()).map_err(sys("receiving the pty"))?;
-                    trace.step("runtime", t, "receive_console", "recvmsg(SCM_RIGHTS): the pty master");
+                    let master =
+                        pty::recv_fd(ours.as_raw_fd()).map_err(sys("receiving the pty"))?;
+                    trace.step(
+                        "runtime",
+                        t,
+                        "receive_console",
+                        "recvmsg(SCM_RIGHTS): the pty master",
+                    );
                     master
                 }
                 None => None,
@@ -187,11 +198,17 @@ pub fn exec(
     trace: &mut Trace,
 ) -> Result<Started, RuntimeError> {
     let t = now_ns();
-    let ns = namespaces::open_all_of(container_pid).map_err(sys("opening /proc/PID/ns of the container"))?;
+    let ns = namespaces::open_all_of(container_pid)
+        .map_err(sys("opening /proc/PID/ns of the container"))?;
     if let Some((kind, file)) = ns.iter().find(|(k, _)| k.spec_name == "pid") {
         namespaces::join(*kind, file).map_err(sys("setns into the container's PID namespace"))?;
     }
-    trace.step("runtime", t, "open_namespaces", format!("open /proc/{container_pid}/ns/*; setns(pid)"));
+    trace.step(
+        "runtime",
+        t,
+        "open_namespaces",
+        format!("open /proc/{container_pid}/ns/*; setns(pid)"),
+    );
     let (runtime_side, init_side) = sync::channel().map_err(|e| RuntimeError::Syscall {
         what: "pipe2".into(),
         source: e.into(),
@@ -225,7 +242,12 @@ pub fn exec(
             )
         }
         namespaces::Forked::Parent(pid) => {
-            trace.step("runtime", t, "clone", format!("clone() = {pid}, born in the container's PID namespace"));
+            trace.step(
+                "runtime",
+                t,
+                "clone",
+                format!("clone() = {pid}, born in the container's PID namespace"),
+            );
             drop(init_side);
             let pidfd = pidfd_open(pid).map_err(sys("pidfd_open"))?;
             if let Err(f) = runtime_side.wait_for_exec(trace) {
@@ -236,10 +258,16 @@ pub fn exec(
                 });
             }
             let console = match console {
-                Some((ours, _)) => pty::recv_fd(ours.as_raw_fd()).map_err(sys("receiving the pty"))?,
+                Some((ours, _)) => {
+                    pty::recv_fd(ours.as_raw_fd()).map_err(sys("receiving the pty"))?
+                }
                 None => None,
             };
-            Ok(Started { pid, pidfd, console })
+            Ok(Started {
+                pid,
+                pidfd,
+                console,
+            })
         }
     }
 }

@@ -68,7 +68,10 @@ pub fn bind_rootfs(rootfs: &Path) -> Result<String, RootfsError> {
         None::<&str>,
     )
     .map_err(err(format!("binding {} onto itself", rootfs.display())))?;
-    Ok(format!("mount {} on itself (MS_BIND|MS_REC)", rootfs.display()))
+    Ok(format!(
+        "mount {} on itself (MS_BIND|MS_REC)",
+        rootfs.display()
+    ))
 }
 
 /// Mount flags and data from OCI mount options, as runc reads them.
@@ -178,8 +181,14 @@ pub fn mount_one(rootfs: &Path, m: &Mount, cgroup_v2: bool) -> Result<String, Ro
                 None::<&str>,
             )
             .map_err(err(format!("bind /sys on {}", m.destination)))?;
-            remount_ro(&dest, MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC)?;
-            return Ok(format!("bind /sys on {} read-only (host network)", m.destination));
+            remount_ro(
+                &dest,
+                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            )?;
+            return Ok(format!(
+                "bind /sys on {} read-only (host network)",
+                m.destination
+            ));
         }
         Err(e) => return Err(err(what)(e)),
     }
@@ -244,7 +253,10 @@ pub fn create_devices(rootfs: &Path) -> Result<String, RootfsError> {
         let _ = fs::remove_file(&path);
         symlink(target, &path).map_err(io_err(format!("symlink {}", path.display())))?;
     }
-    Ok("mknod /dev/{null,zero,full,random,urandom,tty}; symlink fd, stdin, stdout, stderr, ptmx".into())
+    Ok(
+        "mknod /dev/{null,zero,full,random,urandom,tty}; symlink fd, stdin, stdout, stderr, ptmx"
+            .into(),
+    )
 }
 
 /// Step `pivot_root`: the image becomes `/`, the host's root is detached.
@@ -255,7 +267,8 @@ pub fn create_devices(rootfs: &Path) -> Result<String, RootfsError> {
 /// detached.
 pub fn pivot_root(rootfs: &Path) -> Result<String, RootfsError> {
     nix::unistd::chdir(rootfs).map_err(err(format!("chdir {}", rootfs.display())))?;
-    nix::unistd::pivot_root(".", ".").map_err(err(format!("pivot_root to {}", rootfs.display())))?;
+    nix::unistd::pivot_root(".", ".")
+        .map_err(err(format!("pivot_root to {}", rootfs.display())))?;
     mount(
         None::<&str>,
         ".",
@@ -351,6 +364,9 @@ mod tests {
     #[test]
     fn destinations_cannot_climb_out() {
         assert!(inside(Path::new("/r"), "/../etc").is_err());
-        assert_eq!(inside(Path::new("/r"), "/dev/pts").unwrap(), Path::new("/r/dev/pts"));
+        assert_eq!(
+            inside(Path::new("/r"), "/dev/pts").unwrap(),
+            Path::new("/r/dev/pts")
+        );
     }
 }

@@ -208,7 +208,9 @@ pub fn relay_until_exit(
                     drain_deadline = now_ns() + 200_000_000;
                 }
                 INPUT => {
-                    let Some(from) = relay.input_from else { continue };
+                    let Some(from) = relay.input_from else {
+                        continue;
+                    };
                     match read_some(from, &mut buf) {
                         Ok(0) | Err(_) => {
                             // End of the user's input: close the container's stdin
@@ -233,8 +235,7 @@ pub fn relay_until_exit(
                         while let Ok(Some(info)) = s.read_signal() {
                             let sig = info.ssi_signo as i32;
                             if sig == libc::SIGWINCH {
-                                if let (Some(m), Some(ws)) =
-                                    (relay.pty_master, pty::window_size(0))
+                                if let (Some(m), Some(ws)) = (relay.pty_master, pty::window_size(0))
                                 {
                                     pty::set_window_size(m, &ws);
                                 }

@@ -39,7 +39,9 @@ pub struct InitFailure {
 pub fn channel() -> nix::Result<(RuntimeSide, InitSide)> {
     let (r, w): (OwnedFd, OwnedFd) = pipe2(OFlag::O_CLOEXEC)?;
     Ok((
-        RuntimeSide { file: File::from(r) },
+        RuntimeSide {
+            file: File::from(r),
+        },
         InitSide {
             file: File::from(w),
             pending: String::new(),

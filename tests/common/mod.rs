@@ -30,10 +30,8 @@ pub struct TestRoot {
 impl TestRoot {
     pub fn new(name: &str) -> TestRoot {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let path = std::env::temp_dir().join(format!(
-            "glassbox-test-{name}-{}-{n}",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("glassbox-test-{name}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).expect("create test root");
         TestRoot { path }

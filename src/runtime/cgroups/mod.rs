@@ -59,10 +59,7 @@ pub enum CgroupError {
     #[error(
         "the {controller} cgroup controller is not available ({where_}); enable it on the host, then retry"
     )]
-    MissingController {
-        controller: String,
-        where_: String,
-    },
+    MissingController { controller: String, where_: String },
     #[error("cannot remove cgroup {path}: {source}")]
     Remove { path: String, source: io::Error },
 }
@@ -176,7 +173,9 @@ fn make_dir(dir: &Path, journal: &Journal) -> Result<(), CgroupError> {
         path: dir.display().to_string(),
         source,
     };
-    journal.record(&Object::Cgroup(dir.to_path_buf())).map_err(err)?;
+    journal
+        .record(&Object::Cgroup(dir.to_path_buf()))
+        .map_err(err)?;
     match std::fs::create_dir(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
@@ -303,14 +302,18 @@ impl Cgroup {
     pub fn oom_kills(&self) -> u64 {
         use crate::inspect::cgroup::{parse_memory_events, parse_oom_control};
         match &self.layout {
-            Layout::V2 { mount } => std::fs::read_to_string(mount.join(&self.rel).join("memory.events"))
-                .ok()
-                .and_then(|t| parse_memory_events(&t).ok())
-                .map_or(0, |e| e.oom_kill),
+            Layout::V2 { mount } => {
+                std::fs::read_to_string(mount.join(&self.rel).join("memory.events"))
+                    .ok()
+                    .and_then(|t| parse_memory_events(&t).ok())
+                    .map_or(0, |e| e.oom_kill)
+            }
             Layout::V1(m) => m
                 .memory
                 .as_ref()
-                .and_then(|mem| std::fs::read_to_string(mem.join(&self.rel).join("memory.oom_control")).ok())
+                .and_then(|mem| {
+                    std::fs::read_to_string(mem.join(&self.rel).join("memory.oom_control")).ok()
+                })
                 .and_then(|t| parse_oom_control(&t).ok())
                 .map_or(0, |o| o.oom_kill),
         }
@@ -424,8 +427,14 @@ mod tests {
         let Some(Layout::V1(m)) = detect_in(mi) else {
             panic!("expected v1");
         };
-        assert_eq!(m.memory.as_deref(), Some(Path::new("/sys/fs/cgroup/memory")));
-        assert_eq!(m.cpu.as_deref(), Some(Path::new("/sys/fs/cgroup/cpu,cpuacct")));
+        assert_eq!(
+            m.memory.as_deref(),
+            Some(Path::new("/sys/fs/cgroup/memory"))
+        );
+        assert_eq!(
+            m.cpu.as_deref(),
+            Some(Path::new("/sys/fs/cgroup/cpu,cpuacct"))
+        );
         assert_eq!(m.cpuacct, m.cpu);
         assert_eq!(m.distinct().len(), 3);
     }

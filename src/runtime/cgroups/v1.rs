@@ -61,7 +61,12 @@ pub fn apply(
         if let Some(swap) = mem.swap
             && dir.join("memory.memsw.limit_in_bytes").exists()
         {
-            write_control(&dir, "memory.memsw.limit_in_bytes", &swap.to_string(), trace)?;
+            write_control(
+                &dir,
+                "memory.memsw.limit_in_bytes",
+                &swap.to_string(),
+                trace,
+            )?;
         }
     }
     if let Some(cpu) = &resources.cpu

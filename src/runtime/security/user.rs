@@ -37,5 +37,7 @@ pub fn switch(uid: u32, gid: u32, additional: &[u32]) -> Result<String, (String,
             "prctl(PR_SET_KEEPCAPS, 0)".into(),
         )?;
     }
-    Ok(format!("setgroups({groups:?}); setresgid({gid}); setresuid({uid})"))
+    Ok(format!(
+        "setgroups({groups:?}); setresgid({gid}); setresuid({uid})"
+    ))
 }
