@@ -15,3 +15,4 @@ pub mod inspect;
 pub mod lab;
 pub mod runtime;
 pub mod timefmt;
+pub mod tui;

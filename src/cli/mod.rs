@@ -97,6 +97,8 @@ pub enum Command {
     Images,
     /// Remove every container and kernel object glassbox made under this root
     Cleanup,
+    /// Open the lab: the twenty topics with live kernel panels (the default)
+    Lab(crate::lab::run::LabArgs),
     /// List the lab's topics, or validate the lesson files (--check)
     Lessons(crate::lab::run::LessonsArgs),
 }
@@ -274,18 +276,19 @@ pub fn main() -> i32 {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
-    let Some(command) = cli.command else {
-        use clap::CommandFactory;
-        Cli::command().print_help()?;
-        return Ok(0);
-    };
-    // The lesson list reads lessons only: it works without root.
-    if let Command::Lessons(a) = command {
-        return crate::lab::run::lessons(a);
+    // No subcommand opens the lab. The lab and the lesson list work without
+    // root, so they open the data root themselves (or not at all).
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Lab(crate::lab::run::LabArgs::default()));
+    match command {
+        Command::Lab(a) => return crate::lab::run::lab(&cli.root, a),
+        Command::Lessons(a) => return crate::lab::run::lessons(a),
+        _ => {}
     }
     let root = DataRoot::open(&cli.root)?;
     match command {
-        Command::Lessons(_) => Ok(0),
+        Command::Lab(_) | Command::Lessons(_) => Ok(0),
         Command::Run(a) => match run::run(&root, &run_options(a)?)? {
             Outcome::Exited(code) => Ok(code),
             Outcome::Detached(id) => {

@@ -108,7 +108,7 @@ pub struct Step {
 
 /// One demo action: a docker verb run through the real glassbox binary, or
 /// one of the lab's own probes (`curl`, `plain`, `host`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Action {
     /// The action's name: one of [`ACTIONS`].

@@ -12,9 +12,12 @@
 //!   the sampler and the demo worker to the [`crate::tui`] app.
 
 pub mod check;
+pub mod demo;
 pub mod lesson;
+pub mod netview;
 pub mod run;
 pub mod sample;
+pub mod sampler;
 
 use std::path::{Path, PathBuf};
 

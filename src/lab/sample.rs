@@ -58,7 +58,7 @@ pub struct Sample {
     pub seq: u64,
     /// The focused container, as its record and the kernel say.
     pub container: Reading<ContainerInfo>,
-    pub namespaces: Reading<Vec<NsComparison>>,
+    pub namespaces: Reading<NsView>,
     pub processes: Reading<ProcessesView>,
     pub cgroup: Reading<CgroupView>,
     pub layers: Reading<LayersView>,
@@ -70,6 +70,15 @@ pub struct Sample {
     pub chain: Reading<Vec<ChainRow>>,
     pub bundle: Reading<Vec<String>>,
     pub dataroot: Reading<Vec<TreeRow>>,
+}
+
+/// The namespaces panel: the host's namespaces against the container's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NsView {
+    /// Whose namespaces stand for the host's: `pid 1`, or the lab's own
+    /// process where /proc/1/ns cannot be read (some sandboxes hide it).
+    pub host: String,
+    pub rows: Vec<NsComparison>,
 }
 
 /// The focused container.
