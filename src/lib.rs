@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod exercises;
 pub mod image;
 pub mod inspect;
 pub mod runtime;

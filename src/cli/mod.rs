@@ -3,6 +3,7 @@
 //! Nothing here talks to the kernel; each command parses its flags, calls the
 //! engine, and prints what comes back in docker's format.
 
+mod check;
 mod show;
 
 use crate::engine::container::RunConfig;
@@ -97,6 +98,10 @@ pub enum Command {
     Images,
     /// Remove every container and kernel object glassbox made under this root
     Cleanup,
+    /// Check the exercises against the kernel (exit 0 only when all pass)
+    Check(check::CheckArgs),
+    /// An exercise's hints, solution, skip, or a predict answer
+    Exercise(check::ExerciseArgs),
 }
 
 #[derive(Debug, Args)]
@@ -317,6 +322,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             each(&containers, |c| lifecycle::rm(&root, c, force).map(|_| ()))
         }
         Command::Images => show::images(&root).map(|_| 0),
+        Command::Check(a) => check::check(&root, a),
+        Command::Exercise(a) => check::exercise(a),
         Command::Cleanup => {
             let report = cleanup::cleanup(&root)?;
             println!(
