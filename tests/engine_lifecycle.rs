@@ -194,3 +194,42 @@ fn a_record_whose_process_is_gone_reads_as_exited() {
     assert_eq!(root.inspect("ghost")["State"]["Status"], "exited");
     assert!(!root.ok(&["ps"]).contains("ghost"));
 }
+
+#[test]
+fn top_kill_and_the_shim() {
+    if !have_root("top_kill_and_the_shim") {
+        return;
+    }
+    let root = TestRoot::new("top");
+    root.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "trap",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 143' TERM; while true; do sleep 0.1; done",
+    ]);
+    let pid = root.pid_of("trap");
+    let top = root.ok(&["top", "trap"]);
+    assert!(top.starts_with("UID"), "{top}");
+    assert!(
+        top.lines()
+            .any(|l| l.split_whitespace().nth(1) == Some(&pid.to_string())),
+        "{top}"
+    );
+    // The detached container's parent is the shim, named as containerd's is.
+    let ppid = glassbox::inspect::proc_stat::read_proc_stat(pid)
+        .unwrap()
+        .ppid;
+    let comm = std::fs::read_to_string(format!("/proc/{ppid}/comm")).unwrap();
+    assert_eq!(comm.trim(), "glassbox-shim");
+    root.ok(&["kill", "-s", "TERM", "trap"]);
+    let t = Instant::now();
+    while root.inspect("trap")["State"]["Status"] != "exited" {
+        assert!(t.elapsed() < Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(root.inspect("trap")["State"]["ExitCode"], 143);
+}

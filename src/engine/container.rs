@@ -173,9 +173,26 @@ pub fn save(root: &DataRoot, record: &Record) -> anyhow::Result<()> {
 
 pub fn load_by_id(root: &DataRoot, id: &str) -> anyhow::Result<Record> {
     let path = Paths::new(root, id).state();
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let record: Record = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{} is not a valid container record", path.display()))?;
+    let read = || -> anyhow::Result<Record> {
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a valid container record", path.display()))
+    };
+    let mut record = read()?;
+    // The process has just ended and its monitor is still recording the exit:
+    // wait for that (milliseconds) rather than report a guess.
+    if record.state.status == "running"
+        && !record.is_running()
+        && process_alive(record.state.monitor_pid, record.state.monitor_start)
+    {
+        super::lifecycle::wait_for_exit(
+            record.state.monitor_pid,
+            record.state.monitor_start,
+            std::time::Duration::from_secs(2),
+        );
+        record = read()?;
+    }
     Ok(record.observed())
 }
 

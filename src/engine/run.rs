@@ -257,6 +257,18 @@ fn detach(root: &DataRoot, prepared: Prepared) -> anyhow::Result<Outcome> {
         nix::unistd::ForkResult::Child => {
             drop(report_r);
             let _ = nix::unistd::setsid();
+            // Named like containerd-shim, so `ps` and the lab's process chain
+            // (topic 8) show which process keeps the container.
+            // SAFETY: PR_SET_NAME copies at most 16 bytes from a NUL-terminated string.
+            unsafe {
+                libc::prctl(
+                    libc::PR_SET_NAME,
+                    c"glassbox-shim".as_ptr() as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                )
+            };
             // The monitor outlives the CLI: detach it from the terminal.
             if let Ok(null) = std::fs::OpenOptions::new()
                 .read(true)
