@@ -102,6 +102,10 @@ pub enum Command {
     Check(check::CheckArgs),
     /// An exercise's hints, solution, skip, or a predict answer
     Exercise(check::ExerciseArgs),
+    /// Open the lab: the twenty topics with live kernel panels (the default)
+    Lab(crate::lab::run::LabArgs),
+    /// List the lab's topics, or validate the lesson files (--check)
+    Lessons(crate::lab::run::LessonsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -276,13 +280,19 @@ pub fn main() -> i32 {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
-    let Some(command) = cli.command else {
-        use clap::CommandFactory;
-        Cli::command().print_help()?;
-        return Ok(0);
-    };
+    // No subcommand opens the lab. The lab and the lesson list work without
+    // root, so they open the data root themselves (or not at all).
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Lab(crate::lab::run::LabArgs::default()));
+    match command {
+        Command::Lab(a) => return crate::lab::run::lab(&cli.root, a),
+        Command::Lessons(a) => return crate::lab::run::lessons(a),
+        _ => {}
+    }
     let root = DataRoot::open(&cli.root)?;
     match command {
+        Command::Lab(_) | Command::Lessons(_) => Ok(0),
         Command::Run(a) => match run::run(&root, &run_options(a)?)? {
             Outcome::Exited(code) => Ok(code),
             Outcome::Detached(id) => {
