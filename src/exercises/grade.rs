@@ -14,6 +14,7 @@ use super::kernel::{
 };
 use super::spec::{Check, Observe};
 use crate::engine::DataRoot;
+use crate::image::store::ImageConfig;
 use crate::inspect::namespaces::{NsType, read_namespaces};
 
 /// What grading needs: the data root, and the student's answers to predict
@@ -169,6 +170,12 @@ impl Grader<'_> {
                     ))),
                 }
             }
+            Check::ImageFile {
+                image,
+                path,
+                contains,
+            } => self.image_file(image, path, contains.as_deref()),
+            Check::ImageLayers { image, with, same } => self.image_layers(image, with, *same),
             Check::Answer { observe, .. } => {
                 let Some(answer) = self.answer else {
                     return Err(Problem::Fail(
@@ -402,6 +409,92 @@ impl Grader<'_> {
                 "container {from} cannot reach container {to} at {target}: {e}"
             ))),
         }
+    }
+
+    /// Finds an image by tag and proves its config is the one its ID names:
+    /// the ID is the sha256 of the config's bytes.
+    fn image(&self, reference: &str) -> Result<(String, ImageConfig), Problem> {
+        let store = self.root.images();
+        let (id, config) = store.resolve(reference).map_err(|_| {
+            Problem::Fail(format!(
+                "no image {reference} (`glassbox images` lists them)"
+            ))
+        })?;
+        let path = store.config_path(&id);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Problem::Error(format!("cannot read {}: {e}", path.display())))?;
+        if crate::image::store::digest(&bytes) != id {
+            return Err(Problem::Fail(format!(
+                "image {reference}: its config {} no longer hashes to its ID {id}: an image must never change",
+                path.display()
+            )));
+        }
+        Ok((id, config))
+    }
+
+    fn image_file(&self, reference: &str, path: &str, contains: Option<&str>) -> Checked {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let (id, config) = self.image(reference)?;
+        let store = self.root.images();
+        let rel = path.trim_start_matches('/');
+        for diff_id in config.rootfs.diff_ids.iter().rev() {
+            let file = store.layer_diff(diff_id).join(rel);
+            let Ok(meta) = file.symlink_metadata() else {
+                continue;
+            };
+            if meta.file_type().is_char_device() && meta.rdev() == 0 {
+                break; // a whiteout: deleted in this layer
+            }
+            let short = crate::image::store::digest_hex(&id).get(..12).unwrap_or("");
+            if let Some(needle) = contains {
+                let text = std::fs::read_to_string(&file).unwrap_or_default();
+                if !text.contains(needle) {
+                    return Err(Problem::Fail(format!(
+                        "image {reference}: {path} does not contain {needle:?}"
+                    )));
+                }
+            }
+            return Ok(format!(
+                "image {reference} ({short}) has {path} in layer {}",
+                crate::image::store::digest_hex(diff_id)
+                    .get(..12)
+                    .unwrap_or("")
+            ));
+        }
+        Err(Problem::Fail(format!(
+            "image {reference}: none of its {} layers has {path}",
+            config.rootfs.diff_ids.len()
+        )))
+    }
+
+    fn image_layers(&self, reference: &str, with: &str, same: usize) -> Checked {
+        let (_, a) = self.image(reference)?;
+        let (_, b) = self.image(with)?;
+        let (la, lb) = (&a.rootfs.diff_ids, &b.rootfs.diff_ids);
+        let common = la.iter().zip(lb).take_while(|(x, y)| x == y).count();
+        for d in la.iter().take(common) {
+            let dir = self.root.images().layer_diff(d);
+            if !dir.is_dir() {
+                return Err(Problem::Error(format!(
+                    "layer {} is missing from the store",
+                    dir.display()
+                )));
+            }
+        }
+        if common != same {
+            return Err(Problem::Fail(format!(
+                "image {reference} shares {common} layer(s) with {with}, expected {same}"
+            )));
+        }
+        if la.len() <= same {
+            return Err(Problem::Fail(format!(
+                "image {reference} has no layer of its own on top of the {same} it shares with {with}"
+            )));
+        }
+        Ok(format!(
+            "image {reference} shares its first {same} layer(s) with {with} and adds {}",
+            la.len() - same
+        ))
     }
 
     fn whiteout(&self, container: &str, path: &str) -> Checked {

@@ -90,6 +90,24 @@ pub enum Check {
     /// container's cgroup (`oom_kill` in v2 memory.events or v1
     /// memory.oom_control), and the container still runs.
     OomKill { container: String },
+    /// An image's file: `image` (a `name:tag`) exists, its config's bytes hash
+    /// to its ID (images are content-addressed: a changed image is a new
+    /// ID), and the top-most of its layers on disk that has `path` holds it,
+    /// containing `contains` when that is given.
+    ImageFile {
+        image: String,
+        path: String,
+        #[serde(default)]
+        contains: Option<String>,
+    },
+    /// Two images share exactly their first `same` layers (the same
+    /// `diff_id`, the same directory on disk), and `image` has more on top:
+    /// how a build cache hit and a commit look in the layer store.
+    ImageLayers {
+        image: String,
+        with: String,
+        same: usize,
+    },
     /// A predict exercise: the student's answer must equal what `observe`
     /// reads from the kernel when it is graded.
     Answer {
@@ -168,6 +186,7 @@ impl Check {
                 out.push(to);
             }
             Check::Answer { observe, .. } => out.push(observe.container()),
+            Check::ImageFile { .. } | Check::ImageLayers { .. } => {}
         }
     }
 
@@ -200,7 +219,9 @@ impl Check {
             } if *host_port == 0 || *container_port == 0 => {
                 out.push("a published port is a number from 1 to 65535".into());
             }
-            Check::Whiteout { path, .. } | Check::UpperFile { path, .. }
+            Check::Whiteout { path, .. }
+            | Check::UpperFile { path, .. }
+            | Check::ImageFile { path, .. }
                 if !path.starts_with('/') || path.split('/').any(|c| c == "..") =>
             {
                 out.push(format!(
