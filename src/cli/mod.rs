@@ -4,6 +4,7 @@
 //! engine, and prints what comes back in docker's format.
 
 mod image;
+mod check;
 mod show;
 
 use crate::engine::container::RunConfig;
@@ -103,6 +104,10 @@ pub enum Command {
     Cleanup,
     #[command(flatten)]
     Image(image::ImageCommand),
+    /// Check the exercises against the kernel (exit 0 only when all pass)
+    Check(check::CheckArgs),
+    /// An exercise's hints, solution, skip, or a predict answer
+    Exercise(check::ExerciseArgs),
     /// Open the lab: the twenty topics with live kernel panels (the default)
     Lab(crate::lab::run::LabArgs),
     /// List the lab's topics, or validate the lesson files (--check)
@@ -345,6 +350,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Images => show::images(&root).map(|_| 0),
         Command::Image(c) => image::dispatch(&root, c),
+        Command::Check(a) => check::check(&root, a),
+        Command::Exercise(a) => check::exercise(a),
         Command::Cleanup => {
             let report = cleanup::cleanup(&root)?;
             println!(
