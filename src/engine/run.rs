@@ -31,6 +31,9 @@ pub struct RunOptions {
     pub command: Vec<String>,
     pub name: Option<String>,
     pub config: RunConfig,
+    /// Replaces the image's ENTRYPOINT (docker's `--entrypoint`); `Some(vec![])`
+    /// runs `command` as it is, as a build's RUN step does.
+    pub entrypoint: Option<Vec<String>>,
 }
 
 /// The outcome of a foreground run, or the ID of a detached one.
@@ -48,8 +51,8 @@ pub struct Prepared {
     pub trace: Trace,
 }
 
-/// Finds the image, assembling `busybox` on first use.
-fn image_for(
+/// Finds the image, assembling `busybox` on first use (also a build's FROM).
+pub fn image_for(
     root: &DataRoot,
     reference: &str,
     trace: &mut Trace,
@@ -173,7 +176,11 @@ fn prepare_named(
         let read = |f: &str| std::fs::read_to_string(paths.rootfs().join(f)).unwrap_or_default();
         super::units::parse_user(&user, &read("etc/passwd"), &read("etc/group"))?
     };
-    let mut command: Vec<String> = image.config.entrypoint.clone().unwrap_or_default();
+    let mut command: Vec<String> = opts
+        .entrypoint
+        .clone()
+        .or_else(|| image.config.entrypoint.clone())
+        .unwrap_or_default();
     if opts.command.is_empty() {
         command.extend(image.config.cmd.clone().unwrap_or_default());
     } else {
