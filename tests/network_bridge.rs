@@ -27,6 +27,13 @@ fn containers_reach_each_other_by_ip() {
     let page = root.ok(&["run", "--rm", "busybox", "sh", "-c", &script]);
     let inside = root.ok(&["exec", "srv", "cat", "/www/index.html"]);
     assert_eq!(page, inside);
+    // The engine's /etc files are mounted over an init layer, not written
+    // into the container's own layer: `diff` does not list them.
+    let diff = root.ok(&["diff", "srv"]);
+    assert!(
+        !diff.contains("/etc/hosts") && !diff.contains("/etc/resolv.conf"),
+        "{diff}"
+    );
 }
 
 #[test]

@@ -142,13 +142,16 @@ fn prepare_named(
     );
 
     let store = root.images();
-    let lower_dirs: Vec<_> = image
-        .rootfs
-        .diff_ids
-        .iter()
-        .rev()
-        .map(|d| store.layer_diff(d))
-        .collect();
+    // docker's init layer on top: the mount points of /etc/hosts & co.
+    let mut lower_dirs = vec![super::network::init_layer(root)?];
+    lower_dirs.extend(
+        image
+            .rootfs
+            .diff_ids
+            .iter()
+            .rev()
+            .map(|d| store.layer_diff(d)),
+    );
     overlay::mount_overlay(
         &lower_dirs,
         &paths.upper(),
