@@ -681,34 +681,9 @@ fn write_etc_files(
     Ok(())
 }
 
-/// The files every container gets from the engine, bind-mounted over the image's.
+/// The files every container gets from the engine, bind-mounted over the
+/// image's (their mount points are in the container's init layer, see run.rs).
 pub const ETC_FILES: [&str; 3] = ["hosts", "hostname", "resolv.conf"];
-
-/// docker's "init layer": a read-only layer between the image and the
-/// container's writable one, holding empty `/etc/hosts`, `/etc/hostname` and
-/// `/etc/resolv.conf` as mount points for the engine's files. Without it the
-/// runtime would create them in the container's upper dir, and `diff` and
-/// `commit` would show files the user never wrote. One per data root,
-/// `<root>/init-layer`, made on first use.
-pub fn init_layer(root: &DataRoot) -> anyhow::Result<PathBuf> {
-    let dir = root.path.join("init-layer");
-    let etc = dir.join("etc");
-    std::fs::create_dir_all(&etc).with_context(|| format!("cannot create {}", etc.display()))?;
-    for name in ETC_FILES {
-        let path = etc.join(name);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-                return Err(e).with_context(|| format!("cannot create {}", path.display()));
-            }
-            _ => {}
-        }
-    }
-    Ok(dir)
-}
 
 /// docker's `NetworkSettings` for `inspect`. Addresses are shown while the
 /// container runs (its lease is released when it stops), as docker does.
