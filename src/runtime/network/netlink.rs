@@ -110,8 +110,9 @@ impl Netlink {
                         what: what.to_string(),
                         detail: e.to_string(),
                     })?;
+                // Messages in one datagram are 4-byte aligned (NLMSG_ALIGN).
                 let len = reply.header.length as usize;
-                offset += len.max(16);
+                offset += ((len + 3) & !3).max(16);
                 if reply.header.sequence_number != self.seq {
                     continue;
                 }
@@ -129,9 +130,6 @@ impl Netlink {
                     // A dump ends with DONE; a single answer is followed by the ACK.
                     NetlinkPayload::InnerMessage(m) => answers.push(m),
                     _ => {}
-                }
-                if len == 0 {
-                    break;
                 }
             }
         }
