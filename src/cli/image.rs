@@ -155,7 +155,8 @@ pub fn parse_rfc3339(s: &str) -> Option<u64> {
     (secs >= 0).then(|| secs as u64 * 1_000_000_000 + nanos)
 }
 
-fn ago(rfc3339: Option<&str>) -> String {
+/// docker's CREATED column: "5 minutes ago".
+pub fn ago(rfc3339: Option<&str>) -> String {
     let Some(ns) = rfc3339.and_then(parse_rfc3339) else {
         return "N/A".into();
     };

@@ -344,7 +344,11 @@ fn safe_dir(dest: &Path, rel: &Path, entry: &str, create: bool) -> Result<PathBu
                 ));
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
-                fs::create_dir(&path).map_err(entry_err(entry))?;
+                // Explicit 0755, whatever the umask: a parent the tar did not
+                // list must still be traversable by the container's users.
+                fs::create_dir(&path)
+                    .and_then(|_| fs::set_permissions(&path, fs::Permissions::from_mode(0o755)))
+                    .map_err(entry_err(entry))?;
             }
             Err(e) => return Err(entry_err(entry)(e)),
         }

@@ -141,6 +141,18 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
             cur = parent(&store, &i);
         }
     }
+    let children = |i: &str| {
+        all_images(&store)
+            .into_iter()
+            .filter(|c| c != i && parent(&store, c).as_deref() == Some(i))
+            .count()
+    };
+    if lines.is_empty() && children(&id) > 0 {
+        bail!(
+            "conflict: unable to delete {} (cannot be forced): image has dependent child images (it is a step of a build; remove the images built on it first)",
+            short(&id)
+        );
+    }
     // Remove the image, then its untagged ancestors, up to the first needed one.
     let mut cur = Some(id);
     while let Some(i) = cur {
@@ -148,10 +160,7 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
             break;
         }
         // Another image built on this one keeps it (docker: "image has dependent child images").
-        let has_child = all_images(&store)
-            .iter()
-            .any(|c| *c != i && parent(&store, c).as_deref() == Some(&i));
-        if has_child {
+        if children(&i) > 0 {
             break;
         }
         let next = parent(&store, &i);
