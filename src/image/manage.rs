@@ -286,7 +286,9 @@ pub fn layer_from_upper(
 }
 
 /// `glassbox commit CONTAINER REPO[:TAG]`: the container's upper dir becomes
-/// one new layer on top of its image's; returns the new image ID.
+/// one new layer on top of its image's; returns the new image ID. (docker
+/// pauses a running container while it commits; glassbox reads the upper dir
+/// as it is at that moment, so commit a container that is not writing.)
 pub fn commit(
     root: &DataRoot,
     name: &str,
