@@ -80,6 +80,8 @@ pub fn image_for(
 /// Everything up to the `clone`: image, name, directories, overlay, bundle, cgroup.
 pub fn prepare(root: &DataRoot, opts: &RunOptions) -> anyhow::Result<Prepared> {
     super::require_root("glassbox run")?;
+    // A bad --network or a host port in use is refused before anything is made.
+    super::network::preflight(&opts.config)?;
     let mut trace = Trace::default();
     let layout = root.cgroup_layout()?;
     let (image_id, image) = image_for(root, &opts.image, &mut trace)?;
@@ -161,7 +163,7 @@ fn prepare_named(
         config.hostname = id[..12].to_string();
     }
     if config.network.is_empty() {
-        config.network = "none".into();
+        config.network = "bridge".into();
     }
     let user = if config.user.is_empty() {
         image.config.user.clone()
@@ -206,8 +208,11 @@ fn prepare_named(
         cgroup: format!("{}/{}", root.cgroup_parent(), &id[..12]),
         lower_dirs,
     };
+    let network =
+        super::network::setup(root, &paths, id, name, &record.config, &journal, &mut trace)?;
     let t = now_ns();
-    let spec = spec_builder::build(&record, image, uid, gid, layout.version() == 2);
+    let mut spec = spec_builder::build(&record, image, uid, gid, layout.version() == 2);
+    super::network::apply_to_spec(&mut spec, &paths, &network);
     spec.save(&paths.dir)?;
     container::save(root, &record)?;
     trace.step(
@@ -467,6 +472,8 @@ pub fn finish(
     if let Err(e) = cgroup.remove(trace) {
         errors.push(format!("{e:#}"));
     }
+    // Before the overlay: the kernel destroys the namespace meanwhile.
+    errors.extend(super::network::teardown(&paths, trace));
     if let Err(e) = overlay::unmount(&paths.rootfs(), trace) {
         errors.push(format!("{e:#}"));
     }
