@@ -250,7 +250,9 @@ pub fn dispatch(root: &DataRoot, command: ImageCommand) -> anyhow::Result<i32> {
         ImageCommand::Diff { container } => {
             let record = crate::engine::container::find(root, &container)?;
             let upper = crate::engine::container::Paths::new(root, &record.id).upper();
-            let changes = diff::changes(&upper, &record.lower_dirs)
+            let bundle = crate::engine::container::Paths::new(root, &record.id).dir;
+            let skip = diff::placeholders(&bundle, &upper, &record.lower_dirs);
+            let changes = diff::changes(&upper, &record.lower_dirs, &skip)
                 .with_context(|| format!("reading {}", upper.display()))?;
             let mut out = std::io::stdout().lock();
             for c in changes {

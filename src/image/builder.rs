@@ -23,7 +23,7 @@ use super::context::Context;
 use super::copy::{self, Plan};
 use super::dockerfile::{self, Command, CopyArgs, Instruction, Kind};
 use super::import::{TempDir, import_layer_file, short};
-use super::manage::{layer_from_upper, set_parent};
+use super::manage::{layer_from_container, set_parent};
 use super::store::{History, ImageConfig, ImageStore, RootFs};
 use crate::engine::container::{self, Paths, RunConfig};
 use crate::engine::run::{self, Outcome, RunOptions};
@@ -579,7 +579,7 @@ fn run_step(
         );
     }
     let record = record.ok_or_else(|| anyhow!("the RUN container {name} vanished"))?;
-    let layer = layer_from_upper(store, &Paths::new(root, &record.id).upper(), trace)?;
+    let layer = layer_from_container(store, root, &record, trace)?;
     let t = crate::runtime::trace::now_ns();
     drop(removal);
     trace.step(

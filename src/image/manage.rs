@@ -14,7 +14,7 @@
 //! needs, then every layer no remaining image or container uses.
 
 use super::cache::BuildCache;
-use super::diff::{TreeKind, write_tree_tar};
+use super::diff::{TreeKind, placeholders, write_tree_tar};
 use super::import::{TempDir, import_layer_file, short};
 use super::store::{History, ImageConfig, ImageStore, digest_hex, normalize_ref, write_atomic};
 use crate::engine::DataRoot;
@@ -167,7 +167,11 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
         let path = store.config_path(&i);
         std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
         let _ = std::fs::remove_dir_all(metadata_dir(&store, &i));
-        let _ = std::fs::remove_file(root.path.join("builds").join(format!("{}.json", digest_hex(&i))));
+        let _ = std::fs::remove_file(
+            root.path
+                .join("builds")
+                .join(format!("{}.json", digest_hex(&i))),
+        );
         lines.push(format!("Deleted: {i}"));
         cur = next;
     }
@@ -254,28 +258,39 @@ pub fn history(store: &ImageStore, reference: &str) -> anyhow::Result<Vec<Histor
     Ok(rows)
 }
 
-/// Makes a layer from an overlay upper directory (`commit`, a RUN step);
-/// returns its diff_id. Steps `archive_upper_dir` and `import_layer`.
-pub fn layer_from_upper(
+/// Makes a layer from a container's upper directory (`commit`, a RUN step),
+/// leaving out the runtime's mount points; returns its diff_id. Steps
+/// `archive_upper_dir` and `import_layer`.
+pub fn layer_from_container(
     store: &ImageStore,
-    upper: &std::path::Path,
+    root: &DataRoot,
+    record: &container::Record,
     trace: &mut Trace,
 ) -> anyhow::Result<String> {
+    let paths = Paths::new(root, &record.id);
+    let upper = paths.upper();
+    let skip = placeholders(paths.bundle(), &upper, &record.lower_dirs);
     let t = now_ns();
     let tmp = TempDir::new(&store.root().join("tmp"), "layer")?;
     let tar_path = tmp.path.join("layer.tar");
     let file = std::fs::File::create(&tar_path)
         .with_context(|| format!("creating {}", tar_path.display()))?;
-    let w = write_tree_tar(upper, std::io::BufWriter::new(file), TreeKind::Upper)
-        .with_context(|| format!("archiving {}", upper.display()))?;
+    let w = write_tree_tar(
+        &upper,
+        std::io::BufWriter::new(file),
+        TreeKind::Upper,
+        &skip,
+    )
+    .with_context(|| format!("archiving {}", upper.display()))?;
     w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     trace.step(
         "engine",
         t,
         "archive_upper_dir",
         format!(
-            "tar {} (0/0 devices as .wh.NAME, opaque dirs as .wh..wh..opq) > {}",
+            "tar {} (0/0 devices as .wh.NAME, opaque dirs as .wh..wh..opq; {} mount points left out) > {}",
             upper.display(),
+            skip.len(),
             tar_path.display()
         ),
     );
@@ -300,7 +315,7 @@ pub fn commit(
     let store = root.images();
     let parent_config = store.config(&record.image_id)?;
     let mut trace = Trace::default();
-    let diff_id = layer_from_upper(&store, &Paths::new(root, &record.id).upper(), &mut trace)?;
+    let diff_id = layer_from_container(&store, root, &record, &mut trace)?;
     let created = Some(timefmt::rfc3339(timefmt::now_unix_ns()));
     let mut config: ImageConfig = parent_config;
     config.created = created.clone();
