@@ -397,6 +397,12 @@ fn config_instructions_and_copy_rules_follow_docker() {
     let root = TestRoot::new("config");
     let ctx = root.path().join("ctx");
     std::fs::create_dir_all(ctx.join("app/lib")).unwrap();
+    // The copied directory's own mode is not copied (only its contents are).
+    std::fs::set_permissions(
+        ctx.join("app"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
     std::fs::write(ctx.join("app/run.sh"), "echo run\n").unwrap();
     std::fs::write(ctx.join("app/lib/util.sh"), "echo util\n").unwrap();
     std::fs::write(ctx.join("a.txt"), "a\n").unwrap();
@@ -460,12 +466,12 @@ fn config_instructions_and_copy_rules_follow_docker() {
         "hello there from /srv/app\n"
     );
     let probe = "cat run.sh lib/util.sh notes/a.txt notes/b.txt /opt/bin/tool /plain/a.txt /built-with /built-by /tmp/user-in-run; \
-                 stat -c '%U %a' /home/student/run.sh";
+                 stat -c '%U %a' /home/student/run.sh /srv/app";
     // The image's ENTRYPOINT is `sh -c`, so the probe is its argument.
     let out = root.ok(&["run", "--rm", "-u", "0", "cfg:v1", probe]);
     assert_eq!(
         out,
-        "echo run\necho util\na\nb\ntool\na\narg=student\nroot\nstudent\nstudent 750\n"
+        "echo run\necho util\na\nb\ntool\na\narg=student\nroot\nstudent\nstudent 750\nroot 755\n"
     );
 }
 
