@@ -554,6 +554,7 @@ fn run_step(
         entrypoint: Some(Vec::new()),
         config: RunConfig {
             env: stage.args.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            // Builds are offline: a RUN step gets only a loopback interface.
             network: "none".into(),
             ..Default::default()
         },
