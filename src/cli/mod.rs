@@ -3,6 +3,7 @@
 //! Nothing here talks to the kernel; each command parses its flags, calls the
 //! engine, and prints what comes back in docker's format.
 
+mod check;
 mod image;
 mod show;
 
@@ -103,6 +104,14 @@ pub enum Command {
     Cleanup,
     #[command(flatten)]
     Image(image::ImageCommand),
+    /// Check the exercises against the kernel (exit 0 only when all pass)
+    Check(check::CheckArgs),
+    /// An exercise's hints, solution, skip, or a predict answer
+    Exercise(check::ExerciseArgs),
+    /// Open the lab: the twenty topics with live kernel panels (the default)
+    Lab(crate::lab::run::LabArgs),
+    /// List the lab's topics, or validate the lesson files (--check)
+    Lessons(crate::lab::run::LessonsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -287,13 +296,19 @@ pub fn main() -> i32 {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
-    let Some(command) = cli.command else {
-        use clap::CommandFactory;
-        Cli::command().print_help()?;
-        return Ok(0);
-    };
+    // No subcommand opens the lab. The lab and the lesson list work without
+    // root, so they open the data root themselves (or not at all).
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Lab(crate::lab::run::LabArgs::default()));
+    match command {
+        Command::Lab(a) => return crate::lab::run::lab(&cli.root, a),
+        Command::Lessons(a) => return crate::lab::run::lessons(a),
+        _ => {}
+    }
     let root = DataRoot::open(&cli.root)?;
     match command {
+        Command::Lab(_) | Command::Lessons(_) => Ok(0),
         Command::Run(a) => match run::run(&root, &run_options(a)?)? {
             Outcome::Exited(code) => Ok(code),
             Outcome::Detached(id) => {
@@ -335,6 +350,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Images => show::images(&root).map(|_| 0),
         Command::Image(c) => image::dispatch(&root, c),
+        Command::Check(a) => check::check(&root, a),
+        Command::Exercise(a) => check::exercise(a),
         Command::Cleanup => {
             let report = cleanup::cleanup(&root)?;
             println!(

@@ -1,0 +1,598 @@
+//! Demo actions: what Enter, `t`, `c` and `r` do in the lab.
+//!
+//! Every container action runs the real glassbox binary
+//! (`std::env::current_exe()`) with docker's verb and flags, against the lab's
+//! data root: exactly what a student could type, and nothing the lab could
+//! fake. Output streams back line by line, each stamped with the time it
+//! arrived (the build panel's step times come from those stamps). A verb or
+//! flag this glassbox does not have yet is reported in one line, and the step
+//! fails visibly.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::lesson::Action;
+
+/// What kind of line the output box shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    /// The command as typed (`$ glassbox run …`).
+    Command,
+    Out,
+    Err,
+    /// The action succeeded (or failed as the lesson expected).
+    Ok,
+    /// The action failed; the step stops here.
+    Fail,
+    /// A remark of the lab's own.
+    Note,
+}
+
+/// One line of demo output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub kind: LineKind,
+    pub text: String,
+}
+
+impl LogLine {
+    /// A line; tabs become spaces (a terminal cell cannot hold a tab).
+    pub fn new(kind: LineKind, text: impl Into<String>) -> LogLine {
+        let text: String = text.into();
+        LogLine {
+            kind,
+            text: if text.contains('\t') {
+                text.replace('\t', "    ")
+            } else {
+                text
+            },
+        }
+    }
+}
+
+/// One step of a build, as the builder printed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildStep {
+    /// The instruction (`RUN sleep 2 && …`).
+    pub instruction: String,
+    /// The builder said it reused the cache for this step.
+    pub cached: bool,
+    /// From this step's line to the next one's (or the end), in ms.
+    pub ms: f64,
+}
+
+/// One build, for the build panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildRun {
+    pub tag: String,
+    pub steps: Vec<BuildStep>,
+    pub total_ms: f64,
+    pub ok: bool,
+}
+
+/// The output of "try it yourself": each command with its output, per side.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TryOutput {
+    pub host: Vec<LogLine>,
+    pub inside: Vec<LogLine>,
+}
+
+/// What a demo job reports back to the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DemoEvent {
+    Line(LogLine),
+    /// A `run` action started (or ran) a container with this name.
+    Started(String),
+    /// A plain process took this long from spawn to exit.
+    PlainMs(f64),
+    Build(BuildRun),
+    Try(TryOutput),
+    /// The job is over.
+    Done {
+        ok: bool,
+    },
+}
+
+/// Runs demo actions against one data root.
+#[derive(Debug, Clone)]
+pub struct DemoRunner {
+    /// The glassbox binary.
+    pub exe: PathBuf,
+    /// The data root, passed as `--root`.
+    pub root: PathBuf,
+    /// The directory that holds `assets/` (the lessons directory's parent).
+    pub base: PathBuf,
+    pub is_root: bool,
+}
+
+/// The one line shown when a demo needs root.
+pub const NEEDS_ROOT: &str =
+    "demos start real containers, which needs root: quit (q) and run `sudo glassbox lab`";
+
+impl DemoRunner {
+    fn glassbox(&self) -> Command {
+        let mut c = Command::new(&self.exe);
+        c.arg("--root").arg(&self.root);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// Runs a step's actions in order; stops at the first unexpected failure.
+    pub fn run_actions(&self, actions: &[Action], emit: &mut dyn FnMut(DemoEvent)) {
+        let mut ok = true;
+        for action in actions {
+            if !self.run_action(action, emit) {
+                ok = false;
+                break;
+            }
+        }
+        emit(DemoEvent::Done { ok });
+    }
+
+    /// Runs one action; false when the step must stop.
+    pub fn run_action(&self, action: &Action, emit: &mut dyn FnMut(DemoEvent)) -> bool {
+        let verb = action.verb();
+        emit(DemoEvent::Line(LogLine::new(
+            LineKind::Command,
+            format!("$ {}", action.display()),
+        )));
+        match verb {
+            "plain" => return self.plain(emit),
+            "curl" => {
+                let port = action.port.as_ref().map(|p| *p.get_ref()).unwrap_or(0);
+                return match curl(port) {
+                    Ok(line) => {
+                        emit(DemoEvent::Line(LogLine::new(LineKind::Ok, line)));
+                        true
+                    }
+                    Err(e) => {
+                        emit(DemoEvent::Line(LogLine::new(LineKind::Fail, e)));
+                        false
+                    }
+                };
+            }
+            _ => {}
+        }
+        if !self.is_root {
+            emit(DemoEvent::Line(LogLine::new(LineKind::Fail, NEEDS_ROOT)));
+            return false;
+        }
+        let mut args: Vec<String> = vec![verb.to_string()];
+        match verb {
+            "build" => {
+                let asset = action
+                    .asset
+                    .as_ref()
+                    .map(|a| a.get_ref().clone())
+                    .unwrap_or_default();
+                args.push("-t".into());
+                args.push(action.tag.clone().unwrap_or_default());
+                args.push(self.base.join(asset).display().to_string());
+            }
+            "commit" => {
+                args.extend(action.args.iter().cloned());
+                args.extend(action.tag.iter().cloned());
+            }
+            "stats" => {
+                args.extend(action.args.iter().cloned());
+                if !args.iter().any(|a| a == "--no-stream") {
+                    args.insert(1, "--no-stream".into());
+                }
+            }
+            _ => args.extend(action.args.iter().cloned()),
+        }
+        if verb == "run"
+            && let Some(name) = name_flag(&action.args)
+        {
+            // A container of this name from an earlier try would block the
+            // name: remove it first, as a student re-running the demo would.
+            let _ = self.glassbox().args(["rm", "-f", &name]).output();
+            emit(DemoEvent::Started(name));
+        }
+        let started = Instant::now();
+        let result = stream(self.glassbox().args(&args), emit);
+        let total_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match result {
+            Err(e) => {
+                emit(DemoEvent::Line(LogLine::new(
+                    LineKind::Fail,
+                    format!("cannot start {}: {e}", self.exe.display()),
+                )));
+                false
+            }
+            Ok(out) => {
+                if verb == "build" {
+                    emit(DemoEvent::Build(BuildRun {
+                        tag: action.tag.clone().unwrap_or_default(),
+                        steps: parse_build_output(&out.stdout, out.end),
+                        total_ms,
+                        ok: out.code == Some(0),
+                    }));
+                }
+                self.outcome(action, &out, total_ms, emit)
+            }
+        }
+    }
+
+    /// Reports how a finished command went; false when the step must stop.
+    fn outcome(
+        &self,
+        action: &Action,
+        out: &Streamed,
+        ms: f64,
+        emit: &mut dyn FnMut(DemoEvent),
+    ) -> bool {
+        let code = out.code.unwrap_or(-1);
+        if let Some(missing) = missing_feature(action.verb(), code, &out.stderr_text()) {
+            emit(DemoEvent::Line(LogLine::new(LineKind::Fail, missing)));
+            return false;
+        }
+        match (code == 0, action.expect_failure) {
+            (true, _) => {
+                emit(DemoEvent::Line(LogLine::new(
+                    LineKind::Ok,
+                    format!("exit 0 ({ms:.0} ms)"),
+                )));
+                true
+            }
+            (false, true) => {
+                emit(DemoEvent::Line(LogLine::new(
+                    LineKind::Ok,
+                    format!("exit {code}: failed, as this step expects ({ms:.0} ms)"),
+                )));
+                true
+            }
+            (false, false) => {
+                emit(DemoEvent::Line(LogLine::new(
+                    LineKind::Fail,
+                    format!("exit {code}: the step stops here"),
+                )));
+                false
+            }
+        }
+    }
+
+    /// Times a plain host process, `true`, from spawn to exit.
+    fn plain(&self, emit: &mut dyn FnMut(DemoEvent)) -> bool {
+        let started = Instant::now();
+        match Command::new("true").status() {
+            Ok(_) => {
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                emit(DemoEvent::PlainMs(ms));
+                emit(DemoEvent::Line(LogLine::new(
+                    LineKind::Ok,
+                    format!("a plain process (fork, exec true, exit): {ms:.2} ms"),
+                )));
+                true
+            }
+            Err(e) => {
+                emit(DemoEvent::Line(LogLine::new(
+                    LineKind::Fail,
+                    format!("cannot run true: {e}"),
+                )));
+                false
+            }
+        }
+    }
+
+    /// Runs "try it yourself": host commands with `sh -c`, inside commands
+    /// with `glassbox exec NAME sh -c`.
+    pub fn run_try(
+        &self,
+        host: &[String],
+        inside: &[String],
+        focus: Option<&str>,
+        pid: Option<u32>,
+        emit: &mut dyn FnMut(DemoEvent),
+    ) {
+        let mut out = TryOutput::default();
+        let exe_dir = self.exe.parent().map(Path::to_path_buf).unwrap_or_default();
+        let path = match std::env::var_os("PATH") {
+            Some(p) => {
+                let mut dirs = vec![exe_dir];
+                dirs.extend(std::env::split_paths(&p));
+                std::env::join_paths(dirs).unwrap_or(p)
+            }
+            None => exe_dir.into_os_string(),
+        };
+        for cmd in host {
+            out.host
+                .push(LogLine::new(LineKind::Command, format!("$ {cmd}")));
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(cmd)
+                .env("PATH", &path)
+                .env("GLASSBOX_ROOT", &self.root)
+                .env("CONTAINER", focus.unwrap_or(""))
+                .env("PID", pid.map(|p| p.to_string()).unwrap_or_default())
+                .stdin(Stdio::null());
+            out.host.extend(captured(&mut c));
+        }
+        for cmd in inside {
+            out.inside
+                .push(LogLine::new(LineKind::Command, format!("# {cmd}")));
+            match (focus, self.is_root) {
+                (_, false) => out.inside.push(LogLine::new(LineKind::Fail, NEEDS_ROOT)),
+                (None, _) => out.inside.push(LogLine::new(
+                    LineKind::Fail,
+                    "no container yet: press Enter to run this step's demo first",
+                )),
+                (Some(name), true) => {
+                    let mut c = self.glassbox();
+                    c.args(["exec", name, "sh", "-c", cmd]);
+                    out.inside.extend(captured(&mut c));
+                }
+            }
+        }
+        emit(DemoEvent::Try(out));
+        emit(DemoEvent::Done { ok: true });
+    }
+
+    /// Removes every `lab-…` container of the data root, through the CLI.
+    /// Returns the names removed.
+    pub fn reset(&self, names: &[String], emit: &mut dyn FnMut(DemoEvent)) -> Vec<String> {
+        let mut removed = Vec::new();
+        for name in names.iter().filter(|n| n.starts_with("lab-")) {
+            emit(DemoEvent::Line(LogLine::new(
+                LineKind::Command,
+                format!("$ glassbox rm -f {name}"),
+            )));
+            match self.glassbox().args(["rm", "-f", name]).output() {
+                Ok(o) if o.status.success() => removed.push(name.clone()),
+                Ok(o) => emit(DemoEvent::Line(LogLine::new(
+                    LineKind::Fail,
+                    String::from_utf8_lossy(&o.stderr).trim().to_string(),
+                ))),
+                Err(e) => emit(DemoEvent::Line(LogLine::new(
+                    LineKind::Fail,
+                    format!("cannot run {}: {e}", self.exe.display()),
+                ))),
+            }
+        }
+        emit(DemoEvent::Line(LogLine::new(
+            LineKind::Ok,
+            format!("reset: removed {} lab container(s)", removed.len()),
+        )));
+        removed
+    }
+}
+
+/// The value of `--name` in run's arguments.
+pub fn name_flag(args: &[String]) -> Option<String> {
+    let i = args.iter().position(|a| a == "--name")?;
+    args.get(i + 1).cloned()
+}
+
+/// What a streamed command printed, with when each stdout line came.
+struct Streamed {
+    code: Option<i32>,
+    /// stdout lines, each with ms since the start.
+    stdout: Vec<(f64, String)>,
+    stderr: Vec<String>,
+    /// ms from start to exit.
+    end: f64,
+}
+
+impl Streamed {
+    fn stderr_text(&self) -> String {
+        self.stderr.join("\n")
+    }
+}
+
+/// Runs a command, emitting its stdout and stderr lines as they come.
+fn stream(cmd: &mut Command, emit: &mut dyn FnMut(DemoEvent)) -> std::io::Result<Streamed> {
+    let started = Instant::now();
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let stderr = child.stderr.take();
+    let err_thread = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut e) = stderr {
+            let _ = e.read_to_string(&mut text);
+        }
+        text
+    });
+    let mut stdout_lines = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            let at = started.elapsed().as_secs_f64() * 1000.0;
+            emit(DemoEvent::Line(LogLine::new(LineKind::Out, line.clone())));
+            stdout_lines.push((at, line));
+        }
+    }
+    let status = child.wait()?;
+    let end = started.elapsed().as_secs_f64() * 1000.0;
+    let err_text = err_thread.join().unwrap_or_default();
+    let stderr: Vec<String> = err_text.lines().map(str::to_string).collect();
+    for line in &stderr {
+        emit(DemoEvent::Line(LogLine::new(LineKind::Err, line.clone())));
+    }
+    Ok(Streamed {
+        code: status.code(),
+        stdout: stdout_lines,
+        stderr,
+        end,
+    })
+}
+
+/// Runs a command to completion; its output as lines, then its exit status.
+fn captured(cmd: &mut Command) -> Vec<LogLine> {
+    match cmd.output() {
+        Err(e) => vec![LogLine::new(LineKind::Fail, format!("cannot run: {e}"))],
+        Ok(o) => {
+            let mut lines: Vec<LogLine> = String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(|l| LogLine::new(LineKind::Out, l))
+                .collect();
+            lines.extend(
+                String::from_utf8_lossy(&o.stderr)
+                    .lines()
+                    .map(|l| LogLine::new(LineKind::Err, l)),
+            );
+            if !o.status.success() {
+                lines.push(LogLine::new(
+                    LineKind::Note,
+                    format!("(exit {})", o.status.code().unwrap_or(-1)),
+                ));
+            }
+            lines
+        }
+    }
+}
+
+/// One line saying which part of glassbox is missing, when a command failed
+/// because this glassbox does not know the verb or flag (clap's exit code 2).
+pub fn missing_feature(verb: &str, code: i32, stderr: &str) -> Option<String> {
+    if code != 2 {
+        return None;
+    }
+    if stderr.contains("unrecognized subcommand") {
+        return Some(format!(
+            "this glassbox has no `glassbox {verb}` yet: that part of the engine is not in this build, so this demo cannot run"
+        ));
+    }
+    let marker = "unexpected argument '";
+    let start = stderr.find(marker)? + marker.len();
+    let flag: String = stderr
+        .get(start..)?
+        .chars()
+        .take_while(|c| *c != '\'')
+        .collect();
+    Some(format!(
+        "this glassbox's `{verb}` does not know {flag} yet: that part of the engine is not in this build, so this demo cannot run"
+    ))
+}
+
+/// Sends `GET /` to 127.0.0.1:PORT and returns the status line and size.
+pub fn curl(port: u16) -> Result<String, String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let started = Instant::now();
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| format!("cannot connect to {addr}: {e} (is the port published?)"))?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(3)));
+    stream
+        .write_all(format!("GET / HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())
+        .map_err(|e| format!("cannot send to {addr}: {e}"))?;
+    let mut body = Vec::new();
+    let _ = stream.take(1 << 20).read_to_end(&mut body);
+    let text = String::from_utf8_lossy(&body);
+    let status = text.lines().next().unwrap_or("").trim().to_string();
+    if status.is_empty() {
+        return Err(format!("{addr} closed the connection without an answer"));
+    }
+    Ok(format!(
+        "{status} ({} bytes in {:.1} ms)",
+        body.len(),
+        started.elapsed().as_secs_f64() * 1000.0
+    ))
+}
+
+/// Reads a builder's output into steps. It knows docker's classic lines
+/// (`Step 2/5 : RUN …`, then ` ---> Using cache`), BuildKit's (`#5 [2/5] RUN
+/// …`, `#5 CACHED`) and podman's (`STEP 2/5: RUN …`, `--> Using cache`).
+/// Each step lasts from its line to the next step's line, or to `end`.
+pub fn parse_build_output(lines: &[(f64, String)], end: f64) -> Vec<BuildStep> {
+    let mut steps: Vec<(f64, BuildStep)> = Vec::new();
+    for (at, line) in lines {
+        if let Some(instruction) = step_instruction(line) {
+            steps.push((
+                *at,
+                BuildStep {
+                    instruction,
+                    cached: false,
+                    ms: 0.0,
+                },
+            ));
+        } else if let Some((_, last)) = steps.last_mut() {
+            let l = line.to_ascii_lowercase();
+            if l.contains("using cache") || l.contains("cached") {
+                last.cached = true;
+            }
+        }
+    }
+    let starts: Vec<f64> = steps.iter().map(|(at, _)| *at).collect();
+    steps
+        .into_iter()
+        .enumerate()
+        .map(|(i, (at, mut step))| {
+            let until = starts.get(i + 1).copied().unwrap_or(end);
+            step.ms = (until - at).max(0.0);
+            step
+        })
+        .collect()
+}
+
+fn step_instruction(line: &str) -> Option<String> {
+    let line = line.trim();
+    // docker classic and podman: `Step 2/5 : RUN x`, `STEP 2/5: RUN x`
+    for prefix in ["Step ", "STEP "] {
+        if let Some(rest) = line.strip_prefix(prefix) {
+            let (count, instr) = rest.split_once(':')?;
+            if count.trim().contains('/') {
+                return Some(instr.trim().to_string());
+            }
+        }
+    }
+    // BuildKit: `#5 [2/5] RUN x`
+    if line.starts_with('#') {
+        let open = line.find('[')?;
+        let close = line.find(']')?;
+        let inner = line.get(open + 1..close)?;
+        if inner.contains('/') && inner.chars().any(|c| c.is_ascii_digit()) {
+            return Some(line.get(close + 1..)?.trim().to_string());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(v: &[(f64, &str)]) -> Vec<(f64, String)> {
+        v.iter().map(|(t, s)| (*t, s.to_string())).collect()
+    }
+
+    #[test]
+    fn classic_build_output() {
+        let out = lines(&[
+            (0.0, "Step 1/3 : FROM busybox"),
+            (1.0, " ---> 3832bab97401"),
+            (2.0, "Step 2/3 : RUN sleep 2"),
+            (3.0, " ---> Using cache"),
+            (5.0, "Step 3/3 : COPY app.sh /app.sh"),
+            (2005.0, "Successfully built 1234"),
+        ]);
+        let steps = parse_build_output(&out, 2010.0);
+        assert_eq!(steps.len(), 3);
+        assert_eq!(steps[1].instruction, "RUN sleep 2");
+        assert!(steps[1].cached && !steps[2].cached);
+        assert_eq!(steps[1].ms, 3.0);
+        assert_eq!(steps[2].ms, 2005.0);
+    }
+
+    #[test]
+    fn buildkit_and_podman_lines() {
+        assert_eq!(
+            step_instruction("#5 [2/4] RUN sleep 2").as_deref(),
+            Some("RUN sleep 2")
+        );
+        assert_eq!(
+            step_instruction("STEP 3/4: COPY . .").as_deref(),
+            Some("COPY . .")
+        );
+        assert_eq!(step_instruction("#5 DONE 0.1s"), None);
+    }
+
+    #[test]
+    fn clap_errors_name_the_missing_part() {
+        let e = "error: unrecognized subcommand 'build'\n\nUsage: glassbox [OPTIONS]";
+        assert!(missing_feature("build", 2, e).is_some_and(|m| m.contains("glassbox build")));
+        let e = "error: unexpected argument '-p' found";
+        assert!(missing_feature("run", 2, e).is_some_and(|m| m.contains("-p")));
+        assert_eq!(missing_feature("run", 125, e), None);
+    }
+}

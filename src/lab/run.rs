@@ -1,0 +1,290 @@
+//! The lab's commands: `glassbox lessons [--check]` and `glassbox lab [TOPIC]`.
+//!
+//! `lab` owns the terminal and three threads, as bottom does: the input
+//! thread (keys, resizes), the sampler (a [`crate::lab::sample::Sample`] every
+//! 250 ms) and the demo worker (one job at a time). All three feed one
+//! channel of [`Event`]s; the loop hands each to the [`App`], carries out the
+//! [`Effect`]s it returns, and redraws. `ratatui::try_init` installs a panic
+//! hook that restores the terminal before the panic message prints.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use clap::Args;
+use crossterm::event::Event as CtEvent;
+
+use super::demo::{self, DemoEvent, DemoRunner, LineKind, LogLine};
+use super::sampler::Sampler;
+use crate::engine::DataRoot;
+use crate::engine::container;
+use crate::tui::{App, Effect, Event};
+
+/// `glassbox lessons`' flags.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LessonsArgs {
+    /// Validate every lesson file and report each problem as file:line:col
+    #[arg(long)]
+    pub check: bool,
+    /// The lessons directory (default: $GLASSBOX_LESSONS, ./lessons, or the source tree's)
+    #[arg(long)]
+    pub lessons: Option<PathBuf>,
+}
+
+/// `glassbox lessons`: one topic a line; with `--check`, every problem in
+/// every file, exit 1 if there was any.
+pub fn lessons(args: LessonsArgs) -> anyhow::Result<i32> {
+    let dir = match args.lessons {
+        Some(d) => d,
+        None => super::find_lessons_dir()?,
+    };
+    let (lessons, diagnostics) = super::check::check_dir(&dir);
+    if args.check {
+        for d in &diagnostics {
+            println!("{d}");
+        }
+        if diagnostics.is_empty() {
+            println!("{}: {} lessons, no problems", dir.display(), lessons.len());
+            return Ok(0);
+        }
+        println!("{} problem(s) in {}", diagnostics.len(), dir.display());
+        return Ok(1);
+    }
+    if !diagnostics.is_empty() {
+        anyhow::bail!(
+            "the lessons in {} have {} problem(s): run `glassbox lessons --check`",
+            dir.display(),
+            diagnostics.len()
+        );
+    }
+    for lesson in &lessons {
+        println!("{:>2}  {}", lesson.topic(), lesson.title);
+    }
+    Ok(0)
+}
+
+/// `glassbox lab`'s flags.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LabArgs {
+    /// The topic to open: its number (4) or id (cgroups)
+    pub topic: Option<String>,
+    /// The lessons directory (default: $GLASSBOX_LESSONS, ./lessons, or the source tree's)
+    #[arg(long)]
+    pub lessons: Option<PathBuf>,
+}
+
+/// What this host and this glassbox lack, per lesson `need`, with the one
+/// line the lab shows for it.
+pub fn probe_missing(exe: &std::path::Path) -> BTreeMap<String, String> {
+    let mut missing = BTreeMap::new();
+    let on_path = |tool: &str| {
+        std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+            .unwrap_or(false)
+    };
+    if !on_path("iptables-save") {
+        missing.insert(
+            "iptables".to_string(),
+            "this topic reads iptables, which is not installed: apt install iptables".to_string(),
+        );
+    }
+    let help = |verb: &str| -> Option<String> {
+        let out = Command::new(exe).args([verb, "--help"]).output().ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    for verb in ["build", "history", "commit"] {
+        if help(verb).is_none() {
+            missing.insert(
+                verb.to_string(),
+                format!(
+                    "this glassbox has no `glassbox {verb}` yet (that part of the engine is not in this build): this topic's demo cannot run"
+                ),
+            );
+        }
+    }
+    let run_help = help("run").unwrap_or_default();
+    if !run_help.contains("--publish") {
+        missing.insert(
+            "publish".to_string(),
+            "this glassbox cannot publish ports yet (`run -p` is not in this build): this topic's demo cannot run".to_string(),
+        );
+    }
+    if !run_help.contains("bridge") {
+        missing.insert(
+            "bridge".to_string(),
+            "this glassbox has no bridge network yet (`run --network bridge` is not in this build): this topic's demo cannot run".to_string(),
+        );
+    }
+    missing
+}
+
+/// The names of the data root's lab containers.
+fn lab_containers(root: &Option<DataRoot>) -> Vec<String> {
+    root.as_ref()
+        .and_then(|r| container::list(r).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| r.name)
+        .filter(|n| n.starts_with("lab-"))
+        .collect()
+}
+
+/// `glassbox lab [TOPIC]`: the TUI. Returns once the student quits, after
+/// removing the containers the demos started.
+pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
+    let dir = match args.lessons {
+        Some(d) => d,
+        None => super::find_lessons_dir()?,
+    };
+    let lessons = super::load_lessons(&dir)?;
+    let topic = match &args.topic {
+        Some(key) => super::find_topic(&lessons, key).ok_or_else(|| {
+            anyhow::anyhow!("no topic {key:?}: `glassbox lessons` lists them (number or id)")
+        })?,
+        None => 0,
+    };
+    let is_root = nix::unistd::geteuid().is_root();
+    // Without root the data root may not be creatable: the lessons still read.
+    let root = if is_root {
+        Some(DataRoot::open(root_path)?)
+    } else {
+        None
+    };
+    let exe = std::env::current_exe()?;
+    let runner = DemoRunner {
+        exe: exe.clone(),
+        root: root
+            .as_ref()
+            .map(|r| r.path.clone())
+            .unwrap_or_else(|| root_path.to_path_buf()),
+        base: dir
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from(".")),
+        is_root,
+    };
+    let mut app = App::new(lessons, topic, is_root);
+    app.missing = probe_missing(&exe);
+
+    let (tx, rx) = mpsc::channel::<Event>();
+    let stop = Arc::new(AtomicBool::new(false));
+    let want = Arc::new(Mutex::new(app.want()));
+
+    // The input thread: keys and resizes, polled so that it can stop.
+    let input = {
+        let (tx, stop) = (tx.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match crossterm::event::poll(Duration::from_millis(200)) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(_) => break,
+                }
+                let event = match crossterm::event::read() {
+                    Ok(CtEvent::Key(k)) => Event::Key(k),
+                    Ok(CtEvent::Resize(w, h)) => Event::Resize(w, h),
+                    Ok(_) => continue,
+                    Err(_) => break,
+                };
+                if tx.send(event).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    // The sampler thread.
+    let sampler = {
+        let (tx, stop, want) = (tx.clone(), stop.clone(), want.clone());
+        let sampler = Sampler::new(root.clone());
+        std::thread::spawn(move || {
+            sampler.run(want, stop, |s| tx.send(Event::Sample(Box::new(s))).is_ok())
+        })
+    };
+    // The demo worker: one job at a time, in order.
+    let (jobs, job_rx) = mpsc::channel::<Effect>();
+    let worker = {
+        let (tx, runner, root) = (tx.clone(), runner.clone(), root.clone());
+        std::thread::spawn(move || {
+            for job in job_rx {
+                let mut emit = |d: DemoEvent| {
+                    let _ = tx.send(Event::Demo(d));
+                };
+                match job {
+                    Effect::RunActions(actions) => runner.run_actions(&actions, &mut emit),
+                    Effect::RunTry {
+                        host,
+                        inside,
+                        focus,
+                        pid,
+                    } => runner.run_try(&host, &inside, focus.as_deref(), pid, &mut emit),
+                    Effect::Curl(port) => {
+                        emit(DemoEvent::Line(LogLine::new(
+                            LineKind::Command,
+                            format!("$ curl http://127.0.0.1:{port}/"),
+                        )));
+                        let line = match demo::curl(port) {
+                            Ok(l) => LogLine::new(LineKind::Ok, l),
+                            Err(e) => LogLine::new(LineKind::Fail, e),
+                        };
+                        emit(DemoEvent::Line(line));
+                        emit(DemoEvent::Done { ok: true });
+                    }
+                    Effect::Reset => {
+                        runner.reset(&lab_containers(&root), &mut emit);
+                        emit(DemoEvent::Done { ok: true });
+                    }
+                    Effect::Quit => break,
+                }
+            }
+        })
+    };
+    drop(tx);
+
+    let mut terminal = ratatui::try_init()?;
+    let result = (|| -> anyhow::Result<()> {
+        loop {
+            terminal.draw(|f| f.render_widget(&app, f.area()))?;
+            let Ok(event) = rx.recv() else {
+                return Ok(());
+            };
+            for effect in app.handle(event) {
+                match effect {
+                    Effect::Quit => return Ok(()),
+                    job => {
+                        let _ = jobs.send(job);
+                    }
+                }
+            }
+            if let Ok(mut w) = want.lock() {
+                let new = app.want();
+                if *w != new {
+                    *w = new;
+                }
+            }
+        }
+    })();
+    ratatui::restore();
+    stop.store(true, Ordering::Relaxed);
+    let _ = jobs.send(Effect::Quit);
+    // A demo still running finishes before the containers are removed.
+    let _ = worker.join();
+    let _ = sampler.join();
+    let _ = input.join();
+    let names = lab_containers(&root);
+    if !names.is_empty() {
+        eprintln!(
+            "glassbox lab: removing the lab's containers: {}",
+            names.join(" ")
+        );
+        let removed = runner.reset(&names, &mut |_| {});
+        eprintln!("glassbox lab: removed {} container(s)", removed.len());
+    }
+    result?;
+    Ok(0)
+}

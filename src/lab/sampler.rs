@@ -1,0 +1,652 @@
+//! The sampler: reads what the current step's panels show, several times a
+//! second, on its own thread.
+//!
+//! Each pass reads only the panels the step shows ([`Want`]), for the one
+//! container they follow, through [`crate::inspect`] (and the engine's
+//! container records, to find the container's PID and cgroup). The costly
+//! readings run less often: `iptables-save` (a process to start) every other
+//! pass, the data root's sizes (a directory walk) once a second.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::netview;
+use super::sample::{
+    CgroupView, ChainRow, ContainerInfo, IfaceRow, LayerRow, LayersView, NetworkView, NsView,
+    ProcRow, ProcessesView, Reading, Sample, TreeRow, UpperEntry, UpperKind, UpperView, Want,
+};
+use crate::engine::DataRoot;
+use crate::engine::container::{self, Paths, Record};
+use crate::inspect::{iptables, mountinfo, namespaces, netdev, proc_status, processes};
+use crate::runtime::cgroups::{self, Cgroup, Layout};
+use crate::runtime::trace::Trace;
+
+/// Samples per second: at least four, as the lab promises.
+pub const INTERVAL: Duration = Duration::from_millis(250);
+
+/// How many memory readings the sparkline keeps (a minute at 4 per second).
+const HISTORY: usize = 240;
+
+/// Most entries the upper-dir panel lists.
+const UPPER_LIMIT: usize = 200;
+
+/// What the sampler remembers between passes.
+#[derive(Debug, Default)]
+pub struct Sampler {
+    root: Option<DataRoot>,
+    layout: Option<Layout>,
+    tick: u64,
+    /// Container id the history belongs to.
+    history_of: String,
+    memory_history: Vec<u64>,
+    last_cpu: Option<(Instant, u64)>,
+    dataroot: Reading<Vec<TreeRow>>,
+    nat: Reading<Vec<iptables::Rule>>,
+}
+
+impl Sampler {
+    /// A sampler for one data root (`None` without root: every container
+    /// panel then says so).
+    pub fn new(root: Option<DataRoot>) -> Sampler {
+        Sampler {
+            root,
+            layout: cgroups::detect().ok(),
+            ..Sampler::default()
+        }
+    }
+
+    /// Runs until `stop` is set, sending each sample through `send`; stops
+    /// too when `send` returns false (the lab has gone).
+    pub fn run(
+        mut self,
+        want: Arc<Mutex<Want>>,
+        stop: Arc<AtomicBool>,
+        mut send: impl FnMut(Sample) -> bool,
+    ) {
+        while !stop.load(Ordering::Relaxed) {
+            let started = Instant::now();
+            let want = want.lock().map(|w| w.clone()).unwrap_or_default();
+            let sample = self.sample(&want);
+            if !send(sample) {
+                return;
+            }
+            std::thread::sleep(INTERVAL.saturating_sub(started.elapsed()));
+        }
+    }
+
+    /// One pass.
+    pub fn sample(&mut self, want: &Want) -> Sample {
+        self.tick += 1;
+        let mut s = Sample {
+            seq: self.tick,
+            ..Sample::default()
+        };
+        let wants = |p: &str| want.panels.contains(p);
+        let Some(root) = self.root.clone() else {
+            let why = "reading a container's kernel state needs root: run `sudo glassbox lab`";
+            s.container = Reading::Missing(why.into());
+            return s;
+        };
+        if wants("dataroot") {
+            if self.tick % 4 == 1 || matches!(self.dataroot, Reading::Absent) {
+                self.dataroot = Reading::from_result(data_root_tree(&root));
+            }
+            s.dataroot = self.dataroot.clone();
+        }
+        if wants("nat") {
+            if self.tick % 2 == 1 || matches!(self.nat, Reading::Absent) {
+                self.nat = read_nat();
+            }
+            s.nat = self.nat.clone();
+        }
+        let Some(name) = &want.focus else {
+            s.container =
+                Reading::Missing("no container yet: press Enter to run this step's demo".into());
+            return s;
+        };
+        let record = match container::find(&root, name) {
+            Ok(r) => r,
+            Err(_) => {
+                s.container = Reading::Missing(format!(
+                    "no container {name} yet: press Enter to run this step's demo"
+                ));
+                return s;
+            }
+        };
+        let paths = Paths::new(&root, &record.id);
+        let running = record.is_running();
+        let pid = if running { record.state.pid as u32 } else { 0 };
+        s.container = Reading::Ready(ContainerInfo {
+            name: record.name.clone(),
+            short_id: record.short_id().to_string(),
+            status: record.status_line(),
+            running,
+            pid,
+            image: record.image.clone(),
+            exit_code: record.state.exit_code,
+            oom_killed: record.state.oom_killed,
+        });
+        let not_running = format!(
+            "{} is not running ({}): its process is gone, so the kernel has nothing to show",
+            record.name,
+            record.status_line()
+        );
+        if wants("trace") || wants("timeline") {
+            s.trace = match std::fs::read_to_string(paths.trace()) {
+                Ok(text) => Reading::Ready(Trace::from_json_lines(&text).events),
+                Err(e) => Reading::Missing(format!("cannot read {}: {e}", paths.trace().display())),
+            };
+        }
+        if wants("bundle") {
+            s.bundle = Reading::from_result(bundle_summary(&paths.bundle().join("config.json")));
+        }
+        if wants("upper") {
+            s.upper = Reading::from_result(upper_view(&paths.upper(), &record.lower_dirs));
+        }
+        if wants("layers") {
+            s.layers = Reading::from_result(self.layers(&root, &record, pid));
+        }
+        if !running {
+            for (panel, slot) in [
+                ("namespaces", &mut s.namespaces as &mut dyn SetMissing),
+                ("processes", &mut s.processes),
+                ("cgroup", &mut s.cgroup),
+                ("network", &mut s.network),
+                ("security", &mut s.security),
+                ("chain", &mut s.chain),
+            ] {
+                if wants(panel) {
+                    slot.set_missing(not_running.clone());
+                }
+            }
+            return s;
+        }
+        if wants("namespaces") {
+            s.namespaces = Reading::from_result(namespace_view(pid));
+        }
+        if wants("processes") {
+            s.processes = Reading::from_result(self.processes(&record, pid));
+        }
+        if wants("cgroup") {
+            s.cgroup = self.cgroup(&record);
+        }
+        if wants("security") {
+            s.security = Reading::from_result(proc_status::read_proc_status(pid));
+        }
+        if wants("chain") {
+            s.chain = Reading::Ready(chain(&record, pid));
+        }
+        if wants("network") {
+            s.network = Reading::from_result(network(pid));
+        }
+        s
+    }
+
+    fn processes(&self, record: &Record, pid: u32) -> anyhow::Result<ProcessesView> {
+        let layout = self
+            .layout
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("no cgroup hierarchy is mounted"))?;
+        let group = Cgroup::new(layout, &record.cgroup);
+        let mut pids: Vec<u32> = group.pids().into_iter().map(|p| p as u32).collect();
+        if !pids.contains(&pid) {
+            pids.push(pid);
+        }
+        pids.sort_unstable();
+        let mut rows = Vec::new();
+        if let Ok(main) = processes::read_process(pid)
+            && let Ok(parent) = processes::read_process(main.ppid)
+        {
+            rows.push(ProcRow {
+                host_pid: parent.pid,
+                ns_pid: None,
+                uid: parent.uid,
+                command: parent.command(),
+            });
+        }
+        for p in pids {
+            // A process that exited between the listing and now is skipped.
+            if let Ok(info) = processes::read_process(p) {
+                rows.push(ProcRow {
+                    host_pid: info.pid,
+                    ns_pid: info.nspid.last().copied().filter(|_| info.nspid.len() > 1),
+                    uid: info.uid,
+                    command: info.command(),
+                });
+            }
+        }
+        Ok(ProcessesView {
+            rows,
+            host_total: processes::list_pids()?.len(),
+        })
+    }
+
+    fn cgroup(&mut self, record: &Record) -> Reading<CgroupView> {
+        let Some(layout) = &self.layout else {
+            return Reading::Missing("no cgroup hierarchy is mounted on this host".into());
+        };
+        let group = Cgroup::new(layout, &record.cgroup);
+        let usage = match group.usage() {
+            Ok(u) => u,
+            Err(e) => return Reading::Missing(format!("{e:#}")),
+        };
+        if self.history_of != record.id {
+            self.history_of = record.id.clone();
+            self.memory_history.clear();
+            self.last_cpu = None;
+        }
+        self.memory_history.push(usage.memory_bytes);
+        if self.memory_history.len() > HISTORY {
+            self.memory_history.remove(0);
+        }
+        let now = Instant::now();
+        let cpu_percent = match self.last_cpu {
+            Some((at, used)) => {
+                let wall = now.duration_since(at).as_secs_f64() * 1e6;
+                if wall > 0.0 {
+                    usage.cpu_usage_usec.saturating_sub(used) as f64 / wall * 100.0
+                } else {
+                    0.0
+                }
+            }
+            None => 0.0,
+        };
+        self.last_cpu = Some((now, usage.cpu_usage_usec));
+        let dir = group
+            .dirs()
+            .first()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        Reading::Ready(CgroupView {
+            version: layout.version(),
+            dir,
+            usage,
+            memory_history: self.memory_history.clone(),
+            cpu_percent,
+        })
+    }
+
+    fn layers(&self, root: &DataRoot, record: &Record, pid: u32) -> anyhow::Result<LayersView> {
+        // The kernel's word first: the overlay mounted as the container's /.
+        let (lower, upperdir) = if pid > 0 {
+            let mounts = mountinfo::read_mountinfo(pid)?;
+            let overlay = mountinfo::find_overlay(&mounts, Path::new("/"))
+                .ok_or_else(|| anyhow::anyhow!("the container's / is not an overlay mount"))?;
+            let dirs = mountinfo::overlay_dirs(overlay)?;
+            (
+                dirs.lowerdir,
+                dirs.upperdir
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            )
+        } else {
+            // Not running: no mount to read; the record keeps what was mounted.
+            (
+                record.lower_dirs.clone(),
+                Paths::new(root, &record.id).upper().display().to_string(),
+            )
+        };
+        let store = root.images();
+        let config = store.config(&record.image_id).ok();
+        // Layers bottom first, each with the history entry that made it.
+        let mut made_by: BTreeMap<String, String> = BTreeMap::new();
+        let mut empty_history = Vec::new();
+        if let Some(config) = &config {
+            let mut diff_ids = config.rootfs.diff_ids.iter();
+            for h in &config.history {
+                if h.empty_layer {
+                    empty_history.push(h.created_by.clone());
+                } else if let Some(d) = diff_ids.next() {
+                    made_by.insert(d.clone(), h.created_by.clone());
+                }
+            }
+        }
+        let rows = lower
+            .iter()
+            .map(|dir| {
+                let diff_id = dir
+                    .parent()
+                    .and_then(|p| p.file_name())
+                    .map(|h| format!("sha256:{}", h.to_string_lossy()))
+                    .unwrap_or_default();
+                LayerRow {
+                    dir: dir.display().to_string(),
+                    size: store.layer_size(&diff_id),
+                    created_by: made_by.get(&diff_id).cloned().unwrap_or_default(),
+                }
+            })
+            .collect();
+        Ok(LayersView {
+            image: record.image.clone(),
+            lower: rows,
+            upperdir,
+            empty_history,
+        })
+    }
+}
+
+/// Lets the "not running" loop fill panels of different types.
+trait SetMissing {
+    fn set_missing(&mut self, why: String);
+}
+
+impl<T> SetMissing for Reading<T> {
+    fn set_missing(&mut self, why: String) {
+        *self = Reading::Missing(why);
+    }
+}
+
+/// The host's namespaces (pid 1's, or the lab's own where pid 1's links
+/// cannot be read) against the container's.
+fn namespace_view(pid: u32) -> anyhow::Result<NsView> {
+    let (host, label) = match namespaces::read_namespaces(1) {
+        Ok(ns) => (ns, "pid 1".to_string()),
+        Err(_) => {
+            let me = std::process::id();
+            (namespaces::read_namespaces(me)?, format!("lab, pid {me}"))
+        }
+    };
+    let ctr = namespaces::read_namespaces(pid)?;
+    Ok(NsView {
+        host: label,
+        rows: namespaces::compare_namespaces(&host, &ctr),
+    })
+}
+
+/// The container's process and its ancestors up to the host's PID 1.
+fn chain(record: &Record, pid: u32) -> Vec<ChainRow> {
+    let mut rows = Vec::new();
+    let mut current = pid;
+    for _ in 0..32 {
+        let Ok(info) = processes::read_process(current) else {
+            break;
+        };
+        let role = if current == pid {
+            "the container's main process: PID 1 inside".to_string()
+        } else if current as i32 == record.state.monitor_pid {
+            "glassbox's shim: waits for it, records its exit (containerd-shim's job)".to_string()
+        } else if current == 1 {
+            "the host's init: adopted the shim when `glassbox run -d` exited".to_string()
+        } else {
+            String::new()
+        };
+        rows.push(ChainRow {
+            pid: current,
+            command: info.command(),
+            role,
+        });
+        if current == 1 || info.ppid == 0 {
+            break;
+        }
+        current = info.ppid;
+    }
+    rows
+}
+
+fn network(pid: u32) -> anyhow::Result<NetworkView> {
+    let mut ifaces = Vec::new();
+    let sys = Path::new("/sys/class/net");
+    for dev in netdev::list_netdevs(sys)? {
+        if dev.name == "glassbox0" || dev.name.starts_with("gb") {
+            ifaces.push(IfaceRow {
+                name: dev.name.clone(),
+                side: "host".into(),
+                state: dev.operstate.clone(),
+                addresses: Vec::new(),
+                stats: dev.stats,
+            });
+        }
+    }
+    let addresses: Vec<String> = netview::read_local_addresses(pid)?
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    for dev in netdev::read_proc_net_dev(pid)? {
+        let is_lo = dev.name == "lo";
+        ifaces.push(IfaceRow {
+            name: dev.name,
+            side: "container".into(),
+            state: String::new(),
+            addresses: if is_lo {
+                vec!["127.0.0.1".into()]
+            } else {
+                addresses.clone()
+            },
+            stats: dev.stats,
+        });
+    }
+    let routes = netview::read_routes(pid)?
+        .iter()
+        .map(netview::Route::display)
+        .collect();
+    Ok(NetworkView { ifaces, routes })
+}
+
+/// The nat table's rules that are glassbox's: in a GLASSBOX… chain, or jumping to one.
+fn read_nat() -> Reading<Vec<iptables::Rule>> {
+    match iptables::read_iptables_save(Some("nat")) {
+        Ok(save) => Reading::Ready(
+            save.table("nat")
+                .map(|t| {
+                    t.chains
+                        .iter()
+                        .flat_map(|c| c.rules.iter())
+                        .filter(|r| {
+                            r.chain.contains("GLASSBOX")
+                                || r.target.as_deref().is_some_and(|t| t.contains("GLASSBOX"))
+                        })
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        Err(e) => {
+            let text = format!("{e:#}");
+            if text.contains("No such file") || text.contains("not found") {
+                Reading::Missing(
+                    "iptables-save is not installed: apt install iptables (topics 10 and 11 need it)"
+                        .into(),
+                )
+            } else {
+                Reading::Missing(text)
+            }
+        }
+    }
+}
+
+/// config.json, as the few lines a student should read in it.
+fn bundle_summary(path: &Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    let s = |p: &str| v.pointer(p).cloned().unwrap_or(serde_json::Value::Null);
+    let list = |p: &str, key: &str| -> String {
+        s(p).as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.get(key).and_then(|k| k.as_str()).map(str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    let strings = |p: &str| -> String {
+        s(p).as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default()
+    };
+    let count = |p: &str| s(p).as_array().map_or(0, Vec::len);
+    Ok(vec![
+        format!("file: {}", path.display()),
+        format!("ociVersion: {}", s("/ociVersion").as_str().unwrap_or("")),
+        format!("process.args: {}", strings("/process/args")),
+        format!(
+            "process.user: uid {} gid {}",
+            s("/process/user/uid"),
+            s("/process/user/gid")
+        ),
+        format!("process.noNewPrivileges: {}", s("/process/noNewPrivileges")),
+        format!(
+            "process.capabilities.bounding: {} capabilities",
+            count("/process/capabilities/bounding")
+        ),
+        format!("root.path: {}", s("/root/path").as_str().unwrap_or("")),
+        format!("hostname: {}", s("/hostname").as_str().unwrap_or("")),
+        format!("linux.namespaces: {}", list("/linux/namespaces", "type")),
+        format!(
+            "linux.cgroupsPath: {}",
+            s("/linux/cgroupsPath").as_str().unwrap_or("")
+        ),
+        format!(
+            "linux.resources.memory.limit: {}",
+            s("/linux/resources/memory/limit")
+        ),
+        format!(
+            "linux.resources.pids.limit: {}",
+            s("/linux/resources/pids/limit")
+        ),
+        format!("mounts: {}", list("/mounts", "destination")),
+        format!(
+            "linux.maskedPaths: {} paths; readonlyPaths: {}",
+            count("/linux/maskedPaths"),
+            count("/linux/readonlyPaths")
+        ),
+    ])
+}
+
+/// The upper dir's entries, classified against the lower layers.
+fn upper_view(upper: &Path, lower: &[PathBuf]) -> anyhow::Result<UpperView> {
+    let mut entries = Vec::new();
+    let mut total = 0;
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = upper.join(&rel);
+        let read = std::fs::read_dir(&dir)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?;
+        let mut names: Vec<_> = read.flatten().collect();
+        names.sort_by_key(|e| e.file_name());
+        for entry in names {
+            let rel_path = rel.join(entry.file_name());
+            let Ok(meta) = entry.path().symlink_metadata() else {
+                continue;
+            };
+            let in_lower = lower
+                .iter()
+                .any(|l| l.join(&rel_path).symlink_metadata().is_ok());
+            let shown = format!("/{}", rel_path.display());
+            let kind = if meta.file_type().is_char_device() && meta.rdev() == 0 {
+                UpperKind::Whiteout
+            } else if meta.is_dir() {
+                stack.push(rel_path.clone());
+                if in_lower {
+                    continue;
+                }
+                UpperKind::Dir
+            } else if in_lower {
+                UpperKind::CopyUp
+            } else {
+                UpperKind::Added
+            };
+            total += meta.len();
+            if entries.len() < UPPER_LIMIT {
+                entries.push(UpperEntry {
+                    path: shown,
+                    kind,
+                    size: if meta.is_file() { meta.len() } else { 0 },
+                });
+            }
+        }
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(UpperView {
+        dir: upper.display().to_string(),
+        entries,
+        total_bytes: total,
+    })
+}
+
+/// Bytes under `path`, not following links nor crossing into other mounts
+/// (a running container's rootfs is a mount point inside the data root).
+fn du(path: &Path, dev: u64) -> u64 {
+    let Ok(meta) = path.symlink_metadata() else {
+        return 0;
+    };
+    if meta.dev() != dev {
+        return 0;
+    }
+    if !meta.is_dir() {
+        return meta.blocks() * 512;
+    }
+    let mut total = meta.blocks() * 512;
+    if let Ok(rd) = std::fs::read_dir(path) {
+        for e in rd.flatten() {
+            total += du(&e.path(), dev);
+        }
+    }
+    total
+}
+
+/// The data root two levels deep, with sizes; containers are named.
+fn data_root_tree(root: &DataRoot) -> anyhow::Result<Vec<TreeRow>> {
+    let dev = root.path.symlink_metadata()?.dev();
+    let names: BTreeMap<String, String> = container::list(root)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| (r.id.clone(), r.name.clone()))
+        .collect();
+    let mut rows = vec![TreeRow {
+        depth: 0,
+        name: root.path.display().to_string(),
+        bytes: du(&root.path, dev),
+        is_dir: true,
+    }];
+    let mut top: Vec<_> = std::fs::read_dir(&root.path)?.flatten().collect();
+    top.sort_by_key(|e| e.file_name());
+    for entry in top {
+        let path = entry.path();
+        let is_dir = path.is_dir();
+        rows.push(TreeRow {
+            depth: 1,
+            name: entry.file_name().to_string_lossy().into_owned(),
+            bytes: du(&path, dev),
+            is_dir,
+        });
+        if !is_dir || entry.file_name() == "names" {
+            continue;
+        }
+        let mut children: Vec<_> = std::fs::read_dir(&path)?.flatten().collect();
+        children.sort_by_key(|e| e.file_name());
+        for child in children.iter().take(12) {
+            let name = child.file_name().to_string_lossy().into_owned();
+            let shown = match names.get(&name) {
+                Some(n) => format!("{} ({n})", &name[..12.min(name.len())]),
+                None if name.len() > 24 => format!("{}…", &name[..12]),
+                None => name,
+            };
+            rows.push(TreeRow {
+                depth: 2,
+                name: shown,
+                bytes: du(&child.path(), dev),
+                is_dir: child.path().is_dir(),
+            });
+        }
+        if children.len() > 12 {
+            rows.push(TreeRow {
+                depth: 2,
+                name: format!("… {} more", children.len() - 12),
+                bytes: 0,
+                is_dir: false,
+            });
+        }
+    }
+    Ok(rows)
+}

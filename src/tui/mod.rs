@@ -1,0 +1,405 @@
+//! The lab's screen: one [`App`] state, one [`Event`] enum, pure rendering.
+//!
+//! The app never touches the kernel nor the terminal. Keys become intent
+//! methods ([`App::next_topic`], [`App::run_step`], …) that change the state
+//! and return [`Effect`]s for the runner ([`crate::lab::run`]) to carry out on
+//! its threads; samples and demo output come back as events. Drawing is
+//! `impl Widget for &App` ([`view`]), a function of the state alone, which is
+//! what lets every screen be tested in a `TestBackend` with fixture data.
+
+pub mod panels;
+pub mod view;
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::lab::Lesson;
+use crate::lab::demo::{BuildRun, DemoEvent, LineKind, LogLine, TryOutput};
+use crate::lab::lesson::{Action, Step};
+use crate::lab::sample::{Sample, Want};
+
+/// Everything that can happen to the app.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    /// A fresh reading of the kernel from the sampler thread.
+    Sample(Box<Sample>),
+    /// Output of a demo job from the worker thread.
+    Demo(DemoEvent),
+    Quit,
+}
+
+/// What the runner must do for the app: the only way the app acts on the world.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Run a step's demo actions.
+    RunActions(Vec<Action>),
+    /// Run "try it yourself" commands beside the focused container.
+    RunTry {
+        host: Vec<String>,
+        inside: Vec<String>,
+        focus: Option<String>,
+        pid: Option<u32>,
+    },
+    /// Send `GET /` to a host port.
+    Curl(u16),
+    /// Remove the lab's containers.
+    Reset,
+    Quit,
+}
+
+/// Most lines the output box keeps.
+const LOG_LIMIT: usize = 400;
+
+/// The lab's whole state.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub lessons: Vec<Lesson>,
+    pub topic: usize,
+    pub step: usize,
+    /// The latest reading of the kernel.
+    pub sample: Sample,
+    /// Demo output, oldest first.
+    pub log: Vec<LogLine>,
+    /// The last "try it yourself" output.
+    pub tried: Option<TryOutput>,
+    /// A demo job is running; Enter waits for it.
+    pub busy: bool,
+    pub help: bool,
+    pub is_root: bool,
+    /// Needs (see `lesson::NEEDS`) this host or build lacks, with the line to show.
+    pub missing: BTreeMap<String, String>,
+    /// The container the last `run` of this topic started.
+    pub started: Option<String>,
+    /// How long a plain process took (topic 7), in ms.
+    pub plain_ms: Option<f64>,
+    /// The last builds, oldest first (at most four).
+    pub builds: Vec<BuildRun>,
+    /// Lines the lesson text is scrolled down by.
+    pub scroll: u16,
+    /// Which panel is shown when they do not all fit.
+    pub panel_tab: usize,
+    /// The demo output is shown in place of the lesson text (`o`).
+    pub show_log: bool,
+    pub quitting: bool,
+}
+
+impl App {
+    pub fn new(lessons: Vec<Lesson>, topic: usize, is_root: bool) -> App {
+        let topic = topic.min(lessons.len().saturating_sub(1));
+        App {
+            lessons,
+            topic,
+            step: 0,
+            sample: Sample::default(),
+            log: Vec::new(),
+            tried: None,
+            busy: false,
+            help: false,
+            is_root,
+            missing: BTreeMap::new(),
+            started: None,
+            plain_ms: None,
+            builds: Vec::new(),
+            scroll: 0,
+            panel_tab: 0,
+            show_log: false,
+            quitting: false,
+        }
+    }
+
+    pub fn lesson(&self) -> Option<&Lesson> {
+        self.lessons.get(self.topic)
+    }
+
+    pub fn current_step(&self) -> Option<&Step> {
+        self.lesson().and_then(|l| l.step.get(self.step))
+    }
+
+    /// The container the panels follow: the step's focus, else the last one started.
+    pub fn focus(&self) -> Option<String> {
+        self.current_step()
+            .and_then(|s| s.focus().map(str::to_string))
+            .or_else(|| self.started.clone())
+    }
+
+    /// What the sampler should read for the current step.
+    pub fn want(&self) -> Want {
+        Want {
+            focus: self.focus(),
+            panels: self
+                .current_step()
+                .map(|s| s.panel_names().map(str::to_string).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The lines saying what this topic needs and this host or build lacks.
+    pub fn missing_for_topic(&self) -> Vec<String> {
+        let Some(lesson) = self.lesson() else {
+            return Vec::new();
+        };
+        lesson
+            .needs
+            .iter()
+            .filter_map(|n| self.missing.get(n.get_ref()).cloned())
+            .collect()
+    }
+
+    // --- Events ---
+
+    /// Applies one event; returns what the runner must do.
+    pub fn handle(&mut self, event: Event) -> Vec<Effect> {
+        match event {
+            Event::Key(key) => self.on_key(key),
+            Event::Resize(..) => Vec::new(),
+            Event::Sample(sample) => {
+                self.sample = *sample;
+                Vec::new()
+            }
+            Event::Demo(d) => {
+                self.on_demo(d);
+                Vec::new()
+            }
+            Event::Quit => self.quit(),
+        }
+    }
+
+    fn on_demo(&mut self, event: DemoEvent) {
+        match event {
+            DemoEvent::Line(line) => self.push_log(line),
+            DemoEvent::Started(name) => self.started = Some(name),
+            DemoEvent::PlainMs(ms) => self.plain_ms = Some(ms),
+            DemoEvent::Build(run) => {
+                self.builds.push(run);
+                if self.builds.len() > 4 {
+                    self.builds.remove(0);
+                }
+            }
+            DemoEvent::Try(out) => self.tried = Some(out),
+            DemoEvent::Done { .. } => self.busy = false,
+        }
+    }
+
+    fn push_log(&mut self, line: LogLine) {
+        self.log.push(line);
+        if self.log.len() > LOG_LIMIT {
+            let extra = self.log.len() - LOG_LIMIT;
+            self.log.drain(..extra);
+        }
+    }
+
+    /// Maps a key to its intent: arrows and vim keys move, Enter runs, `?` helps.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return self.quit();
+        }
+        if self.help {
+            // Any key closes help; q still quits.
+            self.help = false;
+            return if key.code == KeyCode::Char('q') {
+                self.quit()
+            } else {
+                Vec::new()
+            };
+        }
+        match key.code {
+            KeyCode::Char('q') => self.quit(),
+            KeyCode::Char('?') => {
+                self.help = true;
+                Vec::new()
+            }
+            KeyCode::Right | KeyCode::Char('l') | KeyCode::Char('n') => self.next_topic(),
+            KeyCode::Left | KeyCode::Char('h') | KeyCode::Char('p') => self.prev_topic(),
+            KeyCode::Down | KeyCode::Char('j') => self.next_step(),
+            KeyCode::Up | KeyCode::Char('k') => self.prev_step(),
+            KeyCode::Enter => self.run_step(),
+            KeyCode::Char('t') => self.try_it(),
+            KeyCode::Char('c') => self.send_request(),
+            KeyCode::Char('r') => self.reset(),
+            KeyCode::Tab => self.next_panel(),
+            KeyCode::Char('o') => self.toggle_output(),
+            KeyCode::PageDown | KeyCode::Char('J') => {
+                self.scroll = self.scroll.saturating_add(5);
+                Vec::new()
+            }
+            KeyCode::PageUp | KeyCode::Char('K') => {
+                self.scroll = self.scroll.saturating_sub(5);
+                Vec::new()
+            }
+            KeyCode::Home | KeyCode::Char('g') => self.go_topic(0),
+            KeyCode::End | KeyCode::Char('G') => {
+                self.go_topic(self.lessons.len().saturating_sub(1))
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    // --- Intents ---
+
+    pub fn next_topic(&mut self) -> Vec<Effect> {
+        self.go_topic(self.topic + 1)
+    }
+
+    pub fn prev_topic(&mut self) -> Vec<Effect> {
+        self.go_topic(self.topic.saturating_sub(1))
+    }
+
+    /// Opens a topic at its first step; the demo output starts afresh.
+    pub fn go_topic(&mut self, topic: usize) -> Vec<Effect> {
+        let topic = topic.min(self.lessons.len().saturating_sub(1));
+        if topic != self.topic {
+            self.topic = topic;
+            self.step = 0;
+            self.scroll = 0;
+            self.panel_tab = 0;
+            self.started = None;
+            self.tried = None;
+            self.log.clear();
+            self.sample = Sample::default();
+        }
+        Vec::new()
+    }
+
+    pub fn next_step(&mut self) -> Vec<Effect> {
+        let steps = self.lesson().map_or(0, |l| l.step.len());
+        if self.step + 1 < steps {
+            self.step += 1;
+            self.scroll = 0;
+            self.panel_tab = 0;
+            self.tried = None;
+        }
+        Vec::new()
+    }
+
+    pub fn prev_step(&mut self) -> Vec<Effect> {
+        if self.step > 0 {
+            self.step -= 1;
+            self.scroll = 0;
+            self.panel_tab = 0;
+            self.tried = None;
+        }
+        Vec::new()
+    }
+
+    /// Runs the step's demo; says so when there is none or one is running.
+    pub fn run_step(&mut self) -> Vec<Effect> {
+        if self.busy {
+            self.push_log(LogLine::new(
+                LineKind::Note,
+                "a demo is still running: wait for it to finish",
+            ));
+            return Vec::new();
+        }
+        let Some(step) = self.current_step() else {
+            return Vec::new();
+        };
+        let actions = step.actions.clone();
+        if actions.is_empty() {
+            self.push_log(LogLine::new(
+                LineKind::Note,
+                "this step has no demo: read the panels, or press t to try the commands",
+            ));
+            return Vec::new();
+        }
+        let missing = self.missing_for_topic();
+        if !missing.is_empty() {
+            for m in missing {
+                self.push_log(LogLine::new(LineKind::Fail, m));
+            }
+            return Vec::new();
+        }
+        self.busy = true;
+        vec![Effect::RunActions(actions)]
+    }
+
+    /// Runs the step's "try it yourself" commands.
+    pub fn try_it(&mut self) -> Vec<Effect> {
+        if self.busy {
+            return Vec::new();
+        }
+        let Some(step) = self.current_step() else {
+            return Vec::new();
+        };
+        if step.try_host.is_empty() && step.try_inside.is_empty() {
+            self.push_log(LogLine::new(
+                LineKind::Note,
+                "this step has no try-it-yourself commands",
+            ));
+            return Vec::new();
+        }
+        let (host, inside) = (step.try_host.clone(), step.try_inside.clone());
+        let pid = self
+            .sample
+            .container
+            .ready()
+            .filter(|c| c.running)
+            .map(|c| c.pid);
+        self.busy = true;
+        vec![Effect::RunTry {
+            host,
+            inside,
+            focus: self.focus(),
+            pid,
+        }]
+    }
+
+    /// Sends one request to the port this topic's demo publishes (topic 11).
+    pub fn send_request(&mut self) -> Vec<Effect> {
+        let port = self.lesson().and_then(|l| {
+            l.step
+                .iter()
+                .flat_map(|s| s.actions.iter())
+                .find_map(|a| a.port.as_ref().map(|p| *p.get_ref()))
+        });
+        match port {
+            Some(port) if !self.busy => {
+                self.busy = true;
+                vec![Effect::Curl(port)]
+            }
+            Some(_) => Vec::new(),
+            None => {
+                self.push_log(LogLine::new(
+                    LineKind::Note,
+                    "c sends a request in the port-mapping topic (11); this topic publishes no port",
+                ));
+                Vec::new()
+            }
+        }
+    }
+
+    /// Removes the lab's containers, so the topic's demo starts clean.
+    pub fn reset(&mut self) -> Vec<Effect> {
+        if self.busy {
+            return Vec::new();
+        }
+        self.busy = true;
+        self.started = None;
+        self.tried = None;
+        vec![Effect::Reset]
+    }
+
+    pub fn next_panel(&mut self) -> Vec<Effect> {
+        let n = self.current_step().map_or(0, |s| s.panels.len());
+        if n > 0 {
+            self.panel_tab = (self.panel_tab + 1) % n;
+        }
+        Vec::new()
+    }
+
+    /// Shows the demo output in place of the lesson text, or back.
+    pub fn toggle_output(&mut self) -> Vec<Effect> {
+        self.show_log = !self.show_log;
+        Vec::new()
+    }
+
+    pub fn quit(&mut self) -> Vec<Effect> {
+        self.quitting = true;
+        vec![Effect::Quit]
+    }
+}

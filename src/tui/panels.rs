@@ -1,0 +1,616 @@
+//! One function per live panel, each drawing its part of the [`Sample`].
+//!
+//! A panel shows what the sampler read, or, in one sentence, why there is
+//! nothing to read (no container yet, the container exited, a tool missing).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Sparkline, Widget, Wrap};
+
+use super::App;
+use crate::inspect::proc_status::{CAPABILITIES, capability_names};
+use crate::lab::sample::{Reading, Sample, UpperKind};
+
+/// Draws the panel `name` of the current sample.
+pub fn render_panel(name: &str, app: &App, area: Rect, buf: &mut Buffer) {
+    let s = &app.sample;
+    // Host-wide panels are not about the focused container.
+    let label = if matches!(name, "build" | "dataroot" | "nat") {
+        String::new()
+    } else {
+        focus_label(s)
+    };
+    let title = format!(" {name} {label}");
+    let block = Block::default().borders(Borders::ALL).title(title);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
+    let lines = match name {
+        "namespaces" => with(&s.namespaces, namespaces),
+        "processes" => with(&s.processes, |p| processes(p, inner.width as usize)),
+        "cgroup" => return cgroup(s, inner, buf),
+        "layers" => with(&s.layers, layers),
+        "upper" => with(&s.upper, upper),
+        "network" => with(&s.network, network),
+        "nat" => with(&s.nat, nat),
+        "security" => with(&s.security, |p| security(p, inner.width)),
+        "timeline" => return timeline(app, inner, buf),
+        "chain" => with(&s.chain, |c| chain(c, inner.width as usize)),
+        "bundle" => with(&s.bundle, |b| {
+            b.iter().map(|l| Line::from(l.clone())).collect()
+        }),
+        "dataroot" => with(&s.dataroot, dataroot),
+        "build" => build(app),
+        "trace" => with(&s.trace, trace),
+        other => vec![Line::from(format!("unknown panel {other}"))],
+    };
+    let lines = if lines.is_empty() {
+        container_missing(s)
+    } else {
+        lines
+    };
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(inner, buf);
+}
+
+fn focus_label(s: &Sample) -> String {
+    match s.container.ready() {
+        Some(c) if c.running => format!("· {} pid {} ", c.name, c.pid),
+        Some(c) => format!("· {} {} ", c.name, c.status),
+        None => String::new(),
+    }
+}
+
+fn bold() -> Style {
+    Style::default().add_modifier(Modifier::BOLD)
+}
+
+/// Why a panel is empty: the container's reason if there is one.
+fn container_missing(s: &Sample) -> Vec<Line<'static>> {
+    match &s.container {
+        Reading::Missing(m) => vec![Line::from(m.clone())],
+        _ => vec![Line::from("waiting for the first sample…")],
+    }
+}
+
+/// The panel's lines, or why there are none.
+fn with<T>(r: &Reading<T>, f: impl FnOnce(&T) -> Vec<Line<'static>>) -> Vec<Line<'static>> {
+    match r {
+        Reading::Ready(v) => {
+            let lines = f(v);
+            if lines.is_empty() {
+                vec![Line::from("(nothing yet)")]
+            } else {
+                lines
+            }
+        }
+        Reading::Missing(m) => vec![Line::from(m.clone())],
+        Reading::Absent => Vec::new(),
+    }
+}
+
+/// 1536 -> "1.5 KiB".
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+fn namespaces(v: &crate::lab::sample::NsView) -> Vec<Line<'static>> {
+    let rows = &v.rows;
+    let mut lines = vec![
+        Line::from(format!(
+            "/proc/PID/ns inodes: host ({}) against the container",
+            v.host
+        )),
+        Line::from(Span::styled(
+            format!("{:<7} {:<12} {:<12} {}", "TYPE", "HOST", "CONTAINER", "→"),
+            bold(),
+        )),
+    ];
+    let inode = |i: Option<u64>| i.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+    for r in rows {
+        let verdict = if r.a.is_none() || r.b.is_none() {
+            Span::raw("not on this kernel")
+        } else if r.shared {
+            Span::raw("same: shared with the host")
+        } else {
+            Span::styled("own namespace", Style::default().fg(Color::Green))
+        };
+        lines.push(Line::from(vec![
+            Span::raw(format!(
+                "{:<7} {:<12} {:<12} ",
+                r.kind.name(),
+                inode(r.a),
+                inode(r.b)
+            )),
+            verdict,
+        ]));
+    }
+    lines
+}
+
+/// Cuts a line to `width` characters, marking the cut with `…`.
+fn fit(text: String, width: usize) -> String {
+    if text.chars().count() <= width || width == 0 {
+        return text;
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+fn processes(v: &crate::lab::sample::ProcessesView, width: usize) -> Vec<Line<'static>> {
+    let inside = v.rows.iter().filter(|r| r.ns_pid.is_some()).count();
+    let mut lines = vec![
+        Line::from(format!(
+            "the host sees {} processes; the container sees {inside}",
+            v.host_total
+        )),
+        Line::from(Span::styled(
+            format!(
+                "{:>9} {:>10} {:>5}  {}",
+                "HOST PID", "PID INSIDE", "UID", "COMMAND"
+            ),
+            bold(),
+        )),
+    ];
+    for r in &v.rows {
+        let ns = match r.ns_pid {
+            Some(p) => p.to_string(),
+            None => "(outside)".into(),
+        };
+        lines.push(Line::from(fit(
+            format!("{:>9} {:>10} {:>5}  {}", r.host_pid, ns, r.uid, r.command),
+            width,
+        )));
+    }
+    lines
+}
+
+fn cgroup(s: &Sample, area: Rect, buf: &mut Buffer) {
+    let v = match &s.cgroup {
+        Reading::Ready(v) => v,
+        other => {
+            let lines = match other {
+                Reading::Missing(m) => vec![Line::from(m.clone())],
+                _ => container_missing(s),
+            };
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .render(area, buf);
+            return;
+        }
+    };
+    let u = &v.usage;
+    let spark = area.height.saturating_sub(6).min(8);
+    let rows = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(spark),
+        Constraint::Min(0),
+    ])
+    .split(area);
+    Paragraph::new(format!("cgroup v{} {}", v.version, v.dir)).render(rows[0], buf);
+    let (ratio, label) = match u.memory_limit {
+        Some(limit) if limit > 0 => (
+            (u.memory_bytes as f64 / limit as f64).clamp(0.0, 1.0),
+            format!(
+                "memory {} of {} ({:.0}%)",
+                human_bytes(u.memory_bytes),
+                human_bytes(limit),
+                u.memory_bytes as f64 * 100.0 / limit as f64
+            ),
+        ),
+        _ => (
+            0.0,
+            format!("memory {} (no limit)", human_bytes(u.memory_bytes)),
+        ),
+    };
+    Gauge::default()
+        .gauge_style(Style::default().fg(Color::Cyan).bg(Color::Black))
+        .use_unicode(true)
+        .ratio(ratio)
+        .label(label)
+        .render(rows[1], buf);
+    if rows[2].height > 0 {
+        let data: Vec<u64> = v
+            .memory_history
+            .iter()
+            .rev()
+            .take(rows[2].width as usize)
+            .rev()
+            .copied()
+            .collect();
+        Sparkline::default()
+            .data(&data)
+            .max(
+                u.memory_limit
+                    .unwrap_or(0)
+                    .max(data.iter().copied().max().unwrap_or(1)),
+            )
+            .render(rows[2], buf);
+    }
+    let quota = match u.cpu_quota {
+        Some((q, p)) => format!("quota {} ms per {} ms", q / 1000, p / 1000),
+        None => "no quota".into(),
+    };
+    let pids = match u.pids_max {
+        Some(m) => format!("{} of {m}", u.pids_current),
+        None => format!("{} (no limit)", u.pids_current),
+    };
+    let lines = vec![
+        Line::from(format!(
+            "cpu {:.1}% of a core · used {:.2} s · {quota}",
+            v.cpu_percent,
+            u.cpu_usage_usec as f64 / 1e6
+        )),
+        Line::from(format!(
+            "throttled {} times, {:.0} ms in all",
+            u.nr_throttled,
+            u.throttled_usec as f64 / 1000.0
+        )),
+        Line::from(format!("pids {pids}")),
+        Line::from(vec![
+            Span::raw("OOM kills "),
+            Span::styled(
+                u.oom_kills.to_string(),
+                if u.oom_kills > 0 {
+                    bold().fg(Color::Red)
+                } else {
+                    Style::default()
+                },
+            ),
+        ]),
+    ];
+    Paragraph::new(lines).render(rows[3], buf);
+}
+
+/// `/var/lib/glassbox/layers/3f2a…/diff` -> `layers/3f2a9c01b7de…/diff`.
+fn short_path(p: &str) -> String {
+    let parts: Vec<&str> = p.rsplit('/').take(3).collect();
+    let mut parts: Vec<String> = parts
+        .into_iter()
+        .rev()
+        .map(|s| {
+            if s.len() > 16 {
+                format!("{}…", &s[..12])
+            } else {
+                s.to_string()
+            }
+        })
+        .collect();
+    if parts.len() == 3 {
+        parts.insert(0, "…".into());
+    }
+    parts.join("/")
+}
+
+fn layers(v: &crate::lab::sample::LayersView) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(format!(
+        "image {} · overlay lowerdir, {} layer(s), top first:",
+        v.image,
+        v.lower.len()
+    ))];
+    for (i, l) in v.lower.iter().enumerate() {
+        let by = if l.created_by.is_empty() {
+            "(no history)".to_string()
+        } else {
+            l.created_by.clone()
+        };
+        lines.push(Line::from(format!(
+            "{:>2} {:>9}  {}  {by}",
+            i + 1,
+            human_bytes(l.size),
+            short_path(&l.dir)
+        )));
+    }
+    lines.push(Line::from(format!("upperdir {}", short_path(&v.upperdir))));
+    if !v.empty_history.is_empty() {
+        lines.push(Line::from(format!(
+            "no layer, config only: {}",
+            v.empty_history.join(" · ")
+        )));
+    }
+    lines
+}
+
+fn upper(v: &crate::lab::sample::UpperView) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(format!(
+        "{} · {} entries, {}",
+        short_path(&v.dir),
+        v.entries.len(),
+        human_bytes(v.total_bytes)
+    ))];
+    for e in &v.entries {
+        let (tag, style) = match e.kind {
+            UpperKind::CopyUp => ("copy-up ", Style::default().fg(Color::Yellow)),
+            UpperKind::Added => ("added   ", Style::default().fg(Color::Green)),
+            UpperKind::Whiteout => ("whiteout", Style::default().fg(Color::Red)),
+            UpperKind::Dir => ("new dir ", Style::default()),
+        };
+        let size = if e.kind == UpperKind::Whiteout {
+            "char 0/0: hides the file below".to_string()
+        } else if e.kind == UpperKind::Dir {
+            String::new()
+        } else {
+            human_bytes(e.size)
+        };
+        lines.push(Line::from(vec![
+            Span::styled(tag, style),
+            Span::raw(format!(" {} {size}", e.path)),
+        ]));
+    }
+    lines
+}
+
+fn network(v: &crate::lab::sample::NetworkView) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "{:<9} {:<11} {:<15} {:>10} {:>10}",
+            "SIDE", "IFACE", "ADDRESS", "RX bytes", "TX bytes"
+        ),
+        bold(),
+    ))];
+    for i in &v.ifaces {
+        lines.push(Line::from(format!(
+            "{:<9} {:<11} {:<15} {:>10} {:>10}",
+            i.side,
+            i.name,
+            i.addresses.first().cloned().unwrap_or_default(),
+            i.stats.rx_bytes,
+            i.stats.tx_bytes
+        )));
+    }
+    if !v.ifaces.iter().any(|i| i.side == "host") {
+        lines.push(Line::from(
+            "no glassbox0 bridge or gb… veth on the host: this container has no bridge network",
+        ));
+    }
+    for r in &v.routes {
+        lines.push(Line::from(format!("route: {r}")));
+    }
+    lines
+}
+
+fn nat(rules: &Vec<crate::inspect::iptables::Rule>) -> Vec<Line<'static>> {
+    if rules.is_empty() {
+        return vec![Line::from(
+            "no GLASSBOX rules in the nat table: no port is published",
+        )];
+    }
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "{:>6} {:>8}  RULE (iptables-save -c -t nat)",
+            "PKTS", "BYTES"
+        ),
+        bold(),
+    ))];
+    for r in rules {
+        let style = if r.target.as_deref() == Some("DNAT") && r.packets > 0 {
+            bold().fg(Color::Green)
+        } else {
+            Style::default()
+        };
+        lines.push(Line::from(Span::styled(
+            format!("{:>6} {:>8}  {}", r.packets, r.bytes, r.text),
+            style,
+        )));
+    }
+    lines
+}
+
+fn security(p: &crate::inspect::proc_status::ProcStatus, width: u16) -> Vec<Line<'static>> {
+    let caps = &p.capabilities;
+    let eff = capability_names(caps.effective);
+    let dropped: Vec<&str> = CAPABILITIES
+        .iter()
+        .filter(|(_, bit)| caps.bounding & (1u64 << bit) == 0)
+        .map(|(n, _)| *n)
+        .collect();
+    let short = |v: &[&str]| {
+        v.iter()
+            .map(|n| n.trim_start_matches("CAP_").to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let _ = width;
+    vec![
+        Line::from(format!(
+            "uid {} (real {}, saved {}) · gid {}",
+            p.uid.effective, p.uid.real, p.uid.saved, p.gid.effective
+        )),
+        Line::from(format!(
+            "NoNewPrivs {} · Seccomp {} ({})",
+            u8::from(p.no_new_privs),
+            p.seccomp.number(),
+            p.seccomp.name()
+        )),
+        Line::from(vec![
+            Span::styled(
+                format!(
+                    "CapEff {:016x}: {} of {} ",
+                    caps.effective,
+                    eff.len(),
+                    CAPABILITIES.len()
+                ),
+                bold(),
+            ),
+            Span::raw(short(&eff)),
+        ]),
+        Line::from(vec![
+            Span::styled(
+                format!("not in the bounding set ({}): ", dropped.len()),
+                bold(),
+            ),
+            Span::raw(short(&dropped)),
+        ]),
+    ]
+}
+
+fn timeline(app: &App, area: Rect, buf: &mut Buffer) {
+    let s = &app.sample;
+    let events = match &s.trace {
+        Reading::Ready(e) => e,
+        Reading::Missing(m) => {
+            Paragraph::new(m.clone())
+                .wrap(Wrap { trim: false })
+                .render(area, buf);
+            return;
+        }
+        Reading::Absent => {
+            Paragraph::new(container_missing(s))
+                .wrap(Wrap { trim: false })
+                .render(area, buf);
+            return;
+        }
+    };
+    let first = events.iter().map(|e| e.start_ns).min().unwrap_or(0);
+    let last = events
+        .iter()
+        .map(|e| e.start_ns + e.dur_ns)
+        .max()
+        .unwrap_or(first);
+    let total_ms = (last - first) as f64 / 1e6;
+    let plain = app
+        .plain_ms
+        .map(|ms| format!("{ms:.2} ms"))
+        .unwrap_or_else(|| "not measured yet (Enter)".into());
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("container start {total_ms:.1} ms"), bold()),
+        Span::raw(format!(" · plain process {plain}")),
+    ])];
+    // A Gantt chart: each phase drawn where it happened in the start, on
+    // one scale with the plain process (which starts at 0).
+    let label_w = 22usize;
+    let bar_w = (area.width as usize).saturating_sub(label_w + 12).max(4);
+    let scale = total_ms.max(app.plain_ms.unwrap_or(0.0)).max(0.001);
+    let bar = |from: f64, ms: f64| {
+        let pad = ((from / scale) * bar_w as f64).floor() as usize;
+        let len = ((ms / scale) * bar_w as f64).ceil().max(1.0) as usize;
+        format!(
+            "{}{}",
+            " ".repeat(pad.min(bar_w)),
+            "█".repeat(len.min(bar_w))
+        )
+    };
+    for e in events {
+        let ms = e.dur_ns as f64 / 1e6;
+        let from = (e.start_ns - first) as f64 / 1e6;
+        let name: String = e.step.chars().take(label_w).collect();
+        lines.push(Line::from(format!(
+            "{name:<label_w$} {ms:>7.2} ms {}",
+            bar(from, ms)
+        )));
+    }
+    if let Some(ms) = app.plain_ms {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{:<label_w$} {ms:>7.2} ms {}",
+                "plain process (true)",
+                bar(0.0, ms)
+            ),
+            bold(),
+        )));
+    }
+    Paragraph::new(lines).render(area, buf);
+}
+
+fn chain(rows: &Vec<crate::lab::sample::ChainRow>, width: usize) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(
+        "from the host's PID 1 down to the container (PPid links in /proc):",
+    )];
+    for (depth, r) in rows.iter().rev().enumerate() {
+        let indent = "  ".repeat(depth);
+        lines.push(Line::from(fit(
+            format!("{indent}└─ {} {}", r.pid, r.command),
+            width,
+        )));
+        if !r.role.is_empty() {
+            lines.push(Line::from(Span::styled(
+                fit(format!("{indent}   ↑ {}", r.role), width),
+                bold(),
+            )));
+        }
+    }
+    lines
+}
+
+fn dataroot(rows: &Vec<crate::lab::sample::TreeRow>) -> Vec<Line<'static>> {
+    rows.iter()
+        .map(|r| {
+            let indent = "  ".repeat(r.depth);
+            let slash = if r.is_dir { "/" } else { "" };
+            let size = if r.bytes > 0 {
+                human_bytes(r.bytes)
+            } else {
+                String::new()
+            };
+            Line::from(format!("{size:>10}  {indent}{}{slash}", r.name))
+        })
+        .collect()
+}
+
+fn build(app: &App) -> Vec<Line<'static>> {
+    if app.builds.is_empty() {
+        return vec![Line::from(
+            "no build yet: Enter runs this step's build; each step then shows here as RAN or CACHED with its time",
+        )];
+    }
+    let mut lines = Vec::new();
+    for b in app.builds.iter().rev().take(2).rev() {
+        let mark = if b.ok { "✓" } else { "✗" };
+        let cached = b.steps.iter().filter(|s| s.cached).count();
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{mark} {} · {:.2} s · {cached}/{} steps from the cache",
+                b.tag,
+                b.total_ms / 1000.0,
+                b.steps.len()
+            ),
+            bold(),
+        )));
+        if b.steps.is_empty() {
+            lines.push(Line::from("  (the builder printed no steps)"));
+        }
+        for st in &b.steps {
+            let (tag, style) = if st.cached {
+                ("CACHED", Style::default().fg(Color::Green))
+            } else {
+                ("RAN   ", Style::default().fg(Color::Yellow))
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {tag}"), style),
+                Span::raw(format!(" {:>8.0} ms  {}", st.ms, st.instruction)),
+            ]));
+        }
+    }
+    lines
+}
+
+fn trace(events: &Vec<crate::runtime::trace::Event>) -> Vec<Line<'static>> {
+    events
+        .iter()
+        .map(|e| {
+            Line::from(vec![
+                Span::raw(format!("{:>8.2} ms {:<7} ", e.dur_ns as f64 / 1e6, e.actor)),
+                Span::styled(e.step.clone(), bold()),
+                Span::raw(format!("  {}", e.detail)),
+            ])
+        })
+        .collect()
+}

@@ -1,0 +1,332 @@
+//! The screen's layout: header, lesson text, output, panels, key line, help.
+//!
+//! From 100 columns on, the lesson text sits left of the panels; below that,
+//! above them. When the step's panels do not all fit, one shows at a time
+//! with a tab line (Tab switches). Meaning never rests on colour alone: state
+//! is written in words and marks (✓ ✗ same own), colour only adds to it.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+
+use super::App;
+use super::panels;
+use crate::lab::demo::{LineKind, LogLine};
+use crate::lab::lesson::{ACTIONS, PANELS};
+
+/// Smallest height one panel gets before the panels go into tabs.
+const PANEL_MIN_HEIGHT: u16 = 7;
+
+impl Widget for &App {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.width < 20 || area.height < 6 {
+            Paragraph::new("glassbox lab: make the terminal larger (at least 80x24)")
+                .wrap(Wrap { trim: true })
+                .render(area, buf);
+            return;
+        }
+        let rows = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(3),
+            Constraint::Length(1),
+        ])
+        .split(area);
+        header(self, rows[0], buf);
+        body(self, rows[1], buf);
+        footer(self, rows[2], buf);
+        if self.help {
+            help(area, buf);
+        }
+    }
+}
+
+fn header(app: &App, area: Rect, buf: &mut Buffer) {
+    let total = app.lessons.len();
+    let (title, steps) = app
+        .lesson()
+        .map(|l| {
+            (
+                format!("{:02}/{total:02} {}", l.topic(), l.title),
+                l.step.len(),
+            )
+        })
+        .unwrap_or_else(|| ("no lessons".into(), 0));
+    let live = if app.sample.seq > 0 {
+        format!("live #{}", app.sample.seq)
+    } else {
+        "waiting for the kernel".into()
+    };
+    let root = if app.is_root { "" } else { " · no root" };
+    let text = format!(
+        " glassbox lab · {title} · step {}/{steps} · {live}{root} ",
+        app.step + 1
+    );
+    Paragraph::new(Line::from(Span::styled(
+        text,
+        Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+    )))
+    .render(area, buf);
+}
+
+fn footer(app: &App, area: Rect, buf: &mut Buffer) {
+    let busy = if app.busy { "[running…] " } else { "" };
+    let keys = if area.width >= 100 {
+        "←/→ topic  ↑/↓ step  Enter run  t try  c request  r reset  o output  Tab panel  PgDn scroll  ? help  q quit"
+    } else {
+        "←→ topic ↑↓ step Enter run t try o output r reset ? help q quit"
+    };
+    Paragraph::new(Line::from(vec![
+        Span::styled(busy, Style::default().add_modifier(Modifier::BOLD)),
+        Span::raw(keys),
+    ]))
+    .style(Style::default().add_modifier(Modifier::REVERSED))
+    .render(area, buf);
+}
+
+fn body(app: &App, area: Rect, buf: &mut Buffer) {
+    let has_panels = app.current_step().is_some_and(|s| !s.panels.is_empty());
+    let wide = area.width >= 100;
+    let parts = match (wide, has_panels) {
+        (_, false) => Layout::default()
+            .direction(if wide {
+                Direction::Horizontal
+            } else {
+                Direction::Vertical
+            })
+            .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .split(area),
+        (true, true) => {
+            Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).split(area)
+        }
+        (false, true) => {
+            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).split(area)
+        }
+    };
+    if has_panels {
+        let show_output = !app.log.is_empty() || app.tried.is_some();
+        let (text_area, out_area) = if show_output && !app.show_log {
+            // Narrow: one line of output under the text (o shows it all).
+            let out_h = if wide { 10 } else { 3 }.min(parts[0].height / 2);
+            let v =
+                Layout::vertical([Constraint::Min(3), Constraint::Length(out_h)]).split(parts[0]);
+            (v[0], Some(v[1]))
+        } else {
+            (parts[0], None)
+        };
+        if app.show_log {
+            output(app, text_area, buf);
+        } else {
+            lesson_text(app, text_area, buf);
+        }
+        if let Some(out) = out_area {
+            output(app, out, buf);
+        }
+        panel_stack(app, parts[1], buf);
+    } else {
+        lesson_text(app, parts[0], buf);
+        output(app, parts[1], buf);
+    }
+}
+
+/// The step's text, what Enter and t do, and what really happens.
+pub fn lesson_lines(app: &App) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line> = Vec::new();
+    let Some(lesson) = app.lesson() else {
+        lines.push(Line::from("no lessons loaded"));
+        return lines;
+    };
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    for m in app.missing_for_topic() {
+        lines.push(Line::from(Span::styled(format!("✗ {m}"), bold)));
+    }
+    if !app.is_root {
+        lines.push(Line::from(Span::styled(
+            "✗ demos need root: quit (q) and run `sudo glassbox lab`",
+            bold,
+        )));
+    }
+    if app.step == 0 && !lesson.summary.is_empty() {
+        lines.push(Line::from(Span::styled(
+            lesson.summary.clone(),
+            Style::default().add_modifier(Modifier::ITALIC),
+        )));
+        lines.push(Line::from(""));
+    }
+    if let Some(step) = app.current_step() {
+        for para in step.text.trim().split('\n') {
+            lines.push(Line::from(para.to_string()));
+        }
+        if !step.actions.is_empty() {
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled("Enter runs:", bold)));
+            for a in &step.actions {
+                lines.push(Line::from(format!("  {}", a.display())));
+            }
+        }
+        if !step.try_host.is_empty() || !step.try_inside.is_empty() {
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled(
+                "t tries, on the host and inside:",
+                bold,
+            )));
+            for c in &step.try_host {
+                lines.push(Line::from(format!("  $ {c}")));
+            }
+            for c in &step.try_inside {
+                lines.push(Line::from(format!("  # {c}")));
+            }
+        }
+    }
+    if !lesson.really.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled("What really happens", bold)));
+        for r in &lesson.really {
+            lines.push(Line::from(format!("• {r}")));
+        }
+    }
+    lines
+}
+
+fn lesson_text(app: &App, area: Rect, buf: &mut Buffer) {
+    let title = app
+        .current_step()
+        .map(|s| format!(" {} ", s.title))
+        .unwrap_or_default();
+    Paragraph::new(lesson_lines(app))
+        .block(Block::default().borders(Borders::ALL).title(title))
+        .wrap(Wrap { trim: false })
+        .scroll((app.scroll, 0))
+        .render(area, buf);
+}
+
+fn styled(line: &LogLine) -> Line<'static> {
+    let (mark, style) = match line.kind {
+        LineKind::Command => ("", Style::default().add_modifier(Modifier::BOLD)),
+        LineKind::Out => ("", Style::default()),
+        LineKind::Err => ("", Style::default().fg(Color::Yellow)),
+        LineKind::Ok => ("✓ ", Style::default().fg(Color::Green)),
+        LineKind::Fail => (
+            "✗ ",
+            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ),
+        LineKind::Note => ("· ", Style::default().add_modifier(Modifier::DIM)),
+    };
+    Line::from(Span::styled(format!("{mark}{}", line.text), style))
+}
+
+/// The demo output (latest lines), or the try-it output side by side.
+fn output(app: &App, area: Rect, buf: &mut Buffer) {
+    if let Some(tried) = &app.tried {
+        let halves = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .split(area);
+        for (half, title, lines) in [
+            (halves[0], " on the host ", &tried.host),
+            (halves[1], " inside the container ", &tried.inside),
+        ] {
+            let shown: Vec<Line> = lines.iter().map(styled).collect();
+            Paragraph::new(shown)
+                .block(Block::default().borders(Borders::ALL).title(title))
+                .wrap(Wrap { trim: false })
+                .render(half, buf);
+        }
+        return;
+    }
+    let inner_h = area.height.saturating_sub(2) as usize;
+    let start = app.log.len().saturating_sub(inner_h);
+    let lines: Vec<Line> = if app.log.is_empty() {
+        vec![Line::from(
+            "Enter runs this step's demo; its output shows here.",
+        )]
+    } else {
+        app.log[start..].iter().map(styled).collect()
+    };
+    Paragraph::new(lines)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" output (o: all of it) "),
+        )
+        .render(area, buf);
+}
+
+fn panel_stack(app: &App, area: Rect, buf: &mut Buffer) {
+    let Some(step) = app.current_step() else {
+        return;
+    };
+    let names: Vec<&str> = step.panel_names().collect();
+    if names.is_empty() {
+        return;
+    }
+    let fits = area.height >= PANEL_MIN_HEIGHT * names.len() as u16;
+    if fits {
+        let constraints: Vec<Constraint> = names.iter().map(|_| Constraint::Fill(1)).collect();
+        let areas = Layout::vertical(constraints).split(area);
+        for (name, a) in names.iter().zip(areas.iter()) {
+            panels::render_panel(name, app, *a, buf);
+        }
+    } else {
+        let sel = app.panel_tab.min(names.len() - 1);
+        let v = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).split(area);
+        let mut spans = vec![Span::raw("Tab: ")];
+        for (i, n) in names.iter().enumerate() {
+            let style = if i == sel {
+                Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+            } else {
+                Style::default()
+            };
+            spans.push(Span::styled(format!(" {n} "), style));
+        }
+        Paragraph::new(Line::from(spans)).render(v[0], buf);
+        panels::render_panel(names[sel], app, v[1], buf);
+    }
+}
+
+/// Every key, panel and action, over the screen.
+fn help(area: Rect, buf: &mut Buffer) {
+    let w = area.width.saturating_sub(4).min(90);
+    let h = area.height.saturating_sub(2);
+    let popup = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + 1,
+        width: w,
+        height: h,
+    };
+    Clear.render(popup, buf);
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let mut lines = vec![
+        Line::from(Span::styled("Keys", bold)),
+        Line::from("  → l n   next topic           ← h p   previous topic"),
+        Line::from("  ↓ j     next step            ↑ k     previous step"),
+        Line::from("  g Home  first topic          G End   last topic"),
+        Line::from("  Enter   run the step's demo (real containers, named lab-…)"),
+        Line::from("  t       try it yourself: run the step's commands on the host and inside"),
+        Line::from("  c       send GET / to the published port (topic 11)"),
+        Line::from("  r       reset: remove every lab- container"),
+        Line::from("  Tab     next panel, when they do not all fit"),
+        Line::from("  PgDn J / PgUp K   scroll the lesson text"),
+        Line::from("  o       show the demo output in place of the text, and back"),
+        Line::from(
+            "  ?       this help (any key closes it)   q Ctrl-C  quit (removes lab containers)",
+        ),
+        Line::from(""),
+        Line::from(Span::styled("Panels (each reads the kernel now)", bold)),
+    ];
+    for (name, what) in PANELS {
+        lines.push(Line::from(format!("  {name:<11} {what}")));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Demo actions", bold)));
+    for (name, what) in ACTIONS {
+        lines.push(Line::from(format!("  {name:<8} {what}")));
+    }
+    Paragraph::new(lines)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" help: any key closes "),
+        )
+        .wrap(Wrap { trim: false })
+        .render(popup, buf);
+}

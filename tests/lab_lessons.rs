@@ -1,0 +1,118 @@
+//! The lesson files: the real `lessons/` must check clean, and every invalid
+//! fixture under tests/fixtures/lessons/CASE/ must give exactly the messages
+//! in its `expected.txt` (paths shown relative to the case directory).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use glassbox::lab::check::check_dir;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture_cases() -> Vec<PathBuf> {
+    let dir = repo().join("tests/fixtures/lessons");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("fixtures dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    cases
+}
+
+/// The diagnostics of one case, with the case's path replaced by `.`.
+fn messages(case: &Path) -> String {
+    let (_, diagnostics) = check_dir(&case.join("lessons"));
+    let prefix = case.display().to_string();
+    diagnostics
+        .iter()
+        .map(|d| d.to_string().replace(&prefix, ".") + "\n")
+        .collect()
+}
+
+#[test]
+fn real_lessons_check_clean() {
+    let (lessons, diagnostics) = check_dir(&repo().join("lessons"));
+    let shown: Vec<String> = diagnostics.iter().map(|d| d.to_string()).collect();
+    assert!(
+        shown.is_empty(),
+        "lessons/ has problems:\n{}",
+        shown.join("\n")
+    );
+    assert_eq!(lessons.len(), 20, "the lab has twenty topics");
+    for (i, lesson) in lessons.iter().enumerate() {
+        assert_eq!(lesson.topic() as usize, i + 1);
+        assert!(!lesson.step.is_empty());
+        assert!(!lesson.title.is_empty());
+    }
+}
+
+#[test]
+fn every_seed_section_has_its_topic() {
+    let seed_path = repo().join("../shared/seed/docker-level-4.md");
+    let seed_path = if seed_path.exists() {
+        seed_path
+    } else {
+        PathBuf::from("/work/shared/seed/docker-level-4.md")
+    };
+    let Ok(seed) = std::fs::read_to_string(&seed_path) else {
+        eprintln!("SKIPPED: no seed lesson at {}", seed_path.display());
+        return;
+    };
+    let (lessons, _) = check_dir(&repo().join("lessons"));
+    for lesson in &lessons {
+        let number = format!("# {}. ", lesson.topic());
+        let heading = seed
+            .lines()
+            .find(|l| l.starts_with(&number))
+            .unwrap_or_else(|| panic!("the seed has no section {}", lesson.topic()));
+        // The seed's headings use typographic apostrophes; the lessons ASCII.
+        let heading = heading.trim_start_matches("# ").replace('\u{2019}', "'");
+        assert_eq!(heading, lesson.seed_section, "topic {}", lesson.topic());
+    }
+}
+
+#[test]
+fn invalid_fixtures_report_their_expected_messages() {
+    let cases = fixture_cases();
+    assert!(cases.len() >= 8, "expected the invalid fixtures");
+    for case in cases {
+        let expected = std::fs::read_to_string(case.join("expected.txt"))
+            .unwrap_or_else(|_| panic!("{} has no expected.txt", case.display()));
+        assert_eq!(messages(&case), expected, "case {}", case.display());
+    }
+}
+
+#[test]
+fn lessons_command_lists_and_checks() {
+    let exe = env!("CARGO_BIN_EXE_glassbox");
+    let out = Command::new(exe)
+        .args(["lessons", "--lessons"])
+        .arg(repo().join("lessons"))
+        .output()
+        .expect("run glassbox lessons");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 20);
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|l| l.contains("A container is a process"))
+    );
+
+    let case = repo().join("tests/fixtures/lessons/unknown-panel");
+    let out = Command::new(exe)
+        .args(["lessons", "--check", "--lessons"])
+        .arg(case.join("lessons"))
+        .output()
+        .expect("run glassbox lessons --check");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("01-alpha.toml:11:24: unknown panel \"cgroups\""),
+        "{text}"
+    );
+}
