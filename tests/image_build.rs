@@ -498,7 +498,7 @@ fn a_full_disk_during_a_build_leaves_no_half_layer_and_no_image() {
         root.path(),
         Some("tmpfs"),
         nix::mount::MsFlags::empty(),
-        Some("size=8m,mode=0755"),
+        Some("size=64m,mode=0755"),
     )
     .expect("mount a small tmpfs as the data root");
     let _guard = TmpfsGuard(root.path().to_path_buf());
