@@ -235,7 +235,9 @@ fn bad_dockerfiles_name_the_line_and_leave_no_image() {
     }
     let root = TestRoot::new("badfile");
     // What a killed glassbox left behind is swept by the next build.
-    let stale = root.path().join("tmp/.tmp-copy-2147483646-0123456789abcdef");
+    let stale = root
+        .path()
+        .join("tmp/.tmp-copy-2147483646-0123456789abcdef");
     std::fs::create_dir_all(stale.join("half")).unwrap();
     let ctx = root.path().join("ctx");
     std::fs::create_dir_all(&ctx).unwrap();
