@@ -568,7 +568,10 @@ fn run_step(
         let text = std::fs::read_to_string(Paths::new(root, &r.id).trace()).unwrap_or_default();
         trace.events.extend(Trace::from_json_lines(&text).events);
     }
-    let removal = scopeguard(root, record.clone());
+    let removal = Removal {
+        root,
+        record: record.clone(),
+    };
     let code = match result? {
         Outcome::Exited(code) => code,
         Outcome::Detached(_) => 0,
@@ -600,10 +603,6 @@ fn run_step(
 struct Removal<'a> {
     root: &'a DataRoot,
     record: Option<container::Record>,
-}
-
-fn scopeguard(root: &DataRoot, record: Option<container::Record>) -> Removal<'_> {
-    Removal { root, record }
 }
 
 impl Drop for Removal<'_> {
