@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod exercises;
 pub mod image;
 pub mod inspect;
 pub mod lab;

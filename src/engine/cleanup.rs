@@ -32,6 +32,8 @@ pub fn undo(object: &Object) -> anyhow::Result<()> {
             }
             _ => Ok(()),
         },
+        // Links, namespaces, leases, NAT rules, the shared bridge.
+        other => super::network::undo(other),
     }
 }
 
@@ -102,28 +104,33 @@ pub fn cleanup(root: &DataRoot) -> anyhow::Result<Report> {
         report.containers += 1;
     }
     // Mounts under the data root that no journal knew (belt and braces).
-    if let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo")
-        && let Ok(mounts) = crate::inspect::mountinfo::parse_mountinfo(&text)
-    {
-        for m in mounts.iter().rev() {
-            if m.mount_point.starts_with(&root.path) && m.mount_point != root.path {
-                let _ = overlay::unmount_all(&m.mount_point);
-            }
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo")
+        .ok()
+        .and_then(|t| crate::inspect::mountinfo::parse_mountinfo(&t).ok())
+        .unwrap_or_default();
+    for m in mounts.iter().rev() {
+        if m.mount_point.starts_with(&root.path) && m.mount_point != root.path {
+            let _ = overlay::unmount_all(&m.mount_point);
         }
     }
-    // This root's cgroup subtree, then the shared parent if it is now empty.
-    if let Ok(layout) = root.cgroup_layout() {
-        for dir in layout.dirs(&root.cgroup_parent()) {
-            if let Err(e) = cgroups::remove_tree(&dir) {
-                report.errors.push(format!("{e:#}"));
-            }
+    // This root's cgroup subtree in *every* hierarchy (another runtime, such as
+    // runc running one of our bundles, makes groups in all of them), then the
+    // shared parent wherever it is now empty.
+    let hierarchies: Vec<_> = mounts
+        .iter()
+        .filter(|m| m.fs_type == "cgroup" || m.fs_type == "cgroup2")
+        .map(|m| m.mount_point.clone())
+        .collect();
+    for h in &hierarchies {
+        if let Err(e) = cgroups::remove_tree(&h.join(root.cgroup_parent())) {
+            report.errors.push(format!("{e:#}"));
         }
     }
     report.errors.extend(undo_journal(&root.journal_path()));
-    if let Ok(layout) = root.cgroup_layout() {
-        for dir in layout.dirs(CGROUP_PARENT) {
-            let _ = cgroups::remove_dir(&dir)
-                .or_else(|_| if has_subdirs(&dir) { Ok(()) } else { Err(()) });
+    for h in &hierarchies {
+        let dir = h.join(CGROUP_PARENT);
+        if dir.is_dir() && !has_subdirs(&dir) {
+            let _ = cgroups::remove_dir(&dir);
         }
     }
     let _ = std::fs::remove_file(root.journal_path());

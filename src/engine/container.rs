@@ -31,8 +31,11 @@ pub struct RunConfig {
     /// CFS quota and period in µs, from `--cpus`.
     pub cpu_quota: Option<(i64, u64)>,
     pub pids_limit: Option<i64>,
-    /// `bridge`, `none` or `host`.
+    /// `bridge` (the default), `none` or `host`.
     pub network: String,
+    /// `-p` mappings (bridge network only).
+    #[serde(default)]
+    pub publish: Vec<crate::runtime::network::ports::PortMapping>,
     pub read_only: bool,
     /// `-v` bind mounts: (source on the host, destination inside, read-only).
     pub volumes: Vec<(String, String, bool)>,
@@ -173,9 +176,26 @@ pub fn save(root: &DataRoot, record: &Record) -> anyhow::Result<()> {
 
 pub fn load_by_id(root: &DataRoot, id: &str) -> anyhow::Result<Record> {
     let path = Paths::new(root, id).state();
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let record: Record = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{} is not a valid container record", path.display()))?;
+    let read = || -> anyhow::Result<Record> {
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a valid container record", path.display()))
+    };
+    let mut record = read()?;
+    // The process has just ended and its monitor is still recording the exit:
+    // wait for that (milliseconds) rather than report a guess.
+    if record.state.status == "running"
+        && !record.is_running()
+        && process_alive(record.state.monitor_pid, record.state.monitor_start)
+    {
+        super::lifecycle::wait_for_exit(
+            record.state.monitor_pid,
+            record.state.monitor_start,
+            std::time::Duration::from_secs(2),
+        );
+        record = read()?;
+    }
     Ok(record.observed())
 }
 
@@ -192,7 +212,7 @@ pub fn list(root: &DataRoot) -> anyhow::Result<Vec<Record>> {
             out.push(r);
         }
     }
-    out.sort_by(|a, b| b.created.cmp(&a.created));
+    out.sort_by_key(|r| std::cmp::Reverse(r.created));
     Ok(out)
 }
 

@@ -129,6 +129,27 @@ fn environment(record: &Record, image: &ImageConfig) -> Vec<String> {
         .collect()
 }
 
+/// docker's open-files limit, 1048576, where the host lets us raise it to that;
+/// otherwise (no CAP_SYS_RESOURCE, as in some sandboxes) the current ceiling,
+/// so that any runtime can apply the file as written.
+fn nofile_limit() -> u64 {
+    const DOCKER: u64 = 1_048_576;
+    let can_raise = crate::inspect::proc_status::read_proc_status(std::process::id())
+        .map(|s| s.capabilities.effective & (1 << 24) != 0)
+        .unwrap_or(false);
+    let mut cur = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct we own.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut cur) } == 0;
+    if can_raise || !ok {
+        DOCKER
+    } else {
+        DOCKER.min(cur.rlim_max)
+    }
+}
+
 /// Builds `config.json` for a container record.
 pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2: bool) -> Spec {
     let caps: Vec<String> = capabilities::DEFAULT
@@ -174,13 +195,15 @@ pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2
             quota: Some(quota),
             period: Some(period),
         }),
-        pids: Some(PidsResources {
-            limit: c.pids_limit.unwrap_or(DEFAULT_PIDS_LIMIT),
-        }),
+        // `--pids-limit -1` (or 0): no limit, so nothing to write.
+        pids: Some(c.pids_limit.unwrap_or(DEFAULT_PIDS_LIMIT))
+            .filter(|l| *l > 0)
+            .map(|limit| PidsResources { limit }),
     };
     let mut annotations = BTreeMap::new();
     annotations.insert("org.glassbox.name".into(), record.name.clone());
     annotations.insert("org.glassbox.image".into(), record.image.clone());
+    let nofile = nofile_limit();
     let cwd = if !c.workdir.is_empty() {
         c.workdir.clone()
     } else if !image.config.working_dir.is_empty() {
@@ -211,8 +234,8 @@ pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2
             }),
             rlimits: vec![Rlimit {
                 typ: "RLIMIT_NOFILE".into(),
-                hard: 1_048_576,
-                soft: 1_048_576,
+                hard: nofile,
+                soft: nofile,
             }],
             no_new_privileges: true,
         },

@@ -15,6 +15,7 @@ pub mod init;
 pub mod journal;
 pub mod logs;
 pub mod namespaces;
+pub mod network;
 pub mod pty;
 pub mod rootfs;
 pub mod security;
@@ -28,7 +29,7 @@ use init::{InitArgs, Stdio};
 use journal::Journal;
 use spec::Spec;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use trace::{Trace, now_ns};
 
@@ -119,10 +120,33 @@ pub fn start(
             stderr: stdio[2],
         },
     };
-    let procs = cgroup.procs_files();
+    let mut procs = cgroup.procs_files();
     let flags = namespaces::clone_flags(spec);
     let t = now_ns();
-    match namespaces::clone_process(flags).map_err(sys("clone"))? {
+    // On cgroup v2 the child is born in its cgroup; elsewhere it joins it.
+    let cgroup_dir = match &cgroup.layout {
+        Layout::V2 { .. } => cgroup
+            .dirs()
+            .first()
+            .and_then(|d| std::fs::File::open(d).ok()),
+        Layout::V1(_) => None,
+    };
+    let born_in = match &cgroup_dir {
+        Some(dir) => namespaces::clone_into_cgroup(flags, dir.as_fd()).map_err(sys("clone3"))?,
+        None => None,
+    };
+    let (forked, how) = match born_in {
+        Some(f) => {
+            procs.clear();
+            (f, "clone3(CLONE_INTO_CGROUP|")
+        }
+        None => (
+            namespaces::clone_process(flags).map_err(sys("clone"))?,
+            "clone(",
+        ),
+    };
+    drop(cgroup_dir);
+    match forked {
         namespaces::Forked::Child => {
             drop(runtime_side);
             init::run(
@@ -141,7 +165,7 @@ pub fn start(
                 "runtime",
                 t,
                 "clone",
-                format!("clone({}) = {pid}", namespaces::describe_flags(flags)),
+                format!("{how}{}) = {pid}", namespaces::describe_flags(flags)),
             );
             drop(init_side);
             let pidfd = pidfd_open(pid).map_err(sys("pidfd_open"))?;

@@ -79,6 +79,33 @@ impl TestRoot {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The key that names this root's kernel objects (`glassbox/<key>/…`).
+    pub fn key(&self) -> String {
+        use sha2::Digest;
+        let canon = std::fs::canonicalize(&self.path).expect("canonical root");
+        let hash = sha2::Sha256::digest(canon.as_os_str().as_encoded_bytes());
+        hash[..4].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Container cgroups of this root still present, in any hierarchy.
+    pub fn container_cgroups(&self) -> Vec<PathBuf> {
+        let key = self.key();
+        let mut out = Vec::new();
+        let tops: Vec<PathBuf> = if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+            vec![PathBuf::from("/sys/fs/cgroup")]
+        } else {
+            std::fs::read_dir("/sys/fs/cgroup")
+                .map(|d| d.flatten().map(|e| e.path()).collect())
+                .unwrap_or_default()
+        };
+        for top in tops {
+            if let Ok(d) = std::fs::read_dir(top.join("glassbox").join(&key)) {
+                out.extend(d.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+            }
+        }
+        out
+    }
 }
 
 impl Drop for TestRoot {

@@ -86,17 +86,17 @@ pub fn apply(
     trace: &mut Trace,
 ) -> Result<(), CgroupError> {
     let dir = mount.join(rel);
-    if let Some(mem) = &resources.memory {
-        if let Some(limit) = mem.limit {
-            require(mount, rel, "memory")?;
-            write_control(&dir, "memory.max", &limit.to_string(), trace)?;
-            // The OCI `swap` is memory+swap; v2's memory.swap.max is swap alone.
-            if let Some(swap) = mem.swap
-                && dir.join("memory.swap.max").exists()
-            {
-                let swap_only = (swap - limit).max(0);
-                write_control(&dir, "memory.swap.max", &swap_only.to_string(), trace)?;
-            }
+    if let Some(mem) = &resources.memory
+        && let Some(limit) = mem.limit
+    {
+        require(mount, rel, "memory")?;
+        write_control(&dir, "memory.max", &limit.to_string(), trace)?;
+        // The OCI `swap` is memory+swap; v2's memory.swap.max is swap alone.
+        if let Some(swap) = mem.swap
+            && dir.join("memory.swap.max").exists()
+        {
+            let swap_only = (swap - limit).max(0);
+            write_control(&dir, "memory.swap.max", &swap_only.to_string(), trace)?;
         }
     }
     if let Some(cpu) = &resources.cpu

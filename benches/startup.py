@@ -1,0 +1,64 @@
+"""Times container start-up: glassbox vs crun vs runc, alternating. See startup.sh."""
+import json, os, shutil, statistics, subprocess, sys, tempfile, time
+
+glassbox, runs = sys.argv[1], int(sys.argv[2])
+root = tempfile.mkdtemp(prefix="glassbox-bench-")
+gb = [glassbox, "--root", root]
+
+def sh(args, **kw):
+    return subprocess.run(args, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+try:
+    sh(gb + ["run", "--rm", "--network", "none", "busybox", "true"])  # assembles busybox
+    # The bundle for crun and runc: glassbox's own config.json for the same command.
+    sh(gb + ["run", "-d", "--name", "src", "--network", "none", "busybox", "sleep", "60"])
+    doc = json.loads(sh(gb + ["inspect", "src"]).stdout)[0]
+    bundle_src = doc["Glassbox"]["Bundle"]
+    config = json.load(open(os.path.join(bundle_src, "config.json")))
+    lower = doc["GraphDriver"]["Data"]["LowerDir"].split(":")[0]
+    sh(gb + ["rm", "-f", "src"])
+    bundle = os.path.join(root, "bundle")
+    os.makedirs(bundle)
+    shutil.copytree(lower, os.path.join(bundle, "rootfs"), symlinks=True)
+    config["process"]["args"] = ["true"]
+    config["root"] = {"path": "rootfs", "readonly": False}
+    key = doc["Glassbox"]["Cgroup"].split("/")[1]
+
+    def oci(runtime):
+        def go(i):
+            config["linux"]["cgroupsPath"] = f"/glassbox/{key}/bench-{runtime}-{i}"
+            with open(os.path.join(bundle, "config.json"), "w") as f:
+                json.dump(config, f)
+            return [runtime, "run", "--bundle", bundle, f"glassbox-bench-{os.getpid()}-{i}"]
+        return go
+
+    commands = {
+        "glassbox": lambda i: gb + ["run", "--rm", "--network", "none", "busybox", "true"],
+        "crun": oci("crun"),
+        "runc": oci("runc"),
+    }
+    available = [r for r in commands if r == "glassbox" or shutil.which(r)]
+    times = {r: [] for r in available}
+    for i in range(runs):
+        order = available[i % len(available):] + available[: i % len(available)]
+        for r in order:
+            argv = commands[r](i)  # writing config.json is not timed
+            t = time.perf_counter_ns()
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            dt = (time.perf_counter_ns() - t) / 1e6
+            if p.returncode != 0:
+                sys.exit(f"{r} failed: {p.stderr.decode().strip()}")
+            times[r].append(dt)
+    print(f"{runs} runs each, alternating; wall time of one `run` of /bin/true, in ms")
+    print(f"{'runtime':10} {'median':>8} {'p10':>8} {'p90':>8}")
+    med = {}
+    for r in available:
+        t = sorted(times[r])
+        med[r] = statistics.median(t)
+        print(f"{r:10} {med[r]:8.2f} {t[len(t) // 10]:8.2f} {t[len(t) * 9 // 10]:8.2f}")
+    for r in available:
+        if r != "glassbox":
+            print(f"glassbox / {r} = {med['glassbox'] / med[r]:.2f}")
+finally:
+    subprocess.run(gb + ["cleanup"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,223 @@
+//! `glassbox check` (grade exercises against the kernel, or prove them honest
+//! with `--verify`) and `glassbox exercise` (hints, solution, skip, answers).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+
+use crate::engine::DataRoot;
+use crate::exercises::progress::{self, Progress};
+use crate::exercises::report::{self, Format, Summary};
+use crate::exercises::{self, Exercise, Kind, honesty};
+
+/// The environment variable that points glassbox at a lessons directory.
+pub const LESSONS_ENV: &str = "GLASSBOX_LESSONS";
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A topic (number or id, e.g. 4 or cgroups) or one exercise id; all when absent
+    pub topic: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Prove each exercise honest instead: it fails on a clean data root, its
+    /// stored solution makes it pass; then everything is cleaned up
+    #[arg(long)]
+    pub verify: bool,
+    /// Do not record the results in the progress file
+    #[arg(long)]
+    pub no_save: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExerciseArgs {
+    #[command(subcommand)]
+    pub command: ExerciseCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExerciseCommand {
+    /// List the exercises, with your progress
+    List { topic: Option<String> },
+    /// Show the next hint of an exercise (one at a time)
+    Hint { id: String },
+    /// Show the commands that solve an exercise
+    Solution { id: String },
+    /// Skip an exercise
+    Skip { id: String },
+    /// Answer a predict exercise (graded by `glassbox check` against the live value)
+    Answer { id: String, value: String },
+}
+
+/// Where the lessons are: `$GLASSBOX_LESSONS`, else `./lessons`, else the
+/// source tree's, else /usr/share/glassbox/lessons.
+pub fn lessons_dir() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os(LESSONS_ENV) {
+        return Ok(PathBuf::from(dir));
+    }
+    [
+        PathBuf::from("lessons"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons"),
+        PathBuf::from("/usr/share/glassbox/lessons"),
+    ]
+    .into_iter()
+    .find(|d| d.is_dir())
+    .ok_or_else(|| {
+        anyhow::anyhow!(
+            "no lessons directory found: run glassbox from its source tree, or set {LESSONS_ENV}=/path/to/lessons"
+        )
+    })
+}
+
+fn load_exercises() -> anyhow::Result<(PathBuf, Vec<Exercise>)> {
+    let dir = lessons_dir()?;
+    let all = exercises::load(&dir)?;
+    Ok((dir, all))
+}
+
+/// Loads the progress file, saying so on stderr when it was corrupt.
+fn load_progress() -> anyhow::Result<(PathBuf, Option<progress::Owner>, Progress)> {
+    let (path, owner) = progress::default_path()?;
+    let loaded = progress::load(&path)?;
+    if let Some(w) = loaded.warning {
+        eprintln!("glassbox: {w}");
+    }
+    Ok((path, owner, loaded.progress))
+}
+
+/// `glassbox check`: the exit code is 0 only when every exercise checked passed.
+pub fn check(root: &DataRoot, args: CheckArgs) -> anyhow::Result<i32> {
+    let (dir, all) = load_exercises()?;
+    let selected = exercises::select(&all, args.topic.as_deref());
+    if selected.is_empty() {
+        bail!(
+            "no exercise matches {:?} (topics are 1 to 20, or a lesson id; `glassbox exercise list` lists them)",
+            args.topic.unwrap_or_default()
+        );
+    }
+    let results: Vec<_> = if args.verify {
+        crate::engine::require_root("glassbox check --verify")?;
+        let setup = honesty::Setup {
+            glassbox: std::env::current_exe().context("cannot find this glassbox binary")?,
+            assets: dir
+                .parent()
+                .map(|p| p.join("assets"))
+                .filter(|a| a.is_dir()),
+        };
+        // Text streams one line per exercise as it is proved (a full run
+        // takes minutes); JSON and JUnit come whole at the end.
+        selected
+            .iter()
+            .map(|e| {
+                let r = honesty::verify(root, &setup, e);
+                if args.format == Format::Text {
+                    print!("{}", report::line(&r));
+                }
+                r
+            })
+            .collect()
+    } else {
+        let (path, owner, mut progress) = if args.no_save {
+            (PathBuf::new(), None, Progress::default())
+        } else {
+            load_progress()?
+        };
+        let results: Vec<_> = selected
+            .iter()
+            .map(|e| {
+                let answer = progress.exercise(&e.id).answer;
+                exercises::grade(root, e, answer.as_deref())
+            })
+            .collect();
+        if !args.no_save {
+            for r in &results {
+                progress.record(&r.id, r.status == exercises::Status::Pass);
+            }
+            if let Err(e) = progress::save(&path, &progress, owner.as_ref()) {
+                eprintln!("glassbox: {e}");
+            }
+        }
+        results
+    };
+    let title = if args.verify {
+        "glassbox check --verify"
+    } else {
+        "glassbox check"
+    };
+    if args.verify && args.format == Format::Text {
+        print!("{}", report::summary_line(&results));
+    } else {
+        print!("{}", report::render(args.format, title, &results));
+    }
+    Ok(if Summary::of(&results).all_passed() {
+        0
+    } else {
+        1
+    })
+}
+
+/// `glassbox exercise …`.
+pub fn exercise(args: ExerciseArgs) -> anyhow::Result<i32> {
+    let (_, all) = load_exercises()?;
+    let (path, owner, mut progress) = load_progress()?;
+    let find = |id: &str| -> anyhow::Result<&Exercise> {
+        all.iter().find(|e| e.id == id).ok_or_else(|| {
+            anyhow::anyhow!("no exercise {id:?} (`glassbox exercise list` lists them)")
+        })
+    };
+    match args.command {
+        ExerciseCommand::List { topic } => {
+            for e in exercises::select(&all, topic.as_deref()) {
+                let p = progress.exercise(&e.id);
+                println!(
+                    "{:>2}  {:<22} {:<7} {:<8} {}",
+                    e.topic,
+                    e.id,
+                    e.kind.name(),
+                    format!("{:?}", p.status).to_lowercase(),
+                    e.title
+                );
+            }
+            return Ok(0);
+        }
+        ExerciseCommand::Hint { id } => {
+            let e = find(&id)?;
+            match progress.next_hint(&id, e.hints.len()) {
+                Some(i) => println!("hint {} of {}: {}", i + 1, e.hints.len(), e.hints[i]),
+                None if e.hints.is_empty() => println!("{id} has no hints"),
+                None => {
+                    println!("all {} hints are shown:", e.hints.len());
+                    for (i, h) in e.hints.iter().enumerate() {
+                        println!("hint {}: {h}", i + 1);
+                    }
+                    println!("`glassbox exercise solution {id}` shows the solution");
+                }
+            }
+        }
+        ExerciseCommand::Solution { id } => {
+            let e = find(&id)?;
+            progress.show_solution(&id);
+            for line in &e.solution {
+                println!("{line}");
+            }
+        }
+        ExerciseCommand::Skip { id } => {
+            find(&id)?;
+            progress.skip(&id);
+            println!("skipped {id}");
+        }
+        ExerciseCommand::Answer { id, value } => {
+            let e = find(&id)?;
+            if e.kind != Kind::Predict {
+                bail!("{id} is a task, not a question: do it, then run `glassbox check {id}`");
+            }
+            progress.set_answer(&id, &value);
+            println!(
+                "answered {id}: {value} (now watch the demo; `glassbox check {id}` grades it)"
+            );
+        }
+    }
+    progress::save(&path, &progress, owner.as_ref())?;
+    Ok(0)
+}

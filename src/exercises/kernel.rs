@@ -1,0 +1,397 @@
+//! Where a check reads the kernel: a live container's process and the files
+//! the kernel keeps about it.
+//!
+//! glassbox's own record of a container is used for one thing only: to find
+//! the host PID of its main process. Everything after that is the kernel's
+//! word: the start time in /proc/PID/stat proves the PID still belongs to the
+//! process glassbox started (PIDs are reused), /proc/PID/cgroup says which
+//! cgroup the kernel accounts it to, the limit files there say what the
+//! kernel enforces, /proc/PID/status gives its uids and capabilities,
+//! /proc/PID/ns its namespaces, /proc/PID/mountinfo its overlay, and
+//! /proc/PID/net its network namespace's sockets and addresses. A student who
+//! edited glassbox's records could not fool any of these.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::engine::DataRoot;
+use crate::engine::container::{self, Record};
+use crate::inspect::cgroup::{self as cg, CgroupEntry};
+use crate::inspect::proc_stat::process_start_time;
+use crate::inspect::proc_status::{ProcStatus, read_proc_status};
+use crate::runtime::cgroups::{self, Layout};
+
+/// Why a check did not pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// The state is not what the exercise asks for: the reason says what the
+    /// kernel showed and what was expected.
+    Fail(String),
+    /// The check could not read what it needs (no permission, no cgroup
+    /// hierarchy): not the student's fault, and said so.
+    Error(String),
+}
+
+/// A passed check's evidence, or why it did not pass.
+pub type Checked = Result<String, Problem>;
+
+fn fail<T>(message: impl Into<String>) -> Result<T, Problem> {
+    Err(Problem::Fail(message.into()))
+}
+
+fn error<T>(message: impl Into<String>) -> Result<T, Problem> {
+    Err(Problem::Error(message.into()))
+}
+
+/// A running container: its name, the host PID of its main process, and
+/// glassbox's record (used to find the PID, and for nothing the check decides).
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub name: String,
+    pub pid: u32,
+    pub record: Record,
+}
+
+/// Finds `name` and proves its main process is alive and is the one glassbox
+/// started: /proc/PID/stat's start time equals the recorded one.
+pub fn live(root: &DataRoot, name: &str) -> Result<Live, Problem> {
+    let record = match container::find(root, name) {
+        Ok(r) => r,
+        Err(_) => {
+            return fail(format!(
+                "no container named {name} (`glassbox ps -a` lists them)"
+            ));
+        }
+    };
+    if record.state.status != "running" || record.state.pid <= 0 {
+        return fail(format!(
+            "container {name} is not running ({})",
+            record.status_line()
+        ));
+    }
+    let pid = record.state.pid as u32;
+    match process_start_time(pid) {
+        Some(start) if start == record.state.pid_start => Ok(Live {
+            name: name.to_string(),
+            pid,
+            record,
+        }),
+        Some(_) => fail(format!(
+            "container {name} is not running: PID {pid} now belongs to another process"
+        )),
+        None => fail(format!(
+            "container {name} is not running: its process (PID {pid}) is gone"
+        )),
+    }
+}
+
+/// The container's process status (/proc/PID/status).
+pub fn status(live: &Live) -> Result<ProcStatus, Problem> {
+    read_proc_status(live.pid).or_else(|e| {
+        error(format!(
+            "cannot read /proc/{}/status of container {}: {e:#}",
+            live.pid, live.name
+        ))
+    })
+}
+
+/// One cgroup control file of the container, found through the kernel.
+#[derive(Debug, Clone)]
+pub struct ControlFile {
+    /// The file's name as this host's cgroup version calls it (`memory.max`).
+    pub name: &'static str,
+    pub path: PathBuf,
+    /// Its content, trimmed.
+    pub text: String,
+}
+
+/// The directory of the container's cgroup for `controller`, from
+/// /proc/PID/cgroup, which must place it under this data root's
+/// `glassbox/<key>/`. On v2 every controller shares one directory.
+pub fn cgroup_dir(root: &DataRoot, live: &Live, controller: &str) -> Result<PathBuf, Problem> {
+    let layout = cgroups::detect().or_else(|e| error(format!("{e}")))?;
+    let entries = cg::read_proc_cgroup(live.pid).or_else(|e| {
+        error(format!(
+            "cannot read /proc/{}/cgroup of container {}: {e:#}",
+            live.pid, live.name
+        ))
+    })?;
+    let (mount, rel) = locate(&layout, &entries, controller).ok_or_else(|| {
+        Problem::Fail(format!(
+            "container {}: the kernel puts its process in no {controller} cgroup (/proc/{}/cgroup)",
+            live.name, live.pid
+        ))
+    })?;
+    let parent = format!("/{}/", root.cgroup_parent());
+    if !rel.starts_with(&parent) {
+        return fail(format!(
+            "container {}: /proc/{}/cgroup puts its process in {rel}, not in a glassbox cgroup of this data root ({parent}…)",
+            live.name, live.pid
+        ));
+    }
+    Ok(mount.join(rel.trim_start_matches('/')))
+}
+
+/// Pure: the hierarchy mount and the group path of `controller` for a
+/// process whose /proc/PID/cgroup is `entries`.
+pub fn locate(
+    layout: &Layout,
+    entries: &[CgroupEntry],
+    controller: &str,
+) -> Option<(PathBuf, String)> {
+    match layout {
+        Layout::V2 { mount } => Some((mount.clone(), cg::v2_path(entries)?.to_string())),
+        Layout::V1(m) => {
+            let mount = match controller {
+                "memory" => m.memory.clone(),
+                "pids" => m.pids.clone(),
+                "cpu" => m.cpu.clone(),
+                _ => None,
+            }?;
+            Some((mount, cg::v1_path(entries, controller)?.to_string()))
+        }
+    }
+}
+
+/// Reads one of the container's control files: `v2` names it on a cgroup v2
+/// host, `v1` on a v1 host.
+pub fn control_file(
+    root: &DataRoot,
+    live: &Live,
+    controller: &str,
+    v2: &'static str,
+    v1: &'static str,
+) -> Result<ControlFile, Problem> {
+    let dir = cgroup_dir(root, live, controller)?;
+    let is_v2 = matches!(cgroups::detect(), Ok(Layout::V2 { .. }));
+    let name = if is_v2 { v2 } else { v1 };
+    let path = dir.join(name);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(ControlFile {
+            name,
+            path,
+            text: text.trim().to_string(),
+        }),
+        Err(e) => error(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// The hostname inside the UTS namespace of `pid`: a thread joins the
+/// namespace with setns(2) and asks gethostname(2); only that thread moves,
+/// and it ends with the answer.
+pub fn hostname_in(pid: u32) -> io::Result<String> {
+    let ns = File::open(format!("/proc/{pid}/ns/uts"))?;
+    in_namespace(ns, libc::CLONE_NEWUTS, || {
+        nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .map_err(io::Error::from)
+    })
+}
+
+/// Runs `f` on a new thread that first joins the namespace `ns` (of type
+/// `flag`). Namespaces belong to threads, so the rest of the program stays
+/// where it was.
+pub fn in_namespace<T: Send + 'static>(
+    ns: File,
+    flag: libc::c_int,
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    std::thread::spawn(move || {
+        // SAFETY: setns(2) on a descriptor we own; it changes this thread only.
+        if unsafe { libc::setns(ns.as_raw_fd(), flag) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        f()
+    })
+    .join()
+    .map_err(|_| io::Error::other("the namespace thread panicked"))?
+}
+
+/// A TCP socket of a network namespace, from /proc/PID/net/tcp or tcp6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpSocket {
+    pub local_port: u16,
+    pub remote_port: u16,
+    /// The kernel's state number: 1 ESTABLISHED, 3 SYN_RECV, 10 LISTEN, …
+    pub state: u8,
+}
+
+pub const TCP_ESTABLISHED: u8 = 0x01;
+pub const TCP_LISTEN: u8 = 0x0A;
+
+/// Parses /proc/net/tcp or /proc/net/tcp6: after a header line, one socket
+/// per line, `sl local_address rem_address st …`, addresses as `HEXIP:HEXPORT`.
+pub fn parse_proc_net_tcp(text: &str) -> Vec<TcpSocket> {
+    let port = |addr: &str| {
+        addr.rsplit_once(':')
+            .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
+    };
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut f = line.split_whitespace();
+            let _sl = f.next()?;
+            let local = port(f.next()?)?;
+            let remote = port(f.next()?)?;
+            let state = u8::from_str_radix(f.next()?, 16).ok()?;
+            Some(TcpSocket {
+                local_port: local,
+                remote_port: remote,
+                state,
+            })
+        })
+        .collect()
+}
+
+/// The TCP sockets of the network namespace `pid` is in (IPv4 and IPv6).
+pub fn tcp_sockets(pid: u32) -> io::Result<Vec<TcpSocket>> {
+    let mut out = parse_proc_net_tcp(&std::fs::read_to_string(format!("/proc/{pid}/net/tcp"))?);
+    if let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/tcp6")) {
+        out.extend(parse_proc_net_tcp(&text));
+    }
+    Ok(out)
+}
+
+/// Parses /proc/net/fib_trie for the namespace's own IPv4 addresses: the
+/// entries of the `Local:` table marked `/32 host LOCAL`, loopback left out.
+pub fn parse_local_addresses(fib_trie: &str) -> Vec<Ipv4Addr> {
+    let mut out = Vec::new();
+    let mut last: Option<Ipv4Addr> = None;
+    for line in fib_trie.lines() {
+        let t = line.trim();
+        if let Some(addr) = t.strip_prefix("|-- ") {
+            last = addr.trim().parse().ok();
+        } else if t.starts_with("/32 host LOCAL")
+            && let Some(a) = last.filter(|a| !a.is_loopback())
+            && !out.contains(&a)
+        {
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// The IPv4 addresses of `pid`'s network namespace (/proc/PID/net/fib_trie).
+pub fn addresses(pid: u32) -> io::Result<Vec<Ipv4Addr>> {
+    Ok(parse_local_addresses(&std::fs::read_to_string(format!(
+        "/proc/{pid}/net/fib_trie"
+    ))?))
+}
+
+/// The status line of an HTTP answer (`HTTP/1.0 200 OK`), if `response` starts with one.
+pub fn http_status_line(response: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(response);
+    let line = text.lines().next()?.trim().to_string();
+    let mut parts = line.split_whitespace();
+    let version = parts.next()?;
+    let code = parts.next()?;
+    (version.starts_with("HTTP/1.") && code.len() == 3 && code.parse::<u16>().is_ok())
+        .then_some(line)
+}
+
+/// Sends `GET /` on an open connection and reads the answer's first bytes.
+pub fn http_get(stream: &mut TcpStream, host: &str) -> io::Result<Vec<u8>> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET / HTTP/1.0\r\nHost: {host}\r\nUser-Agent: glassbox-check\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while buf.len() < 64 * 1024 {
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if buf.is_empty() => return Err(e),
+            Err(_) => break,
+        }
+        if http_status_line(&buf).is_some() && buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    Ok(buf)
+}
+
+/// Connects with a deadline.
+pub fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+    TcpStream::connect_timeout(&addr, timeout)
+}
+
+/// The container's root overlay, from its own mountinfo (the kernel shows
+/// the options it was mounted with: lowerdir, upperdir, workdir).
+pub fn root_overlay(live: &Live) -> Result<crate::inspect::mountinfo::OverlayDirs, Problem> {
+    use crate::inspect::mountinfo::{find_overlay, overlay_dirs, read_mountinfo};
+    let mounts = read_mountinfo(live.pid).or_else(|e| {
+        error(format!(
+            "cannot read /proc/{}/mountinfo of container {}: {e:#}",
+            live.pid, live.name
+        ))
+    })?;
+    let Some(root) = find_overlay(&mounts, Path::new("/")) else {
+        return fail(format!(
+            "container {}: its root (/) is not an overlay mount (/proc/{}/mountinfo)",
+            live.name, live.pid
+        ));
+    };
+    overlay_dirs(root).or_else(|e| {
+        error(format!(
+            "container {}: cannot read its overlay's options: {e}",
+            live.name
+        ))
+    })
+}
+
+/// `path` as the container sees it, through /proc/PID/root.
+pub fn inside(live: &Live, path: &str) -> PathBuf {
+    PathBuf::from(format!("/proc/{}/root", live.pid)).join(path.trim_start_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_proc_net_tcp() {
+        let text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n   1: 0200A8C0:0050 0100A8C0:D3A4 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0 20 4 30 10 -1\n";
+        let s = parse_proc_net_tcp(text);
+        assert_eq!(
+            s,
+            vec![
+                TcpSocket {
+                    local_port: 80,
+                    remote_port: 0,
+                    state: TCP_LISTEN
+                },
+                TcpSocket {
+                    local_port: 80,
+                    remote_port: 0xD3A4,
+                    state: TCP_ESTABLISHED
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn parses_fib_trie_local_addresses() {
+        let text = "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 0.0.0.0\n        /0 universe UNICAST\n     +-- 127.0.0.0/8 2 0 2\n        |-- 127.0.0.1\n           /32 host LOCAL\n     |-- 172.29.0.0\n        /16 link UNICAST\n     |-- 172.29.0.5\n        /32 host LOCAL\nLocal:\n     |-- 172.29.0.5\n        /32 host LOCAL\n";
+        assert_eq!(
+            parse_local_addresses(text),
+            vec!["172.29.0.5".parse::<Ipv4Addr>().unwrap()]
+        );
+    }
+
+    #[test]
+    fn http_status_lines() {
+        assert_eq!(
+            http_status_line(b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n"),
+            Some("HTTP/1.0 200 OK".to_string())
+        );
+        assert_eq!(http_status_line(b"SSH-2.0-OpenSSH\r\n"), None);
+        assert_eq!(http_status_line(b""), None);
+    }
+}
