@@ -280,8 +280,14 @@ fn lab_walks_every_topic_and_runs_live_demos() {
 
     // Quit: the terminal is restored and the lab's containers are gone.
     tmux.keys(&["q"]);
-    let screen = tmux.wait_for("the lab to exit", long, |s| s.contains("LAB-EXITED-"));
-    assert!(screen.contains("LAB-EXITED-0"), "{screen}");
+    // The typed command line holds `LAB-EXITED-$?` too: wait for echo's line.
+    let screen = tmux.wait_for("the lab to exit", long, |s| {
+        s.lines().any(|l| l.trim().starts_with("LAB-EXITED-"))
+    });
+    assert!(
+        screen.lines().any(|l| l.trim() == "LAB-EXITED-0"),
+        "{screen}"
+    );
     assert!(
         !screen.contains("glassbox lab ·"),
         "the lab's screen is still shown:\n{screen}"
