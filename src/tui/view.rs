@@ -72,7 +72,7 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn footer(app: &App, area: Rect, buf: &mut Buffer) {
     let busy = if app.busy { "[running…] " } else { "" };
-    let keys = if area.width >= 100 {
+    let keys = if area.width >= 110 {
         "←/→ topic  ↑/↓ step  Enter run  t try  c request  r reset  o output  Tab panel  PgDn scroll  ? help  q quit"
     } else {
         "←→ topic ↑↓ step Enter run t try o output r reset ? help q quit"
