@@ -113,7 +113,7 @@ fn panel_column(screen: &str, title: &str) -> Vec<String> {
     };
     lines[row + 1..]
         .iter()
-        .take_while(|l| !l.chars().nth(col).is_some_and(|c| c == '└'))
+        .take_while(|l| l.chars().nth(col).is_none_or(|c| c != '└'))
         .map(|l| l.chars().skip(col + 1).collect::<String>())
         .collect()
 }
