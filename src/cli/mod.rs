@@ -3,6 +3,7 @@
 //! Nothing here talks to the kernel; each command parses its flags, calls the
 //! engine, and prints what comes back in docker's format.
 
+mod image;
 mod check;
 mod show;
 
@@ -10,6 +11,7 @@ use crate::engine::container::RunConfig;
 use crate::engine::exec::ExecOptions;
 use crate::engine::run::{Outcome, RunOptions, StartError};
 use crate::engine::{DEFAULT_ROOT, DataRoot, cleanup, exec, lifecycle, run, units};
+use crate::runtime::network::ports::PortMapping;
 use anyhow::bail;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -55,6 +57,8 @@ pub enum Command {
     },
     /// Display the running processes of a container
     Top { container: String },
+    /// List port mappings of a container
+    Port { container: String },
     /// Display a live stream of container resource usage statistics
     Stats {
         /// Disable streaming stats and only pull the first result
@@ -98,6 +102,8 @@ pub enum Command {
     Images,
     /// Remove every container and kernel object glassbox made under this root
     Cleanup,
+    #[command(flatten)]
+    Image(image::ImageCommand),
     /// Check the exercises against the kernel (exit 0 only when all pass)
     Check(check::CheckArgs),
     /// An exercise's hints, solution, skip, or a predict answer
@@ -147,9 +153,12 @@ pub struct RunArgs {
     /// Working directory inside the container
     #[arg(short, long)]
     pub workdir: Option<String>,
-    /// Connect the container to a network: none or host
-    #[arg(long, default_value = "none")]
+    /// Connect the container to a network: bridge (glassbox0), none or host
+    #[arg(long, default_value = "bridge")]
     pub network: String,
+    /// Publish a container's port to the host ([IP:]HOST:CTR[/tcp|/udp])
+    #[arg(short, long = "publish")]
+    pub publish: Vec<String>,
     /// Bind mount a host path (SRC:DST[:ro])
     #[arg(short, long = "volume")]
     pub volume: Vec<String>,
@@ -192,12 +201,17 @@ pub struct ExecArgs {
 fn run_options(a: RunArgs) -> anyhow::Result<RunOptions> {
     let memory = a.memory.as_deref().map(units::parse_memory).transpose()?;
     let cpu_quota = a.cpus.as_deref().map(units::parse_cpus).transpose()?;
-    if !["none", "host"].contains(&a.network.as_str()) {
+    if !["bridge", "none", "host"].contains(&a.network.as_str()) {
         bail!(
-            "network {:?} is not available: use --network none or --network host",
+            "network {:?} is not available: use --network bridge (the default), none or host",
             a.network
         );
     }
+    let publish = a
+        .publish
+        .iter()
+        .map(|p| PortMapping::parse(p))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut volumes = Vec::new();
     for v in &a.volume {
         let parts: Vec<&str> = v.split(':').collect();
@@ -240,9 +254,11 @@ fn run_options(a: RunArgs) -> anyhow::Result<RunOptions> {
             cpu_quota,
             pids_limit: a.pids_limit,
             network: a.network,
+            publish,
             read_only: a.read_only,
             volumes,
         },
+        entrypoint: None,
     })
 }
 
@@ -315,6 +331,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         ),
         Command::Logs { follow, container } => show::logs(&root, &container, follow).map(|_| 0),
         Command::Top { container } => show::top(&root, &container).map(|_| 0),
+        Command::Port { container } => show::port(&root, &container).map(|_| 0),
         Command::Stats {
             no_stream,
             all,
@@ -332,6 +349,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             each(&containers, |c| lifecycle::rm(&root, c, force).map(|_| ()))
         }
         Command::Images => show::images(&root).map(|_| 0),
+        Command::Image(c) => image::dispatch(&root, c),
         Command::Check(a) => check::check(&root, a),
         Command::Exercise(a) => check::exercise(a),
         Command::Cleanup => {

@@ -80,7 +80,7 @@ pub fn ps(root: &DataRoot, all: bool, quiet: bool) -> anyhow::Result<()> {
                 command_column(r),
                 ago(r.created),
                 r.status_line(),
-                String::new(),
+                crate::engine::network::ports_column(root, r),
                 r.name.clone(),
             ]
         })
@@ -153,6 +153,15 @@ fn user_name(uid: u32) -> String {
             })
         })
         .unwrap_or_else(|| uid.to_string())
+}
+
+/// `glassbox port`: the container's published ports, `80/tcp -> 0.0.0.0:8080`.
+pub fn port(root: &DataRoot, name: &str) -> anyhow::Result<()> {
+    let record = container::find(root, name)?;
+    for line in crate::engine::network::port_lines(root, &record) {
+        println!("{line}");
+    }
+    Ok(())
 }
 
 /// `glassbox top`: the container's processes as the host sees them.
@@ -378,7 +387,7 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
             "Image": r.image,
             "WorkingDir": c.workdir,
         },
-        "NetworkSettings": { "Networks": { c.network.clone(): {} } },
+        "NetworkSettings": crate::engine::network::settings_json(root, r),
         "Glassbox": {
             "Bundle": paths.bundle(),
             "Cgroup": r.cgroup,

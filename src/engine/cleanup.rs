@@ -32,6 +32,8 @@ pub fn undo(object: &Object) -> anyhow::Result<()> {
             }
             _ => Ok(()),
         },
+        // Links, namespaces, leases, NAT rules, the shared bridge.
+        other => super::network::undo(other),
     }
 }
 

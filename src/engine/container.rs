@@ -31,8 +31,11 @@ pub struct RunConfig {
     /// CFS quota and period in µs, from `--cpus`.
     pub cpu_quota: Option<(i64, u64)>,
     pub pids_limit: Option<i64>,
-    /// `bridge`, `none` or `host`.
+    /// `bridge` (the default), `none` or `host`.
     pub network: String,
+    /// `-p` mappings (bridge network only).
+    #[serde(default)]
+    pub publish: Vec<crate::runtime::network::ports::PortMapping>,
     pub read_only: bool,
     /// `-v` bind mounts: (source on the host, destination inside, read-only).
     pub volumes: Vec<(String, String, bool)>,

@@ -13,6 +13,7 @@ pub mod cleanup;
 pub mod container;
 pub mod exec;
 pub mod lifecycle;
+pub mod network;
 pub mod overlay;
 pub mod run;
 pub mod spec;

@@ -31,6 +31,9 @@ pub struct RunOptions {
     pub command: Vec<String>,
     pub name: Option<String>,
     pub config: RunConfig,
+    /// Replaces the image's ENTRYPOINT (docker's `--entrypoint`); `Some(vec![])`
+    /// runs `command` as it is, as a build's RUN step does.
+    pub entrypoint: Option<Vec<String>>,
 }
 
 /// The outcome of a foreground run, or the ID of a detached one.
@@ -48,8 +51,8 @@ pub struct Prepared {
     pub trace: Trace,
 }
 
-/// Finds the image, assembling `busybox` on first use.
-fn image_for(
+/// Finds the image, assembling `busybox` on first use (also a build's FROM).
+pub fn image_for(
     root: &DataRoot,
     reference: &str,
     trace: &mut Trace,
@@ -77,6 +80,8 @@ fn image_for(
 /// Everything up to the `clone`: image, name, directories, overlay, bundle, cgroup.
 pub fn prepare(root: &DataRoot, opts: &RunOptions) -> anyhow::Result<Prepared> {
     super::require_root("glassbox run")?;
+    // A bad --network or a host port in use is refused before anything is made.
+    super::network::preflight(&opts.config)?;
     let mut trace = Trace::default();
     let layout = root.cgroup_layout()?;
     let (image_id, image) = image_for(root, &opts.image, &mut trace)?;
@@ -158,7 +163,7 @@ fn prepare_named(
         config.hostname = id[..12].to_string();
     }
     if config.network.is_empty() {
-        config.network = "none".into();
+        config.network = "bridge".into();
     }
     let user = if config.user.is_empty() {
         image.config.user.clone()
@@ -171,7 +176,11 @@ fn prepare_named(
         let read = |f: &str| std::fs::read_to_string(paths.rootfs().join(f)).unwrap_or_default();
         super::units::parse_user(&user, &read("etc/passwd"), &read("etc/group"))?
     };
-    let mut command: Vec<String> = image.config.entrypoint.clone().unwrap_or_default();
+    let mut command: Vec<String> = opts
+        .entrypoint
+        .clone()
+        .or_else(|| image.config.entrypoint.clone())
+        .unwrap_or_default();
     if opts.command.is_empty() {
         command.extend(image.config.cmd.clone().unwrap_or_default());
     } else {
@@ -199,8 +208,11 @@ fn prepare_named(
         cgroup: format!("{}/{}", root.cgroup_parent(), &id[..12]),
         lower_dirs,
     };
+    let network =
+        super::network::setup(root, &paths, id, name, &record.config, &journal, &mut trace)?;
     let t = now_ns();
-    let spec = spec_builder::build(&record, image, uid, gid, layout.version() == 2);
+    let mut spec = spec_builder::build(&record, image, uid, gid, layout.version() == 2);
+    super::network::apply_to_spec(&mut spec, &paths, &network);
     spec.save(&paths.dir)?;
     container::save(root, &record)?;
     trace.step(
@@ -460,6 +472,8 @@ pub fn finish(
     if let Err(e) = cgroup.remove(trace) {
         errors.push(format!("{e:#}"));
     }
+    // Before the overlay: the kernel destroys the namespace meanwhile.
+    errors.extend(super::network::teardown(&paths, trace));
     if let Err(e) = overlay::unmount(&paths.rootfs(), trace) {
         errors.push(format!("{e:#}"));
     }

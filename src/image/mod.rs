@@ -17,7 +17,17 @@
 //! layers/<diff_id>/diff/            the same files, extracted: an overlay lowerdir
 //! ```
 
+pub mod archive;
+pub mod builder;
 pub mod busybox;
+pub mod cache;
+pub mod context;
+pub mod copy;
+pub mod diff;
+pub mod dockerfile;
+pub mod export;
+pub mod import;
+pub mod manage;
 pub mod store;
 
 pub use store::{ImageConfig, ImageStore, StoreError};

@@ -28,8 +28,8 @@ pub enum StoreError {
         path: String,
         source: serde_json::Error,
     },
-    #[error("layer {path}: {message}")]
-    BadLayer { path: String, message: String },
+    #[error(transparent)]
+    Layer(#[from] super::import::LayerError),
 }
 
 fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
@@ -170,7 +170,12 @@ impl ImageStore {
         let _lock = self.lock()?;
         let mut tags = self.tags()?;
         tags.insert(normalize_ref(reference), image_id.to_string());
-        let bytes = serde_json::to_vec_pretty(&tags).map_err(|source| StoreError::BadConfig {
+        self.write_tags(&tags)
+    }
+
+    /// Replaces the tag list (the caller holds [`ImageStore::lock`]).
+    pub fn write_tags(&self, tags: &BTreeMap<String, String>) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec_pretty(tags).map_err(|source| StoreError::BadConfig {
             path: self.repositories_path().display().to_string(),
             source,
         })?;
@@ -178,7 +183,7 @@ impl ImageStore {
     }
 
     /// Serialises changes to the tag list between parallel glassbox processes.
-    fn lock(&self) -> Result<nix::fcntl::Flock<std::fs::File>, StoreError> {
+    pub fn lock(&self) -> Result<nix::fcntl::Flock<std::fs::File>, StoreError> {
         let path = self.root.join("images").join(".lock");
         std::fs::create_dir_all(self.root.join("images")).map_err(io_err("creating", &path))?;
         let file = std::fs::OpenOptions::new()
@@ -246,44 +251,28 @@ impl ImageStore {
         Ok(id)
     }
 
-    /// Stores a layer given as tar bytes (trusted: made by glassbox itself).
+    /// Stores a layer given as tar bytes, through the safe importer.
     /// Returns its diff_id. A layer already present is kept as it is.
     pub fn put_layer_tar(&self, tar_bytes: &[u8]) -> Result<String, StoreError> {
-        let diff_id = digest(tar_bytes);
-        let dir = self.layer_dir(&diff_id);
-        if dir.join("diff").is_dir() {
-            return Ok(diff_id);
-        }
-        let layers = self.root.join("layers");
-        std::fs::create_dir_all(&layers).map_err(io_err("creating", &layers))?;
-        let tmp = layers.join(format!(
-            ".tmp-{}-{}",
-            digest_hex(&diff_id),
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&tmp);
-        let diff = tmp.join("diff");
-        std::fs::create_dir_all(&diff).map_err(io_err("creating", &diff))?;
-        let mut archive = tar::Archive::new(tar_bytes);
-        archive.set_preserve_permissions(true);
-        archive.set_preserve_ownerships(true);
-        archive.set_preserve_mtime(true);
-        archive.set_unpack_xattrs(false);
-        archive.unpack(&diff).map_err(|e| StoreError::BadLayer {
-            path: diff.display().to_string(),
-            message: e.to_string(),
+        Ok(super::import::import_layer(self, tar_bytes)?)
+    }
+
+    /// Stores a config given as exact bytes (a loaded image keeps its ID):
+    /// checked to parse, then written; returns the image ID.
+    pub fn put_config_bytes(&self, bytes: &[u8]) -> Result<String, StoreError> {
+        let id = digest(bytes);
+        let path = self.config_path(&id);
+        serde_json::from_slice::<ImageConfig>(bytes).map_err(|source| StoreError::BadConfig {
+            path: path.display().to_string(),
+            source,
         })?;
-        let tar_path = tmp.join("layer.tar");
-        std::fs::write(&tar_path, tar_bytes).map_err(io_err("writing", &tar_path))?;
-        match std::fs::rename(&tmp, &dir) {
-            Ok(()) => Ok(diff_id),
-            // Another process stored the same layer first: theirs is identical.
-            Err(_) if dir.join("diff").is_dir() => {
-                let _ = std::fs::remove_dir_all(&tmp);
-                Ok(diff_id)
-            }
-            Err(e) => Err(io_err("renaming into", &dir)(e)),
-        }
+        write_atomic(&path, bytes)?;
+        Ok(id)
+    }
+
+    /// The data root this store lives in.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// Size in bytes of a layer's tar (what `docker history` calls SIZE).

@@ -254,7 +254,12 @@ impl Action {
 
     /// The action as a student would type it, for the screen.
     pub fn display(&self) -> String {
-        let args = self.args.join(" ");
+        let args = self
+            .args
+            .iter()
+            .map(|a| shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" ");
         match self.verb() {
             "curl" => format!(
                 "curl http://127.0.0.1:{}/",
@@ -277,5 +282,18 @@ impl Action {
             .to_string(),
             verb => format!("glassbox {verb} {args}").trim_end().to_string(),
         }
+    }
+}
+
+/// Quotes a word for sh when it needs it: `sh -c 'echo hi'`.
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
     }
 }

@@ -15,6 +15,7 @@ pub mod init;
 pub mod journal;
 pub mod logs;
 pub mod namespaces;
+pub mod network;
 pub mod pty;
 pub mod rootfs;
 pub mod security;

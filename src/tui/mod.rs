@@ -81,6 +81,8 @@ pub struct App {
     pub scroll: u16,
     /// Which panel is shown when they do not all fit.
     pub panel_tab: usize,
+    /// The demo output is shown in place of the lesson text (`o`).
+    pub show_log: bool,
     pub quitting: bool,
 }
 
@@ -103,6 +105,7 @@ impl App {
             builds: Vec::new(),
             scroll: 0,
             panel_tab: 0,
+            show_log: false,
             quitting: false,
         }
     }
@@ -220,6 +223,7 @@ impl App {
             KeyCode::Char('c') => self.send_request(),
             KeyCode::Char('r') => self.reset(),
             KeyCode::Tab => self.next_panel(),
+            KeyCode::Char('o') => self.toggle_output(),
             KeyCode::PageDown | KeyCode::Char('J') => {
                 self.scroll = self.scroll.saturating_add(5);
                 Vec::new()
@@ -385,6 +389,12 @@ impl App {
         if n > 0 {
             self.panel_tab = (self.panel_tab + 1) % n;
         }
+        Vec::new()
+    }
+
+    /// Shows the demo output in place of the lesson text, or back.
+    pub fn toggle_output(&mut self) -> Vec<Effect> {
+        self.show_log = !self.show_log;
         Vec::new()
     }
 

@@ -16,7 +16,13 @@ use crate::lab::sample::{Reading, Sample, UpperKind};
 /// Draws the panel `name` of the current sample.
 pub fn render_panel(name: &str, app: &App, area: Rect, buf: &mut Buffer) {
     let s = &app.sample;
-    let title = format!(" {} {}", name, focus_label(s));
+    // Host-wide panels are not about the focused container.
+    let label = if matches!(name, "build" | "dataroot" | "nat") {
+        String::new()
+    } else {
+        focus_label(s)
+    };
+    let title = format!(" {name} {label}");
     let block = Block::default().borders(Borders::ALL).title(title);
     let inner = block.inner(area);
     block.render(area, buf);
@@ -25,7 +31,7 @@ pub fn render_panel(name: &str, app: &App, area: Rect, buf: &mut Buffer) {
     }
     let lines = match name {
         "namespaces" => with(&s.namespaces, namespaces),
-        "processes" => with(&s.processes, processes),
+        "processes" => with(&s.processes, |p| processes(p, inner.width as usize)),
         "cgroup" => return cgroup(s, inner, buf),
         "layers" => with(&s.layers, layers),
         "upper" => with(&s.upper, upper),
@@ -33,7 +39,7 @@ pub fn render_panel(name: &str, app: &App, area: Rect, buf: &mut Buffer) {
         "nat" => with(&s.nat, nat),
         "security" => with(&s.security, |p| security(p, inner.width)),
         "timeline" => return timeline(app, inner, buf),
-        "chain" => with(&s.chain, chain),
+        "chain" => with(&s.chain, |c| chain(c, inner.width as usize)),
         "bundle" => with(&s.bundle, |b| {
             b.iter().map(|l| Line::from(l.clone())).collect()
         }),
@@ -138,7 +144,17 @@ fn namespaces(v: &crate::lab::sample::NsView) -> Vec<Line<'static>> {
     lines
 }
 
-fn processes(v: &crate::lab::sample::ProcessesView) -> Vec<Line<'static>> {
+/// Cuts a line to `width` characters, marking the cut with `…`.
+fn fit(text: String, width: usize) -> String {
+    if text.chars().count() <= width || width == 0 {
+        return text;
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+fn processes(v: &crate::lab::sample::ProcessesView, width: usize) -> Vec<Line<'static>> {
     let inside = v.rows.iter().filter(|r| r.ns_pid.is_some()).count();
     let mut lines = vec![
         Line::from(format!(
@@ -158,9 +174,9 @@ fn processes(v: &crate::lab::sample::ProcessesView) -> Vec<Line<'static>> {
             Some(p) => p.to_string(),
             None => "(outside)".into(),
         };
-        lines.push(Line::from(format!(
-            "{:>9} {:>10} {:>5}  {}",
-            r.host_pid, ns, r.uid, r.command
+        lines.push(Line::from(fit(
+            format!("{:>9} {:>10} {:>5}  {}", r.host_pid, ns, r.uid, r.command),
+            width,
         )));
     }
     lines
@@ -181,10 +197,11 @@ fn cgroup(s: &Sample, area: Rect, buf: &mut Buffer) {
         }
     };
     let u = &v.usage;
+    let spark = area.height.saturating_sub(6).min(8);
     let rows = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
-        Constraint::Length(if area.height >= 8 { 2 } else { 0 }),
+        Constraint::Length(spark),
         Constraint::Min(0),
     ])
     .split(area);
@@ -477,29 +494,35 @@ fn timeline(app: &App, area: Rect, buf: &mut Buffer) {
         Span::styled(format!("container start {total_ms:.1} ms"), bold()),
         Span::raw(format!(" · plain process {plain}")),
     ])];
-    let label_w = 24usize;
+    // A Gantt chart: each phase drawn where it happened in the start, on
+    // one scale with the plain process (which starts at 0).
+    let label_w = 22usize;
     let bar_w = (area.width as usize).saturating_sub(label_w + 12).max(4);
-    let max_ms = events
-        .iter()
-        .map(|e| e.dur_ns as f64 / 1e6)
-        .fold(0.0f64, f64::max)
-        .max(app.plain_ms.unwrap_or(0.0))
-        .max(0.001);
-    let bar = |ms: f64| "█".repeat(((ms / max_ms) * bar_w as f64).ceil().max(1.0) as usize);
+    let scale = total_ms.max(app.plain_ms.unwrap_or(0.0)).max(0.001);
+    let bar = |from: f64, ms: f64| {
+        let pad = ((from / scale) * bar_w as f64).floor() as usize;
+        let len = ((ms / scale) * bar_w as f64).ceil().max(1.0) as usize;
+        format!(
+            "{}{}",
+            " ".repeat(pad.min(bar_w)),
+            "█".repeat(len.min(bar_w))
+        )
+    };
     for e in events {
         let ms = e.dur_ns as f64 / 1e6;
+        let from = (e.start_ns - first) as f64 / 1e6;
         let name: String = e.step.chars().take(label_w).collect();
         lines.push(Line::from(format!(
-            "{name:<label_w$} {ms:>8.2} ms {}",
-            bar(ms)
+            "{name:<label_w$} {ms:>7.2} ms {}",
+            bar(from, ms)
         )));
     }
     if let Some(ms) = app.plain_ms {
         lines.push(Line::from(Span::styled(
             format!(
-                "{:<label_w$} {ms:>8.2} ms {}",
+                "{:<label_w$} {ms:>7.2} ms {}",
                 "plain process (true)",
-                bar(ms)
+                bar(0.0, ms)
             ),
             bold(),
         )));
@@ -507,17 +530,22 @@ fn timeline(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines).render(area, buf);
 }
 
-fn chain(rows: &Vec<crate::lab::sample::ChainRow>) -> Vec<Line<'static>> {
+fn chain(rows: &Vec<crate::lab::sample::ChainRow>, width: usize) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(
         "from the host's PID 1 down to the container (PPid links in /proc):",
     )];
     for (depth, r) in rows.iter().rev().enumerate() {
         let indent = "  ".repeat(depth);
-        let mut spans = vec![Span::raw(format!("{indent}└─ {} {}", r.pid, r.command))];
+        lines.push(Line::from(fit(
+            format!("{indent}└─ {} {}", r.pid, r.command),
+            width,
+        )));
         if !r.role.is_empty() {
-            spans.push(Span::styled(format!("  ← {}", r.role), bold()));
+            lines.push(Line::from(Span::styled(
+                fit(format!("{indent}   ↑ {}", r.role), width),
+                bold(),
+            )));
         }
-        lines.push(Line::from(spans));
     }
     lines
 }

@@ -73,9 +73,9 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
 fn footer(app: &App, area: Rect, buf: &mut Buffer) {
     let busy = if app.busy { "[running…] " } else { "" };
     let keys = if area.width >= 100 {
-        "←/→ topic  ↑/↓ step  Enter run  t try  c request  r reset  Tab panel  PgUp/PgDn scroll  ? help  q quit"
+        "←/→ topic  ↑/↓ step  Enter run  t try  c request  r reset  o output  Tab panel  PgDn scroll  ? help  q quit"
     } else {
-        "←→ topic ↑↓ step Enter run t try r reset ? help q quit"
+        "←→ topic ↑↓ step Enter run t try o output r reset ? help q quit"
     };
     Paragraph::new(Line::from(vec![
         Span::styled(busy, Style::default().add_modifier(Modifier::BOLD)),
@@ -101,20 +101,25 @@ fn body(app: &App, area: Rect, buf: &mut Buffer) {
             Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).split(area)
         }
         (false, true) => {
-            Layout::vertical([Constraint::Percentage(42), Constraint::Percentage(58)]).split(area)
+            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).split(area)
         }
     };
     if has_panels {
         let show_output = !app.log.is_empty() || app.tried.is_some();
-        let (text_area, out_area) = if show_output {
-            let out_h = if wide { 10 } else { 5 }.min(parts[0].height / 2);
+        let (text_area, out_area) = if show_output && !app.show_log {
+            // Narrow: one line of output under the text (o shows it all).
+            let out_h = if wide { 10 } else { 3 }.min(parts[0].height / 2);
             let v =
                 Layout::vertical([Constraint::Min(3), Constraint::Length(out_h)]).split(parts[0]);
             (v[0], Some(v[1]))
         } else {
             (parts[0], None)
         };
-        lesson_text(app, text_area, buf);
+        if app.show_log {
+            output(app, text_area, buf);
+        } else {
+            lesson_text(app, text_area, buf);
+        }
         if let Some(out) = out_area {
             output(app, out, buf);
         }
@@ -238,7 +243,11 @@ fn output(app: &App, area: Rect, buf: &mut Buffer) {
         app.log[start..].iter().map(styled).collect()
     };
     Paragraph::new(lines)
-        .block(Block::default().borders(Borders::ALL).title(" output "))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" output (o: all of it) "),
+        )
         .render(area, buf);
 }
 
@@ -297,6 +306,7 @@ fn help(area: Rect, buf: &mut Buffer) {
         Line::from("  r       reset: remove every lab- container"),
         Line::from("  Tab     next panel, when they do not all fit"),
         Line::from("  PgDn J / PgUp K   scroll the lesson text"),
+        Line::from("  o       show the demo output in place of the text, and back"),
         Line::from(
             "  ?       this help (any key closes it)   q Ctrl-C  quit (removes lab containers)",
         ),

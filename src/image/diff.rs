@@ -1,0 +1,245 @@
+//! From a container's writable layer to a layer tar, and to `docker diff`.
+//!
+//! Everything a container changes lands in its overlay *upper* directory:
+//! a new or modified file is there in full (a modified lower file was first
+//! copied up), a deleted lower file is a *whiteout* (a 0/0 character device
+//! of the same name), and a directory whose lower contents were all replaced
+//! (`rm -rf d; mkdir d`) carries the xattr `trusted.overlay.opaque=y`. The
+//! upper directory is therefore already "the diff": `commit` and each build
+//! step turn it into a layer tar, translating the overlay's spelling of a
+//! deletion into the OCI one (`.wh.NAME`, `.wh..wh..opq`) that other tools read.
+//!
+//! `diff` reads the same directory and says, per path, whether it was Added
+//! (absent from every lower layer), Changed (present below) or Deleted (a
+//! whiteout). Entries are walked in name order, so the same tree always gives
+//! the same tar and so the same diff_id.
+
+use super::import::{OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX, get_xattr};
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+/// How the walked tree is to be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeKind {
+    /// An overlay upper dir: whiteouts and opaque dirs become OCI whiteouts.
+    Upper,
+    /// A plain tree (a merged root filesystem for `export`).
+    Plain,
+}
+
+/// True for an overlay whiteout: a character device 0/0.
+pub fn is_whiteout(m: &fs::Metadata) -> bool {
+    m.file_type().is_char_device() && m.rdev() == 0
+}
+
+/// True when an overlay directory is marked opaque.
+pub fn is_opaque(path: &Path) -> bool {
+    get_xattr(path, OPAQUE_XATTR).is_some_and(|v| v == b"y")
+}
+
+fn header_for(m: &fs::Metadata, kind: tar::EntryType, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(m.mode() & 0o7777);
+    h.set_uid(m.uid() as u64);
+    h.set_gid(m.gid() as u64);
+    h.set_mtime(m.mtime().max(0) as u64);
+    h.set_size(size);
+    h
+}
+
+/// Writes the tree under `root` as a tar to `out` (entries relative, in name
+/// order, hard links kept as links). Returns `out`.
+pub fn write_tree_tar<W: Write>(root: &Path, out: W, kind: TreeKind) -> io::Result<W> {
+    let mut builder = tar::Builder::new(out);
+    builder.follow_symlinks(false);
+    let mut links: HashMap<(u64, u64), PathBuf> = HashMap::new();
+    walk(root, Path::new(""), &mut builder, kind, &mut links)?;
+    builder.into_inner()
+}
+
+fn walk<W: Write>(
+    root: &Path,
+    rel: &Path,
+    b: &mut tar::Builder<W>,
+    kind: TreeKind,
+    links: &mut HashMap<(u64, u64), PathBuf>,
+) -> io::Result<()> {
+    let dir = root.join(rel);
+    let mut names: Vec<_> = fs::read_dir(&dir)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<io::Result<_>>()?;
+    names.sort();
+    for name in names {
+        let path = dir.join(&name);
+        let entry = rel.join(&name);
+        let m = fs::symlink_metadata(&path)?;
+        let ft = m.file_type();
+        let with_context =
+            |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+        if kind == TreeKind::Upper && is_whiteout(&m) {
+            let wh = rel.join(format!("{WHITEOUT_PREFIX}{}", name.to_string_lossy()));
+            let mut h = header_for(&m, tar::EntryType::Regular, 0);
+            h.set_mode(0o600);
+            b.append_data(&mut h, &wh, io::empty())
+                .map_err(with_context)?;
+        } else if ft.is_dir() {
+            let mut h = header_for(&m, tar::EntryType::Directory, 0);
+            b.append_data(&mut h, super::copy::dir_name(&entry), io::empty())
+                .map_err(with_context)?;
+            if kind == TreeKind::Upper && is_opaque(&path) {
+                let mut h = header_for(&m, tar::EntryType::Regular, 0);
+                h.set_mode(0o600);
+                b.append_data(&mut h, entry.join(OPAQUE_MARKER), io::empty())
+                    .map_err(with_context)?;
+            }
+            walk(root, &entry, b, kind, links)?;
+        } else if ft.is_symlink() {
+            let target = fs::read_link(&path)?;
+            let mut h = header_for(&m, tar::EntryType::Symlink, 0);
+            b.append_link(&mut h, &entry, &target)
+                .map_err(with_context)?;
+        } else if m.nlink() > 1 && links.contains_key(&(m.dev(), m.ino())) {
+            let first = links[&(m.dev(), m.ino())].clone();
+            let mut h = header_for(&m, tar::EntryType::Link, 0);
+            b.append_link(&mut h, &entry, &first)
+                .map_err(with_context)?;
+        } else if ft.is_file() {
+            if m.nlink() > 1 {
+                links.insert((m.dev(), m.ino()), entry.clone());
+            }
+            let mut h = header_for(&m, tar::EntryType::Regular, m.len());
+            let file = fs::File::open(&path).map_err(with_context)?;
+            b.append_data(&mut h, &entry, file).map_err(with_context)?;
+        } else if ft.is_fifo() {
+            let mut h = header_for(&m, tar::EntryType::Fifo, 0);
+            b.append_data(&mut h, &entry, io::empty())
+                .map_err(with_context)?;
+        } else if ft.is_char_device() || ft.is_block_device() {
+            let typ = if ft.is_char_device() {
+                tar::EntryType::Char
+            } else {
+                tar::EntryType::Block
+            };
+            let mut h = header_for(&m, typ, 0);
+            let dev = m.rdev();
+            h.set_device_major(libc::major(dev))?;
+            h.set_device_minor(libc::minor(dev))?;
+            b.append_data(&mut h, &entry, io::empty())
+                .map_err(with_context)?;
+        }
+        // Sockets are not archived (tar has no entry type for them).
+    }
+    Ok(())
+}
+
+/// One line of `docker diff`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Change {
+    /// `/etc/motd`
+    pub path: String,
+    /// 'A', 'C' or 'D'
+    pub kind: char,
+}
+
+/// What is at `rel` in the stack of lower layers (top first), honouring
+/// whiteouts and opaque directories above it. `None` when absent or deleted.
+pub fn lower_lookup(lowers: &[PathBuf], rel: &Path) -> Option<fs::Metadata> {
+    for layer in lowers {
+        // A deleted or opaque ancestor in this layer hides everything below.
+        let mut hidden_below = false;
+        let mut prefix = layer.clone();
+        let comps: Vec<_> = rel.components().collect();
+        for (i, c) in comps.iter().enumerate() {
+            prefix.push(c);
+            let last = i + 1 == comps.len();
+            match fs::symlink_metadata(&prefix) {
+                Ok(m) if is_whiteout(&m) => return None,
+                Ok(m) if last => return Some(m),
+                Ok(m) if m.is_dir() => {
+                    if is_opaque(&prefix) {
+                        hidden_below = true;
+                    }
+                }
+                Ok(_) => return None,
+                Err(_) => break,
+            }
+        }
+        if hidden_below {
+            return None;
+        }
+    }
+    None
+}
+
+/// The names in directory `rel` of the lower stack, as a container sees them.
+fn lower_children(lowers: &[PathBuf], rel: &Path) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut out = BTreeSet::new();
+    for (i, layer) in lowers.iter().enumerate() {
+        let Ok(rd) = fs::read_dir(layer.join(rel)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            if lower_lookup(&lowers[i..], &rel.join(&name)).is_some() {
+                out.insert(name);
+            }
+        }
+        if is_opaque(&layer.join(rel)) {
+            break;
+        }
+    }
+    out
+}
+
+/// `docker diff`: the changes recorded in `upper` against `lowers` (top
+/// layer first), sorted by path.
+pub fn changes(upper: &Path, lowers: &[PathBuf]) -> io::Result<Vec<Change>> {
+    let mut out = Vec::new();
+    diff_dir(upper, lowers, Path::new(""), &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+fn diff_dir(upper: &Path, lowers: &[PathBuf], rel: &Path, out: &mut Vec<Change>) -> io::Result<()> {
+    for e in fs::read_dir(upper.join(rel))? {
+        let e = e?;
+        let entry = rel.join(e.file_name());
+        let path = upper.join(&entry);
+        let m = fs::symlink_metadata(&path)?;
+        let shown = format!("/{}", entry.display());
+        if is_whiteout(&m) {
+            out.push(Change {
+                path: shown,
+                kind: 'D',
+            });
+            continue;
+        }
+        let below = lower_lookup(lowers, &entry);
+        let kind = if below.is_some() { 'C' } else { 'A' };
+        out.push(Change { path: shown, kind });
+        if m.is_dir() {
+            if is_opaque(&path) && below.as_ref().is_some_and(|b| b.is_dir()) {
+                // Everything the lower layers had here is gone, except what
+                // the upper dir brings back.
+                for name in lower_children(lowers, &entry) {
+                    if fs::symlink_metadata(path.join(&name)).is_err() {
+                        out.push(Change {
+                            path: format!("/{}", entry.join(&name).display()),
+                            kind: 'D',
+                        });
+                    }
+                }
+            }
+            diff_dir(upper, lowers, &entry, out)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! Images over time: parents, `tag`, `rmi`, `history` and `commit`.
+//!
+//! Images are immutable. A build step, or a `commit`, never changes an image:
+//! it makes a new one whose config lists the parent's layers plus (for RUN,
+//! COPY, ADD and commit) one more, and whose history has one more line. The
+//! layers below are shared, byte for byte: their diff_ids do not change. Each
+//! image remembers its parent (`images/metadata/<id>/parent`, as docker's
+//! image store does), which is how `history` can name the image made at each
+//! step and how `rmi` knows which untagged intermediate images go with it.
+//!
+//! `rmi` refuses while a container (running or not) uses the image: the
+//! container's root filesystem is those layers. Otherwise it removes the tag,
+//! then the image and its untagged ancestors that no other image or container
+//! needs, then every layer no remaining image or container uses.
+
+use super::cache::BuildCache;
+use super::diff::{TreeKind, write_tree_tar};
+use super::import::{TempDir, import_layer_file, short};
+use super::store::{History, ImageConfig, ImageStore, digest_hex, normalize_ref, write_atomic};
+use crate::engine::DataRoot;
+use crate::engine::container::{self, Paths};
+use crate::runtime::trace::{Trace, now_ns};
+use crate::timefmt;
+use anyhow::{Context, bail};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+fn metadata_dir(store: &ImageStore, id: &str) -> PathBuf {
+    store
+        .root()
+        .join("images")
+        .join("metadata")
+        .join(digest_hex(id))
+}
+
+/// Records that `child` was made from `parent`.
+pub fn set_parent(store: &ImageStore, child: &str, parent: &str) -> anyhow::Result<()> {
+    if parent.is_empty() {
+        return Ok(());
+    }
+    write_atomic(
+        &metadata_dir(store, child).join("parent"),
+        parent.as_bytes(),
+    )?;
+    Ok(())
+}
+
+/// The image `id` was made from, if known.
+pub fn parent(store: &ImageStore, id: &str) -> Option<String> {
+    std::fs::read_to_string(metadata_dir(store, id).join("parent"))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Every image ID in the store.
+pub fn all_images(store: &ImageStore) -> Vec<String> {
+    let dir = store.root().join("images").join("configs");
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    n.strip_suffix(".json").map(|h| format!("sha256:{h}"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `glassbox tag SOURCE TARGET`.
+pub fn tag(root: &DataRoot, source: &str, target: &str) -> anyhow::Result<()> {
+    let store = root.images();
+    let (id, _) = store.resolve(source)?;
+    let r = normalize_ref(target);
+    let valid = r
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c));
+    if !valid || r.starts_with(':') {
+        bail!("invalid reference {target:?}: use lower-case name[:tag]");
+    }
+    store.tag(&r, &id)?;
+    Ok(())
+}
+
+/// `glassbox rmi IMAGE`: returns docker's lines (`Untagged: …`, `Deleted: …`).
+pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<String>> {
+    crate::engine::require_root("glassbox rmi")?;
+    let store = root.images();
+    let (id, _) = store.resolve(reference)?;
+    let containers = container::list(root)?;
+    if let Some(c) = containers.iter().find(|c| c.image_id == id) {
+        bail!(
+            "conflict: unable to remove {reference} (image {}): container {} ({}, {}) uses it; remove the container first (`glassbox rm -f {}`)",
+            short(&id),
+            c.short_id(),
+            c.name,
+            c.state.status,
+            c.name
+        );
+    }
+    let _lock = store.lock()?;
+    let mut tags = store.tags()?;
+    let named = normalize_ref(reference);
+    let mut lines = Vec::new();
+    if tags.get(&named) == Some(&id) {
+        tags.remove(&named);
+        lines.push(format!("Untagged: {named}"));
+    } else {
+        let holders: Vec<String> = tags
+            .iter()
+            .filter(|(_, v)| **v == id)
+            .map(|(k, _)| k.clone())
+            .collect();
+        if holders.len() > 1 && !force {
+            bail!(
+                "conflict: unable to delete {} (must be forced): the image is tagged {}; remove the tags one by one or use -f",
+                short(&id),
+                holders.join(", ")
+            );
+        }
+        for h in holders {
+            tags.remove(&h);
+            lines.push(format!("Untagged: {h}"));
+        }
+    }
+    store.write_tags(&tags)?;
+
+    // What must stay: every tagged image, every container's, and their ancestors.
+    let mut live: BTreeSet<String> = BTreeSet::new();
+    let roots = tags
+        .values()
+        .cloned()
+        .chain(containers.iter().map(|c| c.image_id.clone()));
+    for r in roots {
+        let mut cur = Some(r);
+        while let Some(i) = cur {
+            if !live.insert(i.clone()) {
+                break;
+            }
+            cur = parent(&store, &i);
+        }
+    }
+    // Remove the image, then its untagged ancestors, up to the first needed one.
+    let mut cur = Some(id);
+    while let Some(i) = cur {
+        if live.contains(&i) {
+            break;
+        }
+        // Another image built on this one keeps it (docker: "image has dependent child images").
+        let has_child = all_images(&store)
+            .iter()
+            .any(|c| *c != i && parent(&store, c).as_deref() == Some(&i));
+        if has_child {
+            break;
+        }
+        let next = parent(&store, &i);
+        let path = store.config_path(&i);
+        std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        let _ = std::fs::remove_dir_all(metadata_dir(&store, &i));
+        let _ = std::fs::remove_file(root.path.join("builds").join(format!("{}.json", digest_hex(&i))));
+        lines.push(format!("Deleted: {i}"));
+        cur = next;
+    }
+    BuildCache::new(&store).prune();
+    for layer in unused_layers(&store, &containers) {
+        let dir = store.layer_dir(&layer);
+        if std::fs::remove_dir_all(&dir).is_ok() {
+            lines.push(format!("Deleted layer: {layer}"));
+        }
+    }
+    Ok(lines)
+}
+
+/// Layers that no stored image config and no container uses.
+fn unused_layers(store: &ImageStore, containers: &[container::Record]) -> Vec<String> {
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    for id in all_images(store) {
+        if let Ok(c) = store.config(&id) {
+            used.extend(c.rootfs.diff_ids.iter().map(|d| digest_hex(d).to_string()));
+        }
+    }
+    for c in containers {
+        for l in &c.lower_dirs {
+            if let Some(h) = l.parent().and_then(|p| p.file_name()) {
+                used.insert(h.to_string_lossy().into_owned());
+            }
+        }
+    }
+    let dir = store.root().join("layers");
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.') && !used.contains(n))
+                .map(|n| format!("sha256:{n}"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One row of `history`, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    /// The image made by this step, where known (`<missing>` otherwise, as docker).
+    pub image: Option<String>,
+    pub created: Option<String>,
+    pub created_by: String,
+    /// Size of the step's layer (0 for steps that add none).
+    pub size: u64,
+    pub empty_layer: bool,
+    pub comment: String,
+}
+
+/// `glassbox history IMAGE`: one row per history entry, newest first.
+pub fn history(store: &ImageStore, reference: &str) -> anyhow::Result<Vec<HistoryRow>> {
+    let (id, config) = store.resolve(reference)?;
+    // Each image in the parent chain was made by its own last history entry.
+    let mut by_len: std::collections::HashMap<usize, String> = Default::default();
+    let mut cur = Some(id);
+    while let Some(i) = cur {
+        if let Ok(c) = store.config(&i) {
+            by_len.entry(c.history.len()).or_insert(i.clone());
+        }
+        cur = parent(store, &i);
+    }
+    let mut layers = config.rootfs.diff_ids.iter();
+    let mut rows = Vec::new();
+    for (n, h) in config.history.iter().enumerate() {
+        let size = if h.empty_layer {
+            0
+        } else {
+            layers.next().map(|d| store.layer_size(d)).unwrap_or(0)
+        };
+        rows.push(HistoryRow {
+            image: by_len.get(&(n + 1)).cloned(),
+            created: h.created.clone(),
+            created_by: h.created_by.clone(),
+            size,
+            empty_layer: h.empty_layer,
+            comment: h.comment.clone(),
+        });
+    }
+    rows.reverse();
+    Ok(rows)
+}
+
+/// Makes a layer from an overlay upper directory (`commit`, a RUN step);
+/// returns its diff_id. Steps `archive_upper_dir` and `import_layer`.
+pub fn layer_from_upper(
+    store: &ImageStore,
+    upper: &std::path::Path,
+    trace: &mut Trace,
+) -> anyhow::Result<String> {
+    let t = now_ns();
+    let tmp = TempDir::new(&store.root().join("tmp"), "layer")?;
+    let tar_path = tmp.path.join("layer.tar");
+    let file = std::fs::File::create(&tar_path)
+        .with_context(|| format!("creating {}", tar_path.display()))?;
+    let w = write_tree_tar(upper, std::io::BufWriter::new(file), TreeKind::Upper)
+        .with_context(|| format!("archiving {}", upper.display()))?;
+    w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    trace.step(
+        "engine",
+        t,
+        "archive_upper_dir",
+        format!(
+            "tar {} (0/0 devices as .wh.NAME, opaque dirs as .wh..wh..opq) > {}",
+            upper.display(),
+            tar_path.display()
+        ),
+    );
+    let t = now_ns();
+    let imported = import_layer_file(store, &tar_path)?;
+    trace.step("engine", t, "import_layer", imported.describe(store));
+    Ok(imported.diff_id)
+}
+
+/// `glassbox commit CONTAINER REPO[:TAG]`: the container's upper dir becomes
+/// one new layer on top of its image's; returns the new image ID.
+pub fn commit(
+    root: &DataRoot,
+    name: &str,
+    reference: Option<&str>,
+    comment: &str,
+) -> anyhow::Result<String> {
+    crate::engine::require_root("glassbox commit")?;
+    let record = container::find(root, name)?;
+    let store = root.images();
+    let parent_config = store.config(&record.image_id)?;
+    let mut trace = Trace::default();
+    let diff_id = layer_from_upper(&store, &Paths::new(root, &record.id).upper(), &mut trace)?;
+    let created = Some(timefmt::rfc3339(timefmt::now_unix_ns()));
+    let mut config: ImageConfig = parent_config;
+    config.created = created.clone();
+    config.rootfs.diff_ids.push(diff_id);
+    let command: Vec<String> = std::iter::once(record.path.clone())
+        .chain(record.args.iter().cloned())
+        .collect();
+    config.history.push(History {
+        created,
+        created_by: command.join(" "),
+        empty_layer: false,
+        comment: if comment.is_empty() {
+            format!("glassbox commit {}", record.name)
+        } else {
+            comment.to_string()
+        },
+    });
+    let id = store.put_config(&config)?;
+    set_parent(&store, &id, &record.image_id)?;
+    if let Some(r) = reference {
+        tag(root, &id, r)?;
+    }
+    Ok(id)
+}

@@ -1,0 +1,508 @@
+//! The lab's screens, drawn in ratatui's TestBackend from fixture data: every
+//! topic at 80x24 and 120x40 (insta snapshots under tests/snapshots/), the
+//! help screen, tiny areas that must not panic, and the keys' intents.
+//!
+//! The fixture [`Sample`] is what the sampler would read for a container
+//! named lab-demo; its kernel text comes from tests/fixtures/inspect/ through
+//! the same parsers the sampler uses.
+
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use glassbox::inspect::cgroup::CgroupUsage;
+use glassbox::inspect::iptables::parse_iptables_save;
+use glassbox::inspect::namespaces::{Namespaces, compare_namespaces};
+use glassbox::inspect::netdev::NetStats;
+use glassbox::inspect::proc_status::parse_proc_status;
+use glassbox::lab::demo::{BuildRun, BuildStep, DemoEvent, LineKind, LogLine};
+use glassbox::lab::sample::*;
+use glassbox::lab::{Lesson, check};
+use glassbox::runtime::trace::Event as TraceEvent;
+use glassbox::tui::{App, Effect, Event};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn lessons() -> Vec<Lesson> {
+    check::load_dir(&repo().join("lessons")).expect("lessons/ loads")
+}
+
+fn fixture(path: &str) -> String {
+    std::fs::read_to_string(repo().join("tests/fixtures/inspect").join(path)).expect("fixture")
+}
+
+fn ns(base: u64) -> Namespaces {
+    Namespaces {
+        cgroup: Some(base),
+        ipc: Some(base + 1),
+        mnt: Some(base + 2),
+        net: Some(base + 3),
+        pid: Some(base + 4),
+        time: Some(4026531834),
+        user: Some(4026531837),
+        uts: Some(base + 5),
+    }
+}
+
+/// What the sampler would read for a running container `lab-demo`.
+fn fixture_sample() -> Sample {
+    let host = ns(4026531835);
+    let mut ctr = ns(4026532600);
+    ctr.cgroup = host.cgroup;
+    let nat = parse_iptables_save(&fixture("iptables/docker_and_glassbox.txt")).expect("iptables");
+    let nat_rules = nat
+        .table("nat")
+        .map(|t| {
+            t.chains
+                .iter()
+                .flat_map(|c| c.rules.iter())
+                .filter(|r| {
+                    r.chain.contains("GLASSBOX")
+                        || r.target.as_deref().is_some_and(|t| t.contains("GLASSBOX"))
+                })
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let trace_steps = [
+        ("engine", "create_bundle_dirs", 150_000),
+        ("engine", "mount_overlay", 240_000),
+        ("engine", "write_config_json", 130_000),
+        ("runtime", "create_cgroup", 160_000),
+        ("runtime", "clone", 730_000),
+        ("init", "join_cgroup", 1_980_000),
+        ("init", "pivot_root", 90_000),
+        ("init", "drop_capabilities", 20_000),
+        ("init", "execve", 400_000),
+    ];
+    let mut at = 1_000_000_000u64;
+    let trace = trace_steps
+        .iter()
+        .map(|(actor, step, dur)| {
+            let e = TraceEvent {
+                actor: actor.to_string(),
+                step: step.to_string(),
+                detail: format!("{step} (fixture)"),
+                start_ns: at,
+                dur_ns: *dur,
+            };
+            at += dur + 50_000;
+            e
+        })
+        .collect();
+    Sample {
+        seq: 42,
+        container: Reading::Ready(ContainerInfo {
+            name: "lab-demo".into(),
+            short_id: "4d96fc1ebdf7".into(),
+            status: "Up 12 seconds".into(),
+            running: true,
+            pid: 48213,
+            image: "busybox".into(),
+            exit_code: 0,
+            oom_killed: false,
+        }),
+        namespaces: Reading::Ready(NsView {
+            host: "pid 1".into(),
+            rows: compare_namespaces(&host, &ctr),
+        }),
+        processes: Reading::Ready(ProcessesView {
+            rows: vec![
+                ProcRow {
+                    host_pid: 48190,
+                    ns_pid: None,
+                    uid: 0,
+                    command: "glassbox --root /var/lib/glassbox run -d --name lab-demo busybox sleep 3600".into(),
+                },
+                ProcRow {
+                    host_pid: 48213,
+                    ns_pid: Some(1),
+                    uid: 0,
+                    command: "sleep 3600".into(),
+                },
+                ProcRow {
+                    host_pid: 48250,
+                    ns_pid: Some(7),
+                    uid: 0,
+                    command: "sleep 20".into(),
+                },
+            ],
+            host_total: 143,
+        }),
+        cgroup: Reading::Ready(CgroupView {
+            version: 2,
+            dir: "/sys/fs/cgroup/glassbox/default/4d96fc1ebdf7".into(),
+            usage: CgroupUsage {
+                memory_bytes: 127 << 20,
+                memory_limit: Some(200 << 20),
+                oom_kills: 1,
+                cpu_usage_usec: 2_310_000,
+                cpu_quota: Some((50_000, 100_000)),
+                nr_throttled: 46,
+                throttled_usec: 2_690_000,
+                pids_current: 4,
+                pids_max: Some(64),
+            },
+            memory_history: (0..60).map(|i| (i % 20) * (6 << 20)).collect(),
+            cpu_percent: 48.5,
+        }),
+        layers: Reading::Ready(LayersView {
+            image: "lab-layers:1".into(),
+            lower: vec![
+                LayerRow {
+                    dir: "/var/lib/glassbox/layers/9b1c0a7e55d2f00e4d7c1b6e3a2f9d8c7b6a5e4d3c2b1a0f9e8d7c6b5a4f3e2d/diff".into(),
+                    size: 2560,
+                    created_by: "COPY app.sh /app/app.sh".into(),
+                },
+                LayerRow {
+                    dir: "/var/lib/glassbox/layers/f9655d1e2751dd2f076180b6f828b928a7119c0066305fa4f43706df4efe1e0f/diff".into(),
+                    size: 2_097_152,
+                    created_by: "COPY /bin/busybox /bin/busybox # + 268 applet links".into(),
+                },
+            ],
+            upperdir: "/var/lib/glassbox/containers/4d96fc1ebdf799192f1de8443f7a5da4dd42707d297e860ff2659bfb943156a9/upper".into(),
+            empty_history: vec!["ENV GREETING=hello".into(), "CMD [\"sh\"]".into()],
+        }),
+        upper: Reading::Ready(UpperView {
+            dir: "/var/lib/glassbox/containers/4d96fc1ebdf799192f1de8443f7a5da4dd42707d297e860ff2659bfb943156a9/upper".into(),
+            entries: vec![
+                UpperEntry {
+                    path: "/etc/group".into(),
+                    kind: UpperKind::Whiteout,
+                    size: 0,
+                },
+                UpperEntry {
+                    path: "/etc/motd".into(),
+                    kind: UpperKind::CopyUp,
+                    size: 84,
+                },
+                UpperEntry {
+                    path: "/tmp/new".into(),
+                    kind: UpperKind::Added,
+                    size: 4,
+                },
+            ],
+            total_bytes: 88,
+        }),
+        network: Reading::Ready(NetworkView {
+            ifaces: vec![
+                IfaceRow {
+                    name: "glassbox0".into(),
+                    side: "host".into(),
+                    state: "up".into(),
+                    addresses: vec![],
+                    stats: NetStats {
+                        rx_bytes: 1680,
+                        rx_packets: 20,
+                        tx_bytes: 2240,
+                        tx_packets: 24,
+                    },
+                },
+                IfaceRow {
+                    name: "gb4d96fc1e".into(),
+                    side: "host".into(),
+                    state: "up".into(),
+                    addresses: vec![],
+                    stats: NetStats {
+                        rx_bytes: 1960,
+                        rx_packets: 22,
+                        tx_bytes: 2520,
+                        tx_packets: 26,
+                    },
+                },
+                IfaceRow {
+                    name: "eth0".into(),
+                    side: "container".into(),
+                    state: String::new(),
+                    addresses: vec!["172.29.0.2".into()],
+                    stats: NetStats {
+                        rx_bytes: 2520,
+                        rx_packets: 26,
+                        tx_bytes: 1960,
+                        tx_packets: 22,
+                    },
+                },
+            ],
+            routes: vec![
+                "default via 172.29.0.1 dev eth0".into(),
+                "172.29.0.0/16 dev eth0".into(),
+            ],
+        }),
+        nat: Reading::Ready(nat_rules),
+        security: Reading::Ready(
+            parse_proc_status(&fixture("proc_status/container_init.txt")).expect("status"),
+        ),
+        trace: Reading::Ready(trace),
+        chain: Reading::Ready(vec![
+            ChainRow {
+                pid: 48213,
+                command: "sleep 3600".into(),
+                role: "the container's main process: PID 1 inside".into(),
+            },
+            ChainRow {
+                pid: 48190,
+                command: "glassbox run -d --name lab-demo busybox sleep 3600".into(),
+                role: "glassbox's shim".into(),
+            },
+            ChainRow {
+                pid: 1,
+                command: "/sbin/init".into(),
+                role: "the host's init".into(),
+            },
+        ]),
+        bundle: Reading::Ready(vec![
+            "ociVersion: 1.0.2".into(),
+            "process.args: sleep 3600".into(),
+            "linux.namespaces: pid, ipc, uts, mount, network".into(),
+        ]),
+        dataroot: Reading::Ready(vec![
+            TreeRow {
+                depth: 0,
+                name: "/var/lib/glassbox".into(),
+                bytes: 9_700_000,
+                is_dir: true,
+            },
+            TreeRow {
+                depth: 1,
+                name: "containers".into(),
+                bytes: 5_400_000,
+                is_dir: true,
+            },
+            TreeRow {
+                depth: 2,
+                name: "4d96fc1ebdf7 (lab-demo)".into(),
+                bytes: 5_300_000,
+                is_dir: true,
+            },
+            TreeRow {
+                depth: 1,
+                name: "layers".into(),
+                bytes: 4_200_000,
+                is_dir: true,
+            },
+        ]),
+    }
+}
+
+/// An app at `topic` (1-based) with the fixture sample, demo output and builds.
+fn app_at(topic: usize) -> App {
+    let mut app = App::new(lessons(), topic - 1, true);
+    app.handle(Event::Sample(Box::new(fixture_sample())));
+    for line in [
+        LogLine::new(
+            LineKind::Command,
+            "$ glassbox run -d --name lab-demo busybox sleep 3600",
+        ),
+        LogLine::new(
+            LineKind::Out,
+            "4d96fc1ebdf799192f1de8443f7a5da4dd42707d297e860ff2659bfb943156a9",
+        ),
+        LogLine::new(LineKind::Ok, "exit 0 (31 ms)"),
+    ] {
+        app.handle(Event::Demo(DemoEvent::Line(line)));
+    }
+    app.handle(Event::Demo(DemoEvent::PlainMs(0.92)));
+    for (tag, cached) in [("lab-cache:1", false), ("lab-cache:2", true)] {
+        app.handle(Event::Demo(DemoEvent::Build(BuildRun {
+            tag: tag.into(),
+            steps: vec![
+                BuildStep {
+                    instruction: "FROM busybox".into(),
+                    cached: false,
+                    ms: 3.0,
+                },
+                BuildStep {
+                    instruction: "RUN sleep 2 && echo \"dependencies installed\" > /deps".into(),
+                    cached,
+                    ms: if cached { 4.0 } else { 2012.0 },
+                },
+                BuildStep {
+                    instruction: "COPY app.sh /app.sh".into(),
+                    cached: false,
+                    ms: 9.0,
+                },
+            ],
+            total_ms: if cached { 40.0 } else { 2051.0 },
+            ok: true,
+        })));
+    }
+    app
+}
+
+fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    terminal
+        .draw(|f| f.render_widget(app, f.area()))
+        .expect("draw");
+    terminal
+}
+
+#[test]
+fn every_topic_at_80x24_and_120x40() {
+    let n = lessons().len();
+    assert_eq!(n, 20);
+    for topic in 1..=n {
+        let app = app_at(topic);
+        for (w, h) in [(80, 24), (120, 40)] {
+            let terminal = draw(&app, w, h);
+            insta::assert_snapshot!(format!("topic{topic:02}_{w}x{h}"), terminal.backend());
+        }
+    }
+}
+
+#[test]
+fn help_and_output_views() {
+    let mut app = app_at(4);
+    app.on_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE));
+    assert!(app.help);
+    insta::assert_snapshot!("help_120x40", draw(&app, 120, 40).backend());
+    app.on_key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE));
+    assert!(!app.help, "any key closes help");
+    app.on_key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::NONE));
+    insta::assert_snapshot!("output_view_80x24", draw(&app, 80, 24).backend());
+}
+
+#[test]
+fn the_screens_show_the_sampled_values() {
+    // Values, not just layout: the host PID, the limit, a DNAT counter.
+    let screen = |topic, w, h| draw(&app_at(topic), w, h).backend().to_string();
+    assert!(screen(1, 120, 40).contains("48213"));
+    assert!(screen(4, 80, 24).contains("127.0 MiB of 200.0 MiB"));
+    let nat = screen(11, 120, 40);
+    assert!(nat.contains("DNAT"), "{nat}");
+}
+
+#[test]
+fn tiny_areas_do_not_panic() {
+    let n = lessons().len();
+    for topic in 1..=n {
+        let mut app = app_at(topic);
+        let steps = app.lesson().map_or(1, |l| l.step.len());
+        for step in 0..steps {
+            app.step = step;
+            for (w, h) in [
+                (0, 0),
+                (1, 1),
+                (3, 2),
+                (10, 3),
+                (19, 5),
+                (20, 6),
+                (30, 8),
+                (45, 12),
+                (79, 23),
+                (200, 7),
+                (7, 200),
+            ] {
+                draw(&app, w, h);
+            }
+            app.help = true;
+            draw(&app, 25, 9);
+            app.help = false;
+        }
+    }
+}
+
+#[test]
+fn panels_say_why_they_are_empty() {
+    let mut app = App::new(lessons(), 3, true);
+    app.handle(Event::Sample(Box::new(Sample {
+        seq: 1,
+        container: Reading::Missing(
+            "no container lab-capped yet: press Enter to run this step's demo".into(),
+        ),
+        ..Sample::default()
+    })));
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(screen.contains("no container lab-capped yet"), "{screen}");
+}
+
+fn key(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+#[test]
+fn keys_map_to_intents() {
+    let mut app = App::new(lessons(), 0, true);
+    app.on_key(key(KeyCode::Right));
+    assert_eq!(app.topic, 1);
+    app.on_key(key(KeyCode::Char('l')));
+    assert_eq!(app.topic, 2);
+    app.on_key(key(KeyCode::Char('h')));
+    app.on_key(key(KeyCode::Left));
+    app.on_key(key(KeyCode::Left));
+    assert_eq!(app.topic, 0, "stops at the first topic");
+    app.on_key(key(KeyCode::Char('G')));
+    assert_eq!(app.topic, 19);
+    app.on_key(key(KeyCode::Char('g')));
+    app.on_key(key(KeyCode::Down));
+    assert_eq!(app.step, 1);
+    app.on_key(key(KeyCode::Char('j')));
+    assert_eq!(app.step, 1, "topic 1 has two steps");
+    app.on_key(key(KeyCode::Char('k')));
+    assert_eq!(app.step, 0);
+
+    // Enter asks the runner to run the step's actions, once at a time.
+    let effects = app.on_key(key(KeyCode::Enter));
+    assert!(matches!(effects.as_slice(), [Effect::RunActions(a)] if a[0].verb() == "run"));
+    assert!(app.busy);
+    assert!(app.on_key(key(KeyCode::Enter)).is_empty());
+    app.handle(Event::Demo(DemoEvent::Started("lab-sleeper".into())));
+    app.handle(Event::Demo(DemoEvent::Done { ok: true }));
+    assert!(!app.busy);
+    assert_eq!(app.want().focus.as_deref(), Some("lab-sleeper"));
+    assert!(app.want().panels.contains("processes"));
+
+    // t runs the try-it commands beside the focused container.
+    let effects = app.on_key(key(KeyCode::Char('t')));
+    assert!(
+        matches!(effects.as_slice(), [Effect::RunTry { focus: Some(f), .. }] if f == "lab-sleeper")
+    );
+    app.handle(Event::Demo(DemoEvent::Done { ok: true }));
+
+    // r resets, q and Ctrl-C quit.
+    assert_eq!(app.on_key(key(KeyCode::Char('r'))), vec![Effect::Reset]);
+    app.handle(Event::Demo(DemoEvent::Done { ok: true }));
+    assert_eq!(app.on_key(key(KeyCode::Char('q'))), vec![Effect::Quit]);
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(app.on_key(ctrl_c), vec![Effect::Quit]);
+}
+
+#[test]
+fn c_sends_a_request_only_where_a_port_is_published() {
+    let mut app = App::new(lessons(), 10, true);
+    assert_eq!(
+        app.on_key(key(KeyCode::Char('c'))),
+        vec![Effect::Curl(8080)]
+    );
+    let mut app = App::new(lessons(), 0, true);
+    assert!(app.on_key(key(KeyCode::Char('c'))).is_empty());
+    assert!(app.log.iter().any(|l| l.text.contains("topic (11)")));
+}
+
+#[test]
+fn a_missing_feature_is_one_line_and_the_demo_does_not_run() {
+    let mut app = App::new(lessons(), 10, true);
+    app.missing.insert(
+        "publish".into(),
+        "this glassbox cannot publish ports yet".into(),
+    );
+    assert!(app.on_key(key(KeyCode::Enter)).is_empty());
+    assert!(
+        app.log
+            .iter()
+            .any(|l| l.kind == LineKind::Fail && l.text.contains("publish"))
+    );
+    let screen = draw(&app, 80, 24).backend().to_string();
+    assert!(screen.contains("cannot publish ports yet"), "{screen}");
+}
+
+#[test]
+fn without_root_the_lessons_read_and_demos_say_why_not() {
+    let app = App::new(lessons(), 0, false);
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(screen.contains("demos need root"), "{screen}");
+    assert!(screen.contains("A container is an ordinary Linux process"));
+}
