@@ -36,16 +36,16 @@ pub fn render_panel(name: &str, app: &App, area: Rect, buf: &mut Buffer) {
         "layers" => with(&s.layers, layers),
         "upper" => with(&s.upper, upper),
         "network" => with(&s.network, network),
-        "nat" => with(&s.nat, nat),
-        "security" => with(&s.security, |p| security(p, inner.width)),
+        "nat" => with(&s.nat, |r| nat(r)),
+        "security" => with(&s.security, security),
         "timeline" => return timeline(app, inner, buf),
         "chain" => with(&s.chain, |c| chain(c, inner.width as usize)),
         "bundle" => with(&s.bundle, |b| {
             b.iter().map(|l| Line::from(l.clone())).collect()
         }),
-        "dataroot" => with(&s.dataroot, dataroot),
+        "dataroot" => with(&s.dataroot, |r| dataroot(r)),
         "build" => build(app),
-        "trace" => with(&s.trace, trace),
+        "trace" => with(&s.trace, |e| trace(e)),
         other => vec![Line::from(format!("unknown panel {other}"))],
     };
     let lines = if lines.is_empty() {
@@ -387,16 +387,22 @@ fn network(v: &crate::lab::sample::NetworkView) -> Vec<Line<'static>> {
     lines
 }
 
-fn nat(rules: &Vec<crate::inspect::iptables::Rule>) -> Vec<Line<'static>> {
+fn nat(rules: &[crate::inspect::iptables::Rule]) -> Vec<Line<'static>> {
     if rules.is_empty() {
         return vec![Line::from(
             "no GLASSBOX rules in the nat table: no port is published",
         )];
     }
+    let w = rules
+        .iter()
+        .map(|r| r.chain.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     let mut lines = vec![Line::from(Span::styled(
         format!(
-            "{:>6} {:>8}  RULE (iptables-save -c -t nat)",
-            "PKTS", "BYTES"
+            "{:>6} {:>8}  {:<w$} RULE (iptables-save -c -t nat)",
+            "PKTS", "BYTES", "CHAIN"
         ),
         bold(),
     ))];
@@ -407,14 +413,37 @@ fn nat(rules: &Vec<crate::inspect::iptables::Rule>) -> Vec<Line<'static>> {
             Style::default()
         };
         lines.push(Line::from(Span::styled(
-            format!("{:>6} {:>8}  {}", r.packets, r.bytes, r.text),
+            format!(
+                "{:>6} {:>8}  {:<w$} {}",
+                r.packets,
+                r.bytes,
+                r.chain,
+                compact_rule(&r.args)
+            ),
             style,
         )));
     }
     lines
 }
 
-fn security(p: &crate::inspect::proc_status::ProcStatus, width: u16) -> Vec<Line<'static>> {
+/// A rule's words without the match-module noise (`-m tcp`, comments).
+fn compact_rule(args: &[String]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        match (args[i].as_str(), args.get(i + 1).map(String::as_str)) {
+            ("-m", Some("tcp" | "udp")) => i += 2,
+            ("-m", Some("comment")) => i += 4,
+            _ => {
+                out.push(args[i].clone());
+                i += 1;
+            }
+        }
+    }
+    out.join(" ")
+}
+
+fn security(p: &crate::inspect::proc_status::ProcStatus) -> Vec<Line<'static>> {
     let caps = &p.capabilities;
     let eff = capability_names(caps.effective);
     let dropped: Vec<&str> = CAPABILITIES
@@ -428,7 +457,6 @@ fn security(p: &crate::inspect::proc_status::ProcStatus, width: u16) -> Vec<Line
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let _ = width;
     vec![
         Line::from(format!(
             "uid {} (real {}, saved {}) · gid {}",
@@ -530,7 +558,7 @@ fn timeline(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines).render(area, buf);
 }
 
-fn chain(rows: &Vec<crate::lab::sample::ChainRow>, width: usize) -> Vec<Line<'static>> {
+fn chain(rows: &[crate::lab::sample::ChainRow], width: usize) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(
         "from the host's PID 1 down to the container (PPid links in /proc):",
     )];
@@ -550,7 +578,7 @@ fn chain(rows: &Vec<crate::lab::sample::ChainRow>, width: usize) -> Vec<Line<'st
     lines
 }
 
-fn dataroot(rows: &Vec<crate::lab::sample::TreeRow>) -> Vec<Line<'static>> {
+fn dataroot(rows: &[crate::lab::sample::TreeRow]) -> Vec<Line<'static>> {
     rows.iter()
         .map(|r| {
             let indent = "  ".repeat(r.depth);
@@ -602,7 +630,7 @@ fn build(app: &App) -> Vec<Line<'static>> {
     lines
 }
 
-fn trace(events: &Vec<crate::runtime::trace::Event>) -> Vec<Line<'static>> {
+fn trace(events: &[crate::runtime::trace::Event]) -> Vec<Line<'static>> {
     events
         .iter()
         .map(|e| {

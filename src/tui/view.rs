@@ -234,13 +234,28 @@ fn output(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let inner_h = area.height.saturating_sub(2) as usize;
-    let start = app.log.len().saturating_sub(inner_h);
-    let lines: Vec<Line> = if app.log.is_empty() {
+    let inner_w = area.width.saturating_sub(2).max(1) as usize;
+    // Wrap by hand, so that the last lines shown are the last lines printed.
+    let mut rows: Vec<LogLine> = Vec::new();
+    for line in &app.log {
+        let chars: Vec<char> = line.text.chars().collect();
+        if chars.is_empty() {
+            rows.push(line.clone());
+        }
+        for (i, chunk) in chars.chunks(inner_w.saturating_sub(2).max(1)).enumerate() {
+            let text: String = chunk.iter().collect();
+            let kind = if i == 0 { line.kind } else { LineKind::Out };
+            let text = if i == 0 { text } else { format!("  {text}") };
+            rows.push(LogLine { kind, text });
+        }
+    }
+    let start = rows.len().saturating_sub(inner_h);
+    let lines: Vec<Line> = if rows.is_empty() {
         vec![Line::from(
             "Enter runs this step's demo; its output shows here.",
         )]
     } else {
-        app.log[start..].iter().map(styled).collect()
+        rows[start..].iter().map(styled).collect()
     };
     Paragraph::new(lines)
         .block(
