@@ -3,8 +3,8 @@
 //! Nothing here talks to the kernel; each command parses its flags, calls the
 //! engine, and prints what comes back in docker's format.
 
-mod image;
 mod check;
+mod image;
 mod show;
 
 use crate::engine::container::RunConfig;

@@ -158,7 +158,11 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
         let path = store.config_path(&i);
         std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
         let _ = std::fs::remove_dir_all(metadata_dir(&store, &i));
-        let _ = std::fs::remove_file(root.path.join("builds").join(format!("{}.json", digest_hex(&i))));
+        let _ = std::fs::remove_file(
+            root.path
+                .join("builds")
+                .join(format!("{}.json", digest_hex(&i))),
+        );
         lines.push(format!("Deleted: {i}"));
         cur = next;
     }
