@@ -418,6 +418,7 @@ fn image_json(root: &DataRoot, id: &str, config: &crate::image::ImageConfig) -> 
     json!({
         "Id": id,
         "RepoTags": tags,
+        "Parent": crate::image::manage::parent(&store, id).unwrap_or_default(),
         "Created": config.created,
         "Architecture": config.architecture,
         "Os": config.os,
@@ -467,13 +468,12 @@ pub fn images(root: &DataRoot) -> anyhow::Result<()> {
             .iter()
             .map(|d| store.layer_size(d))
             .sum();
-        let created = config.created.clone().unwrap_or_default();
         rows.push(vec![
             repo.to_string(),
             tag.to_string(),
             digest_hex(&id)[..12].to_string(),
-            created,
-            human_bytes(size),
+            super::image::ago(config.created.as_deref()),
+            super::image::size(size),
         ]);
     }
     table(&["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], &rows);
