@@ -74,6 +74,10 @@ pub struct LabArgs {
     /// The lessons directory (default: $GLASSBOX_LESSONS, ./lessons, or the source tree's)
     #[arg(long)]
     pub lessons: Option<PathBuf>,
+    /// Presenter mode for a projector: large headings, one paragraph at a
+    /// time (Space), hints hidden, the topic's demo played step by step (A)
+    #[arg(long)]
+    pub present: bool,
 }
 
 /// What this host and this glassbox lack, per lesson `need`, with the one
@@ -134,6 +138,32 @@ fn lab_containers(root: &Option<DataRoot>) -> Vec<String> {
         .collect()
 }
 
+/// Set by SIGTERM, SIGHUP or SIGINT: the lab then quits as if `q` was pressed,
+/// so that it still removes its containers and restores the terminal.
+static STOP_SIGNAL: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    STOP_SIGNAL.store(true, Ordering::SeqCst);
+}
+
+/// Catches the signals that end a terminal program. A handler (unlike a
+/// blocked mask) is reset by execve, so the containers and commands the lab
+/// starts still get the default dispositions.
+fn catch_stop_signals() {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    let action = SigAction::new(
+        SigHandler::Handler(on_stop_signal),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for signal in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGINT] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        if let Err(e) = unsafe { sigaction(signal, &action) } {
+            eprintln!("glassbox lab: cannot catch {signal}: {e}");
+        }
+    }
+}
+
 /// `glassbox lab [TOPIC]`: the TUI. Returns once the student quits, after
 /// removing the containers the demos started.
 pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
@@ -142,11 +172,18 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
         None => super::find_lessons_dir()?,
     };
     let lessons = super::load_lessons(&dir)?;
+    // The exercises and the student's progress; the lab opens at the topic
+    // the student was last on.
+    let (pane, progress_file, notes) = crate::exercises::lab::load(&dir);
     let topic = match &args.topic {
         Some(key) => super::find_topic(&lessons, key).ok_or_else(|| {
             anyhow::anyhow!("no topic {key:?}: `glassbox lessons` lists them (number or id)")
         })?,
-        None => 0,
+        None => pane
+            .progress
+            .current_topic
+            .and_then(|t| super::find_topic(&lessons, &t.to_string()))
+            .unwrap_or(0),
     };
     let is_root = nix::unistd::geteuid().is_root();
     // Without root the data root may not be creatable: the lessons still read.
@@ -169,8 +206,14 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
             .unwrap_or_else(|| PathBuf::from(".")),
         is_root,
     };
-    let mut app = App::new(lessons, topic, is_root);
+    let mut app = App::new(lessons, topic, is_root).with_exercises(pane);
+    if args.present {
+        app = app.presenting();
+    }
     app.missing = probe_missing(&exe);
+    for note in notes {
+        app.log.push(LogLine::new(LineKind::Note, note));
+    }
 
     let (tx, rx) = mpsc::channel::<Event>();
     let stop = Arc::new(AtomicBool::new(false));
@@ -184,13 +227,17 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
                 match crossterm::event::poll(Duration::from_millis(200)) {
                     Ok(true) => {}
                     Ok(false) => continue,
-                    Err(_) => break,
+                    Err(_) => {
+                        let _ = tx.send(Event::Quit);
+                        break;
+                    }
                 }
                 let event = match crossterm::event::read() {
                     Ok(CtEvent::Key(k)) => Event::Key(k),
                     Ok(CtEvent::Resize(w, h)) => Event::Resize(w, h),
                     Ok(_) => continue,
-                    Err(_) => break,
+                    // The terminal is gone: quit, removing the containers.
+                    Err(_) => Event::Quit,
                 };
                 if tx.send(event).is_err() {
                     break;
@@ -206,6 +253,20 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
             sampler.run(want, stop, |s| tx.send(Event::Sample(Box::new(s))).is_ok())
         })
     };
+    // The checker: grades on request, and when the data root's state changes.
+    let topic_ids = Arc::new(Mutex::new(app.exercises.ids(app.topic_number())));
+    let (checks, check_rx) = mpsc::channel::<Vec<String>>();
+    let checker = crate::exercises::lab::spawn_checker(
+        root.clone(),
+        app.exercises.exercises.clone(),
+        topic_ids.clone(),
+        check_rx,
+        stop.clone(),
+        {
+            let tx = tx.clone();
+            move |r| tx.send(Event::Checked(r)).is_ok()
+        },
+    );
     // The demo worker: one job at a time, in order.
     let (jobs, job_rx) = mpsc::channel::<Effect>();
     let worker = {
@@ -237,8 +298,25 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
                     }
                     Effect::Reset => {
                         runner.reset(&lab_containers(&root), &mut emit);
+                        crate::exercises::lab::remove_lab_images(&runner, &root, &mut emit);
                         emit(DemoEvent::Done { ok: true });
                     }
+                    Effect::Script { steps, pause_ms } => {
+                        let last = steps.len().saturating_sub(1);
+                        for (n, (i, actions)) in steps.into_iter().enumerate() {
+                            if tx.send(Event::GoStep(i)).is_err() {
+                                break;
+                            }
+                            if !actions.is_empty() {
+                                runner.run_actions(&actions, &mut emit);
+                            }
+                            if n < last {
+                                std::thread::sleep(Duration::from_millis(pause_ms));
+                            }
+                        }
+                        emit(DemoEvent::Done { ok: true });
+                    }
+                    Effect::Check(_) | Effect::SaveProgress(_) => {}
                     Effect::Quit => break,
                 }
             }
@@ -246,6 +324,7 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     };
     drop(tx);
 
+    catch_stop_signals();
     let mut terminal = ratatui::try_init()?;
     let result = (|| -> anyhow::Result<()> {
         loop {
@@ -253,13 +332,30 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
             let Ok(event) = rx.recv() else {
                 return Ok(());
             };
+            // Samples arrive four times a second, so a signal is seen within 250 ms.
+            let event = if STOP_SIGNAL.load(Ordering::SeqCst) {
+                Event::Quit
+            } else {
+                event
+            };
             for effect in app.handle(event) {
                 match effect {
                     Effect::Quit => return Ok(()),
+                    Effect::Check(ids) => {
+                        let _ = checks.send(ids);
+                    }
+                    Effect::SaveProgress(p) => {
+                        if let Some(note) = crate::exercises::lab::save(&progress_file, &p) {
+                            app.log.push(LogLine::new(LineKind::Fail, note));
+                        }
+                    }
                     job => {
                         let _ = jobs.send(job);
                     }
                 }
+            }
+            if let Ok(mut ids) = topic_ids.lock() {
+                *ids = app.exercises.ids(app.topic_number());
             }
             if let Ok(mut w) = want.lock() {
                 let new = app.want();
@@ -275,6 +371,8 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     // A demo still running finishes before the containers are removed.
     let _ = worker.join();
     let _ = sampler.join();
+    drop(checks);
+    let _ = checker.join();
     let _ = input.join();
     let names = lab_containers(&root);
     if !names.is_empty() {

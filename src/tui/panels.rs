@@ -36,16 +36,16 @@ pub fn render_panel(name: &str, app: &App, area: Rect, buf: &mut Buffer) {
         "layers" => with(&s.layers, layers),
         "upper" => with(&s.upper, upper),
         "network" => with(&s.network, network),
-        "nat" => with(&s.nat, nat),
-        "security" => with(&s.security, |p| security(p, inner.width)),
+        "nat" => with(&s.nat, |r| nat(r)),
+        "security" => with(&s.security, security),
         "timeline" => return timeline(app, inner, buf),
         "chain" => with(&s.chain, |c| chain(c, inner.width as usize)),
         "bundle" => with(&s.bundle, |b| {
             b.iter().map(|l| Line::from(l.clone())).collect()
         }),
-        "dataroot" => with(&s.dataroot, dataroot),
+        "dataroot" => with(&s.dataroot, |r| dataroot(r)),
         "build" => build(app),
-        "trace" => with(&s.trace, trace),
+        "trace" => with(&s.trace, |e| trace(e)),
         other => vec![Line::from(format!("unknown panel {other}"))],
     };
     let lines = if lines.is_empty() {
@@ -361,14 +361,19 @@ fn upper(v: &crate::lab::sample::UpperView) -> Vec<Line<'static>> {
 fn network(v: &crate::lab::sample::NetworkView) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(Span::styled(
         format!(
-            "{:<9} {:<11} {:<15} {:>10} {:>10}",
-            "SIDE", "IFACE", "ADDRESS", "RX bytes", "TX bytes"
+            "{:<9} {:<11} {:<15} {:>10} {:>10}  {}",
+            "SIDE", "IFACE", "ADDRESS", "RX bytes", "TX bytes", "VETH PEER"
         ),
         bold(),
     ))];
     for i in &v.ifaces {
+        let peer = if i.peer.is_empty() {
+            String::new()
+        } else {
+            format!("⇄ {}", i.peer)
+        };
         lines.push(Line::from(format!(
-            "{:<9} {:<11} {:<15} {:>10} {:>10}",
+            "{:<9} {:<11} {:<15} {:>10} {:>10}  {peer}",
             i.side,
             i.name,
             i.addresses.first().cloned().unwrap_or_default(),
@@ -387,16 +392,22 @@ fn network(v: &crate::lab::sample::NetworkView) -> Vec<Line<'static>> {
     lines
 }
 
-fn nat(rules: &Vec<crate::inspect::iptables::Rule>) -> Vec<Line<'static>> {
+fn nat(rules: &[crate::inspect::iptables::Rule]) -> Vec<Line<'static>> {
     if rules.is_empty() {
         return vec![Line::from(
             "no GLASSBOX rules in the nat table: no port is published",
         )];
     }
+    let w = rules
+        .iter()
+        .map(|r| r.chain.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     let mut lines = vec![Line::from(Span::styled(
         format!(
-            "{:>6} {:>8}  RULE (iptables-save -c -t nat)",
-            "PKTS", "BYTES"
+            "{:>6} {:>8}  {:<w$} RULE (iptables-save -c -t nat)",
+            "PKTS", "BYTES", "CHAIN"
         ),
         bold(),
     ))];
@@ -407,14 +418,37 @@ fn nat(rules: &Vec<crate::inspect::iptables::Rule>) -> Vec<Line<'static>> {
             Style::default()
         };
         lines.push(Line::from(Span::styled(
-            format!("{:>6} {:>8}  {}", r.packets, r.bytes, r.text),
+            format!(
+                "{:>6} {:>8}  {:<w$} {}",
+                r.packets,
+                r.bytes,
+                r.chain,
+                compact_rule(&r.args)
+            ),
             style,
         )));
     }
     lines
 }
 
-fn security(p: &crate::inspect::proc_status::ProcStatus, width: u16) -> Vec<Line<'static>> {
+/// A rule's words without the match-module noise (`-m tcp`, comments).
+fn compact_rule(args: &[String]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        match (args[i].as_str(), args.get(i + 1).map(String::as_str)) {
+            ("-m", Some("tcp" | "udp")) => i += 2,
+            ("-m", Some("comment")) => i += 4,
+            _ => {
+                out.push(args[i].clone());
+                i += 1;
+            }
+        }
+    }
+    out.join(" ")
+}
+
+fn security(p: &crate::inspect::proc_status::ProcStatus) -> Vec<Line<'static>> {
     let caps = &p.capabilities;
     let eff = capability_names(caps.effective);
     let dropped: Vec<&str> = CAPABILITIES
@@ -428,7 +462,6 @@ fn security(p: &crate::inspect::proc_status::ProcStatus, width: u16) -> Vec<Line
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let _ = width;
     vec![
         Line::from(format!(
             "uid {} (real {}, saved {}) · gid {}",
@@ -530,7 +563,7 @@ fn timeline(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines).render(area, buf);
 }
 
-fn chain(rows: &Vec<crate::lab::sample::ChainRow>, width: usize) -> Vec<Line<'static>> {
+fn chain(rows: &[crate::lab::sample::ChainRow], width: usize) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(
         "from the host's PID 1 down to the container (PPid links in /proc):",
     )];
@@ -550,7 +583,7 @@ fn chain(rows: &Vec<crate::lab::sample::ChainRow>, width: usize) -> Vec<Line<'st
     lines
 }
 
-fn dataroot(rows: &Vec<crate::lab::sample::TreeRow>) -> Vec<Line<'static>> {
+fn dataroot(rows: &[crate::lab::sample::TreeRow]) -> Vec<Line<'static>> {
     rows.iter()
         .map(|r| {
             let indent = "  ".repeat(r.depth);
@@ -572,7 +605,8 @@ fn build(app: &App) -> Vec<Line<'static>> {
         )];
     }
     let mut lines = Vec::new();
-    for b in app.builds.iter().rev().take(2).rev() {
+    // Newest first, so that a short panel still shows the latest build.
+    for b in app.builds.iter().rev() {
         let mark = if b.ok { "✓" } else { "✗" };
         let cached = b.steps.iter().filter(|s| s.cached).count();
         lines.push(Line::from(Span::styled(
@@ -602,7 +636,7 @@ fn build(app: &App) -> Vec<Line<'static>> {
     lines
 }
 
-fn trace(events: &Vec<crate::runtime::trace::Event>) -> Vec<Line<'static>> {
+fn trace(events: &[crate::runtime::trace::Event]) -> Vec<Line<'static>> {
     events
         .iter()
         .map(|e| {
