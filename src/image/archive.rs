@@ -61,6 +61,23 @@ pub struct Descriptor {
     pub size: u64,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    /// In an index of several platforms: which one this manifest is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+}
+
+/// An image's platform, in an index.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Platform {
+    pub architecture: String,
+    pub os: String,
+}
+
+/// This machine's architecture in OCI's words (`amd64`, `arm64`).
+pub fn host_architecture() -> String {
+    std::env::consts::ARCH
+        .replace("x86_64", "amd64")
+        .replace("aarch64", "arm64")
 }
 
 /// An OCI image manifest (or, with `manifests`, an index).
@@ -230,6 +247,7 @@ pub fn save<W: Write>(
                         digest: d.clone(),
                         size,
                         annotations: BTreeMap::new(),
+                        platform: None,
                     });
                 }
                 let manifest = Manifest {
@@ -240,6 +258,7 @@ pub fn save<W: Write>(
                         digest: id.clone(),
                         size: config_bytes.len() as u64,
                         annotations: BTreeMap::new(),
+                        platform: None,
                     }),
                     layers,
                     manifests: Vec::new(),
@@ -266,6 +285,7 @@ pub fn save<W: Write>(
                         digest: mdigest.clone(),
                         size: mbytes.len() as u64,
                         annotations,
+                        platform: None,
                     });
                 }
             }
@@ -480,7 +500,14 @@ fn oci_images(dir: &Path) -> anyhow::Result<Vec<Found>> {
         let m: Manifest = serde_json::from_slice(&std::fs::read(blob(dir, &d)?)?)
             .with_context(|| format!("manifest {}", d.digest))?;
         if d.media_type == MEDIA_INDEX || !m.manifests.is_empty() {
-            queue.extend(m.manifests.into_iter().map(|c| (c, name.clone())));
+            // A multi-platform index: only the manifest for this machine.
+            let arch = host_architecture();
+            let mine = m.manifests.into_iter().filter(|c| {
+                c.platform
+                    .as_ref()
+                    .is_none_or(|p| p.os == "linux" && p.architecture == arch)
+            });
+            queue.extend(mine.map(|c| (c, name.clone())));
             continue;
         }
         let config = m
