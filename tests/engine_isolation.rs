@@ -112,12 +112,14 @@ fn root_is_an_overlay_of_the_image_layers() {
         upperdir.display().to_string(),
         doc["GraphDriver"]["Data"]["UpperDir"].as_str().unwrap()
     );
-    assert!(dirs.lowerdir[0].starts_with(root.path().join("layers")));
+    // On top, docker's "init layer" with the placeholders for bind-mounted files.
+    assert!(dirs.lowerdir[0].ends_with("init"), "{:?}", dirs.lowerdir);
+    assert!(dirs.lowerdir[1].starts_with(root.path().join("layers")));
     // A write inside lands in the upper dir; the image's layer is untouched.
     root.ok(&["exec", "web", "sh", "-c", "echo changed > /etc/motd"]);
     let upper = std::fs::read_to_string(upperdir.join("etc/motd")).unwrap();
     assert_eq!(upper, "changed\n");
-    let lower = std::fs::read_to_string(dirs.lowerdir[0].join("etc/motd")).unwrap();
+    let lower = std::fs::read_to_string(dirs.lowerdir[1].join("etc/motd")).unwrap();
     assert_ne!(lower, "changed\n");
     // /proc, /dev and /sys are what a container expects, and /sys is read-only.
     for (mp, fs) in [

@@ -181,7 +181,8 @@ fn lab_walks_every_topic_and_runs_live_demos() {
     let tmux = Tmux::start(&session, 200, 50, "sh");
     tmux.keys(&[
         &format!(
-            "cd {repo} && GLASSBOX_LESSONS={repo}/lessons {exe} --root {} lab; echo LAB-EXITED-$?",
+            "cd {repo} && GLASSBOX_LESSONS={repo}/lessons GLASSBOX_PROGRESS={}/progress.toml {exe} --root {} lab; echo LAB-EXITED-$?",
+            root.path().display(),
             root.path().display()
         ),
         "Enter",

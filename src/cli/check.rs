@@ -16,8 +16,8 @@ pub const LESSONS_ENV: &str = "GLASSBOX_LESSONS";
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// A topic (number or id, e.g. 4 or cgroups) or one exercise id; all when absent
-    pub topic: Option<String>,
+    /// Topics (number or id, e.g. 4 or cgroups) or exercise ids; all when absent
+    pub topics: Vec<String>,
     /// Output format
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -89,12 +89,22 @@ fn load_progress() -> anyhow::Result<(PathBuf, Option<progress::Owner>, Progress
 /// `glassbox check`: the exit code is 0 only when every exercise checked passed.
 pub fn check(root: &DataRoot, args: CheckArgs) -> anyhow::Result<i32> {
     let (dir, all) = load_exercises()?;
-    let selected = exercises::select(&all, args.topic.as_deref());
-    if selected.is_empty() {
-        bail!(
-            "no exercise matches {:?} (topics are 1 to 20, or a lesson id; `glassbox exercise list` lists them)",
-            args.topic.unwrap_or_default()
-        );
+    let mut selected: Vec<&Exercise> = Vec::new();
+    if args.topics.is_empty() {
+        selected = exercises::select(&all, None);
+    }
+    for key in &args.topics {
+        let found = exercises::select(&all, Some(key));
+        if found.is_empty() {
+            bail!(
+                "no exercise matches {key:?} (topics are 1 to 20, a lesson id, or an exercise id; `glassbox exercise list` lists them)"
+            );
+        }
+        for e in found {
+            if !selected.iter().any(|s| s.id == e.id) {
+                selected.push(e);
+            }
+        }
     }
     let results: Vec<_> = if args.verify {
         crate::engine::require_root("glassbox check --verify")?;

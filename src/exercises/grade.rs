@@ -220,6 +220,16 @@ impl Grader<'_> {
                 let l = live(self.root, container)?;
                 Ok(kernel::root_overlay(&l)?.lowerdir.len().to_string())
             }
+            Observe::LowerLayersFromImage { container } => {
+                let l = live(self.root, container)?;
+                let store = self.root.path.join("layers");
+                let dirs = kernel::root_overlay(&l)?.lowerdir;
+                Ok(dirs
+                    .iter()
+                    .filter(|d| d.starts_with(&store))
+                    .count()
+                    .to_string())
+            }
             Observe::Processes { container } => {
                 let l = live(self.root, container)?;
                 Ok(processes(&l)?.to_string())

@@ -18,6 +18,8 @@
 pub mod grade;
 pub mod honesty;
 pub mod kernel;
+pub mod lab;
+pub mod pane;
 pub mod progress;
 pub mod report;
 pub mod spec;

@@ -138,6 +138,10 @@ pub enum Observe {
     /// How many read-only layers (lowerdirs) the container's root overlay
     /// has, from its own /proc/PID/mountinfo.
     LowerLayers { container: String },
+    /// How many of those lowerdirs are the image's own layers (directories
+    /// of the data root's layer store), leaving out the container's init
+    /// layer (docker's `-init`: the mount points of /etc/hosts and co.).
+    LowerLayersFromImage { container: String },
     /// How many processes live in the container's PID namespace.
     Processes { container: String },
     /// The command name (/proc/PPID/comm) of the host process that is the
@@ -258,6 +262,7 @@ impl Observe {
             Observe::PidInside { container }
             | Observe::HasCapability { container, .. }
             | Observe::LowerLayers { container }
+            | Observe::LowerLayersFromImage { container }
             | Observe::Processes { container }
             | Observe::ParentCommand { container }
             | Observe::ExitCode { container } => container,

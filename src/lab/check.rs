@@ -290,6 +290,22 @@ fn check_lesson(src: &Source, lesson: &Lesson, assets_root: &Path) -> Vec<Diagno
                 ),
             ));
         }
+        // The check itself: its kinds are crate::exercises::spec's.
+        let id = exercise.id.get_ref();
+        match &exercise.check {
+            None => out.push(src.at(
+                exercise.id.span(),
+                format!("exercise \"{id}\" has no check: every exercise says what proves it done"),
+            )),
+            Some(table) => {
+                if let Err(message) = crate::exercises::spec::from_table(table) {
+                    out.push(src.at(
+                        exercise.id.span(),
+                        format!("exercise \"{id}\": check: {message}"),
+                    ));
+                }
+            }
+        }
     }
     out
 }

@@ -74,6 +74,10 @@ pub struct LabArgs {
     /// The lessons directory (default: $GLASSBOX_LESSONS, ./lessons, or the source tree's)
     #[arg(long)]
     pub lessons: Option<PathBuf>,
+    /// Presenter mode for a projector: large headings, one paragraph at a
+    /// time (Space), hints hidden, the topic's demo played step by step (A)
+    #[arg(long)]
+    pub present: bool,
 }
 
 /// What this host and this glassbox lack, per lesson `need`, with the one
@@ -174,11 +178,18 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
         None => super::find_lessons_dir()?,
     };
     let lessons = super::load_lessons(&dir)?;
+    // The exercises and the student's progress; the lab opens at the topic
+    // the student was last on.
+    let (pane, progress_file, notes) = crate::exercises::lab::load(&dir);
     let topic = match &args.topic {
         Some(key) => super::find_topic(&lessons, key).ok_or_else(|| {
             anyhow::anyhow!("no topic {key:?}: `glassbox lessons` lists them (number or id)")
         })?,
-        None => 0,
+        None => pane
+            .progress
+            .current_topic
+            .and_then(|t| super::find_topic(&lessons, &t.to_string()))
+            .unwrap_or(0),
     };
     let is_root = nix::unistd::geteuid().is_root();
     // Without root the data root may not be creatable: the lessons still read.
@@ -201,8 +212,14 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
             .unwrap_or_else(|| PathBuf::from(".")),
         is_root,
     };
-    let mut app = App::new(lessons, topic, is_root);
+    let mut app = App::new(lessons, topic, is_root).with_exercises(pane);
+    if args.present {
+        app = app.presenting();
+    }
     app.missing = probe_missing(&exe);
+    for note in notes {
+        app.log.push(LogLine::new(LineKind::Note, note));
+    }
 
     let (tx, rx) = mpsc::channel::<Event>();
     let stop = Arc::new(AtomicBool::new(false));
@@ -242,6 +259,20 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
             sampler.run(want, stop, |s| tx.send(Event::Sample(Box::new(s))).is_ok())
         })
     };
+    // The checker: grades on request, and when the data root's state changes.
+    let topic_ids = Arc::new(Mutex::new(app.exercises.ids(app.topic_number())));
+    let (checks, check_rx) = mpsc::channel::<Vec<String>>();
+    let checker = crate::exercises::lab::spawn_checker(
+        root.clone(),
+        app.exercises.exercises.clone(),
+        topic_ids.clone(),
+        check_rx,
+        stop.clone(),
+        {
+            let tx = tx.clone();
+            move |r| tx.send(Event::Checked(r)).is_ok()
+        },
+    );
     // The demo worker: one job at a time, in order.
     let (jobs, job_rx) = mpsc::channel::<Effect>();
     let worker = {
@@ -273,8 +304,25 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
                     }
                     Effect::Reset => {
                         runner.reset(&lab_containers(&root), &mut emit);
+                        crate::exercises::lab::remove_lab_images(&runner, &root, &mut emit);
                         emit(DemoEvent::Done { ok: true });
                     }
+                    Effect::Script { steps, pause_ms } => {
+                        let last = steps.len().saturating_sub(1);
+                        for (n, (i, actions)) in steps.into_iter().enumerate() {
+                            if tx.send(Event::GoStep(i)).is_err() {
+                                break;
+                            }
+                            if !actions.is_empty() {
+                                runner.run_actions(&actions, &mut emit);
+                            }
+                            if n < last {
+                                std::thread::sleep(Duration::from_millis(pause_ms));
+                            }
+                        }
+                        emit(DemoEvent::Done { ok: true });
+                    }
+                    Effect::Check(_) | Effect::SaveProgress(_) => {}
                     Effect::Quit => break,
                 }
             }
@@ -299,10 +347,21 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
             for effect in app.handle(event) {
                 match effect {
                     Effect::Quit => return Ok(()),
+                    Effect::Check(ids) => {
+                        let _ = checks.send(ids);
+                    }
+                    Effect::SaveProgress(p) => {
+                        if let Some(note) = crate::exercises::lab::save(&progress_file, &p) {
+                            app.log.push(LogLine::new(LineKind::Fail, note));
+                        }
+                    }
                     job => {
                         let _ = jobs.send(job);
                     }
                 }
+            }
+            if let Ok(mut ids) = topic_ids.lock() {
+                *ids = app.exercises.ids(app.topic_number());
             }
             if let Ok(mut w) = want.lock() {
                 let new = app.want();
@@ -318,6 +377,8 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     // A demo still running finishes before the containers are removed.
     let _ = worker.join();
     let _ = sampler.join();
+    drop(checks);
+    let _ = checker.join();
     let _ = input.join();
     let names = lab_containers(&root);
     if !names.is_empty() {

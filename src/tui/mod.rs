@@ -28,6 +28,10 @@ pub enum Event {
     Sample(Box<Sample>),
     /// Output of a demo job from the worker thread.
     Demo(DemoEvent),
+    /// Exercise verdicts from the checker thread.
+    Checked(Vec<crate::exercises::Graded>),
+    /// The presenter's scripted run moved to this step.
+    GoStep(usize),
     Quit,
 }
 
@@ -47,6 +51,15 @@ pub enum Effect {
     Curl(u16),
     /// Remove the lab's containers.
     Reset,
+    /// Grade these exercises against the kernel now.
+    Check(Vec<String>),
+    /// Write the progress file.
+    SaveProgress(Box<crate::exercises::progress::Progress>),
+    /// Presenter mode: run each step's demo in turn, pausing between steps.
+    Script {
+        steps: Vec<(usize, Vec<Action>)>,
+        pause_ms: u64,
+    },
     Quit,
 }
 
@@ -86,6 +99,15 @@ pub struct App {
     /// Lines the output view is scrolled up from its end.
     pub log_scroll: u16,
     pub quitting: bool,
+    /// The exercises: their pane, verdicts and the student's progress.
+    pub exercises: crate::exercises::pane::Pane,
+    /// The exercise pane is shown in place of the lesson text (`e`).
+    pub show_exercise: bool,
+    /// Presenter mode (`glassbox lab --present`): large headings, one
+    /// paragraph revealed at a time, hints hidden, a scripted demo.
+    pub present: bool,
+    /// Presenter mode: how many paragraphs of the step are revealed.
+    pub revealed: usize,
 }
 
 impl App {
@@ -110,7 +132,50 @@ impl App {
             show_log: false,
             log_scroll: 0,
             quitting: false,
+            exercises: crate::exercises::pane::Pane::default(),
+            show_exercise: false,
+            present: false,
+            revealed: 1,
         }
+    }
+
+    /// Adds the exercises and the student's progress.
+    pub fn with_exercises(mut self, pane: crate::exercises::pane::Pane) -> App {
+        self.exercises = pane;
+        self
+    }
+
+    /// Turns on presenter mode.
+    pub fn presenting(mut self) -> App {
+        self.present = true;
+        self
+    }
+
+    /// The current topic's number (1-based, as the lessons name it).
+    pub fn topic_number(&self) -> u32 {
+        self.lesson().map_or(0, |l| l.topic())
+    }
+
+    /// The paragraphs presenter mode reveals one by one: the topic's summary
+    /// on its first step, then the step's text, paragraph by paragraph.
+    pub fn paragraphs(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.step == 0
+            && let Some(l) = self.lesson()
+            && !l.summary.trim().is_empty()
+        {
+            out.push(l.summary.trim().to_string());
+        }
+        if let Some(s) = self.current_step() {
+            out.extend(
+                s.text
+                    .trim()
+                    .split("\n\n")
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty()),
+            );
+        }
+        out
     }
 
     pub fn lesson(&self) -> Option<&Lesson> {
@@ -166,7 +231,88 @@ impl App {
                 self.on_demo(d);
                 Vec::new()
             }
+            Event::Checked(results) => {
+                if self.exercises.record(results) {
+                    vec![self.save_progress()]
+                } else {
+                    Vec::new()
+                }
+            }
+            Event::GoStep(step) => {
+                let steps = self.lesson().map_or(0, |l| l.step.len());
+                if step < steps {
+                    self.step = step;
+                    self.scroll = 0;
+                    self.panel_tab = 0;
+                    self.revealed = usize::MAX;
+                }
+                Vec::new()
+            }
             Event::Quit => self.quit(),
+        }
+    }
+
+    fn save_progress(&self) -> Effect {
+        Effect::SaveProgress(Box::new(self.exercises.progress.clone()))
+    }
+
+    /// Keys while an answer is typed: characters go into it.
+    fn on_answer_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let topic = self.topic_number();
+        match key.code {
+            KeyCode::Enter => {
+                if self.exercises.submit_answer(topic) {
+                    let mut effects = vec![self.save_progress()];
+                    effects.extend(self.check_exercises());
+                    return effects;
+                }
+                Vec::new()
+            }
+            KeyCode::Esc => {
+                self.exercises.cancel_answer();
+                Vec::new()
+            }
+            KeyCode::Backspace => {
+                self.exercises.backspace();
+                Vec::new()
+            }
+            KeyCode::Char(c) => {
+                self.exercises.type_char(c);
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Keys of the exercise pane, when it is shown; `None` for other keys.
+    fn on_exercise_key(&mut self, code: KeyCode) -> Option<Vec<Effect>> {
+        let topic = self.topic_number();
+        let saved = |app: &mut App, changed: bool| {
+            if changed {
+                vec![app.save_progress()]
+            } else {
+                Vec::new()
+            }
+        };
+        match code {
+            KeyCode::Char('x') => Some(self.check_exercises()),
+            KeyCode::Char('i') if !self.present => {
+                let changed = self.exercises.next_hint(topic);
+                Some(saved(self, changed))
+            }
+            KeyCode::Char('s') if !self.present => {
+                let changed = self.exercises.show_solution(topic);
+                Some(saved(self, changed))
+            }
+            KeyCode::Char('S') => {
+                let changed = self.exercises.skip(topic);
+                Some(saved(self, changed))
+            }
+            KeyCode::Char('a') => {
+                self.exercises.start_answer(topic);
+                Some(Vec::new())
+            }
+            _ => None,
         }
     }
 
@@ -211,8 +357,23 @@ impl App {
                 Vec::new()
             };
         }
+        if self.exercises.answering.is_some() {
+            return self.on_answer_key(key);
+        }
+        if self.show_exercise
+            && let Some(effects) = self.on_exercise_key(key.code)
+        {
+            return effects;
+        }
         match key.code {
             KeyCode::Char('q') => self.quit(),
+            KeyCode::Char('e') => self.toggle_exercise(),
+            KeyCode::Char('x') => {
+                self.show_exercise = true;
+                self.check_exercises()
+            }
+            KeyCode::Char(' ') if self.present => self.reveal_next(),
+            KeyCode::Char('A') if self.present => self.play_topic(),
             KeyCode::Char('?') => {
                 self.help = true;
                 Vec::new()
@@ -259,6 +420,12 @@ impl App {
             self.tried = None;
             self.log.clear();
             self.sample = Sample::default();
+            self.revealed = 1;
+            self.exercises.selected = 0;
+            self.exercises.answering = None;
+            let number = self.topic_number();
+            self.exercises.progress.jump(number);
+            return vec![self.save_progress()];
         }
         Vec::new()
     }
@@ -270,6 +437,7 @@ impl App {
             self.scroll = 0;
             self.panel_tab = 0;
             self.tried = None;
+            self.revealed = 1;
         }
         Vec::new()
     }
@@ -413,6 +581,73 @@ impl App {
             self.scroll = self.scroll.saturating_sub(5);
         }
         Vec::new()
+    }
+
+    /// Shows the topic's exercises one after another, then the lesson again.
+    pub fn toggle_exercise(&mut self) -> Vec<Effect> {
+        let topic = self.topic_number();
+        if !self.show_exercise {
+            self.show_exercise = true;
+            self.exercises.selected = 0;
+            return self.check_exercises();
+        }
+        if !self.exercises.select_next(topic) {
+            self.show_exercise = false;
+        }
+        Vec::new()
+    }
+
+    /// Grades the topic's exercises now (the key for VMs where watching fails).
+    pub fn check_exercises(&mut self) -> Vec<Effect> {
+        let ids = self.exercises.ids(self.topic_number());
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        self.exercises.checking = true;
+        vec![Effect::Check(ids)]
+    }
+
+    /// Presenter mode: reveals the step's next paragraph.
+    pub fn reveal_next(&mut self) -> Vec<Effect> {
+        let n = self.paragraphs().len();
+        if self.revealed < n {
+            self.revealed += 1;
+        }
+        Vec::new()
+    }
+
+    /// Presenter mode: plays the topic's demo from this step on, pausing
+    /// between steps.
+    pub fn play_topic(&mut self) -> Vec<Effect> {
+        if self.busy {
+            return Vec::new();
+        }
+        let missing = self.missing_for_topic();
+        if !missing.is_empty() {
+            for m in missing {
+                self.push_log(LogLine::new(LineKind::Fail, m));
+            }
+            return Vec::new();
+        }
+        let steps: Vec<(usize, Vec<Action>)> = self
+            .lesson()
+            .map(|l| {
+                l.step
+                    .iter()
+                    .enumerate()
+                    .skip(self.step)
+                    .map(|(i, s)| (i, s.actions.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if steps.is_empty() {
+            return Vec::new();
+        }
+        self.busy = true;
+        vec![Effect::Script {
+            steps,
+            pause_ms: 4000,
+        }]
     }
 
     pub fn quit(&mut self) -> Vec<Effect> {

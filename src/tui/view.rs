@@ -27,13 +27,22 @@ impl Widget for &App {
                 .render(area, buf);
             return;
         }
+        let head = if self.present && area.height >= 16 {
+            3
+        } else {
+            1
+        };
         let rows = Layout::vertical([
-            Constraint::Length(1),
+            Constraint::Length(head),
             Constraint::Min(3),
             Constraint::Length(1),
         ])
         .split(area);
-        header(self, rows[0], buf);
+        if self.present {
+            present_header(self, rows[0], buf);
+        } else {
+            header(self, rows[0], buf);
+        }
         body(self, rows[1], buf);
         footer(self, rows[2], buf);
         if self.help {
@@ -70,9 +79,48 @@ fn header(app: &App, area: Rect, buf: &mut Buffer) {
     .render(area, buf);
 }
 
+/// Presenter mode's heading: the topic's title, large enough for the back
+/// row: upper case, bold, in a thick frame, centred.
+fn present_header(app: &App, area: Rect, buf: &mut Buffer) {
+    let (title, step) = app
+        .lesson()
+        .map(|l| {
+            let step = app
+                .current_step()
+                .map(|s| s.title.clone())
+                .unwrap_or_default();
+            (format!("{} · {}", l.topic(), l.title.to_uppercase()), step)
+        })
+        .unwrap_or_else(|| ("NO LESSONS".into(), String::new()));
+    let strong = Style::default().add_modifier(Modifier::BOLD);
+    let line = Line::from(vec![
+        Span::styled(title, strong),
+        Span::raw(if step.is_empty() { "" } else { "   " }),
+        Span::styled(step, strong.add_modifier(Modifier::UNDERLINED)),
+    ])
+    .centered();
+    let block = if area.height >= 3 {
+        Block::default()
+            .borders(Borders::ALL)
+            .border_type(ratatui::widgets::BorderType::Thick)
+    } else {
+        Block::default()
+    };
+    Paragraph::new(line)
+        .block(block)
+        .style(strong)
+        .render(area, buf);
+}
+
 fn footer(app: &App, area: Rect, buf: &mut Buffer) {
     let busy = if app.busy { "[running…] " } else { "" };
-    let keys = if area.width >= 110 {
+    let keys = if app.exercises.answering.is_some() {
+        "type your answer  Enter keep it  Esc cancel"
+    } else if app.present {
+        "Space next  Enter run  A play topic  e exercise  x check  r reset all  ←→ topic  ↑↓ step  q quit"
+    } else if app.show_exercise {
+        "x check  i hint  s solution  S skip  a answer  e next/close  ←→ topic  q quit"
+    } else if area.width >= 110 {
         "←/→ topic  ↑/↓ step  Enter run  t try  c request  r reset  o output  Tab panel  PgDn scroll  ? help  q quit"
     } else {
         "←→ topic ↑↓ step Enter run t try o output r reset ? help q quit"
@@ -120,15 +168,32 @@ fn body(app: &App, area: Rect, buf: &mut Buffer) {
         } else {
             (parts[0], None)
         };
-        lesson_text(app, text_area, buf);
+        if app.show_exercise {
+            exercise_pane(app, text_area, buf);
+        } else {
+            lesson_text(app, text_area, buf);
+        }
         if let Some(out) = out_area {
             output(app, out, buf);
         }
         panel_stack(app, parts[1], buf);
     } else {
-        lesson_text(app, parts[0], buf);
+        if app.show_exercise {
+            exercise_pane(app, parts[0], buf);
+        } else {
+            lesson_text(app, parts[0], buf);
+        }
         output(app, parts[1], buf);
     }
+}
+
+/// The current topic's exercise: task, answer, verdict, hints (see
+/// [`crate::exercises::pane`]).
+fn exercise_pane(app: &App, area: Rect, buf: &mut Buffer) {
+    Paragraph::new(app.exercises.lines(app.topic_number(), app.present))
+        .block(Block::default().borders(Borders::ALL).title(" exercise "))
+        .wrap(Wrap { trim: false })
+        .render(area, buf);
 }
 
 /// The step's text, what Enter and t do, and what really happens.
@@ -147,6 +212,36 @@ pub fn lesson_lines(app: &App) -> Vec<Line<'static>> {
             "✗ demos need root: quit (q) and run `sudo glassbox lab`",
             bold,
         )));
+    }
+    if app.present {
+        // One paragraph at a time (Space), for the room to read together.
+        let paragraphs = app.paragraphs();
+        let shown = app.revealed.min(paragraphs.len());
+        for (i, para) in paragraphs.iter().take(shown).enumerate() {
+            if i > 0 {
+                lines.push(Line::from(""));
+            }
+            lines.push(Line::from(Span::styled(para.clone(), bold)));
+        }
+        if shown < paragraphs.len() {
+            lines.push(Line::from(""));
+            lines.push(Line::from(format!(
+                "… Space for more ({} of {})",
+                shown,
+                paragraphs.len()
+            )));
+            return lines;
+        }
+        if let Some(step) = app.current_step()
+            && !step.actions.is_empty()
+        {
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled("Enter runs:", bold)));
+            for a in &step.actions {
+                lines.push(Line::from(format!("  {}", a.display())));
+            }
+        }
+        return lines;
     }
     if app.step == 0 && !lesson.summary.is_empty() {
         lines.push(Line::from(Span::styled(
@@ -330,6 +425,11 @@ fn help(area: Rect, buf: &mut Buffer) {
         Line::from("  Tab     next panel, when they do not all fit"),
         Line::from("  PgDn J / PgUp K   scroll the lesson text (the output, in the output view)"),
         Line::from("  o       show all the demo output over the whole screen, and back"),
+        Line::from("  e       the topic's exercises, one after another, then back"),
+        Line::from("  x       check the exercises against the kernel now (they also"),
+        Line::from("          re-check when a container or image changes)"),
+        Line::from("  i s S a in the exercise: next hint, solution, skip, type an answer"),
+        Line::from("  Space A presenter mode (--present): next paragraph, play the topic"),
         Line::from(
             "  ?       this help (any key closes it)   q Ctrl-C  quit (removes lab containers)",
         ),

@@ -1,0 +1,173 @@
+//! The exercises inside `glassbox lab`: loading them with the student's
+//! progress, the checker thread that re-grades when the data root's state
+//! changes (and on the `x` key), saving progress, and the presenter's reset
+//! of the images the lab built. The TUI itself stays free of I/O: it asks
+//! for these through its effects.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use super::pane::{Pane, fingerprint};
+use super::progress::{self, Owner, Progress};
+use super::{Exercise, Graded, Status};
+use crate::engine::DataRoot;
+use crate::lab::demo::{DemoEvent, DemoRunner, LineKind, LogLine};
+
+/// How often the checker looks for a change of state.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// Where the progress file is and whose it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProgressFile {
+    pub path: Option<PathBuf>,
+    pub owner: Option<Owner>,
+}
+
+/// The pane for the lessons in `dir`, the progress file, and notes for the
+/// lab's output (a corrupt progress file, exercises that did not load).
+pub fn load(dir: &Path) -> (Pane, ProgressFile, Vec<String>) {
+    let mut notes = Vec::new();
+    let exercises = match super::load(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            notes.push(format!("exercises unavailable: {e}"));
+            Vec::new()
+        }
+    };
+    let (file, progress) = match progress::default_path() {
+        Ok((path, owner)) => match progress::load(&path) {
+            Ok(loaded) => {
+                notes.extend(loaded.warning);
+                (
+                    ProgressFile {
+                        path: Some(path),
+                        owner,
+                    },
+                    loaded.progress,
+                )
+            }
+            Err(e) => {
+                notes.push(format!("{e}: progress is not kept this time"));
+                (ProgressFile::default(), Progress::default())
+            }
+        },
+        Err(e) => {
+            notes.push(format!("{e}: progress is not kept this time"));
+            (ProgressFile::default(), Progress::default())
+        }
+    };
+    (Pane::new(exercises, progress), file, notes)
+}
+
+/// Saves the progress; returns a line for the lab's output on failure.
+pub fn save(file: &ProgressFile, p: &Progress) -> Option<String> {
+    let path = file.path.as_ref()?;
+    progress::save(path, p, file.owner.as_ref())
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// Starts the checker thread. It grades the ids it is sent, and the current
+/// topic's (`current`) whenever the data root's [`fingerprint`] changes;
+/// `send` returns false once the lab has gone.
+pub fn spawn_checker(
+    root: Option<DataRoot>,
+    exercises: Vec<Exercise>,
+    current: Arc<Mutex<Vec<String>>>,
+    requests: mpsc::Receiver<Vec<String>>,
+    stop: Arc<AtomicBool>,
+    send: impl Fn(Vec<Graded>) -> bool + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut last = root.as_ref().map(fingerprint);
+        let mut answers = Progress::default();
+        while !stop.load(Ordering::Relaxed) {
+            let ids = match requests.recv_timeout(WATCH_EVERY) {
+                Ok(ids) => ids,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let now = root.as_ref().map(fingerprint);
+                    if now == last {
+                        continue;
+                    }
+                    last = now;
+                    current.lock().map(|c| c.clone()).unwrap_or_default()
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            // The answers live in the progress file the lab just saved.
+            if let Ok((path, _)) = progress::default_path()
+                && let Ok(l) = progress::load(&path)
+            {
+                answers = l.progress;
+            }
+            let results = grade_ids(root.as_ref(), &exercises, &ids, &answers);
+            if !results.is_empty() && !send(results) {
+                break;
+            }
+        }
+    })
+}
+
+fn grade_ids(
+    root: Option<&DataRoot>,
+    exercises: &[Exercise],
+    ids: &[String],
+    answers: &Progress,
+) -> Vec<Graded> {
+    exercises
+        .iter()
+        .filter(|e| ids.contains(&e.id))
+        .map(|e| match root {
+            Some(root) => super::grade(root, e, answers.exercise(&e.id).answer.as_deref()),
+            None => Graded {
+                id: e.id.clone(),
+                topic: e.topic,
+                title: e.title.clone(),
+                kind: e.kind,
+                status: Status::Error,
+                message: "checks read other processes' kernel state: run the lab with sudo".into(),
+                seconds: 0.0,
+            },
+        })
+        .collect()
+}
+
+/// The presenter's reset also removes the images the lab's demos built
+/// (tags named `lab-…`), so that the next build starts without a cache.
+pub fn remove_lab_images(
+    runner: &DemoRunner,
+    root: &Option<DataRoot>,
+    emit: &mut dyn FnMut(DemoEvent),
+) {
+    let Some(root) = root else { return };
+    let tags: Vec<String> = root
+        .images()
+        .tags()
+        .map(|t| t.into_keys().filter(|k| k.starts_with("lab-")).collect())
+        .unwrap_or_default();
+    for tag in tags {
+        emit(DemoEvent::Line(LogLine::new(
+            LineKind::Command,
+            format!("$ glassbox rmi -f {tag}"),
+        )));
+        let out = std::process::Command::new(&runner.exe)
+            .arg("--root")
+            .arg(&runner.root)
+            .args(["rmi", "-f", &tag])
+            .stdin(std::process::Stdio::null())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => emit(DemoEvent::Line(LogLine::new(
+                LineKind::Fail,
+                String::from_utf8_lossy(&o.stderr).trim().to_string(),
+            ))),
+            Err(e) => emit(DemoEvent::Line(LogLine::new(
+                LineKind::Fail,
+                format!("cannot run {}: {e}", runner.exe.display()),
+            ))),
+        }
+    }
+}

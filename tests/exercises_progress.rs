@@ -1,0 +1,201 @@
+//! The progress file: written atomically (a kill at any moment leaves a file
+//! that loads), a corrupt one reported and replaced, owned by the sudo user.
+
+mod common;
+mod exercises_util;
+
+use common::{TestRoot, have_root};
+use exercises_util::run;
+use glassbox::exercises::progress::{self, Progress};
+use std::os::unix::fs::MetadataExt;
+use std::time::Duration;
+
+const CHILD_ENV: &str = "GLASSBOX_TEST_PROGRESS_WRITER";
+
+/// Not a test of its own: the writer the kill test starts as a child
+/// process. It saves ever-growing progress as fast as it can, until killed.
+#[test]
+#[ignore]
+fn progress_writer_child() {
+    let Some(path) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let path = std::path::PathBuf::from(path);
+    let mut p = Progress::default();
+    for round in 0u64.. {
+        for i in 0..400 {
+            let id = format!("exercise-{i:04}-with-a-long-enough-name");
+            p.set_answer(&id, &format!("round {round} {}", "x".repeat(64)));
+            p.record(&id, i % 2 == 0);
+        }
+        p.jump((round % 20) as u32 + 1);
+        progress::save(&path, &p, None).expect("save");
+    }
+}
+
+#[test]
+fn progress_survives_a_kill_during_a_write() {
+    let dir = TestRoot::new("ex-progress-kill");
+    let path = dir.path.join("state/glassbox/progress.toml");
+    let me = std::env::current_exe().unwrap();
+    let mut seen_complete = 0;
+    for attempt in 0..30u64 {
+        let mut child = std::process::Command::new(&me)
+            .args([
+                "--ignored",
+                "--exact",
+                "progress_writer_child",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, &path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill it at a different moment each time, mostly mid-write.
+        std::thread::sleep(Duration::from_millis(20 + (attempt * 7) % 60));
+        child.kill().unwrap(); // SIGKILL: no chance to tidy up
+        child.wait().unwrap();
+        let loaded = progress::load(&path).unwrap();
+        assert!(
+            loaded.warning.is_none(),
+            "attempt {attempt}: a kill left a corrupt file: {:?}",
+            loaded.warning
+        );
+        let n = loaded.progress.exercises.len();
+        assert!(
+            n == 0 || n == 400,
+            "attempt {attempt}: half a file ({n} entries)"
+        );
+        if n == 400 {
+            seen_complete += 1;
+            // Every entry of one save, not a mix of two.
+            let rounds: std::collections::BTreeSet<String> = loaded
+                .progress
+                .exercises
+                .values()
+                .map(|e| {
+                    e.answer
+                        .clone()
+                        .unwrap()
+                        .split(' ')
+                        .nth(1)
+                        .unwrap()
+                        .to_string()
+                })
+                .collect();
+            assert_eq!(rounds.len(), 1, "attempt {attempt}: entries from two saves");
+        }
+    }
+    assert!(
+        seen_complete > 0,
+        "the writer never finished a save: the test proved nothing"
+    );
+    assert!(!path.with_extension("toml.corrupt").exists());
+}
+
+#[test]
+fn a_corrupt_file_is_reported_kept_aside_and_replaced() {
+    let root = TestRoot::new("ex-progress-corrupt");
+    let path = root.path.join("progress.toml");
+    std::fs::write(
+        &path,
+        "format_version = 1\n[exercises.topic4-capped\nstatus = ",
+    )
+    .unwrap();
+    let out = run(&root, &["exercise", "skip", "topic4-capped"]);
+    assert!(
+        out.status.success(),
+        "a corrupt progress file is not fatal: {out:?}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("was corrupt") && stderr.contains("starting fresh"),
+        "{stderr}"
+    );
+    assert!(
+        path.with_extension("toml.corrupt").exists(),
+        "the old copy is kept"
+    );
+    let p = progress::load(&path).unwrap();
+    assert!(p.warning.is_none());
+    assert_eq!(
+        p.progress.exercise("topic4-capped").status,
+        progress::ExerciseStatus::Skipped
+    );
+    // Binary garbage too.
+    std::fs::write(&path, [0xff, 0xfe, 0x00, 0x01]).unwrap();
+    let out = run(&root, &["exercise", "list"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("was corrupt"));
+}
+
+#[test]
+fn hints_one_at_a_time_then_the_solution_and_answers() {
+    let root = TestRoot::new("ex-progress-hints");
+    let text = |args: &[&str]| {
+        let out = run(&root, args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(text(&["exercise", "hint", "topic4-capped"]).starts_with("hint 1 of 2:"));
+    assert!(text(&["exercise", "hint", "topic4-capped"]).starts_with("hint 2 of 2:"));
+    assert!(text(&["exercise", "hint", "topic4-capped"]).starts_with("all 2 hints are shown"));
+    assert!(text(&["exercise", "solution", "topic4-capped"]).contains("--pids-limit 64"));
+    text(&["exercise", "answer", "topic1-pid-inside", "1"]);
+    let p = progress::load(&root.path.join("progress.toml"))
+        .unwrap()
+        .progress;
+    let e = p.exercise("topic4-capped");
+    assert_eq!((e.hints_shown, e.solution_shown), (2, true));
+    assert_eq!(p.exercise("topic1-pid-inside").answer.as_deref(), Some("1"));
+    // A task takes no answer.
+    let out = run(&root, &["exercise", "answer", "topic4-capped", "1"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn under_sudo_the_file_belongs_to_the_invoking_user() {
+    if !have_root("progress_under_sudo") {
+        return;
+    }
+    let root = TestRoot::new("ex-progress-sudo");
+    let path = root
+        .path
+        .join("home/student/.local/state/glassbox/progress.toml");
+    let nobody = nix::unistd::User::from_name("nobody")
+        .unwrap()
+        .expect("user nobody");
+    let out = exercises_util::gb(&root, &["exercise", "skip", "topic4-capped"])
+        .env("GLASSBOX_PROGRESS", &path)
+        .env("SUDO_USER", "nobody")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_eq!(meta.uid(), nobody.uid.as_raw(), "the file is the student's");
+    let dir = std::fs::metadata(path.parent().unwrap()).unwrap();
+    assert_eq!(
+        dir.uid(),
+        nobody.uid.as_raw(),
+        "so is the directory glassbox made"
+    );
+}
+
+#[test]
+fn under_sudo_the_default_file_is_in_the_invoking_users_home() {
+    // Pure: with SUDO_USER set while root, the home is the user's, not root's.
+    if !nix::unistd::Uid::effective().is_root() {
+        return;
+    }
+    let Ok(Some(u)) = nix::unistd::User::from_name("nobody") else {
+        return;
+    };
+    // SAFETY (test): set only in this process's environment, before the read.
+    unsafe { std::env::set_var("SUDO_USER", "nobody") };
+    unsafe { std::env::remove_var(progress::PROGRESS_ENV) };
+    let (path, owner) = progress::default_path().unwrap();
+    unsafe { std::env::remove_var("SUDO_USER") };
+    assert!(path.starts_with(&u.dir), "{}", path.display());
+    assert_eq!(owner.unwrap().uid, u.uid.as_raw());
+}

@@ -1,0 +1,144 @@
+//! The honesty check (`glassbox check --verify`), as CI runs it: each
+//! exercise fails on a clean data root, its stored solution makes it pass,
+//! and nothing is left behind. Also: it refuses exercises that are not honest.
+
+mod common;
+mod exercises_util;
+
+use common::{TestRoot, have_root};
+use exercises_util::{gb, have_publish, port_8081_lock};
+
+/// The three fixed exercises and every other one that needs no networking
+/// (those two join when `run -p` and the bridge are there).
+const HONEST: [&str; 19] = [
+    "topic1-host-pid",
+    "topic1-pid-inside",
+    "topic2-sys-admin",
+    "topic3-hostname",
+    "topic3-host-net",
+    "topic4-capped",
+    "topic5-count-layers",
+    "topic6-whiteout",
+    "topic7-nothing-copied",
+    "topic8-parent",
+    "topic12-nobody",
+    "topic13-exec",
+    "topic14-upper",
+    "topic15-commit",
+    "topic16-rebuild",
+    "topic17-fix-order",
+    "topic18-exit-codes",
+    "topic19-oomkilled",
+    "topic20-complete",
+];
+
+fn verify(
+    root: &TestRoot,
+    ids: &[&str],
+    lessons: Option<&std::path::Path>,
+) -> (i32, serde_json::Value) {
+    let mut args = vec!["check", "--verify", "--format", "json"];
+    args.extend_from_slice(ids);
+    let mut c = gb(root, &args);
+    if let Some(dir) = lessons {
+        c.env("GLASSBOX_LESSONS", dir);
+    }
+    let out = c.output().expect("run glassbox");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), doc)
+}
+
+#[test]
+fn every_listed_exercise_fails_before_and_passes_after_its_solution() {
+    if !have_root("verify_exercises") {
+        return;
+    }
+    let root = TestRoot::new("ex-verify");
+    let mut ids: Vec<&str> = HONEST.to_vec();
+    let _lock = if have_publish("verify topic11-web") {
+        ids.push("topic11-web");
+        ids.push("topic10-reach");
+        Some(port_8081_lock())
+    } else {
+        None
+    };
+    let (code, doc) = verify(&root, &ids, None);
+    for e in doc["exercises"].as_array().unwrap() {
+        assert_eq!(
+            e["status"], "pass",
+            "{} is not proved honest: {}",
+            e["id"], e["message"]
+        );
+        assert!(e["message"].as_str().unwrap().starts_with("fails before ("));
+    }
+    assert_eq!(doc["summary"]["total"].as_u64(), Some(ids.len() as u64));
+    assert_eq!(code, 0);
+    // Cleaned up after each: no container, no cgroup of this root.
+    let ps = root.ok(&["ps", "-a", "-q"]);
+    assert!(ps.trim().is_empty(), "left containers: {ps}");
+    assert!(
+        root.container_cgroups().is_empty(),
+        "{:?}",
+        root.container_cgroups()
+    );
+}
+
+#[test]
+fn dishonest_exercises_are_refused_with_the_step_that_failed() {
+    if !have_root("verify_dishonest") {
+        return;
+    }
+    let root = TestRoot::new("ex-dishonest");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/exercises-dishonest");
+    let (code, doc) = verify(&root, &[], Some(&dir));
+    assert_eq!(code, 1);
+    let by_id = |id: &str| {
+        doc["exercises"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    let e = by_id("solution-does-not-solve");
+    assert_eq!(e["status"], "fail");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("after its solution the check still fails")
+            && e["message"]
+                .as_str()
+                .unwrap()
+                .contains("expected 209715200"),
+        "{e}"
+    );
+    let e = by_id("wrong-stored-answer");
+    assert_eq!(e["status"], "fail");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("the kernel shows 1"),
+        "{e}"
+    );
+    let e = by_id("solution-errs");
+    assert_eq!(e["status"], "fail");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("solution command 1"),
+        "{e}"
+    );
+    let ps = root.ok(&["ps", "-a", "-q"]);
+    assert!(ps.trim().is_empty(), "left containers: {ps}");
+}
