@@ -73,6 +73,27 @@ fn save_rmi_load_run_gives_the_same_files_in_both_formats() {
         assert_eq!(root.inspect("demo:v2")["Id"], id.as_str(), "{format}");
         assert_eq!(run_probe(&root, "demo:v2"), EXPECTED, "{format}");
     }
+    // Through a pipe, as `docker save IMAGE | docker load`.
+    let saved = root.cmd(&["save", "demo:v2"]).output().unwrap();
+    assert!(saved.status.success());
+    root.ok(&["tag", "demo:v2", "demo:keep"]);
+    root.ok(&["rmi", "demo:v2"]);
+    let mut load = root
+        .cmd(&["load"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut load.stdin.take().unwrap(), &saved.stdout).unwrap();
+    let out = load.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Loaded image: demo:v2\n"
+    );
+    assert_eq!(
+        root.inspect("demo:keep")["Id"],
+        root.inspect("demo:v2")["Id"]
+    );
     let listing = common::sh(&format!(
         "tar tf {}",
         root.path().join("demo-docker.tar").display()

@@ -124,6 +124,20 @@ fn lesson05_builds_history_matches_and_second_build_is_all_cached() {
     assert_eq!(empty, vec![false, false, true, false, true]);
     // 1 busybox layer + RUN + RUN + COPY.
     assert_eq!(doc["RootFS"]["Layers"].as_array().unwrap().len(), 4);
+    // A RUN layer holds what the command wrote, and nothing of the runtime's.
+    let run_layer = doc["RootFS"]["Layers"][1]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let listing = common::sh(&format!(
+        "tar tf {}/layers/{run_layer}/layer.tar",
+        root.path().display()
+    ));
+    assert_eq!(
+        listing,
+        "var/\nvar/lib/\nvar/lib/apt/\nvar/lib/apt/lists/\nvar/lib/apt/lists/index\n"
+    );
 
     let table = root.ok(&["history", "demo:v1"]);
     let lines: Vec<&str> = table.lines().collect();
@@ -220,6 +234,11 @@ fn bad_dockerfiles_name_the_line_and_leave_no_image() {
         return;
     }
     let root = TestRoot::new("badfile");
+    // What a killed glassbox left behind is swept by the next build.
+    let stale = root
+        .path()
+        .join("tmp/.tmp-copy-2147483646-0123456789abcdef");
+    std::fs::create_dir_all(stale.join("half")).unwrap();
     let ctx = root.path().join("ctx");
     std::fs::create_dir_all(&ctx).unwrap();
     let cases = [
@@ -272,6 +291,12 @@ fn commit_adds_one_layer_diff_reads_the_upper_dir_rmi_is_refused_while_used() {
     }
     let root = TestRoot::new("commit");
     root.ok(&["run", "-d", "--name", "c1", "busybox", "sleep", "600"]);
+    // The runtime's own mount points (/etc/hosts…) are not the container's changes.
+    assert_eq!(
+        root.ok(&["diff", "c1"]),
+        "",
+        "a fresh container has no changes"
+    );
     root.ok(&[
         "exec", "c1", "sh", "-c",
         "rm /etc/motd; echo x >> /etc/passwd; echo new > /added; rm -rf /www; mkdir /www; echo hi > /www/only",
@@ -377,6 +402,12 @@ fn config_instructions_and_copy_rules_follow_docker() {
     let root = TestRoot::new("config");
     let ctx = root.path().join("ctx");
     std::fs::create_dir_all(ctx.join("app/lib")).unwrap();
+    // The copied directory's own mode is not copied (only its contents are).
+    std::fs::set_permissions(
+        ctx.join("app"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
     std::fs::write(ctx.join("app/run.sh"), "echo run\n").unwrap();
     std::fs::write(ctx.join("app/lib/util.sh"), "echo util\n").unwrap();
     std::fs::write(ctx.join("a.txt"), "a\n").unwrap();
@@ -440,11 +471,78 @@ fn config_instructions_and_copy_rules_follow_docker() {
         "hello there from /srv/app\n"
     );
     let probe = "cat run.sh lib/util.sh notes/a.txt notes/b.txt /opt/bin/tool /plain/a.txt /built-with /built-by /tmp/user-in-run; \
-                 stat -c '%U %a' /home/student/run.sh";
+                 stat -c '%U %a' /home/student/run.sh /srv/app";
     // The image's ENTRYPOINT is `sh -c`, so the probe is its argument.
     let out = root.ok(&["run", "--rm", "-u", "0", "cfg:v1", probe]);
     assert_eq!(
         out,
-        "echo run\necho util\na\nb\ntool\na\narg=student\nroot\nstudent\nstudent 750\n"
+        "echo run\necho util\na\nb\ntool\na\narg=student\nroot\nstudent\nstudent 750\nroot 755\n"
     );
+}
+
+/// Unmounts the tmpfs of a test root when dropped (before the root's own cleanup).
+struct TmpfsGuard(PathBuf);
+
+impl Drop for TmpfsGuard {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+#[test]
+fn a_full_disk_during_a_build_leaves_no_half_layer_and_no_image() {
+    if !have_root("a_full_disk_during_a_build_leaves_no_half_layer_and_no_image") {
+        return;
+    }
+    let root = TestRoot::new("fulldisk");
+    nix::mount::mount(
+        Some("tmpfs"),
+        root.path(),
+        Some("tmpfs"),
+        nix::mount::MsFlags::empty(),
+        Some("size=64m,mode=0755"),
+    )
+    .expect("mount a small tmpfs as the data root");
+    let _guard = TmpfsGuard(root.path().to_path_buf());
+    root.ok(&["run", "--rm", "busybox", "true"]);
+    let layers_before: Vec<_> = std::fs::read_dir(root.path().join("layers"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    // A RUN that writes a file that fits once (in its upper dir) and once
+    // more (as the layer tar), but not a third time (the stored layer).
+    let free = nix::sys::statvfs::statvfs(root.path()).unwrap();
+    let free_kb = free.blocks_available() as u64 * free.fragment_size() as u64 / 1024;
+    let kb = free_kb * 45 / 100;
+    let ctx = root.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM busybox\nRUN dd if=/dev/zero of=/big bs=1024 count={kb}\n"),
+    )
+    .unwrap();
+    let out = root.glassbox(&["build", "-t", "full:v1", ctx.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "the build should not fit in {free_kb} KiB"
+    );
+    assert!(
+        err.contains("Dockerfile:2:") && err.contains("No space left on device"),
+        "{err}"
+    );
+    // No half layer, no temporary files, no tag, no container.
+    let layers_after: Vec<_> = std::fs::read_dir(root.path().join("layers"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(layers_after, layers_before);
+    let tmp: Vec<_> = std::fs::read_dir(root.path().join("tmp"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(tmp.is_empty(), "{tmp:?}");
+    assert!(!root.ok(&["images"]).contains("full"));
+    assert_eq!(root.ok(&["ps", "-aq"]), "");
 }

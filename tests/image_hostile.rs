@@ -58,6 +58,36 @@ fn device(name: &str, kind: u8, major: u32, minor: u32) -> Entry {
     }
 }
 
+/// A PAX extended header that renames the next entry (`path=…`): the name a
+/// reader must check is this one, not the header's own.
+fn pax_path(key: &str, value: &str) -> Entry {
+    let body = format!(" {key}={value}\n");
+    let mut len = body.len() + 1;
+    while format!("{len}{body}").len() != len {
+        len += 1;
+    }
+    Entry {
+        name: "PaxHeaders/x".into(),
+        kind: b'x',
+        link: String::new(),
+        data: format!("{len}{body}").into_bytes(),
+        dev: (0, 0),
+    }
+}
+
+/// A GNU long-name header: the next entry's name, past 100 bytes.
+fn gnu_long_name(name: &str) -> Entry {
+    let mut data = name.as_bytes().to_vec();
+    data.push(0);
+    Entry {
+        name: "././@LongLink".into(),
+        kind: b'L',
+        link: String::new(),
+        data,
+        dev: (0, 0),
+    }
+}
+
 fn octal(field: &mut [u8], value: u64) {
     let s = format!("{:0w$o}", value, w = field.len() - 1);
     field[..s.len()].copy_from_slice(s.as_bytes());
@@ -266,6 +296,30 @@ fn hostile_layers_are_refused_and_the_host_is_unchanged() {
             "whiteout-outside",
             vec![file("../.wh.passwd", "")],
             "'..' in the path would leave the layer",
+        ),
+        (
+            "pax-path-dotdot",
+            vec![
+                pax_path("path", "../../../../../../dotdot-escape"),
+                file("innocent", "x"),
+            ],
+            "'..' in the path would leave the layer",
+        ),
+        (
+            "pax-linkpath-host-file",
+            vec![
+                pax_path("linkpath", "/etc/passwd"),
+                hardlink("innocent", "fine"),
+            ],
+            "hard link target: absolute path",
+        ),
+        (
+            "gnu-longname-absolute",
+            vec![
+                gnu_long_name(&format!("/tmp/abs-escape{}", "/x".repeat(60))),
+                file("short", "x"),
+            ],
+            "absolute path",
         ),
         (
             "whiteout-through-symlink",

@@ -113,7 +113,7 @@ fn panel_column(screen: &str, title: &str) -> Vec<String> {
     };
     lines[row + 1..]
         .iter()
-        .take_while(|l| !l.chars().nth(col).is_some_and(|c| c == '└'))
+        .take_while(|l| l.chars().nth(col).is_none_or(|c| c != '└'))
         .map(|l| l.chars().skip(col + 1).collect::<String>())
         .collect()
 }
@@ -281,8 +281,14 @@ fn lab_walks_every_topic_and_runs_live_demos() {
 
     // Quit: the terminal is restored and the lab's containers are gone.
     tmux.keys(&["q"]);
-    let screen = tmux.wait_for("the lab to exit", long, |s| s.contains("LAB-EXITED-"));
-    assert!(screen.contains("LAB-EXITED-0"), "{screen}");
+    // The typed command line holds `LAB-EXITED-$?` too: wait for echo's line.
+    let screen = tmux.wait_for("the lab to exit", long, |s| {
+        s.lines().any(|l| l.trim().starts_with("LAB-EXITED-"))
+    });
+    assert!(
+        screen.lines().any(|l| l.trim() == "LAB-EXITED-0"),
+        "{screen}"
+    );
     assert!(
         !screen.contains("glassbox lab ·"),
         "the lab's screen is still shown:\n{screen}"

@@ -193,6 +193,7 @@ fn fixture_sample() -> Sample {
                     name: "glassbox0".into(),
                     side: "host".into(),
                     state: "up".into(),
+                    peer: String::new(),
                     addresses: vec![],
                     stats: NetStats {
                         rx_bytes: 1680,
@@ -205,6 +206,7 @@ fn fixture_sample() -> Sample {
                     name: "gb4d96fc1e".into(),
                     side: "host".into(),
                     state: "up".into(),
+                    peer: "eth0".into(),
                     addresses: vec![],
                     stats: NetStats {
                         rx_bytes: 1960,
@@ -217,6 +219,7 @@ fn fixture_sample() -> Sample {
                     name: "eth0".into(),
                     side: "container".into(),
                     state: String::new(),
+                    peer: "gb4d96fc1e".into(),
                     addresses: vec!["172.29.0.2".into()],
                     stats: NetStats {
                         rx_bytes: 2520,

@@ -27,6 +27,13 @@ fn containers_reach_each_other_by_ip() {
     let page = root.ok(&["run", "--rm", "busybox", "sh", "-c", &script]);
     let inside = root.ok(&["exec", "srv", "cat", "/www/index.html"]);
     assert_eq!(page, inside);
+    // The engine's /etc files are mounted over an init layer, not written
+    // into the container's own layer: `diff` does not list them.
+    let diff = root.ok(&["diff", "srv"]);
+    assert!(
+        !diff.contains("/etc/hosts") && !diff.contains("/etc/resolv.conf"),
+        "{diff}"
+    );
 }
 
 #[test]
@@ -164,4 +171,48 @@ fn without_iptables_only_port_publishing_is_refused() {
             "{mode}: {out:?}"
         );
     }
+}
+
+#[test]
+fn a_subnet_that_overlaps_a_host_route_is_refused() {
+    if !have_root("a_subnet_that_overlaps_a_host_route_is_refused") {
+        return;
+    }
+    // A network the host already routes (not the default route, not ours).
+    let routes = std::fs::read_to_string("/proc/net/route").unwrap();
+    let Some(taken) = routes.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let (iface, dest, mask) = (
+            f[0],
+            u32::from_str_radix(f[1], 16).ok()?,
+            u32::from_str_radix(f[7], 16).ok()?,
+        );
+        (mask != 0 && !iface.starts_with("glassbox")).then(|| {
+            // glassbox takes prefixes 8 to 28: widen a narrower route.
+            let prefix = mask.count_ones().clamp(8, 28);
+            let ip = u32::from(std::net::Ipv4Addr::from(dest.to_le_bytes()));
+            let net = std::net::Ipv4Addr::from(ip & (u32::MAX << (32 - prefix)));
+            format!("{net}/{prefix}")
+        })
+    }) else {
+        eprintln!(
+            "SKIPPED a_subnet_that_overlaps_a_host_route_is_refused: the host has no route but the default"
+        );
+        return;
+    };
+    let root = TestRoot::new("net-overlap");
+    let out = root
+        .cmd(&["run", "--rm", "busybox", "true"])
+        .env("GLASSBOX_SUBNET", &taken)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    // Refused for the route, or (when glassbox0 already exists) for the bridge's own subnet.
+    assert!(
+        err.contains("overlaps the host's route") || err.contains("already exists with"),
+        "{err}"
+    );
+    assert!(err.contains("GLASSBOX_SUBNET"), "{err}");
+    assert_eq!(root.ok(&["ps", "-aq"]), "");
 }

@@ -71,7 +71,7 @@ fn a_port_in_use_is_refused_with_nothing_made() {
     assert!(!root.path().join("names/late").exists() && !root.path().join("names/second").exists());
     assert_eq!(leases_of(&root).len(), 2, "{:?}", leases_of(&root));
     // Bad values are refused before anything too.
-    let out = root.glassbox(&["run", "-p", "8080", "busybox", "true"]);
+    let out = root.glassbox(&["run", "-p", "8080:80/sctp", "busybox", "true"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid port mapping"));
 }
 

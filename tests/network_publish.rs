@@ -137,3 +137,146 @@ fn the_dnat_counter_counts_connections() {
     // Only a connection's first packet passes the nat table.
     assert_eq!(dnat_packets(port), before + n);
 }
+
+/// A throwaway network namespace playing a machine outside the host, wired
+/// to the host by a veth pair on a /30 of 198.18.0.0/15 (RFC 2544's benchmark
+/// range). Removed on drop.
+struct OutsideClient {
+    netns: String,
+    host_if: String,
+}
+
+impl OutsideClient {
+    fn new(n: u8) -> Option<OutsideClient> {
+        let routes = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+        if routes.lines().skip(1).any(|l| {
+            // 198.18.0.0/15 as /proc/net/route prints it (little-endian hex).
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|d| d.ends_with("12C6"))
+        }) {
+            return None;
+        }
+        let c = OutsideClient {
+            netns: format!("glassbox-test-client-{}", std::process::id()),
+            host_if: format!("gbtest{}", std::process::id() % 100_000),
+        };
+        let ip = |args: &str| {
+            let ok = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("ip {args}"))
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "ip {args}");
+        };
+        ip(&format!("netns add {}", c.netns));
+        ip(&format!(
+            "link add {} type veth peer name c0 netns {}",
+            c.host_if, c.netns
+        ));
+        ip(&format!("addr add 198.18.{n}.1/30 dev {}", c.host_if));
+        ip(&format!("link set {} up", c.host_if));
+        ip(&format!("-n {} addr add 198.18.{n}.2/30 dev c0", c.netns));
+        ip(&format!("-n {} link set c0 up", c.netns));
+        ip(&format!("-n {} link set lo up", c.netns));
+        Some(c)
+    }
+
+    /// Runs `f` inside the client's namespace.
+    fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let path = std::path::PathBuf::from(format!("/run/netns/{}", self.netns));
+        glassbox::runtime::network::netns::run_in(&path, f).expect("enter the client's netns")
+    }
+}
+
+impl Drop for OutsideClient {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .status();
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.netns])
+            .status();
+    }
+}
+
+#[test]
+fn a_client_outside_the_host_reaches_the_published_port() {
+    if !have_root("a_client_outside_the_host_reaches_the_published_port") {
+        return;
+    }
+    let Some(client) = OutsideClient::new(77) else {
+        eprintln!(
+            "SKIPPED a_client_outside_the_host_reaches_the_published_port: 198.18.0.0/15 is routed here"
+        );
+        return;
+    };
+    let root = TestRoot::new("net-outside");
+    let port = 28088;
+    start_web(&root, "edge", &format!("{port}:80"));
+    wait_for_page(port);
+    // From "outside": to the host's address on the client's link, through
+    // PREROUTING's DNAT, forwarding, and back.
+    let answer = client.run(|| {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let got = (|| -> std::io::Result<String> {
+                let mut s = TcpStream::connect_timeout(
+                    &([198, 18, 77, 1], port).into(),
+                    Duration::from_secs(2),
+                )?;
+                s.set_read_timeout(Some(Duration::from_secs(3)))?;
+                s.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+                let mut out = String::new();
+                s.read_to_string(&mut out)?;
+                Ok(out)
+            })();
+            match got {
+                Ok(page) => return page,
+                Err(e) if Instant::now() > deadline => return format!("error: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    });
+    assert!(
+        answer.contains("200 OK") && answer.contains("glassbox"),
+        "{answer}"
+    );
+    let save = read_iptables_save(Some("nat")).unwrap();
+    let prerouting_hook = save
+        .table("nat")
+        .and_then(|t| t.chain("PREROUTING"))
+        .and_then(|c| {
+            c.rules
+                .iter()
+                .find(|r| r.target.as_deref() == Some("GLASSBOX"))
+        })
+        .expect("the PREROUTING hook");
+    assert!(prerouting_hook.packets > 0);
+}
+
+#[test]
+fn p_without_a_host_port_gets_a_free_one() {
+    if !have_root("p_without_a_host_port_gets_a_free_one") {
+        return;
+    }
+    let root = TestRoot::new("net-anyport");
+    start_web(&root, "anyport", "127.0.0.1::80");
+    let line = root.ok(&["port", "anyport"]);
+    let port: u16 = line
+        .trim()
+        .strip_prefix("80/tcp -> 127.0.0.1:")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("port printed {line:?}"));
+    assert_ne!(port, 0);
+    assert!(wait_for_page(port).contains("glassbox"));
+    let doc = root.inspect("anyport");
+    assert_eq!(
+        doc["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"],
+        ""
+    );
+    assert_eq!(
+        doc["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"],
+        port.to_string()
+    );
+}

@@ -155,7 +155,8 @@ pub fn parse_rfc3339(s: &str) -> Option<u64> {
     (secs >= 0).then(|| secs as u64 * 1_000_000_000 + nanos)
 }
 
-fn ago(rfc3339: Option<&str>) -> String {
+/// docker's CREATED column: "5 minutes ago".
+pub fn ago(rfc3339: Option<&str>) -> String {
     let Some(ns) = rfc3339.and_then(parse_rfc3339) else {
         return "N/A".into();
     };
@@ -249,7 +250,9 @@ pub fn dispatch(root: &DataRoot, command: ImageCommand) -> anyhow::Result<i32> {
         ImageCommand::Diff { container } => {
             let record = crate::engine::container::find(root, &container)?;
             let upper = crate::engine::container::Paths::new(root, &record.id).upper();
-            let changes = diff::changes(&upper, &record.lower_dirs)
+            let bundle = crate::engine::container::Paths::new(root, &record.id).dir;
+            let skip = diff::placeholders(&bundle, &upper, &record.lower_dirs);
+            let changes = diff::changes(&upper, &record.lower_dirs, &skip)
                 .with_context(|| format!("reading {}", upper.display()))?;
             let mut out = std::io::stdout().lock();
             for c in changes {

@@ -156,7 +156,7 @@ pub struct RunArgs {
     /// Connect the container to a network: bridge (glassbox0), none or host
     #[arg(long, default_value = "bridge")]
     pub network: String,
-    /// Publish a container's port to the host ([IP:]HOST:CTR[/tcp|/udp])
+    /// Publish a container's port to the host ([IP:][HOST:]CTR[/tcp|/udp])
     #[arg(short, long = "publish")]
     pub publish: Vec<String>,
     /// Bind mount a host path (SRC:DST[:ro])

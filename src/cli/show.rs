@@ -347,8 +347,9 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
             "FinishedAt": timefmt::rfc3339(r.state.finished_at),
         },
         "Image": r.image_id,
-        "ResolvConfPath": "",
-        "HostnamePath": "",
+        "ResolvConfPath": paths.dir.join("resolv.conf"),
+        "HostnamePath": paths.dir.join("hostname"),
+        "HostsPath": paths.dir.join("hosts"),
         "LogPath": paths.log(),
         "Name": format!("/{}", r.name),
         "Driver": "overlay2",
@@ -360,6 +361,7 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
             "CpuPeriod": c.cpu_quota.map(|(_, p)| p).unwrap_or(0),
             "PidsLimit": c.pids_limit,
             "NetworkMode": c.network,
+            "PortBindings": crate::engine::network::port_bindings_json(c),
             "AutoRemove": c.auto_remove,
             "ReadonlyRootfs": c.read_only,
             "Binds": c.volumes.iter().map(|(s, d, ro)| format!("{s}:{d}{}", if *ro { ":ro" } else { "" })).collect::<Vec<_>>(),
@@ -416,6 +418,7 @@ fn image_json(root: &DataRoot, id: &str, config: &crate::image::ImageConfig) -> 
     json!({
         "Id": id,
         "RepoTags": tags,
+        "Parent": crate::image::manage::parent(&store, id).unwrap_or_default(),
         "Created": config.created,
         "Architecture": config.architecture,
         "Os": config.os,
@@ -465,13 +468,12 @@ pub fn images(root: &DataRoot) -> anyhow::Result<()> {
             .iter()
             .map(|d| store.layer_size(d))
             .sum();
-        let created = config.created.clone().unwrap_or_default();
         rows.push(vec![
             repo.to_string(),
             tag.to_string(),
             digest_hex(&id)[..12].to_string(),
-            created,
-            human_bytes(size),
+            super::image::ago(config.created.as_deref()),
+            super::image::size(size),
         ]);
     }
     table(&["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], &rows);

@@ -9,7 +9,7 @@
 //! 2. under the host-wide lock: the shared bridge and NAT chains (made when
 //!    first needed), the port leases and an address lease;
 //! 3. a network namespace bind-mounted on `containers/<id>/netns`;
-//! 4. the veth pair, its inside end moved in as `eth0` with address, route
+//! 4. the veth pair, its inside end born in the namespace as `eth0`, with address, route
 //!    and `lo` up, its outside end plugged into `glassbox0`;
 //! 5. the DNAT rules of `-p`;
 //! 6. `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf` written beside the
@@ -112,9 +112,10 @@ pub fn preflight(config: &RunConfig) -> anyhow::Result<()> {
     }
     nat::require("publishing a port (-p)")?;
     for (i, m) in config.publish.iter().enumerate() {
-        if config.publish[..i]
-            .iter()
-            .any(|o| o.host_port == m.host_port && o.protocol == m.protocol)
+        if m.host_port != 0
+            && config.publish[..i]
+                .iter()
+                .any(|o| o.host_port == m.host_port && o.protocol == m.protocol)
         {
             bail!(
                 "host port {}/{} is published twice",
@@ -184,6 +185,13 @@ pub fn setup(
     Ok(settings)
 }
 
+/// Writes `object` into the container's journal, before it is made.
+fn record(journal: &Journal, object: &Object) -> anyhow::Result<()> {
+    journal
+        .record(object)
+        .with_context(|| format!("cannot write the journal {}", journal.path().display()))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn connect_bridge(
     root: &DataRoot,
@@ -196,99 +204,15 @@ fn connect_bridge(
     settings: &mut NetworkSettings,
 ) -> anyhow::Result<()> {
     let subnet = Subnet::from_env()?;
-    let holder = Holder {
-        root: root.path.clone(),
-        key: root.key.clone(),
-        container: id.to_string(),
-    };
     let mut host = Netlink::open()?;
-    let record = |o: &Object| {
-        journal
-            .record(o)
-            .with_context(|| format!("cannot write the journal {}", journal.path().display()))
-    };
-
-    // Under the host-wide lock: the shared network, then the leases.
-    let ip = {
-        let t = now_ns();
-        let alloc = Allocator::lock(&state_dir())?;
-        trace.step(
-            "engine",
-            t,
-            "lock_allocator",
-            format!("flock {STATE_DIR}/lock"),
-        );
-        root.journal()?
-            .record(&Object::SharedNetwork(BRIDGE.to_string()))
-            .context("cannot write the data root's journal")?;
-        ensure_shared(&alloc, &mut host, &subnet, trace)?;
-        for m in &config.publish {
-            let path = alloc.port_path(m.protocol.as_str(), m.host_port);
-            if !alloc.take(&path, &holder)? {
-                let by = alloc
-                    .live_holder(&path)
-                    .map(|h| format!(" by glassbox container {}", short(&h.container)))
-                    .unwrap_or_default();
-                return Err(m.in_use(&by).into());
-            }
-            record(&Object::Lease(path))?;
-        }
-        let t = now_ns();
-        let (ip, lease) = alloc.lease_address(&subnet, &holder)?;
-        record(&Object::Lease(lease.clone()))?;
-        trace.step(
-            "engine",
-            t,
-            "lease_address",
-            format!("{ip}/{} ({})", subnet.prefix, lease.display()),
-        );
-        ip
-    };
-
+    let (ip, ports) = reserve(root, id, config, &subnet, &mut host, journal, trace)?;
     let nsfile = netns_path(paths);
-    record(&Object::Netns(nsfile.clone()))?;
-    let t = now_ns();
-    let mut inside = netns::create_netns(&nsfile)?;
-    trace.step(
-        "engine",
-        t,
-        "create_netns",
-        format!(
-            "unshare(CLONE_NEWNET) in a thread; mount --bind /proc/thread-self/ns/net {}",
-            nsfile.display()
-        ),
-    );
-
     let host_if = veth::host_name(id);
     let mac = net::mac_for(ip);
-    record(&Object::Link(host_if.clone()))?;
-    let ns = std::fs::File::open(&nsfile).map_err(NetworkError::io("cannot open", &nsfile))?;
-    veth::create_veth_pair(
-        &mut host,
-        &host_if,
-        mac,
-        ns.as_raw_fd(),
-        &nsfile.display().to_string(),
-        trace,
+    wire_namespace(
+        &mut host, &nsfile, &host_if, mac, ip, &subnet, journal, trace,
     )?;
-    drop(ns);
-    veth::configure_inside(&mut inside, ip, subnet.prefix, subnet.gateway(), trace)?;
-    veth::attach_to_bridge(&mut host, &host_if, BRIDGE, trace)?;
-
-    let rules: Vec<Rule> = config
-        .publish
-        .iter()
-        .flat_map(|m| nat::port_rules(m, ip, BRIDGE, name))
-        .collect();
-    for r in &rules {
-        record(&Object::IptablesRule {
-            table: r.table.clone(),
-            chain: r.chain.clone(),
-            args: r.args.clone(),
-        })?;
-    }
-    nat::add_rules(&rules, trace)?;
-
+    publish_ports(&ports, ip, name, journal, trace)?;
     *settings = NetworkSettings {
         mode: "bridge".into(),
         ip_address: Some(ip),
@@ -298,8 +222,145 @@ fn connect_bridge(
         host_veth: host_if,
         bridge: BRIDGE.into(),
         netns: Some(nsfile),
-        ports: config.publish.clone(),
+        ports,
     };
+    Ok(())
+}
+
+/// Under the host-wide lock: the shared network (made if missing), the
+/// port leases, and an address lease. Returns the address, and the mappings
+/// with a free host port chosen where `-p` named none.
+fn reserve(
+    root: &DataRoot,
+    id: &str,
+    config: &RunConfig,
+    subnet: &Subnet,
+    host: &mut Netlink,
+    journal: &Journal,
+    trace: &mut Trace,
+) -> anyhow::Result<(Ipv4Addr, Vec<PortMapping>)> {
+    let holder = Holder {
+        root: root.path.clone(),
+        key: root.key.clone(),
+        container: id.to_string(),
+    };
+    let t = now_ns();
+    let alloc = Allocator::lock(&state_dir())?;
+    trace.step(
+        "engine",
+        t,
+        "lock_allocator",
+        format!("flock {STATE_DIR}/lock"),
+    );
+    // Once per data root: its cleanup then removes the shared network if unused.
+    let shared = Object::SharedNetwork(BRIDGE.to_string());
+    if !Journal::objects(&root.journal_path())?.contains(&shared) {
+        root.journal()?
+            .record(&shared)
+            .context("cannot write the data root's journal")?;
+    }
+    ensure_shared(&alloc, host, subnet, trace)?;
+    let mut ports = Vec::new();
+    for asked in &config.publish {
+        let mut m = asked.clone();
+        if m.host_port == 0 {
+            // The kernel's pick, unless a glassbox container leased it (a
+            // DNAT'd port has no listener the kernel could know of).
+            for _ in 0..32 {
+                m.host_port = m.pick_free_port()?;
+                let path = alloc.port_path(m.protocol.as_str(), m.host_port);
+                if alloc.live_holder(&path).is_none() {
+                    break;
+                }
+            }
+        }
+        let path = alloc.port_path(m.protocol.as_str(), m.host_port);
+        if !alloc.take(&path, &holder)? {
+            let by = alloc
+                .live_holder(&path)
+                .map(|h| format!(" by glassbox container {}", short(&h.container)))
+                .unwrap_or_default();
+            return Err(m.in_use(&by).into());
+        }
+        record(journal, &Object::Lease(path))?;
+        ports.push(m);
+    }
+    let t = now_ns();
+    let (ip, lease) = alloc.lease_address(subnet, &holder)?;
+    record(journal, &Object::Lease(lease.clone()))?;
+    trace.step(
+        "engine",
+        t,
+        "lease_address",
+        format!("{ip}/{} ({})", subnet.prefix, lease.display()),
+    );
+    Ok((ip, ports))
+}
+
+/// The namespace on `nsfile`, the veth pair into it, the inside configured,
+/// the outside plugged into the bridge.
+#[allow(clippy::too_many_arguments)]
+fn wire_namespace(
+    host: &mut Netlink,
+    nsfile: &Path,
+    host_if: &str,
+    mac: [u8; 6],
+    ip: Ipv4Addr,
+    subnet: &Subnet,
+    journal: &Journal,
+    trace: &mut Trace,
+) -> anyhow::Result<()> {
+    record(journal, &Object::Netns(nsfile.to_path_buf()))?;
+    let t = now_ns();
+    let mut inside = netns::create_netns(nsfile)?;
+    trace.step(
+        "engine",
+        t,
+        "create_netns",
+        format!(
+            "unshare(CLONE_NEWNET) in a thread; mount --bind /proc/thread-self/ns/net {}",
+            nsfile.display()
+        ),
+    );
+    record(journal, &Object::Link(host_if.to_string()))?;
+    let ns = std::fs::File::open(nsfile).map_err(NetworkError::io("cannot open", nsfile))?;
+    veth::create_veth_pair(
+        host,
+        host_if,
+        mac,
+        ns.as_raw_fd(),
+        &nsfile.display().to_string(),
+        trace,
+    )?;
+    drop(ns);
+    veth::configure_inside(&mut inside, ip, subnet.prefix, subnet.gateway(), trace)?;
+    veth::attach_to_bridge(host, host_if, BRIDGE, trace)?;
+    Ok(())
+}
+
+/// The NAT rules of `-p`, journaled, then added in one iptables-restore.
+fn publish_ports(
+    publish: &[PortMapping],
+    ip: Ipv4Addr,
+    name: &str,
+    journal: &Journal,
+    trace: &mut Trace,
+) -> anyhow::Result<()> {
+    let rules: Vec<Rule> = publish
+        .iter()
+        .flat_map(|m| nat::port_rules(m, ip, BRIDGE, name))
+        .collect();
+    for r in &rules {
+        record(
+            journal,
+            &Object::IptablesRule {
+                table: r.table.clone(),
+                chain: r.chain.clone(),
+                args: r.args.clone(),
+            },
+        )?;
+    }
+    nat::add_rules(&rules, trace)?;
     Ok(())
 }
 
@@ -546,7 +607,7 @@ pub fn apply_to_spec(spec: &mut Spec, paths: &Paths, settings: &NetworkSettings)
             ns.path = Some(file.display().to_string());
         }
     }
-    for name in ["hosts", "hostname", "resolv.conf"] {
+    for name in ETC_FILES {
         spec.mounts.push(Mount {
             destination: format!("/etc/{name}"),
             typ: "bind".into(),
@@ -620,6 +681,10 @@ fn write_etc_files(
     Ok(())
 }
 
+/// The files every container gets from the engine, bind-mounted over the
+/// image's (their mount points are in the container's init layer, see run.rs).
+pub const ETC_FILES: [&str; 3] = ["hosts", "hostname", "resolv.conf"];
+
 /// docker's `NetworkSettings` for `inspect`. Addresses are shown while the
 /// container runs (its lease is released when it stops), as docker does.
 pub fn settings_json(root: &DataRoot, record: &Record) -> serde_json::Value {
@@ -674,6 +739,22 @@ pub fn settings_json(root: &DataRoot, record: &Record) -> serde_json::Value {
             "ContainerInterface": if s.ip_address.is_some() { CONTAINER_IFNAME } else { "" },
         }
     })
+}
+
+/// docker's `HostConfig.PortBindings`: what `-p` asked, running or not.
+pub fn port_bindings_json(config: &RunConfig) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for m in &config.publish {
+        let entry = map.entry(m.container_key()).or_insert_with(|| json!([]));
+        if let Some(list) = entry.as_array_mut() {
+            let port = match m.host_port {
+                0 => String::new(),
+                p => p.to_string(),
+            };
+            list.push(json!({"HostIp": m.host_ip.map(|ip| ip.to_string()).unwrap_or_default(), "HostPort": port}));
+        }
+    }
+    serde_json::Value::Object(map)
 }
 
 /// The published ports of a running container (none when it is not running).

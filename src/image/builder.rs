@@ -23,7 +23,7 @@ use super::context::Context;
 use super::copy::{self, Plan};
 use super::dockerfile::{self, Command, CopyArgs, Instruction, Kind};
 use super::import::{TempDir, import_layer_file, short};
-use super::manage::{layer_from_upper, set_parent};
+use super::manage::{layer_from_container, set_parent};
 use super::store::{History, ImageConfig, ImageStore, RootFs};
 use crate::engine::container::{self, Paths, RunConfig};
 use crate::engine::run::{self, Outcome, RunOptions};
@@ -554,6 +554,7 @@ fn run_step(
         entrypoint: Some(Vec::new()),
         config: RunConfig {
             env: stage.args.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            // Builds are offline: a RUN step gets only a loopback interface.
             network: "none".into(),
             ..Default::default()
         },
@@ -567,7 +568,10 @@ fn run_step(
         let text = std::fs::read_to_string(Paths::new(root, &r.id).trace()).unwrap_or_default();
         trace.events.extend(Trace::from_json_lines(&text).events);
     }
-    let removal = scopeguard(root, record.clone());
+    let removal = Removal {
+        root,
+        record: record.clone(),
+    };
     let code = match result? {
         Outcome::Exited(code) => code,
         Outcome::Detached(_) => 0,
@@ -579,7 +583,7 @@ fn run_step(
         );
     }
     let record = record.ok_or_else(|| anyhow!("the RUN container {name} vanished"))?;
-    let layer = layer_from_upper(store, &Paths::new(root, &record.id).upper(), trace)?;
+    let layer = layer_from_container(store, root, &record, trace)?;
     let t = crate::runtime::trace::now_ns();
     drop(removal);
     trace.step(
@@ -599,10 +603,6 @@ fn run_step(
 struct Removal<'a> {
     root: &'a DataRoot,
     record: Option<container::Record>,
-}
-
-fn scopeguard(root: &DataRoot, record: Option<container::Record>) -> Removal<'_> {
-    Removal { root, record }
 }
 
 impl Drop for Removal<'_> {

@@ -123,6 +123,8 @@ fn glob_at(p: &[char], n: &[char]) -> bool {
 pub struct Context {
     pub dir: PathBuf,
     patterns: Vec<Pattern>,
+    /// The walk, done once per build (docker sends the context once too).
+    listing: std::sync::OnceLock<Vec<PathBuf>>,
 }
 
 impl Context {
@@ -139,7 +141,11 @@ impl Context {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e),
         };
-        Ok(Context { dir, patterns })
+        Ok(Context {
+            dir,
+            patterns,
+            listing: std::sync::OnceLock::new(),
+        })
     }
 
     pub fn excluded(&self, rel: &Path) -> bool {
@@ -147,12 +153,17 @@ impl Context {
     }
 
     /// Every path in the context (files, links and directories, relative,
-    /// sorted), less the excluded ones. Symlinks are listed, not followed.
-    pub fn files(&self) -> io::Result<Vec<PathBuf>> {
+    /// sorted), less the excluded ones. Symlinks are listed, not followed:
+    /// a link in the context to a host file is copied as a link, never as
+    /// the host file.
+    pub fn files(&self) -> io::Result<&[PathBuf]> {
+        if let Some(l) = self.listing.get() {
+            return Ok(l);
+        }
         let mut out = Vec::new();
         self.walk(Path::new(""), &mut out)?;
         out.sort();
-        Ok(out)
+        Ok(self.listing.get_or_init(|| out))
     }
 
     fn walk(&self, rel: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {

@@ -52,6 +52,9 @@ pub enum Source {
     Context(PathBuf),
     /// A tar archive of the context, unpacked at the destination (ADD).
     Archive(PathBuf),
+    /// The destination directory of a directory copy: only its contents are
+    /// copied, so it keeps the image's metadata, or is made 0755.
+    Destination,
 }
 
 /// What a COPY/ADD will write: destination (relative to the image root) →
@@ -211,7 +214,7 @@ pub fn plan(
                         .insert(dest_rel.join(under), Source::Context(ctx.dir.join(f)));
                 }
                 if !dest_rel.as_os_str().is_empty() {
-                    plan.items.insert(dest_rel.clone(), Source::Context(host));
+                    plan.items.insert(dest_rel.clone(), Source::Destination);
                 }
             } else if add && meta.is_file() && is_archive(&host) {
                 plan.items.insert(dest_rel.clone(), Source::Archive(host));
@@ -247,6 +250,10 @@ impl Plan {
         for (dest, src) in &self.items {
             let path = match src {
                 Source::Context(p) | Source::Archive(p) => p,
+                Source::Destination => {
+                    h.update(format!("{}\0destination\n", dest.display()));
+                    continue;
+                }
             };
             let m = fs::symlink_metadata(path).map_err(io_at("reading", path))?;
             let kind = match src {
@@ -254,6 +261,7 @@ impl Plan {
                 Source::Context(_) if m.is_dir() => "dir",
                 Source::Context(_) if m.file_type().is_symlink() => "symlink",
                 Source::Context(_) => "file",
+                Source::Destination => "destination",
             };
             let content = if m.file_type().is_symlink() {
                 fs::read_link(path)
@@ -302,7 +310,9 @@ impl Plan {
                 }
             }
         }
-        for p in &parents {
+        // A directory the image has keeps its metadata; a new one is 0755,
+        // owned by root (or by --chown's owner when it is the destination).
+        let dir_header = |p: &Path, owner: (u32, u32)| {
             let mut h = tar::Header::new_gnu();
             h.set_entry_type(tar::EntryType::Directory);
             match lower_lookup(lowers, p) {
@@ -314,17 +324,26 @@ impl Plan {
                 }
                 _ => {
                     h.set_mode(0o755);
-                    h.set_uid(0);
-                    h.set_gid(0);
+                    h.set_uid(owner.0 as u64);
+                    h.set_gid(owner.1 as u64);
                     h.set_mtime(now);
                 }
             }
             h.set_size(0);
+            h
+        };
+        for p in &parents {
+            let mut h = dir_header(p, (0, 0));
             b.append_data(&mut h, dir_name(p), io::empty())
                 .map_err(tar_err)?;
         }
         for (dest, src) in &self.items {
             match src {
+                Source::Destination => {
+                    let mut h = dir_header(dest, chown.unwrap_or((0, 0)));
+                    b.append_data(&mut h, dir_name(dest), io::empty())
+                        .map_err(tar_err)?;
+                }
                 Source::Archive(path) => append_archive(&mut b, dest, path, chown)?,
                 Source::Context(path) => {
                     let m = fs::symlink_metadata(path).map_err(io_at("reading", path))?;

@@ -29,7 +29,7 @@ pub fn export<W: Write>(
     let record = container::find(root, name)?;
     let paths = Paths::new(root, &record.id);
     if record.is_running() {
-        return write_tree_tar(&paths.rootfs(), out, TreeKind::Plain)
+        return write_tree_tar(&paths.rootfs(), out, TreeKind::Plain, &Default::default())
             .with_context(|| format!("archiving {}", paths.rootfs().display()));
     }
     let target = paths.rootfs();
@@ -61,7 +61,7 @@ pub fn export<W: Write>(
         "mount_overlay_readonly",
         format!("mount -t overlay overlay -o ro,{opts} {}", target.display()),
     );
-    let result = write_tree_tar(&target, out, TreeKind::Plain)
+    let result = write_tree_tar(&target, out, TreeKind::Plain, &Default::default())
         .with_context(|| format!("archiving {}", target.display()));
     overlay::unmount(&target, trace)?;
     result

@@ -344,7 +344,11 @@ fn safe_dir(dest: &Path, rel: &Path, entry: &str, create: bool) -> Result<PathBu
                 ));
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
-                fs::create_dir(&path).map_err(entry_err(entry))?;
+                // Explicit 0755, whatever the umask: a parent the tar did not
+                // list must still be traversable by the container's users.
+                fs::create_dir(&path)
+                    .and_then(|_| fs::set_permissions(&path, fs::Permissions::from_mode(0o755)))
+                    .map_err(entry_err(entry))?;
             }
             Err(e) => return Err(entry_err(entry)(e)),
         }
@@ -484,11 +488,13 @@ pub struct TempDir {
 }
 
 impl TempDir {
-    /// Makes `<parent>/.tmp-<label>-<random>`.
+    /// Makes `<parent>/.tmp-<label>-<pid>-<random>`, first removing what a
+    /// killed glassbox left there (temporary directories whose process is gone).
     pub fn new(parent: &Path, label: &str) -> io::Result<TempDir> {
         fs::create_dir_all(parent)?;
+        sweep_stale(parent);
         let id = crate::engine::container::new_id();
-        let path = parent.join(format!(".tmp-{label}-{}", &id[..16]));
+        let path = parent.join(format!(".tmp-{label}-{}-{}", std::process::id(), &id[..16]));
         fs::create_dir(&path)?;
         Ok(TempDir { path, keep: false })
     }
@@ -497,6 +503,27 @@ impl TempDir {
         fs::rename(&self.path, to)?;
         self.keep = true;
         Ok(())
+    }
+}
+
+/// Pure: the process that made a temporary directory, from its name.
+pub fn temp_owner(name: &str) -> Option<i32> {
+    let rest = name.strip_prefix(".tmp-")?;
+    let mut parts = rest.rsplitn(3, '-');
+    let _random = parts.next()?;
+    parts.next()?.parse().ok()
+}
+
+/// Removes `.tmp-*` directories in `dir` whose process no longer exists.
+pub fn sweep_stale(dir: &Path) {
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = temp_owner(&name)
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = fs::remove_dir_all(e.path());
+        }
     }
 }
 
@@ -616,6 +643,14 @@ mod tests {
         assert!(clean_path(b"/etc/passwd").is_err());
         assert!(clean_path(b"a/../../etc").is_err());
         assert!(clean_path(b"../x").is_err());
+    }
+
+    #[test]
+    fn temp_dirs_name_their_process() {
+        assert_eq!(temp_owner(".tmp-import-4242-0123456789abcdef"), Some(4242));
+        assert_eq!(temp_owner(".tmp-layer-1-ab"), Some(1));
+        assert_eq!(temp_owner("0123abcd"), None);
+        assert_eq!(temp_owner(".tmp-import-abc"), None);
     }
 
     #[test]

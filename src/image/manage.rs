@@ -14,7 +14,7 @@
 //! needs, then every layer no remaining image or container uses.
 
 use super::cache::BuildCache;
-use super::diff::{TreeKind, write_tree_tar};
+use super::diff::{TreeKind, placeholders, write_tree_tar};
 use super::import::{TempDir, import_layer_file, short};
 use super::store::{History, ImageConfig, ImageStore, digest_hex, normalize_ref, write_atomic};
 use crate::engine::DataRoot;
@@ -141,6 +141,18 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
             cur = parent(&store, &i);
         }
     }
+    let children = |i: &str| {
+        all_images(&store)
+            .into_iter()
+            .filter(|c| c != i && parent(&store, c).as_deref() == Some(i))
+            .count()
+    };
+    if lines.is_empty() && children(&id) > 0 {
+        bail!(
+            "conflict: unable to delete {} (cannot be forced): image has dependent child images (it is a step of a build; remove the images built on it first)",
+            short(&id)
+        );
+    }
     // Remove the image, then its untagged ancestors, up to the first needed one.
     let mut cur = Some(id);
     while let Some(i) = cur {
@@ -148,10 +160,7 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
             break;
         }
         // Another image built on this one keeps it (docker: "image has dependent child images").
-        let has_child = all_images(&store)
-            .iter()
-            .any(|c| *c != i && parent(&store, c).as_deref() == Some(&i));
-        if has_child {
+        if children(&i) > 0 {
             break;
         }
         let next = parent(&store, &i);
@@ -249,28 +258,39 @@ pub fn history(store: &ImageStore, reference: &str) -> anyhow::Result<Vec<Histor
     Ok(rows)
 }
 
-/// Makes a layer from an overlay upper directory (`commit`, a RUN step);
-/// returns its diff_id. Steps `archive_upper_dir` and `import_layer`.
-pub fn layer_from_upper(
+/// Makes a layer from a container's upper directory (`commit`, a RUN step),
+/// leaving out the runtime's mount points; returns its diff_id. Steps
+/// `archive_upper_dir` and `import_layer`.
+pub fn layer_from_container(
     store: &ImageStore,
-    upper: &std::path::Path,
+    root: &DataRoot,
+    record: &container::Record,
     trace: &mut Trace,
 ) -> anyhow::Result<String> {
+    let paths = Paths::new(root, &record.id);
+    let upper = paths.upper();
+    let skip = placeholders(paths.bundle(), &upper, &record.lower_dirs);
     let t = now_ns();
     let tmp = TempDir::new(&store.root().join("tmp"), "layer")?;
     let tar_path = tmp.path.join("layer.tar");
     let file = std::fs::File::create(&tar_path)
         .with_context(|| format!("creating {}", tar_path.display()))?;
-    let w = write_tree_tar(upper, std::io::BufWriter::new(file), TreeKind::Upper)
-        .with_context(|| format!("archiving {}", upper.display()))?;
+    let w = write_tree_tar(
+        &upper,
+        std::io::BufWriter::new(file),
+        TreeKind::Upper,
+        &skip,
+    )
+    .with_context(|| format!("archiving {}", upper.display()))?;
     w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     trace.step(
         "engine",
         t,
         "archive_upper_dir",
         format!(
-            "tar {} (0/0 devices as .wh.NAME, opaque dirs as .wh..wh..opq) > {}",
+            "tar {} (0/0 devices as .wh.NAME, opaque dirs as .wh..wh..opq; {} mount points left out) > {}",
             upper.display(),
+            skip.len(),
             tar_path.display()
         ),
     );
@@ -281,7 +301,9 @@ pub fn layer_from_upper(
 }
 
 /// `glassbox commit CONTAINER REPO[:TAG]`: the container's upper dir becomes
-/// one new layer on top of its image's; returns the new image ID.
+/// one new layer on top of its image's; returns the new image ID. (docker
+/// pauses a running container while it commits; glassbox reads the upper dir
+/// as it is at that moment, so commit a container that is not writing.)
 pub fn commit(
     root: &DataRoot,
     name: &str,
@@ -293,7 +315,7 @@ pub fn commit(
     let store = root.images();
     let parent_config = store.config(&record.image_id)?;
     let mut trace = Trace::default();
-    let diff_id = layer_from_upper(&store, &Paths::new(root, &record.id).upper(), &mut trace)?;
+    let diff_id = layer_from_container(&store, root, &record, &mut trace)?;
     let created = Some(timefmt::rfc3339(timefmt::now_unix_ns()));
     let mut config: ImageConfig = parent_config;
     config.created = created.clone();

@@ -13,9 +13,21 @@
 //! ```text
 //! images/repositories.json          name:tag -> sha256:<image id>
 //! images/configs/<image id>.json    the OCI image config
-//! layers/<diff_id>/layer.tar        the layer as a tar
+//! images/metadata/<image id>/parent the image it was built from (build step, commit)
+//! layers/<diff_id>/layer.tar        the layer as a tar (OCI whiteouts: .wh.NAME)
 //! layers/<diff_id>/diff/            the same files, extracted: an overlay lowerdir
+//!                                   (whiteouts as 0/0 devices, opaque-dir xattrs)
+//! buildcache/<key digest>.json      build cache: parent + instruction (+ files) -> image
+//! builds/<image id>.json            the last build of that image: steps, cache hits, times, trace
+//! containers/<id>/upper/            a container's own writable layer (`diff`, `commit`)
+//! tmp/                              layers and archives being made (renamed when complete)
 //! ```
+//!
+//! The modules, in the order an image lives: [`dockerfile`] parses, [`context`]
+//! and [`copy`] gather files, [`builder`] runs the steps with [`cache`],
+//! [`diff`] turns a container's upper dir into a layer, [`import`] takes any
+//! layer tar in safely, [`manage`] tags, removes, commits and lists history,
+//! [`archive`] saves and loads, [`export`] flattens a container.
 
 pub mod archive;
 pub mod builder;

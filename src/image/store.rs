@@ -47,10 +47,10 @@ pub struct ImageConfig {
     pub created: Option<String>,
     pub architecture: String,
     pub os: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub config: RunDefaults,
     pub rootfs: RootFs,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub history: Vec<History>,
 }
 
@@ -58,19 +58,39 @@ pub struct ImageConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct RunDefaults {
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub user: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub env: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub working_dir: String,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub exposed_ports: BTreeMap<String, serde_json::Value>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub labels: BTreeMap<String, String>,
 }
 
@@ -87,12 +107,30 @@ pub struct RootFs {
 pub struct History {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub created_by: String,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub empty_layer: bool,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub comment: String,
+}
+
+/// docker writes `null` for an empty list or map (`"Labels": null`): read it
+/// as empty.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// `sha256:<hex>` of some bytes.
@@ -305,6 +343,14 @@ mod tests {
             normalize_ref("localhost:5000/demo"),
             "localhost:5000/demo:latest"
         );
+    }
+
+    #[test]
+    fn docker_configs_with_nulls_parse() {
+        let text = r#"{"architecture":"amd64","os":"linux","config":{"Env":null,"Cmd":["sh"],"Labels":null,"Volumes":null,"OnBuild":null,"Entrypoint":null,"WorkingDir":"","User":""},"rootfs":{"type":"layers","diff_ids":["sha256:aa"]},"history":[{"created_by":"x","comment":null}],"container_config":{"Hostname":""},"docker_version":"24.0.7"}"#;
+        let c: ImageConfig = serde_json::from_str(text).unwrap();
+        assert_eq!(c.config.cmd, Some(vec!["sh".to_string()]));
+        assert!(c.config.labels.is_empty() && c.config.env.is_empty());
     }
 
     #[test]

@@ -496,6 +496,8 @@ pub fn curl(port: u16) -> Result<String, String> {
 /// Each step lasts from its line to the next step's line, or to `end`.
 pub fn parse_build_output(lines: &[(f64, String)], end: f64) -> Vec<BuildStep> {
     let mut steps: Vec<(f64, BuildStep)> = Vec::new();
+    // The builder's own time for a step (` ---> 2c54fbbad3a5  (0.04s)`), if it prints one.
+    let mut reported: Vec<Option<f64>> = Vec::new();
     for (at, line) in lines {
         if let Some(instruction) = step_instruction(line) {
             steps.push((
@@ -506,10 +508,16 @@ pub fn parse_build_output(lines: &[(f64, String)], end: f64) -> Vec<BuildStep> {
                     ms: 0.0,
                 },
             ));
+            reported.push(None);
         } else if let Some((_, last)) = steps.last_mut() {
             let l = line.to_ascii_lowercase();
             if l.contains("using cache") || l.contains("cached") {
                 last.cached = true;
+            }
+            if let Some(secs) = reported_seconds(line)
+                && let Some(slot) = reported.last_mut()
+            {
+                *slot = Some(secs * 1000.0);
             }
         }
     }
@@ -519,10 +527,24 @@ pub fn parse_build_output(lines: &[(f64, String)], end: f64) -> Vec<BuildStep> {
         .enumerate()
         .map(|(i, (at, mut step))| {
             let until = starts.get(i + 1).copied().unwrap_or(end);
-            step.ms = (until - at).max(0.0);
+            step.ms = reported
+                .get(i)
+                .copied()
+                .flatten()
+                .unwrap_or((until - at).max(0.0));
             step
         })
         .collect()
+}
+
+/// `(0.04s)` at the end of a ` ---> ID` line: the builder's time for the step.
+fn reported_seconds(line: &str) -> Option<f64> {
+    let line = line.trim();
+    if !line.starts_with("--->") {
+        return None;
+    }
+    let open = line.rfind('(')?;
+    line.get(open + 1..)?.strip_suffix("s)")?.parse().ok()
 }
 
 fn step_instruction(line: &str) -> Option<String> {
@@ -572,6 +594,22 @@ mod tests {
         assert!(steps[1].cached && !steps[2].cached);
         assert_eq!(steps[1].ms, 3.0);
         assert_eq!(steps[2].ms, 2005.0);
+    }
+
+    #[test]
+    fn the_builders_own_step_times_win() {
+        let out = lines(&[
+            (0.0, "Step 1/2 : RUN date > /built-at"),
+            (1.0, " ---> Running in build-a73cee2cc424"),
+            (50.0, " ---> 2c54fbbad3a5  (0.04s)"),
+            (51.0, "Step 2/2 : CMD [\"sh\"]"),
+            (52.0, " ---> Using cache"),
+            (53.0, " ---> 7209647aa884"),
+        ]);
+        let steps = parse_build_output(&out, 60.0);
+        assert_eq!(steps[0].ms, 40.0);
+        assert_eq!(steps[1].ms, 9.0);
+        assert!(steps[1].cached);
     }
 
     #[test]

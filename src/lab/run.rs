@@ -138,6 +138,32 @@ fn lab_containers(root: &Option<DataRoot>) -> Vec<String> {
         .collect()
 }
 
+/// Set by SIGTERM, SIGHUP or SIGINT: the lab then quits as if `q` was pressed,
+/// so that it still removes its containers and restores the terminal.
+static STOP_SIGNAL: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    STOP_SIGNAL.store(true, Ordering::SeqCst);
+}
+
+/// Catches the signals that end a terminal program. A handler (unlike a
+/// blocked mask) is reset by execve, so the containers and commands the lab
+/// starts still get the default dispositions.
+fn catch_stop_signals() {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    let action = SigAction::new(
+        SigHandler::Handler(on_stop_signal),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for signal in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGINT] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        if let Err(e) = unsafe { sigaction(signal, &action) } {
+            eprintln!("glassbox lab: cannot catch {signal}: {e}");
+        }
+    }
+}
+
 /// `glassbox lab [TOPIC]`: the TUI. Returns once the student quits, after
 /// removing the containers the demos started.
 pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
@@ -201,13 +227,17 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
                 match crossterm::event::poll(Duration::from_millis(200)) {
                     Ok(true) => {}
                     Ok(false) => continue,
-                    Err(_) => break,
+                    Err(_) => {
+                        let _ = tx.send(Event::Quit);
+                        break;
+                    }
                 }
                 let event = match crossterm::event::read() {
                     Ok(CtEvent::Key(k)) => Event::Key(k),
                     Ok(CtEvent::Resize(w, h)) => Event::Resize(w, h),
                     Ok(_) => continue,
-                    Err(_) => break,
+                    // The terminal is gone: quit, removing the containers.
+                    Err(_) => Event::Quit,
                 };
                 if tx.send(event).is_err() {
                     break;
@@ -294,12 +324,19 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     };
     drop(tx);
 
+    catch_stop_signals();
     let mut terminal = ratatui::try_init()?;
     let result = (|| -> anyhow::Result<()> {
         loop {
             terminal.draw(|f| f.render_widget(&app, f.area()))?;
             let Ok(event) = rx.recv() else {
                 return Ok(());
+            };
+            // Samples arrive four times a second, so a signal is seen within 250 ms.
+            let event = if STOP_SIGNAL.load(Ordering::SeqCst) {
+                Event::Quit
+            } else {
+                event
             };
             for effect in app.handle(event) {
                 match effect {

@@ -190,6 +190,8 @@ pub struct IfaceRow {
     pub state: String,
     pub addresses: Vec<String>,
     pub stats: NetStats,
+    /// For a veth end: the interface at the other end of the cable.
+    pub peer: String,
 }
 
 /// The network panel.

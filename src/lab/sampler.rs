@@ -181,7 +181,7 @@ impl Sampler {
             s.chain = Reading::Ready(chain(&record, pid));
         }
         if wants("network") {
-            s.network = Reading::from_result(network(pid));
+            s.network = Reading::from_result(network(&record, pid));
         }
         s
     }
@@ -387,17 +387,30 @@ fn chain(record: &Record, pid: u32) -> Vec<ChainRow> {
     rows
 }
 
-fn network(pid: u32) -> anyhow::Result<NetworkView> {
+/// The bridge, this container's veth pair (each end's iflink is the other's
+/// ifindex), its addresses and routes, with every byte counter.
+fn network(record: &Record, pid: u32) -> anyhow::Result<NetworkView> {
     let mut ifaces = Vec::new();
     let sys = Path::new("/sys/class/net");
+    let pair = crate::engine::network::veth_ends(record);
+    let host_end = pair.as_ref().map(|(h, _)| h.name.clone());
     for dev in netdev::list_netdevs(sys)? {
-        if dev.name == "glassbox0" || dev.name.starts_with("gb") {
+        let mine = host_end.as_deref() == Some(dev.name.as_str());
+        // Other containers' veths would only crowd the panel.
+        if dev.name == "glassbox0" || mine || (host_end.is_none() && dev.name.starts_with("gb")) {
             ifaces.push(IfaceRow {
                 name: dev.name.clone(),
                 side: "host".into(),
                 state: dev.operstate.clone(),
                 addresses: Vec::new(),
                 stats: dev.stats,
+                peer: if mine {
+                    pair.as_ref()
+                        .map(|(_, c)| c.name.clone())
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                },
             });
         }
     }
@@ -408,7 +421,7 @@ fn network(pid: u32) -> anyhow::Result<NetworkView> {
     for dev in netdev::read_proc_net_dev(pid)? {
         let is_lo = dev.name == "lo";
         ifaces.push(IfaceRow {
-            name: dev.name,
+            name: dev.name.clone(),
             side: "container".into(),
             state: String::new(),
             addresses: if is_lo {
@@ -417,6 +430,10 @@ fn network(pid: u32) -> anyhow::Result<NetworkView> {
                 addresses.clone()
             },
             stats: dev.stats,
+            peer: match (&pair, is_lo) {
+                (Some((h, c)), false) if c.name == dev.name => h.name.clone(),
+                _ => String::new(),
+            },
         });
     }
     let routes = netview::read_routes(pid)?

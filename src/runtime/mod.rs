@@ -8,7 +8,10 @@
 //! command. From then on the container is just a process: the runtime's
 //! [`shim`] waits for it and relays its output, and when it exits the cgroup is
 //! removed. Every object made goes into the [`journal`] first; every step goes
-//! into the [`trace`].
+//! into the [`trace`]. The [`network`] module makes what a bridged container's
+//! network namespace needs (bridge, veth pair, addresses, NAT rules) before the
+//! `clone`, as CNI plugins do for runc; config.json then names the namespace
+//! by path and the init joins it.
 
 pub mod cgroups;
 pub mod init;

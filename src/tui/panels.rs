@@ -361,14 +361,19 @@ fn upper(v: &crate::lab::sample::UpperView) -> Vec<Line<'static>> {
 fn network(v: &crate::lab::sample::NetworkView) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(Span::styled(
         format!(
-            "{:<9} {:<11} {:<15} {:>10} {:>10}",
-            "SIDE", "IFACE", "ADDRESS", "RX bytes", "TX bytes"
+            "{:<9} {:<11} {:<15} {:>10} {:>10}  {}",
+            "SIDE", "IFACE", "ADDRESS", "RX bytes", "TX bytes", "VETH PEER"
         ),
         bold(),
     ))];
     for i in &v.ifaces {
+        let peer = if i.peer.is_empty() {
+            String::new()
+        } else {
+            format!("⇄ {}", i.peer)
+        };
         lines.push(Line::from(format!(
-            "{:<9} {:<11} {:<15} {:>10} {:>10}",
+            "{:<9} {:<11} {:<15} {:>10} {:>10}  {peer}",
             i.side,
             i.name,
             i.addresses.first().cloned().unwrap_or_default(),
@@ -600,7 +605,8 @@ fn build(app: &App) -> Vec<Line<'static>> {
         )];
     }
     let mut lines = Vec::new();
-    for b in app.builds.iter().rev().take(2).rev() {
+    // Newest first, so that a short panel still shows the latest build.
+    for b in app.builds.iter().rev() {
         let mark = if b.ok { "✓" } else { "✗" };
         let cached = b.steps.iter().filter(|s| s.cached).count();
         lines.push(Line::from(Span::styled(

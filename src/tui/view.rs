@@ -120,7 +120,7 @@ fn footer(app: &App, area: Rect, buf: &mut Buffer) {
         "Space next  Enter run  A play topic  e exercise  x check  r reset all  ←→ topic  ↑↓ step  q quit"
     } else if app.show_exercise {
         "x check  i hint  s solution  S skip  a answer  e next/close  ←→ topic  q quit"
-    } else if area.width >= 100 {
+    } else if area.width >= 110 {
         "←/→ topic  ↑/↓ step  Enter run  t try  c request  r reset  o output  Tab panel  PgDn scroll  ? help  q quit"
     } else {
         "←→ topic ↑↓ step Enter run t try o output r reset ? help q quit"

@@ -17,7 +17,7 @@
 //!
 //! - [`netns`]: the namespace itself, kept alive by a bind mount (as `ip netns`
 //!   and CNI plugins do), made before the container's process exists;
-//! - [`veth`]: the virtual cable, one end (`eth0`) moved into the namespace, the
+//! - [`veth`]: the virtual cable, one end (`eth0`) inside the namespace, the
 //!   other (`gb…`) plugged into the bridge;
 //! - [`bridge`]: `glassbox0`, a software switch with the gateway address, the
 //!   counterpart of `docker0`;

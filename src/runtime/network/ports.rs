@@ -15,7 +15,7 @@ use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, UdpSocket};
 #[derive(Debug, thiserror::Error)]
 pub enum PortError {
     #[error(
-        "invalid port mapping {0:?}: use HOST:CTR, IP:HOST:CTR, optionally with /tcp or /udp (e.g. -p 8080:80)"
+        "invalid port mapping {0:?}: use HOST:CTR, IP:HOST:CTR or just CTR (any free host port), optionally with /tcp or /udp (e.g. -p 8080:80)"
     )]
     Invalid(String),
     #[error("invalid port {port:?} in {spec:?}: a port is a number from 1 to 65535")]
@@ -58,13 +58,15 @@ impl Protocol {
 pub struct PortMapping {
     /// The host address it listens on; `None` for every address (0.0.0.0).
     pub host_ip: Option<Ipv4Addr>,
+    /// 0 when not given (`-p 80`, `-p IP::80`): a free port is chosen at start.
     pub host_port: u16,
     pub container_port: u16,
     pub protocol: Protocol,
 }
 
 impl PortMapping {
-    /// Parses docker's `-p` syntax: `8080:80`, `127.0.0.1:8080:80`, `53:53/udp`.
+    /// Parses docker's `-p` syntax: `8080:80`, `127.0.0.1:8080:80`, `53:53/udp`,
+    /// and `80` or `127.0.0.1::80` for "any free host port".
     pub fn parse(spec: &str) -> Result<PortMapping, PortError> {
         let invalid = || PortError::Invalid(spec.to_string());
         let (addr, protocol) = match spec.rsplit_once('/') {
@@ -75,7 +77,8 @@ impl PortMapping {
         };
         let parts: Vec<&str> = addr.split(':').collect();
         let (ip, host, container) = match parts.as_slice() {
-            [h, c] => (None, *h, *c),
+            [c] => (None, "", *c),
+            [h, c] if !h.is_empty() => (None, *h, *c),
             [ip, h, c] => (Some(*ip), *h, *c),
             _ => return Err(invalid()),
         };
@@ -94,7 +97,7 @@ impl PortMapping {
         };
         Ok(PortMapping {
             host_ip,
-            host_port: port(host)?,
+            host_port: if host.is_empty() { 0 } else { port(host)? },
             container_port: port(container)?,
             protocol,
         })
@@ -134,6 +137,9 @@ impl PortMapping {
     /// test `bind(2)`, closed at once). SO_REUSEADDR, set by Rust's listener,
     /// keeps connections in TIME_WAIT from counting as "in use".
     pub fn check_host_port_free(&self) -> Result<(), PortError> {
+        if self.host_port == 0 {
+            return Ok(());
+        }
         let ip = self.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
         let addr = SocketAddrV4::new(ip, self.host_port);
         let result = match self.protocol {
@@ -151,6 +157,19 @@ impl PortMapping {
             // EACCES and the like: not our business to refuse for.
             Err(_) => Ok(()),
         }
+    }
+
+    /// A port the kernel says is free now (it picks one when asked to bind
+    /// port 0), for a mapping that named none; the caller then leases it.
+    pub fn pick_free_port(&self) -> Result<u16, PortError> {
+        let ip = self.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let addr = SocketAddrV4::new(ip, 0);
+        let port = match self.protocol {
+            Protocol::Tcp => TcpListener::bind(addr).and_then(|l| l.local_addr()),
+            Protocol::Udp => UdpSocket::bind(addr).and_then(|u| u.local_addr()),
+        };
+        port.map(|a| a.port())
+            .map_err(|source| PortError::NotLocal { ip, source })
     }
 
     /// The error for a port that is taken, naming by whom.
@@ -201,8 +220,13 @@ mod tests {
 
     #[test]
     fn refuses_bad_mappings() {
+        let any = PortMapping::parse("80").unwrap();
+        assert_eq!((any.host_port, any.container_port), (0, 80));
+        let any = PortMapping::parse("127.0.0.1::80/udp").unwrap();
+        assert_eq!((any.host_ip, any.host_port), (Some(Ipv4Addr::LOCALHOST), 0));
+        assert_ne!(any.pick_free_port().unwrap(), 0);
         for bad in [
-            "80",
+            ":80",
             "a:80",
             "8080:80/sctp",
             "70000:80",
