@@ -94,8 +94,10 @@ pub struct App {
     pub scroll: u16,
     /// Which panel is shown when they do not all fit.
     pub panel_tab: usize,
-    /// The demo output is shown in place of the lesson text (`o`).
+    /// The demo output is shown over the whole body (`o`).
     pub show_log: bool,
+    /// Lines the output view is scrolled up from its end.
+    pub log_scroll: u16,
     pub quitting: bool,
     /// The exercises: their pane, verdicts and the student's progress.
     pub exercises: crate::exercises::pane::Pane,
@@ -128,6 +130,7 @@ impl App {
             scroll: 0,
             panel_tab: 0,
             show_log: false,
+            log_scroll: 0,
             quitting: false,
             exercises: crate::exercises::pane::Pane::default(),
             show_exercise: false,
@@ -385,14 +388,8 @@ impl App {
             KeyCode::Char('r') => self.reset(),
             KeyCode::Tab => self.next_panel(),
             KeyCode::Char('o') => self.toggle_output(),
-            KeyCode::PageDown | KeyCode::Char('J') => {
-                self.scroll = self.scroll.saturating_add(5);
-                Vec::new()
-            }
-            KeyCode::PageUp | KeyCode::Char('K') => {
-                self.scroll = self.scroll.saturating_sub(5);
-                Vec::new()
-            }
+            KeyCode::PageDown | KeyCode::Char('J') => self.scroll_down(),
+            KeyCode::PageUp | KeyCode::Char('K') => self.scroll_up(),
             KeyCode::Home | KeyCode::Char('g') => self.go_topic(0),
             KeyCode::End | KeyCode::Char('G') => {
                 self.go_topic(self.lessons.len().saturating_sub(1))
@@ -560,9 +557,29 @@ impl App {
         Vec::new()
     }
 
-    /// Shows the demo output in place of the lesson text, or back.
+    /// Shows the demo output over the whole body, or back.
     pub fn toggle_output(&mut self) -> Vec<Effect> {
         self.show_log = !self.show_log;
+        self.log_scroll = 0;
+        Vec::new()
+    }
+
+    /// Scrolls the lesson text (or, in the output view, the output) down.
+    pub fn scroll_down(&mut self) -> Vec<Effect> {
+        if self.show_log {
+            self.log_scroll = self.log_scroll.saturating_sub(10);
+        } else {
+            self.scroll = self.scroll.saturating_add(5);
+        }
+        Vec::new()
+    }
+
+    pub fn scroll_up(&mut self) -> Vec<Effect> {
+        if self.show_log {
+            self.log_scroll = self.log_scroll.saturating_add(10);
+        } else {
+            self.scroll = self.scroll.saturating_sub(5);
+        }
         Vec::new()
     }
 

@@ -134,6 +134,11 @@ fn footer(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn body(app: &App, area: Rect, buf: &mut Buffer) {
+    if app.show_log {
+        // The whole body, so that wide output (ps -a, history) reads unwrapped.
+        output(app, area, buf);
+        return;
+    }
     let has_panels = app.current_step().is_some_and(|s| !s.panels.is_empty());
     let wide = area.width >= 100;
     let parts = match (wide, has_panels) {
@@ -154,7 +159,7 @@ fn body(app: &App, area: Rect, buf: &mut Buffer) {
     };
     if has_panels {
         let show_output = !app.log.is_empty() || app.tried.is_some();
-        let (text_area, out_area) = if show_output && !app.show_log {
+        let (text_area, out_area) = if show_output {
             // Narrow: one line of output under the text (o shows it all).
             let out_h = if wide { 10 } else { 3 }.min(parts[0].height / 2);
             let v =
@@ -165,8 +170,6 @@ fn body(app: &App, area: Rect, buf: &mut Buffer) {
         };
         if app.show_exercise {
             exercise_pane(app, text_area, buf);
-        } else if app.show_log {
-            output(app, text_area, buf);
         } else {
             lesson_text(app, text_area, buf);
         }
@@ -342,20 +345,27 @@ fn output(app: &App, area: Rect, buf: &mut Buffer) {
             rows.push(LogLine { kind, text });
         }
     }
-    let start = rows.len().saturating_sub(inner_h);
+    let back = if app.show_log {
+        (app.log_scroll as usize).min(rows.len().saturating_sub(inner_h))
+    } else {
+        0
+    };
+    let end = rows.len() - back;
+    let start = end.saturating_sub(inner_h);
     let lines: Vec<Line> = if rows.is_empty() {
         vec![Line::from(
             "Enter runs this step's demo; its output shows here.",
         )]
     } else {
-        rows[start..].iter().map(styled).collect()
+        rows[start..end].iter().map(styled).collect()
+    };
+    let title = match (app.show_log, back) {
+        (false, _) => " output (o: all of it) ".to_string(),
+        (true, 0) => " output (PgUp/PgDn scroll, o: back) ".to_string(),
+        (true, n) => format!(" output, {n} lines up (PgUp/PgDn scroll, o: back) "),
     };
     Paragraph::new(lines)
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" output (o: all of it) "),
-        )
+        .block(Block::default().borders(Borders::ALL).title(title))
         .render(area, buf);
 }
 
@@ -413,8 +423,8 @@ fn help(area: Rect, buf: &mut Buffer) {
         Line::from("  c       send GET / to the published port (topic 11)"),
         Line::from("  r       reset: remove every lab- container"),
         Line::from("  Tab     next panel, when they do not all fit"),
-        Line::from("  PgDn J / PgUp K   scroll the lesson text"),
-        Line::from("  o       show the demo output in place of the text, and back"),
+        Line::from("  PgDn J / PgUp K   scroll the lesson text (the output, in the output view)"),
+        Line::from("  o       show all the demo output over the whole screen, and back"),
         Line::from("  e       the topic's exercises, one after another, then back"),
         Line::from("  x       check the exercises against the kernel now (they also"),
         Line::from("          re-check when a container or image changes)"),
