@@ -116,3 +116,20 @@ fn lessons_command_lists_and_checks() {
         "{text}"
     );
 }
+
+#[test]
+fn the_lab_without_a_terminal_says_what_it_needs() {
+    let exe = env!("CARGO_BIN_EXE_glassbox");
+    for args in [&["lab"][..], &[][..]] {
+        let out = Command::new(exe)
+            .args(["--root", "/nonexistent/glassbox-lab-no-tty"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run glassbox");
+        assert_eq!(out.status.code(), Some(125), "glassbox {args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("needs a terminal"), "{err}");
+    }
+    assert!(!Path::new("/nonexistent/glassbox-lab-no-tty").exists());
+}

@@ -331,6 +331,20 @@ impl DemoRunner {
         emit(DemoEvent::Done { ok: true });
     }
 
+    /// `glassbox cleanup` for the lab's data root, through the CLI.
+    pub fn cleanup(&self) -> Result<(), String> {
+        let out = self
+            .glassbox()
+            .arg("cleanup")
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", self.exe.display()))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
+    }
+
     /// Removes every `lab-…` container of the data root, through the CLI.
     /// Returns the names removed.
     pub fn reset(&self, names: &[String], emit: &mut dyn FnMut(DemoEvent)) -> Vec<String> {

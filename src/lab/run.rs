@@ -167,6 +167,12 @@ fn catch_stop_signals() {
 /// `glassbox lab [TOPIC]`: the TUI. Returns once the student quits, after
 /// removing the containers the demos started.
 pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "the lab draws a full-screen UI and needs a terminal: run it in one (`glassbox lessons` lists the topics without one)"
+        );
+    }
     let dir = match args.lessons {
         Some(d) => d,
         None => super::find_lessons_dir()?,
