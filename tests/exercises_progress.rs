@@ -92,6 +92,15 @@ fn progress_survives_a_kill_during_a_write() {
         "the writer never finished a save: the test proved nothing"
     );
     assert!(!path.with_extension("toml.corrupt").exists());
+    // The next save tidies what the killed writers left.
+    progress::save(&path, &Progress::default(), None).unwrap();
+    let left: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(left.is_empty(), "stale temporary files: {left:?}");
 }
 
 #[test]

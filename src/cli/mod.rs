@@ -304,11 +304,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match command {
         Command::Lab(a) => return crate::lab::run::lab(&cli.root, a),
         Command::Lessons(a) => return crate::lab::run::lessons(a),
+        // Hints, solutions and answers are the student's own file: no root.
+        Command::Exercise(a) => return check::exercise(a),
         _ => {}
     }
     let root = DataRoot::open(&cli.root)?;
     match command {
-        Command::Lab(_) | Command::Lessons(_) => Ok(0),
+        Command::Lab(_) | Command::Lessons(_) | Command::Exercise(_) => Ok(0),
         Command::Run(a) => match run::run(&root, &run_options(a)?)? {
             Outcome::Exited(code) => Ok(code),
             Outcome::Detached(id) => {
@@ -351,7 +353,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Images => show::images(&root).map(|_| 0),
         Command::Image(c) => image::dispatch(&root, c),
         Command::Check(a) => check::check(&root, a),
-        Command::Exercise(a) => check::exercise(a),
         Command::Cleanup => {
             let report = cleanup::cleanup(&root)?;
             println!(

@@ -141,16 +141,17 @@ impl Pane {
         true
     }
 
-    /// Takes a batch of verdicts; true when the progress changed.
+    /// Takes a batch of verdicts; true when the progress changed. Only a
+    /// pass is written down: the lab re-checks on its own all the time, and
+    /// an exercise not yet done is not a failure.
     pub fn record(&mut self, results: Vec<Graded>) -> bool {
         self.checking = false;
         let mut changed = false;
         for r in results {
-            let passed = r.status == Status::Pass;
-            let before = self.progress.exercise(&r.id).status;
-            if passed || before == ExerciseStatus::Open {
-                self.progress.record(&r.id, passed);
-                changed |= self.progress.exercise(&r.id).status != before;
+            if r.status == Status::Pass {
+                let before = self.progress.exercise(&r.id).status;
+                self.progress.record(&r.id, true);
+                changed |= before != ExerciseStatus::Passed;
             }
             self.results.insert(r.id.clone(), r);
         }

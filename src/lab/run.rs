@@ -220,6 +220,12 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     for note in notes {
         app.log.push(LogLine::new(LineKind::Note, note));
     }
+    // Resume here next time, even if the student never changes topic.
+    let opened = app.topic_number();
+    app.exercises.progress.jump(opened);
+    if let Some(note) = crate::exercises::lab::save(&progress_file, &app.exercises.progress) {
+        app.log.push(LogLine::new(LineKind::Fail, note));
+    }
 
     let (tx, rx) = mpsc::channel::<Event>();
     let stop = Arc::new(AtomicBool::new(false));
