@@ -15,10 +15,16 @@ try:
     doc = json.loads(sh(gb + ["inspect", "src"]).stdout)[0]
     bundle_src = doc["Glassbox"]["Bundle"]
     config = json.load(open(os.path.join(bundle_src, "config.json")))
-    lower = doc["GraphDriver"]["Data"]["LowerDir"].split(":")[0]
-    sh(gb + ["rm", "-f", "src"])
+    lower = doc["GraphDriver"]["Data"]["LowerDir"].split(":")[-1]  # the image layer (the first is the init layer)
     bundle = os.path.join(root, "bundle")
     os.makedirs(bundle)
+    # The files glassbox bind-mounts (/etc/hosts, …) come along into the bundle.
+    for m in config["mounts"]:
+        if m["type"] == "bind" and m["source"].startswith(bundle_src):
+            copy = os.path.join(bundle, os.path.basename(m["source"]))
+            shutil.copy(m["source"], copy)
+            m["source"] = copy
+    sh(gb + ["rm", "-f", "src"])
     shutil.copytree(lower, os.path.join(bundle, "rootfs"), symlinks=True)
     config["process"]["args"] = ["true"]
     config["root"] = {"path": "rootfs", "readonly": False}

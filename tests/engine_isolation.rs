@@ -113,7 +113,11 @@ fn root_is_an_overlay_of_the_image_layers() {
         doc["GraphDriver"]["Data"]["UpperDir"].as_str().unwrap()
     );
     // On top, docker's "init layer" with the placeholders for bind-mounted files.
-    assert!(dirs.lowerdir[0].ends_with("init"), "{:?}", dirs.lowerdir);
+    assert!(
+        dirs.lowerdir[0].ends_with("init-layer"),
+        "{:?}",
+        dirs.lowerdir
+    );
     assert!(dirs.lowerdir[1].starts_with(root.path().join("layers")));
     // A write inside lands in the upper dir; the image's layer is untouched.
     root.ok(&["exec", "web", "sh", "-c", "echo changed > /etc/motd"]);

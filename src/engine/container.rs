@@ -152,10 +152,6 @@ impl Paths {
     pub fn work(&self) -> PathBuf {
         self.dir.join("work")
     }
-    /// The init layer: placeholders for the files bind-mounted at start.
-    pub fn init(&self) -> PathBuf {
-        self.dir.join("init")
-    }
     pub fn state(&self) -> PathBuf {
         self.dir.join("state.json")
     }

@@ -72,6 +72,28 @@ impl DataRoot {
         ImageStore::new(&self.path)
     }
 
+    /// docker's "init layer", shared by every container of this root: empty
+    /// placeholders for the files the engine bind-mounts at start
+    /// (/etc/hosts, /etc/hostname, /etc/resolv.conf), as a read-only layer on
+    /// top of the image's. The mount points then never appear in a
+    /// container's upper dir, in `diff`, or in an image made by `commit`.
+    /// Made on first use.
+    pub fn init_layer(&self) -> anyhow::Result<PathBuf> {
+        use anyhow::Context;
+        let dir = self.path.join("init-layer");
+        let etc = dir.join("etc");
+        if !etc.join("resolv.conf").is_file() {
+            std::fs::create_dir_all(&etc)
+                .with_context(|| format!("cannot create {}", etc.display()))?;
+            for f in ["hosts", "hostname", "resolv.conf"] {
+                let path = etc.join(f);
+                std::fs::write(&path, b"")
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+            }
+        }
+        Ok(dir)
+    }
+
     /// The journal of objects shared by all containers of this root.
     pub fn journal(&self) -> std::io::Result<Journal> {
         Journal::open(&self.journal_path())

@@ -120,25 +120,17 @@ fn prepare_named(
         paths.upper(),
         paths.work(),
         paths.rootfs(),
-        paths.init().join("etc"),
     ] {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    // docker's "init layer": the files the engine bind-mounts over (/etc/hosts,
-    // /etc/hostname, /etc/resolv.conf) exist as empty placeholders in a
-    // read-only layer of their own, so the mount points never appear in the
-    // container's upper dir, in `diff`, or in an image made by `commit`.
-    for f in ["hosts", "hostname", "resolv.conf"] {
-        let path = paths.init().join("etc").join(f);
-        std::fs::write(&path, b"").with_context(|| format!("cannot create {}", path.display()))?;
-    }
+    let init_layer = root.init_layer()?;
     let journal = Journal::open(&paths.journal())?;
     trace.step(
         "engine",
         t,
         "create_bundle_dirs",
-        format!("mkdir {}/{{upper,work,rootfs,init}}", paths.dir.display()),
+        format!("mkdir {}/{{upper,work,rootfs}}", paths.dir.display()),
     );
 
     let t = now_ns();
@@ -151,7 +143,7 @@ fn prepare_named(
     );
 
     let store = root.images();
-    let lower_dirs: Vec<_> = std::iter::once(paths.init())
+    let lower_dirs: Vec<_> = std::iter::once(init_layer)
         .chain(
             image
                 .rootfs
