@@ -134,6 +134,7 @@ pub fn cleanup(root: &DataRoot) -> anyhow::Result<Report> {
         }
     }
     let _ = std::fs::remove_file(root.journal_path());
+    let _ = std::fs::remove_dir_all(root.path.join("trash"));
     // Names whose container is gone.
     if let Ok(entries) = std::fs::read_dir(root.names()) {
         for e in entries.flatten() {

@@ -132,9 +132,42 @@ pub fn rm(root: &DataRoot, name: &str, force: bool) -> anyhow::Result<Record> {
 }
 
 /// Undoes the container's journal and deletes its directory and name.
+///
+/// The directory is first renamed into `<root>/trash/` (one rename: the
+/// container is gone at once) and deleted there by a background process, so
+/// that `run --rm` need not wait for its writable layer to be unlinked file by
+/// file. `cleanup` empties the trash too.
 pub fn remove_files(root: &DataRoot, record: &Record) {
     let paths = Paths::new(root, &record.id);
     cleanup::undo_journal(&paths.journal());
-    let _ = std::fs::remove_dir_all(&paths.dir);
     container::release_name(root, &record.name, &record.id);
+    let trash = root.path.join("trash");
+    let target = trash.join(&record.id);
+    if std::fs::create_dir_all(&trash).is_ok() && std::fs::rename(&paths.dir, &target).is_ok() {
+        delete_in_background(&target);
+    } else {
+        let _ = std::fs::remove_dir_all(&paths.dir);
+    }
+}
+
+/// Deletes a directory tree in a detached grandchild (no zombie is left to
+/// the caller); deletes it in place if forking fails.
+fn delete_in_background(dir: &std::path::Path) {
+    // SAFETY: glassbox's CLI and monitor are single-threaded; the children
+    // only delete files and leave with _exit.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            if let Ok(nix::unistd::ForkResult::Parent { .. }) = unsafe { nix::unistd::fork() } {
+                unsafe { libc::_exit(0) };
+            }
+            let _ = std::fs::remove_dir_all(dir);
+            unsafe { libc::_exit(0) }
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            let _ = nix::sys::wait::waitpid(child, None);
+        }
+        Err(_) => {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }

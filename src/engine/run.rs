@@ -218,7 +218,9 @@ fn prepare_named(
     let mut spec = spec_builder::build(&record, image, uid, gid, layout.version() == 2);
     super::network::apply_to_spec(&mut spec, &paths, &network);
     spec.save(&paths.dir)?;
-    container::save(root, &record)?;
+    // The record itself (state.json) is first written once the process runs
+    // (or failed to start): one file write less on every start. Until then the
+    // container has its directory, name and journal, which is all `cleanup` needs.
     trace.step(
         "engine",
         t,
@@ -409,7 +411,10 @@ fn supervise(
     record.state.monitor_start = process_start_time(std::process::id()).unwrap_or(0);
     record.state.started_at = timefmt::now_unix_ns();
     container::save(root, &record)?;
-    let _ = std::fs::write(paths.trace(), trace.to_json_lines());
+    // A container removed at exit keeps no trace; the others show theirs live.
+    if !record.config.auto_remove {
+        let _ = std::fs::write(paths.trace(), trace.to_json_lines());
+    }
     if let Some(r) = report {
         let _ = std::fs::File::from(r).write_all(b"ok\t\n");
     }

@@ -22,16 +22,19 @@ pub struct Entry {
     pub time: String,
 }
 
-/// Appends output to a json-file log, one entry per line of output.
+/// Appends output to a json-file log, one entry per line of output. The file
+/// is created with the first line, so a silent container costs no file.
 pub struct LogWriter {
-    file: File,
+    path: std::path::PathBuf,
+    file: Option<File>,
     partial: [Vec<u8>; 2],
 }
 
 impl LogWriter {
     pub fn open(path: &Path) -> io::Result<LogWriter> {
         Ok(LogWriter {
-            file: OpenOptions::new().create(true).append(true).open(path)?,
+            path: path.to_path_buf(),
+            file: None,
             partial: [Vec::new(), Vec::new()],
         })
     }
@@ -42,9 +45,16 @@ impl LogWriter {
             stream: stream.name().into(),
             time: timefmt::rfc3339(timefmt::now_unix_ns()),
         };
-        if let Ok(mut text) = serde_json::to_vec(&entry) {
+        if self.file.is_none() {
+            self.file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .ok();
+        }
+        if let (Ok(mut text), Some(file)) = (serde_json::to_vec(&entry), self.file.as_mut()) {
             text.push(b'\n');
-            let _ = self.file.write_all(&text);
+            let _ = file.write_all(&text);
         }
     }
 }
