@@ -187,7 +187,7 @@ fn lab_walks_every_topic_and_runs_live_demos() {
         ),
         "Enter",
     ]);
-    let long = Duration::from_secs(30);
+    let long = Duration::from_secs(60); // generous: CI machines can be loaded
     tmux.wait_for("the lab to open", long, |s| {
         s.contains("glassbox lab · 01/20")
     });
