@@ -409,12 +409,7 @@ fn image_json(root: &DataRoot, id: &str, config: &crate::image::ImageConfig) -> 
         .filter(|(_, v)| v == id)
         .map(|(k, _)| k)
         .collect();
-    let size: u64 = config
-        .rootfs
-        .diff_ids
-        .iter()
-        .map(|d| store.layer_size(d))
-        .sum();
+    let size = store.image_size(&config);
     json!({
         "Id": id,
         "RepoTags": tags,
@@ -462,12 +457,7 @@ pub fn images(root: &DataRoot) -> anyhow::Result<()> {
             continue;
         };
         let (repo, tag) = reference.rsplit_once(':').unwrap_or((&reference, "latest"));
-        let size: u64 = config
-            .rootfs
-            .diff_ids
-            .iter()
-            .map(|d| store.layer_size(d))
-            .sum();
+        let size = store.image_size(&config);
         rows.push(vec![
             repo.to_string(),
             tag.to_string(),

@@ -616,15 +616,5 @@ impl Drop for Removal<'_> {
 /// The foreground run blocked the signals it forwards to the container; the
 /// build is ours again.
 fn unblock_signals() {
-    use nix::sys::signal::{SigSet, Signal};
-    let mut set = SigSet::empty();
-    for s in [
-        Signal::SIGINT,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-    ] {
-        set.add(s);
-    }
-    let _ = set.thread_unblock();
+    crate::runtime::shim::unblock_forwarded();
 }

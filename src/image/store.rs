@@ -319,6 +319,16 @@ impl ImageStore {
             .map(|m| m.len())
             .unwrap_or(0)
     }
+
+    /// An image's size: the sum of its layers' sizes.
+    pub fn image_size(&self, config: &ImageConfig) -> u64 {
+        config
+            .rootfs
+            .diff_ids
+            .iter()
+            .map(|d| self.layer_size(d))
+            .sum()
+    }
 }
 
 /// Writes a file through a temporary name and a rename.

@@ -82,18 +82,31 @@ impl Exit {
     }
 }
 
+/// The signals an attached run passes on to the container (docker's sig-proxy).
+pub const FORWARDED: [Signal; 4] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+];
+
+/// Lets the forwarded signals reach this process again, once a relay is over
+/// and the caller goes on (e.g. a build after its RUN step).
+pub fn unblock_forwarded() {
+    let mut set = SigSet::empty();
+    for s in FORWARDED {
+        set.add(s);
+    }
+    let _ = set.thread_unblock();
+}
+
 /// Blocks these signals and returns a descriptor that reads them instead.
 /// The mask is inherited across clone, and the init clears it before execve.
 pub fn signal_fd(forward: bool) -> io::Result<SignalFd> {
     let mut set = SigSet::empty();
     set.add(Signal::SIGWINCH);
     if forward {
-        for s in [
-            Signal::SIGINT,
-            Signal::SIGTERM,
-            Signal::SIGHUP,
-            Signal::SIGQUIT,
-        ] {
+        for s in FORWARDED {
             set.add(s);
         }
     }
