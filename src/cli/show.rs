@@ -409,7 +409,7 @@ fn image_json(root: &DataRoot, id: &str, config: &crate::image::ImageConfig) -> 
         .filter(|(_, v)| v == id)
         .map(|(k, _)| k)
         .collect();
-    let size = store.image_size(&config);
+    let size = store.image_size(config);
     json!({
         "Id": id,
         "RepoTags": tags,
