@@ -17,7 +17,7 @@ cargo build --release --quiet
 bin=${CARGO_TARGET_DIR:-$PWD/target}/release/glassbox
 root=$(mktemp -d /tmp/glassbox-bench-net.XXXXXX)
 trap '"$bin" --root "$root" cleanup >/dev/null 2>&1 || true; rm -rf "$root"' EXIT
-exec python3 - "$bin" "$root" "$runs" <<'PY'
+python3 - "$bin" "$root" "$runs" <<'PY'
 import statistics, subprocess, sys, time
 binary, root, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 def once(mode):
