@@ -234,9 +234,6 @@ fn run_options(a: RunArgs) -> anyhow::Result<RunOptions> {
             bail!("invalid environment variable {e:?}: use KEY=VALUE");
         }
     }
-    if a.detach && a.rm {
-        // allowed, as docker: removed when it exits
-    }
     Ok(RunOptions {
         image: a.image,
         command: a.command,

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::kernel::{
     self, Checked, Live, Problem, TCP_ESTABLISHED, TCP_LISTEN, control_file, live,
+    overlay_with_upper,
 };
 use super::spec::{Check, Observe};
 use crate::engine::DataRoot;
@@ -508,15 +509,8 @@ impl Grader<'_> {
     }
 
     fn whiteout(&self, container: &str, path: &str) -> Checked {
-        use std::os::unix::fs::{FileTypeExt, MetadataExt};
-        let l = live(self.root, container)?;
-        let dirs = kernel::root_overlay(&l)?;
+        let (l, dirs, upper) = overlay_with_upper(self.root, container)?;
         let rel = path.trim_start_matches('/');
-        let Some(upper) = dirs.upperdir else {
-            return Err(Problem::Fail(format!(
-                "container {container}: its root overlay has no upper dir"
-            )));
-        };
         let lower = dirs
             .lowerdir
             .iter()
@@ -534,7 +528,7 @@ impl Grader<'_> {
         }
         let mark = upper.join(rel);
         match mark.symlink_metadata() {
-            Ok(m) if m.file_type().is_char_device() && m.rdev() == 0 => Ok(format!(
+            Ok(m) if crate::image::diff::is_whiteout(&m) => Ok(format!(
                 "{} is a whiteout (character device 0,0) and the image keeps {}",
                 mark.display(),
                 lower.display()
@@ -551,14 +545,8 @@ impl Grader<'_> {
     }
 
     fn upper_file(&self, container: &str, path: &str) -> Checked {
-        let l = live(self.root, container)?;
-        let dirs = kernel::root_overlay(&l)?;
+        let (l, _, upper) = overlay_with_upper(self.root, container)?;
         let rel = path.trim_start_matches('/');
-        let Some(upper) = dirs.upperdir else {
-            return Err(Problem::Fail(format!(
-                "container {container}: its root overlay has no upper dir"
-            )));
-        };
         let host_side = upper.join(rel);
         let Ok(bytes) = std::fs::read(&host_side) else {
             return Err(Problem::Fail(format!(

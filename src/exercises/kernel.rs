@@ -351,6 +351,22 @@ pub fn inside(live: &Live, path: &str) -> PathBuf {
     PathBuf::from(format!("/proc/{}/root", live.pid)).join(path.trim_start_matches('/'))
 }
 
+/// The container's root overlay and its upper (writable) directory, the one
+/// an exercise on copy-on-write looks into.
+pub fn overlay_with_upper(
+    root: &DataRoot,
+    container: &str,
+) -> Result<(Live, crate::inspect::mountinfo::OverlayDirs, PathBuf), Problem> {
+    let l = live(root, container)?;
+    let dirs = root_overlay(&l)?;
+    let Some(upper) = dirs.upperdir.clone() else {
+        return Err(Problem::Fail(format!(
+            "container {container}: its root overlay has no upper dir"
+        )));
+    };
+    Ok((l, dirs, upper))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
