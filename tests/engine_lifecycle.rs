@@ -53,6 +53,28 @@ fn logs_keep_stdout_and_stderr() {
 }
 
 #[test]
+fn logs_follow_waits_for_a_container_that_has_not_spoken_yet() {
+    if !have_root("logs_follow_waits_for_a_container_that_has_not_spoken_yet") {
+        return;
+    }
+    let root = TestRoot::new("logsquiet");
+    // No output for a while, so the log file does not exist yet when -f starts;
+    // the last line comes just before the exit.
+    root.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "quiet",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.7; echo first; echo last",
+    ]);
+    let out = root.glassbox(&["logs", "-f", "quiet"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "first\nlast\n");
+}
+
+#[test]
 fn stop_kills_pid1_that_ignores_sigterm_after_the_timeout() {
     if !have_root("stop_kills_pid1_that_ignores_sigterm_after_the_timeout") {
         return;

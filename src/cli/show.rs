@@ -117,13 +117,25 @@ fn print_entries(text: &str) {
 pub fn logs(root: &DataRoot, name: &str, follow: bool) -> anyhow::Result<()> {
     let record = container::find(root, name)?;
     let path = Paths::new(root, &record.id).log();
-    let mut file = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+    let running = || container::load_by_id(root, &record.id).is_ok_and(|r| r.is_running());
+    // Each round asks whether the container still runs *before* reading: the
+    // monitor writes the last lines before it records the exit, so a read
+    // after "not running" has seen everything there will be.
+    let mut file = loop {
+        let done = !follow || !running();
+        match std::fs::File::open(&path) {
+            Ok(f) => break f,
+            // The file is made with the first line; a silent container has none.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && done => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+        }
     };
     let mut pending = String::new();
     loop {
+        let done = !follow || !running();
         let mut chunk = String::new();
         file.read_to_string(&mut chunk)?;
         pending.push_str(&chunk);
@@ -132,11 +144,7 @@ pub fn logs(root: &DataRoot, name: &str, follow: bool) -> anyhow::Result<()> {
             print_entries(&pending[..=end]);
             pending.drain(..=end);
         }
-        if !follow {
-            return Ok(());
-        }
-        let running = container::load_by_id(root, &record.id).is_ok_and(|r| r.is_running());
-        if !running && chunk.is_empty() {
+        if done {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(100));
