@@ -180,8 +180,12 @@ pub fn setup(
             paths.dir.display()
         ),
     );
-    let bytes = serde_json::to_vec_pretty(&settings)?;
-    crate::image::store::write_atomic(&settings_path(paths), &bytes)?;
+    // `none` and `host` have nothing to remember beyond the mode, which the
+    // record holds: no file (one fewer to create and delete per container).
+    if mode == "bridge" {
+        let bytes = serde_json::to_vec_pretty(&settings)?;
+        crate::image::store::write_atomic(&settings_path(paths), &bytes)?;
+    }
     Ok(settings)
 }
 

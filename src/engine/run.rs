@@ -158,6 +158,11 @@ fn prepare_named(
         &paths.upper(),
         &paths.work(),
         &paths.rootfs(),
+        if opts.config.auto_remove {
+            overlay::Upper::Discarded
+        } else {
+            overlay::Upper::Kept
+        },
         &journal,
         &mut trace,
     )?;

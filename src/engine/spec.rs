@@ -134,9 +134,8 @@ fn environment(record: &Record, image: &ImageConfig) -> Vec<String> {
 /// so that any runtime can apply the file as written.
 fn nofile_limit() -> u64 {
     const DOCKER: u64 = 1_048_576;
-    let can_raise = crate::inspect::proc_status::read_proc_status(std::process::id())
-        .map(|s| s.capabilities.effective & (1 << 24) != 0)
-        .unwrap_or(false);
+    let sys_resource = capabilities::mask(&["CAP_SYS_RESOURCE".into()]).unwrap_or(0);
+    let can_raise = capabilities::effective().is_ok_and(|e| e & sys_resource != 0);
     let mut cur = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

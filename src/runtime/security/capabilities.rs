@@ -98,6 +98,27 @@ struct CapData {
 
 const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 
+/// This process's effective capability set, from capget(2).
+pub fn effective() -> Result<u64, CapError> {
+    let mut header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: capget reads a v3 header and fills two data structs that we own.
+    if unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) } == -1 {
+        return Err(CapError::Syscall {
+            what: "capget(this process)".into(),
+            source: io::Error::last_os_error(),
+        });
+    }
+    Ok(u64::from(data[0].effective) | u64::from(data[1].effective) << 32)
+}
+
 /// Step `set_capabilities`: capset(2) the effective, permitted and inheritable
 /// sets, then clear the ambient set.
 pub fn set(effective: u64, permitted: u64, inheritable: u64) -> Result<(), CapError> {
