@@ -119,6 +119,24 @@ fn root_is_an_overlay_of_the_image_layers() {
         dirs.lowerdir
     );
     assert!(dirs.lowerdir[1].starts_with(root.path().join("layers")));
+    // A kept container's upper dir is synced like any file system...
+    assert!(
+        !slash.super_options.iter().any(|o| o == "volatile"),
+        "{:?}",
+        slash.super_options
+    );
+    // ...while a --rm container's, thrown away at exit, is mounted volatile.
+    let rm_options = root.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "grep ' / / ' /proc/self/mountinfo",
+    ]);
+    assert!(rm_options.contains("volatile"), "{rm_options}");
     // A write inside lands in the upper dir; the image's layer is untouched.
     root.ok(&["exec", "web", "sh", "-c", "echo changed > /etc/motd"]);
     let upper = std::fs::read_to_string(upperdir.join("etc/motd")).unwrap();
