@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Start-up benchmark: `glassbox run --rm --network none busybox true` against
 # crun and runc running an equivalent OCI bundle (the same config.json glassbox
-# writes, on a copy of the same busybox root filesystem), alternating, in one run.
+# writes, on a copy of the same busybox root filesystem), in one run: every round
+# runs each runtime once in a random order, first back to back (as a script
+# does), then 100 ms apart (as a person types, when the kernel is idle between).
 #
 #   sudo benches/startup.sh [RUNS]        (default 200 runs of each)
 #

@@ -18,6 +18,42 @@ fn run_rm_prints_hello() {
 }
 
 #[test]
+fn run_rm_output_ends_when_glassbox_exits() {
+    if !have_root("run_rm_output_ends_when_glassbox_exits") {
+        return;
+    }
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let root = TestRoot::new("rmpipe");
+    // Thousands of files in the container's layer: deleting them takes a
+    // while, and --rm does that after glassbox has exited.
+    let mut child = root
+        .cmd(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            "mkdir /many && cd /many && for i in $(seq 3000); do : > $i; done; echo made",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    assert!(child.wait().unwrap().success());
+    // Once glassbox has exited nobody else may hold the pipe: the reader gets
+    // everything and then the end at once, instead of waiting on the delete.
+    // SAFETY: fcntl on a descriptor this test owns.
+    unsafe { libc::fcntl(out.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+    let mut text = String::new();
+    let end = out.read_to_string(&mut text);
+    assert!(end.is_ok(), "the pipe is still held open: {end:?}");
+    assert_eq!(text, "made\n");
+}
+
+#[test]
 fn exit_codes_follow_docker() {
     if !have_root("exit_codes_follow_docker") {
         return;

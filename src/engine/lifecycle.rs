@@ -14,7 +14,7 @@ use super::{DataRoot, cleanup};
 use crate::runtime::pidfd_open;
 use anyhow::bail;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::time::{Duration, Instant};
 
 /// Waits until `pid` (started at `start`) exits, at most `timeout`. True if it did.
@@ -151,7 +151,10 @@ pub fn remove_files(root: &DataRoot, record: &Record) {
 }
 
 /// Deletes a directory tree in a detached grandchild (no zombie is left to
-/// the caller); deletes it in place if forking fails.
+/// the caller); deletes it in place if forking fails. The grandchild lets go
+/// of stdin, stdout and stderr first: whoever reads glassbox's output through
+/// a pipe (`$(glassbox run --rm …)`, a test harness) sees its end when
+/// glassbox exits, not when the deletion does.
 fn delete_in_background(dir: &std::path::Path) {
     // SAFETY: glassbox's CLI and monitor are single-threaded; the children
     // only delete files and leave with _exit.
@@ -159,6 +162,18 @@ fn delete_in_background(dir: &std::path::Path) {
         Ok(nix::unistd::ForkResult::Child) => {
             if let Ok(nix::unistd::ForkResult::Parent { .. }) = unsafe { nix::unistd::fork() } {
                 unsafe { libc::_exit(0) };
+            }
+            let null = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null");
+            for fd in 0..3 {
+                // SAFETY: this process's own standard descriptors; nothing
+                // here reads or writes them afterwards.
+                match &null {
+                    Ok(null) => unsafe { libc::dup2(null.as_raw_fd(), fd) },
+                    Err(_) => unsafe { libc::close(fd) },
+                };
             }
             let _ = std::fs::remove_dir_all(dir);
             unsafe { libc::_exit(0) }

@@ -76,12 +76,19 @@ pub fn list_interface_names(root: &Path) -> Result<Vec<String>, ReadError> {
     Ok(names)
 }
 
-/// Every interface in `root`, ordered by ifindex.
+/// Every interface in `root`, ordered by ifindex. One that disappears between
+/// the listing and the reading (another container's veth, deleted meanwhile)
+/// is left out; any other failure is an error.
 pub fn list_netdevs(root: &Path) -> Result<Vec<NetDev>, ReadError> {
-    let mut devs = list_interface_names(root)?
-        .iter()
-        .map(|name| read_netdev(root, name))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut devs = Vec::new();
+    for name in list_interface_names(root)? {
+        match read_netdev(root, &name) {
+            Ok(dev) => devs.push(dev),
+            Err(ReadError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound && !root.join(&name).exists() => {}
+            Err(e) => return Err(e),
+        }
+    }
     devs.sort_by_key(|d| d.ifindex);
     Ok(devs)
 }

@@ -38,7 +38,7 @@ pub enum Stdio {
 pub struct InitArgs<'a> {
     pub spec: &'a Spec,
     pub rootfs: &'a Path,
-    pub cgroup_procs: &'a [PathBuf],
+    pub cgroup_join: &'a [PathBuf],
     pub cgroup_v2: bool,
     pub stdio: Stdio,
 }
@@ -103,12 +103,12 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
         })?;
     }
     step(chan, "join_cgroup", || {
-        for f in args.cgroup_procs {
+        for f in args.cgroup_join {
             std::fs::write(f, "0").map_err(|e| format!("writing 0 to {}: {e}", f.display()))?;
         }
         Ok::<_, String>(format!(
             "write 0 (= this process) to {}",
-            args.cgroup_procs
+            args.cgroup_join
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
@@ -213,7 +213,7 @@ fn prepare_tail(spec: &Spec, chan: &mut InitSide) -> Result<Exec, InitFailure> {
 /// What a process `exec`'d into a running container needs.
 pub struct ExecArgs<'a> {
     pub spec: &'a Spec,
-    pub cgroup_procs: &'a [PathBuf],
+    pub cgroup_join: &'a [PathBuf],
     /// The container's namespaces (all but pid, which the parent joined), in join order.
     pub namespaces: &'a [(super::namespaces::Kind, std::fs::File)],
     pub stdio: Stdio,
@@ -256,10 +256,17 @@ fn prepare_exec(args: &ExecArgs, chan: &mut InitSide) -> Result<Exec, InitFailur
         }
     }
     step(chan, "join_cgroup", || {
-        for f in args.cgroup_procs {
+        for f in args.cgroup_join {
             std::fs::write(f, "0").map_err(|e| format!("writing 0 to {}: {e}", f.display()))?;
         }
-        Ok::<_, String>("write 0 to the container's cgroup.procs".to_string())
+        Ok::<_, String>(format!(
+            "write 0 (= this process) to {}",
+            args.cgroup_join
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
     })?;
     for (kind, file) in args.namespaces {
         if kind.spec_name == "pid" {

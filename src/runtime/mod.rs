@@ -123,7 +123,7 @@ pub fn start(
             stderr: stdio[2],
         },
     };
-    let mut procs = cgroup.procs_files();
+    let mut procs = cgroup.join_files();
     let flags = namespaces::clone_flags(spec);
     let t = now_ns();
     // On cgroup v2 the child is born in its cgroup; elsewhere it joins it.
@@ -156,7 +156,7 @@ pub fn start(
                 InitArgs {
                     spec,
                     rootfs,
-                    cgroup_procs: &procs,
+                    cgroup_join: &procs,
                     cgroup_v2: cgroup.layout.version() == 2,
                     stdio: init_stdio,
                 },
@@ -253,7 +253,7 @@ pub fn exec(
             stderr: stdio[2],
         },
     };
-    let procs = cgroup.procs_files();
+    let procs = cgroup.join_files();
     let t = now_ns();
     match namespaces::clone_process(0).map_err(sys("clone"))? {
         namespaces::Forked::Child => {
@@ -261,7 +261,7 @@ pub fn exec(
             init::run_exec(
                 init::ExecArgs {
                     spec,
-                    cgroup_procs: &procs,
+                    cgroup_join: &procs,
                     namespaces: &ns,
                     stdio: stdio_arg,
                 },

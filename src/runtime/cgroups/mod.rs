@@ -280,8 +280,25 @@ impl Cgroup {
         }
     }
 
-    /// The `cgroup.procs` files a process writes "0" into to join this group
-    /// ("0" means "me", whatever my PID is in my own PID namespace).
+    /// The files a new, single-threaded process writes "0" into to join this
+    /// group ("0" means "me", whatever my PID is in my own PID namespace).
+    ///
+    /// On v1 that is `tasks`, which moves one thread, not `cgroup.procs`,
+    /// which moves a whole thread group. Moving a thread group takes a
+    /// kernel-wide lock (`cgroup_threadgroup_rwsem`) whose writer waits for an
+    /// RCU grace period, 5-15 ms on an idle machine; moving only the calling
+    /// thread does not need it (Linux 6.0+; older kernels take it anyway), and
+    /// a process just made by clone has one thread. On v2 the process is born
+    /// in its group (`CLONE_INTO_CGROUP`); where it must join, `cgroup.procs`.
+    pub fn join_files(&self) -> Vec<PathBuf> {
+        let file = match self.layout {
+            Layout::V1(_) => "tasks",
+            Layout::V2 { .. } => "cgroup.procs",
+        };
+        self.dirs().into_iter().map(|d| d.join(file)).collect()
+    }
+
+    /// The `cgroup.procs` files: the processes of the group, one per line.
     pub fn procs_files(&self) -> Vec<PathBuf> {
         self.dirs()
             .into_iter()
@@ -437,6 +454,32 @@ mod tests {
         );
         assert_eq!(m.cpuacct, m.cpu);
         assert_eq!(m.distinct().len(), 3);
+    }
+
+    #[test]
+    fn a_new_process_joins_v1_by_tasks_and_v2_by_cgroup_procs() {
+        let v1 = Layout::V1(v1::Mounts {
+            memory: Some("/sys/fs/cgroup/memory".into()),
+            pids: Some("/sys/fs/cgroup/pids".into()),
+            ..Default::default()
+        });
+        let c = Cgroup::new(&v1, "/glassbox/k/c1");
+        assert_eq!(
+            c.join_files(),
+            [
+                PathBuf::from("/sys/fs/cgroup/memory/glassbox/k/c1/tasks"),
+                PathBuf::from("/sys/fs/cgroup/pids/glassbox/k/c1/tasks"),
+            ]
+        );
+        // Listing the processes still reads cgroup.procs.
+        assert!(c.procs_files().iter().all(|f| f.ends_with("cgroup.procs")));
+        let v2 = Layout::V2 {
+            mount: "/sys/fs/cgroup".into(),
+        };
+        assert_eq!(
+            Cgroup::new(&v2, "glassbox/k/c1").join_files(),
+            [PathBuf::from("/sys/fs/cgroup/glassbox/k/c1/cgroup.procs")]
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! The same container has a directory in every hierarchy it is limited by:
 //! `/sys/fs/cgroup/memory/glassbox/…`, `/sys/fs/cgroup/pids/glassbox/…`, and the
-//! process must be written into each one's `cgroup.procs`. Names differ from v2:
+//! process must be written into each one (`tasks` or `cgroup.procs`, see
+//! [`super::Cgroup::join_files`]). Names differ from v2:
 //! `memory.limit_in_bytes`, `cpu.cfs_quota_us` with `cpu.cfs_period_us`,
 //! `pids.max`; OOM kills show in `memory.oom_control` (`oom_kill N`, Linux 4.13+).
 
