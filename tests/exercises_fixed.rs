@@ -6,7 +6,7 @@ mod common;
 mod exercises_util;
 
 use common::{TestRoot, have_root};
-use exercises_util::{assert_fails, assert_passes, have_publish, port_8081_lock};
+use exercises_util::{assert_fails, assert_passes, have_publish, port_8081_lock, wait_listening};
 
 #[test]
 fn topic4_capped_fails_for_near_misses_and_passes_with_200m_and_64() {
@@ -209,7 +209,7 @@ fn topic11_web_fails_on_8082_and_passes_on_8081() {
         "run", "-d", "--name", "web", "-p", "8082:80", "busybox", "httpd", "-f", "-p", "80", "-h",
         "/www",
     ]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    wait_listening(&root, "web", 80);
     let mut parts = vec!["container web: GET http://127.0.0.1:8081/ failed"];
     if common::sh("command -v iptables-save").trim().is_empty() {
         eprintln!("note: no iptables-save here, so the reason cannot name port 8082");
@@ -224,7 +224,7 @@ fn topic11_web_fails_on_8082_and_passes_on_8081() {
         "run", "-d", "--name", "web", "-p", "8081:80", "busybox", "httpd", "-f", "-p", "8000",
         "-h", "/www",
     ]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    wait_listening(&root, "web", 8000);
     assert_fails(
         &root,
         "topic11-web",
@@ -236,7 +236,7 @@ fn topic11_web_fails_on_8082_and_passes_on_8081() {
         "run", "-d", "--name", "web", "-p", "8081:80", "busybox", "httpd", "-f", "-p", "80", "-h",
         "/www",
     ]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    wait_listening(&root, "web", 80);
     let evidence = assert_passes(&root, "topic11-web");
     assert!(evidence.contains("HTTP/1."), "{evidence}");
 }

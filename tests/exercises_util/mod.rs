@@ -84,3 +84,30 @@ pub fn port_8081_lock() -> nix::fcntl::Flock<std::fs::File> {
         .expect("open the port lock");
     nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).expect("lock port 8081")
 }
+
+/// Waits (up to 20 s) until a TCP socket listens on `port` in the network
+/// namespace of container `name`, as its /proc/PID/net/tcp{,6} tell: a server
+/// that has not yet called listen() is not what an exercise test is about.
+pub fn wait_listening(root: &TestRoot, name: &str, port: u16) {
+    let pid = root.pid_of(name);
+    let wanted = format!(":{port:04X} ");
+    let start = std::time::Instant::now();
+    loop {
+        let table = ["tcp", "tcp6"]
+            .map(|t| std::fs::read_to_string(format!("/proc/{pid}/net/{t}")).unwrap_or_default())
+            .concat();
+        // Columns: sl local_address rem_address st …; st 0A is LISTEN.
+        let listening = table.lines().any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && format!("{} ", f[1]).ends_with(&wanted) && f[3] == "0A"
+        });
+        if listening {
+            return;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "nothing listens on port {port} in container {name} after 20 s:\n{table}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
