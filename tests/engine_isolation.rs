@@ -228,6 +228,78 @@ fn security_defaults_of_trusted_runtimes() {
 }
 
 #[test]
+fn a_seccomp_filter_refuses_what_no_namespace_isolates() {
+    if !have_root("a_seccomp_filter_refuses_what_no_namespace_isolates") {
+        return;
+    }
+    let root = TestRoot::new("seccomp");
+    let pid = start_web(&root, &[]);
+    // The kernel says the container's process runs under a filter...
+    let st = proc_status::read_proc_status(pid).unwrap();
+    assert_eq!(st.seccomp, proc_status::SeccompMode::Filter);
+    // ...and so does a process exec'd into it.
+    let status = root.ok(&["exec", "web", "grep", "^Seccomp:", "/proc/self/status"]);
+    assert_eq!(status.split_whitespace().nth(1), Some("2"), "{status}");
+    // A user namespace needs no capability: only the filter stops root inside
+    // from making one (and getting a full capability set in it).
+    let out = root.glassbox(&["exec", "web", "unshare", "-U", "true"]);
+    assert!(!out.status.success(), "unshare -U passed the filter");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"),
+        "{out:?}"
+    );
+    // Ordinary work, fork included, is untouched.
+    assert_eq!(
+        root.ok(&["exec", "web", "sh", "-c", "(echo child) & wait"]),
+        "child\n"
+    );
+    // The profile is in the bundle, in the OCI format, for any runtime to apply.
+    let doc = root.inspect("web");
+    let bundle = std::path::PathBuf::from(doc["Glassbox"]["Bundle"].as_str().unwrap());
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        config["linux"]["seccomp"]["defaultAction"],
+        "SCMP_ACT_ALLOW"
+    );
+    assert!(
+        config["linux"]["seccomp"]["syscalls"][0]["names"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("keyctl"))
+    );
+
+    // docker's opt-out: no filter, and the user namespace is made.
+    let free = root.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--security-opt",
+        "seccomp=unconfined",
+        "busybox",
+        "sh",
+        "-c",
+        "grep ^Seccomp: /proc/self/status; unshare -U true && echo made",
+    ]);
+    assert!(
+        free.contains("Seccomp:\t0") && free.ends_with("made\n"),
+        "{free}"
+    );
+    let bad = root.glassbox(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=maybe",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(bad.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("seccomp=unconfined"));
+}
+
+#[test]
 fn user_hostname_env_and_workdir() {
     if !have_root("user_hostname_env_and_workdir") {
         return;

@@ -28,7 +28,11 @@ fn runc_runs_a_glassbox_bundle() {
             .unwrap();
     // Same file, three changes: another command, another cgroup (under this
     // root's, so cleanup covers it), and the rootfs by absolute path.
-    config["process"]["args"] = serde_json::json!(["sh", "-c", "echo hello from runc; hostname"]);
+    config["process"]["args"] = serde_json::json!([
+        "sh",
+        "-c",
+        "echo hello from runc; hostname; grep ^Seccomp: /proc/self/status"
+    ]);
     config["linux"]["cgroupsPath"] =
         serde_json::json!(format!("/glassbox/{}/runc-test", root.key()));
     config["root"]["path"] = serde_json::json!(bundle.join("rootfs"));
@@ -54,5 +58,6 @@ fn runc_runs_a_glassbox_bundle() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     let hostname = doc["Config"]["Hostname"].as_str().unwrap();
-    assert_eq!(text, format!("hello from runc\n{hostname}\n"));
+    // runc compiled glassbox's seccomp profile too: the process runs filtered.
+    assert_eq!(text, format!("hello from runc\n{hostname}\nSeccomp:\t2\n"));
 }

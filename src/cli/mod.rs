@@ -34,6 +34,8 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process; boxing RunArgs would only complicate the derive.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Run a command in a new container
     Run(RunArgs),
@@ -165,6 +167,9 @@ pub struct RunArgs {
     /// Mount the container's root filesystem as read only
     #[arg(long)]
     pub read_only: bool,
+    /// Security options: seccomp=unconfined runs without the system-call filter
+    #[arg(long)]
+    pub security_opt: Vec<String>,
     /// Print help
     #[arg(long, action = ArgAction::Help)]
     pub help: Option<bool>,
@@ -254,9 +259,24 @@ fn run_options(a: RunArgs) -> anyhow::Result<RunOptions> {
             publish,
             read_only: a.read_only,
             volumes,
+            security_opt: parse_security_opts(&a.security_opt)?,
         },
         entrypoint: None,
     })
+}
+
+/// Checks `--security-opt` values; docker's old `seccomp:unconfined` form is
+/// written the new way.
+fn parse_security_opts(opts: &[String]) -> anyhow::Result<Vec<String>> {
+    opts.iter()
+        .map(|o| match o.as_str() {
+            "seccomp=unconfined" | "seccomp:unconfined" => Ok("seccomp=unconfined".to_string()),
+            other => Err(anyhow::anyhow!(
+                "--security-opt {other:?} is not one glassbox knows: it has seccomp=unconfined \
+                 (run without the system-call filter)"
+            )),
+        })
+        .collect()
 }
 
 /// Parses a signal given as `KILL`, `SIGKILL` or `9`.

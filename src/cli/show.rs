@@ -372,6 +372,7 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
             "PortBindings": crate::engine::network::port_bindings_json(c),
             "AutoRemove": c.auto_remove,
             "ReadonlyRootfs": c.read_only,
+            "SecurityOpt": c.security_opt,
             "Binds": c.volumes.iter().map(|(s, d, ro)| format!("{s}:{d}{}", if *ro { ":ro" } else { "" })).collect::<Vec<_>>(),
             "CgroupParent": r.cgroup.rsplit_once('/').map(|(p, _)| p).unwrap_or(""),
         },

@@ -39,6 +39,17 @@ pub struct RunConfig {
     pub read_only: bool,
     /// `-v` bind mounts: (source on the host, destination inside, read-only).
     pub volumes: Vec<(String, String, bool)>,
+    /// `--security-opt` values, as docker's `HostConfig.SecurityOpt`.
+    #[serde(default)]
+    pub security_opt: Vec<String>,
+}
+
+impl RunConfig {
+    /// Whether the container gets glassbox's seccomp filter (not with
+    /// `--security-opt seccomp=unconfined`).
+    pub fn seccomp(&self) -> bool {
+        !self.security_opt.iter().any(|o| o == "seccomp=unconfined")
+    }
 }
 
 /// The container's lifecycle state.

@@ -8,7 +8,7 @@
 
 use super::container::Record;
 use crate::image::ImageConfig;
-use crate::runtime::security::capabilities;
+use crate::runtime::security::{capabilities, seccomp};
 use crate::runtime::spec::{
     Capabilities, CpuResources, Linux, MemoryResources, Mount, Namespace, PidsResources, Process,
     Resources, Rlimit, Root, Spec, User,
@@ -252,6 +252,7 @@ pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2
             masked_paths: MASKED_PATHS.iter().map(|s| s.to_string()).collect(),
             readonly_paths: READONLY_PATHS.iter().map(|s| s.to_string()).collect(),
             rootfs_propagation: Some("rslave".into()),
+            seccomp: c.seccomp().then(seccomp::default_profile),
         },
         annotations,
     }

@@ -185,6 +185,11 @@ fn prepare_tail(spec: &Spec, chan: &mut InitSide) -> Result<Exec, InitFailure> {
             .map_err(|e| format!("working directory {cwd:?}: {e}"))
     })?;
     let exec = Exec::resolve(spec)?;
+    if let Some(profile) = &spec.linux.seccomp {
+        // Before the capabilities go: with CAP_SYS_ADMIN still held, the
+        // filter needs no no_new_privs, and what follows makes no denied call.
+        step(chan, "install_seccomp", || install_seccomp(profile))?;
+    }
     step(chan, "drop_privileges", || drop_privileges(spec))?;
     // SAFETY: umask, signal dispositions and the signal mask of this process only.
     unsafe {
@@ -330,6 +335,26 @@ fn set_rlimits(spec: &Spec) -> Result<String, String> {
         done.push(format!("{}={}", r.typ, lim.rlim_cur));
     }
     Ok(format!("setrlimit {}", done.join(" ")))
+}
+
+/// Compiles `linux.seccomp` to BPF and installs it.
+fn install_seccomp(profile: &crate::runtime::spec::Seccomp) -> Result<String, String> {
+    use security::seccomp;
+    let filter = seccomp::compile(profile).map_err(|e| e.to_string())?;
+    seccomp::install(&filter).map_err(|e| e.to_string())?;
+    let mut detail = format!(
+        "seccomp(SECCOMP_SET_MODE_FILTER): {} BPF instructions testing {} system calls, default {}",
+        filter.len(),
+        filter.syscalls,
+        profile.default_action
+    );
+    if !filter.unknown.is_empty() {
+        detail.push_str(&format!(
+            "; not on this architecture: {}",
+            filter.unknown.join(", ")
+        ));
+    }
+    Ok(detail)
 }
 
 /// Bounding set, then user, then the remaining sets and no_new_privs.

@@ -7,9 +7,12 @@
 //!   (mounting), CAP_NET_ADMIN (changing interfaces) and CAP_SYS_MODULE;
 //! - `no_new_privs`: no setuid binary or file capability can give any back;
 //! - [`user`]: `-u UID[:GID]` switches to an unprivileged user, whose
-//!   capability sets are then empty.
+//!   capability sets are then empty;
+//! - [`seccomp`]: a filter that refuses the system calls which reach kernel
+//!   state no namespace isolates.
 
 pub mod capabilities;
+pub mod seccomp;
 pub mod user;
 
 use std::io;

@@ -1,0 +1,686 @@
+//! Seccomp (seccomp(2)): a filter on the system calls themselves.
+//!
+//! Capabilities decide what a call may do; seccomp decides which calls may be
+//! made at all. The filter is a small classic-BPF program that the kernel runs
+//! on every system call of the process (and of all its children, forever:
+//! filters can be added, never removed). It sees the architecture, the call's
+//! number and its six arguments, and returns a verdict: allow, fail with an
+//! errno, or kill. `grep Seccomp /proc/PID/status` shows `2` (filter mode).
+//!
+//! docker's default profile is an allow-list of some 350 calls; everything
+//! else fails with EPERM. The calls it leaves out for a container with the
+//! default capabilities are the ones that reach kernel state no namespace
+//! isolates: the keyring (`keyctl`), kernel modules, `bpf`, `perf_event_open`,
+//! the clock, `reboot`, new mounts, `unshare`/`setns` and `clone` with
+//! namespace flags (a user namespace needs no capability, and gives a fresh
+//! set inside it), `io_uring`. glassbox writes the same policy the other way
+//! round, as that deny-list on top of "allow" ([`default_profile`]), into the
+//! bundle's `config.json` (`linux.seccomp`, the OCI format), so runc enforces
+//! it too; the runtime compiles it to BPF ([`compile`]) and installs it just
+//! before `execve`. `--security-opt seccomp=unconfined` leaves it out.
+//!
+//! Only the native architecture is allowed: a 32-bit (or x32) system call
+//! has other numbers, which a filter written for 64-bit numbers would
+//! misread, so the filter kills the process that makes one.
+
+use super::super::spec::{Seccomp, SyscallArg, SyscallRule};
+use std::io;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeccompError {
+    #[error(
+        "seccomp action {0:?} is not one glassbox knows (SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_TRAP, SCMP_ACT_LOG)"
+    )]
+    Action(String),
+    #[error(
+        "seccomp argument operator {0:?} is not supported by glassbox's filter compiler (it knows SCMP_CMP_EQ, SCMP_CMP_NE, SCMP_CMP_MASKED_EQ)"
+    )]
+    Operator(String),
+    #[error("seccomp argument index {0} is out of range (a system call has 6 arguments, 0 to 5)")]
+    ArgIndex(u32),
+    #[error(
+        "the seccomp profile lists architectures {listed:?}, without this machine's {native}: the filter would refuse every call"
+    )]
+    Architecture {
+        listed: Vec<String>,
+        native: &'static str,
+    },
+    #[error("the seccomp filter for {0} is too long for classic BPF jumps")]
+    TooLong(String),
+    #[error("installing the seccomp filter failed: {0}")]
+    Install(io::Error),
+}
+
+// Verdicts (linux/seccomp.h).
+const RET_KILL_PROCESS: u32 = 0x8000_0000;
+const RET_KILL_THREAD: u32 = 0x0000_0000;
+const RET_TRAP: u32 = 0x0003_0000;
+const RET_ERRNO: u32 = 0x0005_0000;
+const RET_LOG: u32 = 0x7ffc_0000;
+const RET_ALLOW: u32 = 0x7fff_0000;
+
+// Classic BPF opcodes (linux/filter.h), class | size or operation | source.
+const LD_W_ABS: u16 = 0x20; // BPF_LD (0x00) | BPF_W (0x00) | BPF_ABS (0x20)
+const JEQ_K: u16 = 0x15; // BPF_JMP (0x05) | BPF_JEQ (0x10) | BPF_K (0x00)
+const JGE_K: u16 = 0x35; // BPF_JMP (0x05) | BPF_JGE (0x30) | BPF_K (0x00)
+const AND_K: u16 = 0x54; // BPF_ALU (0x04) | BPF_AND (0x50) | BPF_K (0x00)
+const RET_K: u16 = 0x06; // BPF_RET (0x06) | BPF_K (0x00)
+
+// struct seccomp_data: nr at 0, arch at 4, instruction_pointer at 8, args at 16.
+const OFFSET_NR: u32 = 0;
+const OFFSET_ARCH: u32 = 4;
+const OFFSET_ARGS: u32 = 16;
+
+#[cfg(target_arch = "x86_64")]
+const NATIVE: (&str, u32) = ("SCMP_ARCH_X86_64", 0xc000_003e);
+#[cfg(target_arch = "aarch64")]
+const NATIVE: (&str, u32) = ("SCMP_ARCH_AARCH64", 0xc000_00b7);
+
+/// x32 system calls arrive with the x86_64 architecture and this bit set.
+#[cfg(target_arch = "x86_64")]
+const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+/// The namespace flags of clone(2) that the default profile refuses.
+const CLONE_NAMESPACE_FLAGS: [(&str, u64); 7] = [
+    ("CLONE_NEWNS", 0x0002_0000),
+    ("CLONE_NEWCGROUP", 0x0200_0000),
+    ("CLONE_NEWUTS", 0x0400_0000),
+    ("CLONE_NEWIPC", 0x0800_0000),
+    ("CLONE_NEWUSER", 0x1000_0000),
+    ("CLONE_NEWPID", 0x2000_0000),
+    ("CLONE_NEWNET", 0x4000_0000),
+];
+
+/// The calls docker's default profile does not allow a container with the
+/// default capabilities, grouped by what they reach.
+const DENIED: &[&str] = &[
+    // The kernel keyring is not namespaced.
+    "add_key",
+    "keyctl",
+    "request_key",
+    // Kernel code and kernel programs.
+    "bpf",
+    "delete_module",
+    "finit_module",
+    "init_module",
+    "kexec_file_load",
+    "kexec_load",
+    "perf_event_open",
+    "lookup_dcookie",
+    // The machine as a whole: clocks, reboot, swap, accounting, the kernel log.
+    "acct",
+    "clock_adjtime",
+    "clock_settime",
+    "settimeofday",
+    "reboot",
+    "swapoff",
+    "swapon",
+    "syslog",
+    "quotactl",
+    "nfsservctl",
+    "_sysctl",
+    "sysfs",
+    "ustat",
+    "uselib",
+    "vhangup",
+    "ioperm",
+    "iopl",
+    // Memory placement (CAP_SYS_NICE in docker's profile).
+    "get_mempolicy",
+    "mbind",
+    "move_pages",
+    "set_mempolicy",
+    // Other processes' memory (CAP_SYS_PTRACE in docker's profile).
+    "kcmp",
+    "process_vm_readv",
+    "process_vm_writev",
+    // Mounts and namespaces.
+    "mount",
+    "umount2",
+    "pivot_root",
+    "fsconfig",
+    "fsmount",
+    "fsopen",
+    "fspick",
+    "mount_setattr",
+    "move_mount",
+    "open_tree",
+    "setns",
+    "unshare",
+    // File handles bypass path checks (the "shocker" escape).
+    "name_to_handle_at",
+    "open_by_handle_at",
+    // Faults handled in user space widen kernel races.
+    "userfaultfd",
+    // io_uring (docker 25 and later).
+    "io_uring_enter",
+    "io_uring_register",
+    "io_uring_setup",
+];
+
+/// The profile glassbox gives every container unless told otherwise.
+pub fn default_profile() -> Seccomp {
+    let eperm = |names: &[&str]| SyscallRule {
+        names: names.iter().map(|s| s.to_string()).collect(),
+        action: "SCMP_ACT_ERRNO".into(),
+        errno_ret: Some(libc::EPERM as u32),
+        args: Vec::new(),
+    };
+    let mut syscalls = vec![eperm(DENIED)];
+    // clone with any namespace flag fails; plain fork, vfork and threads pass.
+    for (_, flag) in CLONE_NAMESPACE_FLAGS {
+        syscalls.push(SyscallRule {
+            args: vec![SyscallArg {
+                index: 0,
+                value: flag,
+                value_two: flag,
+                op: "SCMP_CMP_MASKED_EQ".into(),
+            }],
+            ..eperm(&["clone"])
+        });
+    }
+    // clone3 passes its flags in memory, out of a filter's reach: answer
+    // "not implemented", and the C library falls back to clone (as docker does).
+    syscalls.push(SyscallRule {
+        errno_ret: Some(libc::ENOSYS as u32),
+        ..eperm(&["clone3"])
+    });
+    Seccomp {
+        default_action: "SCMP_ACT_ALLOW".into(),
+        default_errno_ret: None,
+        architectures: vec![NATIVE.0.into()],
+        syscalls,
+    }
+}
+
+/// A compiled filter, ready for seccomp(2).
+#[derive(Debug, Clone)]
+pub struct Filter {
+    program: Vec<libc::sock_filter>,
+    /// Names in the profile this kernel's architecture does not have.
+    pub unknown: Vec<String>,
+    /// How many system-call numbers the filter tests.
+    pub syscalls: usize,
+}
+
+impl Filter {
+    /// The number of BPF instructions.
+    pub fn len(&self) -> usize {
+        self.program.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.program.is_empty()
+    }
+}
+
+fn stmt(code: u16, k: u32) -> libc::sock_filter {
+    libc::sock_filter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    }
+}
+
+fn jump(code: u16, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
+    libc::sock_filter { code, jt, jf, k }
+}
+
+fn verdict(action: &str, errno: Option<u32>) -> Result<u32, SeccompError> {
+    Ok(match action {
+        "SCMP_ACT_ALLOW" => RET_ALLOW,
+        "SCMP_ACT_ERRNO" => RET_ERRNO | (errno.unwrap_or(libc::EPERM as u32) & 0xffff),
+        "SCMP_ACT_KILL" | "SCMP_ACT_KILL_THREAD" => RET_KILL_THREAD,
+        "SCMP_ACT_KILL_PROCESS" => RET_KILL_PROCESS,
+        "SCMP_ACT_TRAP" => RET_TRAP,
+        "SCMP_ACT_LOG" => RET_LOG,
+        other => return Err(SeccompError::Action(other.to_string())),
+    })
+}
+
+/// A test on the arguments: instructions that fall through when the test
+/// holds and jump to `FAIL` (patched later) when it does not.
+const FAIL: u8 = u8::MAX;
+
+fn arg_test(arg: &SyscallArg) -> Result<Vec<libc::sock_filter>, SeccompError> {
+    if arg.index > 5 {
+        return Err(SeccompError::ArgIndex(arg.index));
+    }
+    // 64-bit arguments, little-endian: the low word first, then the high one.
+    let low = OFFSET_ARGS + 8 * arg.index;
+    let high = low + 4;
+    let (v_lo, v_hi) = (arg.value as u32, (arg.value >> 32) as u32);
+    Ok(match arg.op.as_str() {
+        "SCMP_CMP_EQ" => vec![
+            stmt(LD_W_ABS, high),
+            jump(JEQ_K, v_hi, 0, FAIL),
+            stmt(LD_W_ABS, low),
+            jump(JEQ_K, v_lo, 0, FAIL),
+        ],
+        // Not equal: a differing high word is enough; else the low word decides.
+        "SCMP_CMP_NE" => vec![
+            stmt(LD_W_ABS, high),
+            jump(JEQ_K, v_hi, 0, 2),
+            stmt(LD_W_ABS, low),
+            jump(JEQ_K, v_lo, FAIL, 0),
+        ],
+        "SCMP_CMP_MASKED_EQ" => {
+            let (t_lo, t_hi) = (arg.value_two as u32, (arg.value_two >> 32) as u32);
+            vec![
+                stmt(LD_W_ABS, high),
+                stmt(AND_K, v_hi),
+                jump(JEQ_K, t_hi, 0, FAIL),
+                stmt(LD_W_ABS, low),
+                stmt(AND_K, v_lo),
+                jump(JEQ_K, t_lo, 0, FAIL),
+            ]
+        }
+        other => return Err(SeccompError::Operator(other.to_string())),
+    })
+}
+
+/// One rule for one call: its argument tests, then its verdict. A failed test
+/// jumps past the verdict, to the next rule.
+fn rule_block(rule: &SyscallRule) -> Result<Vec<libc::sock_filter>, SeccompError> {
+    let mut block = Vec::new();
+    for arg in &rule.args {
+        block.extend(arg_test(arg)?);
+    }
+    block.push(stmt(RET_K, verdict(&rule.action, rule.errno_ret)?));
+    let end = block.len();
+    for (i, ins) in block.iter_mut().enumerate() {
+        for target in [&mut ins.jt, &mut ins.jf] {
+            if *target == FAIL {
+                *target = u8::try_from(end - (i + 1))
+                    .map_err(|_| SeccompError::TooLong(rule.names.join(",")))?;
+            }
+        }
+    }
+    Ok(block)
+}
+
+/// Compiles a profile for this machine's architecture.
+///
+/// Layout: check the architecture (kill on any other), load the call number
+/// (on x86_64, kill x32 calls), then one block per call number:
+/// `if nr == N { rules of N, in profile order; first match decides }`, and at
+/// the end the default verdict. Every jump is forward and short.
+pub fn compile(profile: &Seccomp) -> Result<Filter, SeccompError> {
+    if !profile.architectures.is_empty() && !profile.architectures.iter().any(|a| a == NATIVE.0) {
+        return Err(SeccompError::Architecture {
+            listed: profile.architectures.clone(),
+            native: NATIVE.0,
+        });
+    }
+    let default = verdict(&profile.default_action, profile.default_errno_ret)?;
+    // Group the rules by call number, keeping their order.
+    let mut by_number: Vec<(u32, String, Vec<&SyscallRule>)> = Vec::new();
+    let mut unknown = Vec::new();
+    for rule in &profile.syscalls {
+        for name in &rule.names {
+            let Some(nr) = syscall_number(name) else {
+                if !unknown.contains(name) {
+                    unknown.push(name.clone());
+                }
+                continue;
+            };
+            match by_number.iter_mut().find(|(n, _, _)| *n == nr) {
+                Some((_, _, rules)) => rules.push(rule),
+                None => by_number.push((nr, name.clone(), vec![rule])),
+            }
+        }
+    }
+
+    let mut program = vec![
+        stmt(LD_W_ABS, OFFSET_ARCH),
+        jump(JEQ_K, NATIVE.1, 1, 0),
+        stmt(RET_K, RET_KILL_PROCESS),
+        stmt(LD_W_ABS, OFFSET_NR),
+    ];
+    #[cfg(target_arch = "x86_64")]
+    program.extend([
+        jump(JGE_K, X32_SYSCALL_BIT, 0, 1),
+        stmt(RET_K, RET_KILL_PROCESS),
+    ]);
+    for (nr, name, rules) in &by_number {
+        let mut body = Vec::new();
+        for rule in rules {
+            body.extend(rule_block(rule)?);
+        }
+        // A last rule that did not match leaves an argument, not the call
+        // number, in the accumulator: end the block with the default verdict
+        // rather than fall into the next number's test.
+        if rules.last().is_some_and(|r| !r.args.is_empty()) {
+            body.push(stmt(RET_K, default));
+        }
+        let skip = u8::try_from(body.len()).map_err(|_| SeccompError::TooLong(name.clone()))?;
+        program.push(jump(JEQ_K, *nr, 0, skip));
+        program.extend(body);
+    }
+    program.push(stmt(RET_K, default));
+    Ok(Filter {
+        program,
+        unknown,
+        syscalls: by_number.len(),
+    })
+}
+
+/// Step `install_seccomp`: seccomp(SECCOMP_SET_MODE_FILTER). The process
+/// must have no_new_privs set or hold CAP_SYS_ADMIN.
+pub fn install(filter: &Filter) -> Result<(), SeccompError> {
+    let prog = libc::sock_fprog {
+        len: filter.program.len() as u16,
+        filter: filter.program.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: the kernel copies the program during the call; `prog` points
+    // into `filter`, which outlives it.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &prog as *const libc::sock_fprog,
+        )
+    };
+    if rc == -1 {
+        return Err(SeccompError::Install(io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+/// The number of a system call on this architecture, for the names a
+/// profile may use; `None` for a call this architecture does not have.
+pub fn syscall_number(name: &str) -> Option<u32> {
+    macro_rules! table {
+        ($($name:ident),* $(,)?) => {
+            match name {
+                $(stringify!($name) => Some(sys::$name as u32),)*
+                _ => arch_specific(name),
+            }
+        };
+    }
+    table!(
+        acct,
+        add_key,
+        bpf,
+        clock_adjtime,
+        clock_settime,
+        clone,
+        clone3,
+        delete_module,
+        execve,
+        finit_module,
+        fsconfig,
+        fsmount,
+        fsopen,
+        fspick,
+        get_mempolicy,
+        init_module,
+        io_uring_enter,
+        io_uring_register,
+        io_uring_setup,
+        kcmp,
+        kexec_file_load,
+        kexec_load,
+        keyctl,
+        lookup_dcookie,
+        mbind,
+        mount,
+        mount_setattr,
+        move_mount,
+        move_pages,
+        name_to_handle_at,
+        nfsservctl,
+        open_by_handle_at,
+        open_tree,
+        perf_event_open,
+        personality,
+        pivot_root,
+        process_vm_readv,
+        process_vm_writev,
+        ptrace,
+        quotactl,
+        reboot,
+        request_key,
+        set_mempolicy,
+        setns,
+        settimeofday,
+        swapoff,
+        swapon,
+        syslog,
+        umount2,
+        unshare,
+        userfaultfd,
+        vhangup,
+    )
+}
+
+/// `SYS_<name>` constants under their plain names, for the table above.
+mod sys {
+    pub use libc::{
+        SYS_acct as acct, SYS_add_key as add_key, SYS_bpf as bpf,
+        SYS_clock_adjtime as clock_adjtime, SYS_clock_settime as clock_settime, SYS_clone as clone,
+        SYS_clone3 as clone3, SYS_delete_module as delete_module, SYS_execve as execve,
+        SYS_finit_module as finit_module, SYS_fsconfig as fsconfig, SYS_fsmount as fsmount,
+        SYS_fsopen as fsopen, SYS_fspick as fspick, SYS_get_mempolicy as get_mempolicy,
+        SYS_init_module as init_module, SYS_io_uring_enter as io_uring_enter,
+        SYS_io_uring_register as io_uring_register, SYS_io_uring_setup as io_uring_setup,
+        SYS_kcmp as kcmp, SYS_kexec_file_load as kexec_file_load, SYS_kexec_load as kexec_load,
+        SYS_keyctl as keyctl, SYS_lookup_dcookie as lookup_dcookie, SYS_mbind as mbind,
+        SYS_mount as mount, SYS_mount_setattr as mount_setattr, SYS_move_mount as move_mount,
+        SYS_move_pages as move_pages, SYS_name_to_handle_at as name_to_handle_at,
+        SYS_nfsservctl as nfsservctl, SYS_open_by_handle_at as open_by_handle_at,
+        SYS_open_tree as open_tree, SYS_perf_event_open as perf_event_open,
+        SYS_personality as personality, SYS_pivot_root as pivot_root,
+        SYS_process_vm_readv as process_vm_readv, SYS_process_vm_writev as process_vm_writev,
+        SYS_ptrace as ptrace, SYS_quotactl as quotactl, SYS_reboot as reboot,
+        SYS_request_key as request_key, SYS_set_mempolicy as set_mempolicy, SYS_setns as setns,
+        SYS_settimeofday as settimeofday, SYS_swapoff as swapoff, SYS_swapon as swapon,
+        SYS_syslog as syslog, SYS_umount2 as umount2, SYS_unshare as unshare,
+        SYS_userfaultfd as userfaultfd, SYS_vhangup as vhangup,
+    };
+}
+
+/// Calls only some architectures have (x86's port I/O, calls removed from
+/// newer architectures' tables).
+#[cfg(target_arch = "x86_64")]
+fn arch_specific(name: &str) -> Option<u32> {
+    let nr = match name {
+        "_sysctl" => libc::SYS__sysctl,
+        "ioperm" => libc::SYS_ioperm,
+        "iopl" => libc::SYS_iopl,
+        "sysfs" => libc::SYS_sysfs,
+        "uselib" => libc::SYS_uselib,
+        "ustat" => libc::SYS_ustat,
+        _ => return None,
+    };
+    Some(nr as u32)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn arch_specific(_name: &str) -> Option<u32> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs a compiled filter on one system call, as the kernel would: a small
+    /// classic-BPF interpreter for the instructions `compile` emits, so verdicts
+    /// are checked without installing anything.
+    fn evaluate(filter: &Filter, arch: u32, nr: u32, args: [u64; 6]) -> u32 {
+        let mut data = [0u8; 64];
+        data[0..4].copy_from_slice(&nr.to_le_bytes());
+        data[4..8].copy_from_slice(&arch.to_le_bytes());
+        for (i, a) in args.iter().enumerate() {
+            let at = 16 + 8 * i;
+            data[at..at + 8].copy_from_slice(&a.to_le_bytes());
+        }
+        let word = |k: u32| {
+            let k = k as usize;
+            u32::from_le_bytes([data[k], data[k + 1], data[k + 2], data[k + 3]])
+        };
+        let (mut acc, mut pc) = (0u32, 0usize);
+        loop {
+            let ins = filter.program[pc];
+            pc += 1;
+            match ins.code {
+                LD_W_ABS => acc = word(ins.k),
+                AND_K => acc &= ins.k,
+                JEQ_K => pc += usize::from(if acc == ins.k { ins.jt } else { ins.jf }),
+                JGE_K => pc += usize::from(if acc >= ins.k { ins.jt } else { ins.jf }),
+                RET_K => return ins.k,
+                other => panic!("opcode {other:#x} is not one compile() emits"),
+            }
+        }
+    }
+
+    /// The native architecture's audit number, for [`evaluate`].
+    fn native_arch() -> u32 {
+        NATIVE.1
+    }
+
+    /// The verdict `SCMP_ACT_ERRNO` with `errno`, as [`evaluate`] returns it.
+    fn errno_verdict(errno: i32) -> u32 {
+        RET_ERRNO | errno as u32
+    }
+
+    const ALLOW: u32 = RET_ALLOW;
+    const KILL_PROCESS: u32 = RET_KILL_PROCESS;
+
+    fn nr(name: &str) -> u32 {
+        syscall_number(name).unwrap()
+    }
+
+    #[test]
+    fn default_profile_denies_escapes_and_allows_ordinary_calls() {
+        let f = compile(&default_profile()).unwrap();
+        let arch = native_arch();
+        let eperm = errno_verdict(libc::EPERM);
+        for denied in [
+            "keyctl",
+            "mount",
+            "unshare",
+            "setns",
+            "bpf",
+            "reboot",
+            "open_by_handle_at",
+        ] {
+            assert_eq!(evaluate(&f, arch, nr(denied), [0; 6]), eperm, "{denied}");
+        }
+        for allowed in [
+            libc::SYS_read,
+            libc::SYS_write,
+            libc::SYS_openat,
+            libc::SYS_execve,
+        ] {
+            assert_eq!(
+                evaluate(&f, arch, allowed as u32, [0; 6]),
+                ALLOW,
+                "{allowed}"
+            );
+        }
+        // fork (SIGCHLD only) and threads pass; a new namespace does not.
+        let clone = nr("clone");
+        assert_eq!(
+            evaluate(&f, arch, clone, [libc::SIGCHLD as u64, 0, 0, 0, 0, 0]),
+            ALLOW
+        );
+        let thread = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SIGHAND) as u64;
+        assert_eq!(evaluate(&f, arch, clone, [thread, 0, 0, 0, 0, 0]), ALLOW);
+        for (name, flag) in CLONE_NAMESPACE_FLAGS {
+            let flags = flag | libc::SIGCHLD as u64;
+            assert_eq!(
+                evaluate(&f, arch, clone, [flags, 0, 0, 0, 0, 0]),
+                eperm,
+                "{name}"
+            );
+        }
+        assert_eq!(
+            evaluate(&f, arch, nr("clone3"), [0; 6]),
+            errno_verdict(libc::ENOSYS)
+        );
+        // Another architecture's numbers mean other calls: killed.
+        assert_eq!(evaluate(&f, 0x4000_0003, 1, [0; 6]), KILL_PROCESS);
+    }
+
+    #[test]
+    fn argument_operators_compare_all_64_bits() {
+        let rule = |op: &str, value: u64, value_two: u64| Seccomp {
+            default_action: "SCMP_ACT_ALLOW".into(),
+            default_errno_ret: None,
+            architectures: vec![],
+            syscalls: vec![SyscallRule {
+                names: vec!["personality".into()],
+                action: "SCMP_ACT_ERRNO".into(),
+                errno_ret: Some(13),
+                args: vec![SyscallArg {
+                    index: 1,
+                    value,
+                    value_two,
+                    op: op.into(),
+                }],
+            }],
+        };
+        let (arch, p, hit) = (native_arch(), nr("personality"), errno_verdict(13));
+        let with = |a1: u64| [0, a1, 0, 0, 0, 0];
+        let eq = compile(&rule("SCMP_CMP_EQ", 0x1_0000_0002, 0)).unwrap();
+        assert_eq!(evaluate(&eq, arch, p, with(0x1_0000_0002)), hit);
+        assert_eq!(evaluate(&eq, arch, p, with(0x2)), ALLOW);
+        assert_eq!(evaluate(&eq, arch, p, with(0x1_0000_0003)), ALLOW);
+        let ne = compile(&rule("SCMP_CMP_NE", 0x1_0000_0002, 0)).unwrap();
+        assert_eq!(evaluate(&ne, arch, p, with(0x1_0000_0002)), ALLOW);
+        assert_eq!(evaluate(&ne, arch, p, with(0x2)), hit);
+        assert_eq!(evaluate(&ne, arch, p, with(0x1_0000_0003)), hit);
+        let masked = compile(&rule(
+            "SCMP_CMP_MASKED_EQ",
+            0xff00_0000_00f0,
+            0x0100_0000_0010,
+        ))
+        .unwrap();
+        assert_eq!(evaluate(&masked, arch, p, with(0x01ab_0000_001f)), hit);
+        assert_eq!(evaluate(&masked, arch, p, with(0x0200_0000_0010)), ALLOW);
+        // Another call is not touched.
+        assert_eq!(
+            evaluate(&masked, arch, nr("mount"), with(0x0100_0000_0010)),
+            ALLOW
+        );
+        // What the compiler does not know, it says.
+        assert!(matches!(
+            compile(&rule("SCMP_CMP_GT", 1, 0)),
+            Err(SeccompError::Operator(op)) if op == "SCMP_CMP_GT"
+        ));
+    }
+
+    #[test]
+    fn an_allow_list_with_an_errno_default() {
+        let profile = Seccomp {
+            default_action: "SCMP_ACT_ERRNO".into(),
+            default_errno_ret: Some(libc::EPERM as u32),
+            architectures: vec![NATIVE.0.into()],
+            syscalls: vec![SyscallRule {
+                names: vec!["execve".into(), "no_such_call".into()],
+                action: "SCMP_ACT_ALLOW".into(),
+                errno_ret: None,
+                args: vec![],
+            }],
+        };
+        let f = compile(&profile).unwrap();
+        assert_eq!(f.unknown, ["no_such_call"]);
+        assert_eq!(evaluate(&f, native_arch(), nr("execve"), [0; 6]), ALLOW);
+        assert_eq!(
+            evaluate(&f, native_arch(), nr("mount"), [0; 6]),
+            errno_verdict(libc::EPERM)
+        );
+        let other = Seccomp {
+            architectures: vec!["SCMP_ARCH_S390X".into()],
+            ..profile
+        };
+        assert!(matches!(
+            compile(&other),
+            Err(SeccompError::Architecture { .. })
+        ));
+    }
+}
