@@ -102,19 +102,7 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
             Ok("dup2 onto fds 0, 1, 2".to_string())
         })?;
     }
-    step(chan, "join_cgroup", || {
-        for f in args.cgroup_join {
-            std::fs::write(f, "0").map_err(|e| format!("writing 0 to {}: {e}", f.display()))?;
-        }
-        Ok::<_, String>(format!(
-            "write 0 (= this process) to {}",
-            args.cgroup_join
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })?;
+    join_cgroup(chan, args.cgroup_join)?;
     if spec.creates_namespace("cgroup") {
         step(chan, "unshare_cgroup_ns", || {
             namespaces::unshare(libc::CLONE_NEWCGROUP)
@@ -260,19 +248,7 @@ fn prepare_exec(args: &ExecArgs, chan: &mut InitSide) -> Result<Exec, InitFailur
             }
         }
     }
-    step(chan, "join_cgroup", || {
-        for f in args.cgroup_join {
-            std::fs::write(f, "0").map_err(|e| format!("writing 0 to {}: {e}", f.display()))?;
-        }
-        Ok::<_, String>(format!(
-            "write 0 (= this process) to {}",
-            args.cgroup_join
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })?;
+    join_cgroup(chan, args.cgroup_join)?;
     for (kind, file) in args.namespaces {
         if kind.spec_name == "pid" {
             continue;
@@ -335,6 +311,27 @@ fn set_rlimits(spec: &Spec) -> Result<String, String> {
         done.push(format!("{}={}", r.typ, lim.rlim_cur));
     }
     Ok(format!("setrlimit {}", done.join(" ")))
+}
+
+/// Step `join_cgroup`, for a process not born in its cgroup (cgroup v1, or
+/// v2 without clone3): write "0" into each file of `Cgroup::join_files`.
+fn join_cgroup(chan: &mut InitSide, files: &[PathBuf]) -> Result<(), InitFailure> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    step(chan, "join_cgroup", || {
+        for f in files {
+            std::fs::write(f, "0").map_err(|e| format!("writing 0 to {}: {e}", f.display()))?;
+        }
+        Ok::<_, String>(format!(
+            "write 0 (= this process) to {}",
+            files
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })
 }
 
 /// Compiles `linux.seccomp` to BPF and installs it.

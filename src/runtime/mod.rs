@@ -123,32 +123,9 @@ pub fn start(
             stderr: stdio[2],
         },
     };
-    let mut procs = cgroup.join_files();
     let flags = namespaces::clone_flags(spec);
     let t = now_ns();
-    // On cgroup v2 the child is born in its cgroup; elsewhere it joins it.
-    let cgroup_dir = match &cgroup.layout {
-        Layout::V2 { .. } => cgroup
-            .dirs()
-            .first()
-            .and_then(|d| std::fs::File::open(d).ok()),
-        Layout::V1(_) => None,
-    };
-    let born_in = match &cgroup_dir {
-        Some(dir) => namespaces::clone_into_cgroup(flags, dir.as_fd()).map_err(sys("clone3"))?,
-        None => None,
-    };
-    let (forked, how) = match born_in {
-        Some(f) => {
-            procs.clear();
-            (f, "clone3(CLONE_INTO_CGROUP|")
-        }
-        None => (
-            namespaces::clone_process(flags).map_err(sys("clone"))?,
-            "clone(",
-        ),
-    };
-    drop(cgroup_dir);
+    let (forked, how, procs) = clone_in_cgroup(cgroup, flags)?;
     match forked {
         namespaces::Forked::Child => {
             drop(runtime_side);
@@ -164,12 +141,7 @@ pub fn start(
             )
         }
         namespaces::Forked::Parent(pid) => {
-            trace.step(
-                "runtime",
-                t,
-                "clone",
-                format!("{how}{}) = {pid}", namespaces::describe_flags(flags)),
-            );
+            trace.step("runtime", t, "clone", format!("{how} = {pid}"));
             drop(init_side);
             let pidfd = pidfd_open(pid).map_err(sys("pidfd_open"))?;
             let t = now_ns();
@@ -214,6 +186,36 @@ pub fn start(
 
 /// Starts a new process inside a running container (`exec`).
 ///
+/// Forks the container's process; also says how, for the trace. On cgroup v2 it is born in its cgroup
+/// (`clone3` with `CLONE_INTO_CGROUP`: no migration, no kernel-wide lock);
+/// elsewhere, or where the kernel lacks clone3, a plain `clone`, and the
+/// child joins by the files returned (see `Cgroup::join_files`).
+fn clone_in_cgroup(
+    cgroup: &Cgroup,
+    flags: libc::c_int,
+) -> Result<(namespaces::Forked, String, Vec<std::path::PathBuf>), RuntimeError> {
+    let cgroup_dir = match &cgroup.layout {
+        Layout::V2 { .. } => cgroup
+            .dirs()
+            .first()
+            .and_then(|d| std::fs::File::open(d).ok()),
+        Layout::V1(_) => None,
+    };
+    if let Some(dir) = &cgroup_dir
+        && let Some(forked) =
+            namespaces::clone_into_cgroup(flags, dir.as_fd()).map_err(sys("clone3"))?
+    {
+        let described = format!(
+            "clone3(CLONE_INTO_CGROUP|{})",
+            namespaces::describe_flags(flags)
+        );
+        return Ok((forked, described, Vec::new()));
+    }
+    let forked = namespaces::clone_process(flags).map_err(sys("clone"))?;
+    let described = format!("clone({})", namespaces::describe_flags(flags));
+    Ok((forked, described, cgroup.join_files()))
+}
+
 /// The caller joins the container's PID namespace itself (`setns` of a PID
 /// namespace applies to the children made afterwards), then clones a child
 /// that joins the cgroup and the other namespaces. `stdio` as in [`start`].
@@ -253,9 +255,9 @@ pub fn exec(
             stderr: stdio[2],
         },
     };
-    let procs = cgroup.join_files();
     let t = now_ns();
-    match namespaces::clone_process(0).map_err(sys("clone"))? {
+    let (forked, how, procs) = clone_in_cgroup(cgroup, 0)?;
+    match forked {
         namespaces::Forked::Child => {
             drop(runtime_side);
             init::run_exec(
@@ -273,7 +275,7 @@ pub fn exec(
                 "runtime",
                 t,
                 "clone",
-                format!("clone() = {pid}, born in the container's PID namespace"),
+                format!("{how} = {pid}, born in the container's PID namespace"),
             );
             drop(init_side);
             let pidfd = pidfd_open(pid).map_err(sys("pidfd_open"))?;
