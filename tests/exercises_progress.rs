@@ -5,7 +5,7 @@ mod common;
 mod exercises_util;
 
 use common::{TestRoot, have_root};
-use exercises_util::run;
+use exercises_util::{grade, run};
 use glassbox::exercises::progress::{self, Progress};
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
@@ -207,4 +207,52 @@ fn under_sudo_the_default_file_is_in_the_invoking_users_home() {
     unsafe { std::env::remove_var("SUDO_USER") };
     assert!(path.starts_with(&u.dir), "{}", path.display());
     assert_eq!(owner.unwrap().uid, u.uid.as_raw());
+}
+
+#[test]
+fn a_prediction_counts_only_when_made_before_the_demo() {
+    if !have_root("a_prediction_counts_only_when_made_before_the_demo") {
+        return;
+    }
+    let root = TestRoot::new("ex-progress-predict");
+    // Answered before the container exists, graded against the live value: a pass.
+    let out = run(&root, &["exercise", "answer", "topic1-pid-inside", "1"]);
+    assert!(out.status.success(), "{out:?}");
+    root.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "lab-sleeper",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "600",
+    ]);
+    let (code, e) = grade(&root, "topic1-pid-inside");
+    assert_eq!((code, e["status"].as_str()), (0, Some("pass")), "{e:#}");
+
+    // Once the demo shows the value, the CLI refuses a new prediction...
+    let out = run(&root, &["exercise", "answer", "topic1-pid-inside", "1"]);
+    assert!(!out.status.success());
+    let why = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        why.contains("too late") && why.contains("rm -f lab-sleeper"),
+        "{why}"
+    );
+
+    // ...and an answer written after it (as the lab's pane could) fails the check.
+    let path = root.path.join("progress.toml");
+    let mut p = progress::load(&path).unwrap().progress;
+    p.set_answer("topic1-pid-inside", "1");
+    progress::save(&path, &p, None).unwrap();
+    let (code, e) = grade(&root, "topic1-pid-inside");
+    assert_eq!(code, 1, "{e:#}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("answered after lab-sleeper was created"),
+        "{e:#}"
+    );
 }

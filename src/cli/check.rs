@@ -136,8 +136,8 @@ pub fn check(root: &DataRoot, args: CheckArgs) -> anyhow::Result<i32> {
         let results: Vec<_> = selected
             .iter()
             .map(|e| {
-                let answer = progress.exercise(&e.id).answer;
-                exercises::grade(root, e, answer.as_deref())
+                let given = progress.exercise(&e.id);
+                exercises::grade_answered(root, e, given.answer.as_deref(), given.answered_at)
             })
             .collect();
         if !args.no_save {
@@ -168,7 +168,7 @@ pub fn check(root: &DataRoot, args: CheckArgs) -> anyhow::Result<i32> {
 }
 
 /// `glassbox exercise …`.
-pub fn exercise(args: ExerciseArgs) -> anyhow::Result<i32> {
+pub fn exercise(root_path: &std::path::Path, args: ExerciseArgs) -> anyhow::Result<i32> {
     let (_, all) = load_exercises()?;
     let (path, owner, mut progress) = load_progress()?;
     let find = |id: &str| -> anyhow::Result<&Exercise> {
@@ -221,6 +221,11 @@ pub fn exercise(args: ExerciseArgs) -> anyhow::Result<i32> {
             let e = find(&id)?;
             if e.kind != Kind::Predict {
                 bail!("{id} is a task, not a question: do it, then run `glassbox check {id}`");
+            }
+            // Where the data root can be read, refuse a prediction the demo
+            // has already answered (grading checks the times as well).
+            if let Ok(root) = DataRoot::open(root_path) {
+                exercises::check_answer_in_time(&root, e).map_err(|why| anyhow::anyhow!(why))?;
             }
             progress.set_answer(&id, &value);
             println!(

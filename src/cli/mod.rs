@@ -322,7 +322,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Lab(a) => return crate::lab::run::lab(&cli.root, a),
         Command::Lessons(a) => return crate::lab::run::lessons(a),
         // Hints, solutions and answers are the student's own file: no root.
-        Command::Exercise(a) => return check::exercise(a),
+        Command::Exercise(a) => return check::exercise(&cli.root, a),
         _ => {}
     }
     let root = DataRoot::open(&cli.root)?;

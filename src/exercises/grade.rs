@@ -25,6 +25,8 @@ pub struct Grader<'a> {
     /// The student's answer to this exercise, if it is a predict exercise
     /// that was answered.
     pub answer: Option<&'a str>,
+    /// When the answer was given (ns since 1970), if known.
+    pub answered_at: Option<u64>,
 }
 
 impl Grader<'_> {
@@ -184,6 +186,7 @@ impl Grader<'_> {
                     ));
                 };
                 let value = self.observe(observe)?;
+                self.answered_before_the_demo(observe)?;
                 if same_answer(answer, &value) {
                     Ok(format!("answered {answer:?}; the kernel shows {value}"))
                 } else {
@@ -193,6 +196,29 @@ impl Grader<'_> {
                 }
             }
         }
+    }
+
+    /// A prediction counts when it was made before the container showed the
+    /// value: before it was created, or, for an exit code, before it exited.
+    fn answered_before_the_demo(&self, observe: &Observe) -> Result<(), Problem> {
+        let Some(at) = self.answered_at else {
+            return Ok(());
+        };
+        let name = observe.container();
+        let Ok(record) = crate::engine::container::find(self.root, name) else {
+            return Ok(());
+        };
+        let (shown_at, event) = match observe {
+            Observe::ExitCode { .. } => (record.state.finished_at, "exited"),
+            _ => (record.created, "was created"),
+        };
+        if shown_at > 0 && shown_at < at {
+            return Err(Problem::Fail(format!(
+                "answered after {name} {event}, when the demo already showed the value: \
+                 a prediction counts when made before. `glassbox rm -f {name}`, answer again, then run the demo"
+            )));
+        }
+        Ok(())
     }
 
     /// Reads the live value a predict exercise is graded against.

@@ -126,7 +126,10 @@ fn grade_ids(
         .iter()
         .filter(|e| ids.contains(&e.id))
         .map(|e| match root {
-            Some(root) => super::grade(root, e, answers.exercise(&e.id).answer.as_deref()),
+            Some(root) => {
+                let given = answers.exercise(&e.id);
+                super::grade_answered(root, e, given.answer.as_deref(), given.answered_at)
+            }
             None => Graded {
                 id: e.id.clone(),
                 topic: e.topic,

@@ -203,10 +203,49 @@ pub struct Graded {
     pub seconds: f64,
 }
 
+/// A prediction counts only before the demo shows the value: refuses an
+/// answer when the container it observes already shows it (it exists; for an
+/// exit code, it has exited). The reason says how to start over.
+pub fn check_answer_in_time(root: &DataRoot, exercise: &Exercise) -> Result<(), String> {
+    let Check::Answer { observe, .. } = &exercise.check else {
+        return Ok(());
+    };
+    let name = observe.container();
+    let Ok(record) = crate::engine::container::find(root, name) else {
+        return Ok(());
+    };
+    let shown = match observe {
+        Observe::ExitCode { .. } => !record.is_running(),
+        _ => true,
+    };
+    if shown {
+        return Err(format!(
+            "too late for a prediction: {name} already shows the answer. \
+             Remove it (`glassbox rm -f {name}`), answer, then run the demo again"
+        ));
+    }
+    Ok(())
+}
+
 /// Grades one exercise now; `answer` is the student's answer to a predict one.
 pub fn grade(root: &DataRoot, exercise: &Exercise, answer: Option<&str>) -> Graded {
+    grade_answered(root, exercise, answer, None)
+}
+
+/// [`grade`], with the moment the answer was given (ns since 1970): a
+/// prediction made after the demo showed the value does not count.
+pub fn grade_answered(
+    root: &DataRoot,
+    exercise: &Exercise,
+    answer: Option<&str>,
+    answered_at: Option<u64>,
+) -> Graded {
     let started = Instant::now();
-    let grader = grade::Grader { root, answer };
+    let grader = grade::Grader {
+        root,
+        answer,
+        answered_at,
+    };
     let (status, message) = match grader.grade(&exercise.check) {
         Ok(evidence) => (Status::Pass, evidence),
         Err(kernel::Problem::Fail(reason)) => (Status::Fail, reason),

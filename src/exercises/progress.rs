@@ -78,6 +78,10 @@ pub struct ExerciseProgress {
     /// A predict exercise's answer, given before the demo.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<String>,
+    /// When it was given (ns since 1970): grading compares it with the moment
+    /// the demo showed the value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<u64>,
     /// When it last passed (seconds since 1970).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passed_at: Option<u64>,
@@ -133,7 +137,9 @@ impl Progress {
     }
 
     pub fn set_answer(&mut self, id: &str, answer: &str) {
-        self.entry(id).answer = Some(answer.trim().to_string());
+        let e = self.entry(id);
+        e.answer = Some(answer.trim().to_string());
+        e.answered_at = Some(crate::timefmt::now_unix_ns());
     }
 
     /// Records a check's verdict. A pass is kept even if a later check fails
