@@ -13,8 +13,13 @@ fn run_rm_prints_hello() {
         root.ok(&["run", "--rm", "busybox", "echo", "hello"]),
         "hello\n"
     );
-    // --rm leaves no container behind.
+    // --rm leaves no container behind, and with no container left the data
+    // root's cgroup parent (glassbox/<key>) is gone from every hierarchy.
     assert_eq!(root.ok(&["ps", "-aq"]), "");
+    for hierarchy in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let parent = hierarchy.path().join("glassbox").join(root.key());
+        assert!(!parent.exists(), "{} is left", parent.display());
+    }
 }
 
 #[test]

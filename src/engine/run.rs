@@ -485,6 +485,8 @@ pub fn finish(
     let mut errors = Vec::new();
     if let Err(e) = cgroup.remove(trace) {
         errors.push(format!("{e:#}"));
+    } else {
+        cgroups::remove_parent_if_empty(&cgroup.layout, &root.cgroup_parent());
     }
     // Before the overlay: the kernel destroys the namespace meanwhile.
     errors.extend(super::network::teardown(&paths, trace));

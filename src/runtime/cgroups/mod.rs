@@ -249,6 +249,7 @@ impl Cgroup {
         trace: &mut Trace,
     ) -> Result<(), CgroupError> {
         let t = now_ns();
+        let parent = self.rel.rsplit_once('/').map_or("", |(p, _)| p);
         for dir in self.dirs() {
             journal
                 .record(&Object::Cgroup(dir.clone()))
@@ -256,10 +257,25 @@ impl Cgroup {
                     path: dir.display().to_string(),
                     source,
                 })?;
-            std::fs::create_dir(&dir).map_err(|source| CgroupError::Create {
-                path: dir.display().to_string(),
-                source,
-            })?;
+            // The last container of another run of this data root may remove
+            // the empty parent in between (see `remove_parent_if_empty`):
+            // make it again and retry.
+            let mut attempt = 0;
+            loop {
+                match std::fs::create_dir(&dir) {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound && attempt < 5 => {
+                        attempt += 1;
+                        prepare_parent(&self.layout, parent, journal)?;
+                    }
+                    Err(source) => {
+                        return Err(CgroupError::Create {
+                            path: dir.display().to_string(),
+                            source,
+                        });
+                    }
+                }
+            }
         }
         trace.step(
             "runtime",
@@ -359,6 +375,27 @@ impl Cgroup {
         }
         trace.step("runtime", t, "remove_cgroup", format!("rmdir {}", self.rel));
         Ok(())
+    }
+}
+
+/// Removes the parent groups of `rel` (`glassbox/<key>`, then `glassbox`)
+/// where they are empty, deepest first, so a host where no container runs
+/// keeps no cgroup of glassbox's. A group with children, or processes, stays
+/// (rmdir refuses it; nothing is killed here). A start that loses the race
+/// makes the parent again (`Cgroup::create`).
+pub fn remove_parent_if_empty(layout: &Layout, rel: &str) {
+    let mounts: Vec<PathBuf> = match layout {
+        Layout::V2 { mount } => vec![mount.clone()],
+        Layout::V1(m) => m.distinct(),
+    };
+    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+    for mount in mounts {
+        for depth in (1..=parts.len()).rev() {
+            let dir = mount.join(parts[..depth].join("/"));
+            if std::fs::remove_dir(&dir).is_err() {
+                break;
+            }
+        }
     }
 }
 
