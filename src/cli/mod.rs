@@ -6,6 +6,7 @@
 mod check;
 mod image;
 mod show;
+mod volume;
 
 use crate::engine::container::RunConfig;
 use crate::engine::exec::ExecOptions;
@@ -102,6 +103,11 @@ pub enum Command {
     },
     /// List images
     Images,
+    /// Manage named volumes (directories under the data root's volumes/)
+    Volume {
+        #[command(subcommand)]
+        command: volume::VolumeCommand,
+    },
     /// Remove every container and kernel object glassbox made under this root
     Cleanup,
     #[command(flatten)]
@@ -203,7 +209,7 @@ pub struct ExecArgs {
 }
 
 /// Builds the engine's options from `run`'s flags; bad values are refused here.
-fn run_options(a: RunArgs) -> anyhow::Result<RunOptions> {
+fn run_options(root: &DataRoot, a: RunArgs) -> anyhow::Result<RunOptions> {
     let memory = a.memory.as_deref().map(units::parse_memory).transpose()?;
     let cpu_quota = a.cpus.as_deref().map(units::parse_cpus).transpose()?;
     if !["bridge", "none", "host"].contains(&a.network.as_str()) {
@@ -226,13 +232,26 @@ fn run_options(a: RunArgs) -> anyhow::Result<RunOptions> {
             [s, d, "rw"] => (*s, *d, false),
             _ => bail!("invalid volume {v:?}: use SRC:DST or SRC:DST:ro"),
         };
-        if !src.starts_with('/') || !dst.starts_with('/') {
-            bail!("invalid volume {v:?}: both paths must be absolute");
+        if !dst.starts_with('/') {
+            bail!("invalid volume {v:?}: the path inside ({dst}) must be absolute");
         }
-        if !std::path::Path::new(src).exists() {
-            bail!("volume source {src} does not exist on the host");
-        }
-        volumes.push((src.to_string(), dst.to_string(), ro));
+        // An absolute source is a host directory (a bind mount); a name is a
+        // named volume, made on first use.
+        let src = if src.starts_with('/') {
+            if !std::path::Path::new(src).exists() {
+                bail!("volume source {src} does not exist on the host");
+            }
+            src.to_string()
+        } else if crate::engine::volume::valid_name(src) {
+            crate::engine::volume::create(root, src)?
+                .display()
+                .to_string()
+        } else {
+            bail!(
+                "invalid volume {v:?}: the source is an absolute host path or a volume name (letters, digits, `_`, `.`, `-`)"
+            );
+        };
+        volumes.push((src, dst.to_string(), ro));
     }
     for e in &a.env {
         if e.starts_with('=') || e.is_empty() {
@@ -328,7 +347,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     let root = DataRoot::open(&cli.root)?;
     match command {
         Command::Lab(_) | Command::Lessons(_) | Command::Exercise(_) => Ok(0),
-        Command::Run(a) => match run::run(&root, &run_options(a)?)? {
+        Command::Run(a) => match run::run(&root, &run_options(&root, a)?)? {
             Outcome::Exited(code) => Ok(code),
             Outcome::Detached(id) => {
                 println!("{id}");
@@ -368,6 +387,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             each(&containers, |c| lifecycle::rm(&root, c, force).map(|_| ()))
         }
         Command::Images => show::images(&root).map(|_| 0),
+        Command::Volume { command } => volume::volume(&root, command).map(|_| 0),
         Command::Image(c) => image::dispatch(&root, c),
         Command::Check(a) => check::check(&root, a),
         Command::Cleanup => {

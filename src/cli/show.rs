@@ -385,9 +385,15 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
                 "MergedDir": paths.rootfs(),
             }
         },
-        "Mounts": c.volumes.iter().map(|(s, d, ro)| json!({
-            "Type": "bind", "Source": s, "Destination": d, "RW": !ro
-        })).collect::<Vec<_>>(),
+        "Mounts": c.volumes.iter().map(|(s, d, ro)| {
+            match crate::engine::volume::name_of(root, std::path::Path::new(s)) {
+                Some(name) => json!({
+                    "Type": "volume", "Name": name, "Source": s, "Destination": d,
+                    "Driver": "local", "RW": !ro
+                }),
+                None => json!({ "Type": "bind", "Source": s, "Destination": d, "RW": !ro }),
+            }
+        }).collect::<Vec<_>>(),
         "Config": {
             "Hostname": c.hostname,
             "User": c.user,

@@ -18,6 +18,7 @@ pub mod overlay;
 pub mod run;
 pub mod spec;
 pub mod units;
+pub mod volume;
 
 use crate::image::ImageStore;
 use crate::runtime::cgroups::{self, Layout};
@@ -47,7 +48,7 @@ impl DataRoot {
             .with_context(|| format!("cannot create the data root {}", path.display()))?;
         let path = std::fs::canonicalize(path)
             .with_context(|| format!("cannot resolve the data root {}", path.display()))?;
-        for sub in ["containers", "images", "layers", "names"] {
+        for sub in ["containers", "images", "layers", "names", "volumes"] {
             std::fs::create_dir_all(path.join(sub))
                 .with_context(|| format!("cannot create {}", path.join(sub).display()))?;
         }

@@ -1,0 +1,76 @@
+//! `glassbox volume create|ls|inspect|rm`: docker's verbs for named volumes.
+
+use crate::engine::DataRoot;
+use crate::engine::volume;
+use clap::Subcommand;
+use serde_json::json;
+
+#[derive(Debug, Subcommand)]
+pub enum VolumeCommand {
+    /// Create a volume (`-v NAME:/path` also makes one on first use)
+    Create { name: String },
+    /// List volumes
+    Ls {
+        /// Only display volume names
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Display detailed information on volumes, as JSON
+    Inspect {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Remove volumes (refused while a container uses one)
+    Rm {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+}
+
+pub fn volume(root: &DataRoot, command: VolumeCommand) -> anyhow::Result<()> {
+    match command {
+        VolumeCommand::Create { name } => {
+            volume::create(root, &name)?;
+            println!("{name}");
+        }
+        VolumeCommand::Ls { quiet } => {
+            let all = volume::list(root)?;
+            if !quiet {
+                println!("{:<15} VOLUME NAME", "DRIVER");
+            }
+            for v in all {
+                if quiet {
+                    println!("{}", v.name);
+                } else {
+                    println!("{:<15} {}", "local", v.name);
+                }
+            }
+        }
+        VolumeCommand::Inspect { names } => {
+            let all = volume::list(root)?;
+            let mut docs = Vec::new();
+            for name in &names {
+                let v = all.iter().find(|v| &v.name == name).ok_or_else(|| {
+                    anyhow::anyhow!("no such volume: {name} (`glassbox volume ls` lists them)")
+                })?;
+                docs.push(json!({
+                    "CreatedAt": crate::timefmt::rfc3339(v.created),
+                    "Driver": "local",
+                    "Labels": null,
+                    "Mountpoint": v.mountpoint,
+                    "Name": v.name,
+                    "Options": null,
+                    "Scope": "local",
+                }));
+            }
+            println!("{}", serde_json::to_string_pretty(&docs)?);
+        }
+        VolumeCommand::Rm { names } => {
+            for name in names {
+                volume::remove(root, &name)?;
+                println!("{name}");
+            }
+        }
+    }
+    Ok(())
+}
