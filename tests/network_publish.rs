@@ -6,6 +6,7 @@ mod common;
 use common::{TestRoot, have_root};
 use glassbox::inspect::iptables::read_iptables_save;
 use glassbox::runtime::network::nat::dnat_rule_for;
+use glassbox::runtime::network::ports::Protocol;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -32,11 +33,11 @@ fn wait_for_page(port: u16) -> String {
     }
 }
 
-/// The packet counter of the GLASSBOX DNAT rule for `host_port`.
-fn dnat_packets(host_port: u16) -> u64 {
+/// The packet counter of the GLASSBOX DNAT rule for `host_port`/`protocol`.
+fn dnat_packets(host_port: u16, protocol: Protocol) -> u64 {
     let save = read_iptables_save(Some("nat")).expect("iptables-save -c");
-    dnat_rule_for(&save, host_port)
-        .unwrap_or_else(|| panic!("no DNAT rule for port {host_port}"))
+    dnat_rule_for(&save, host_port, protocol)
+        .unwrap_or_else(|| panic!("no DNAT rule for port {host_port}/{}", protocol.as_str()))
         .packets
 }
 
@@ -129,13 +130,13 @@ fn the_dnat_counter_counts_connections() {
     let port = 28082;
     start_web(&root, "counted", &format!("127.0.0.1:{port}:80"));
     wait_for_page(port);
-    let before = dnat_packets(port);
+    let before = dnat_packets(port, Protocol::Tcp);
     let n = 5;
     for _ in 0..n {
         assert!(http_get(port).expect("GET").contains("200 OK"));
     }
     // Only a connection's first packet passes the nat table.
-    assert_eq!(dnat_packets(port), before + n);
+    assert_eq!(dnat_packets(port, Protocol::Tcp), before + n);
 }
 
 /// A throwaway network namespace playing a machine outside the host, wired
