@@ -1,5 +1,5 @@
-//! `save` and `load` round trips, and our OCI layout read by tools we did
-//! not write (skopeo, umoci).
+//! `save` and `load` round trips, and our OCI layout and docker-archive read
+//! by tools we did not write (skopeo, umoci).
 
 mod common;
 use common::{TestRoot, have_root};
@@ -21,6 +21,17 @@ fn have_tool(tool: &str, test: &str) -> bool {
     }
     eprintln!("SKIPPED {test}: {tool} is not installed (apt-get install -y {tool})");
     false
+}
+
+/// `skopeo ARGS…`'s stdout, asserting it succeeded.
+fn skopeo(args: &[&str]) -> Vec<u8> {
+    let out = Command::new("skopeo").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 /// An image with a layer of its own that deletes a file (a whiteout) and
@@ -164,6 +175,39 @@ fn skopeo_and_umoci_read_our_oci_layout_and_we_read_theirs() {
         .map(|l| l.as_str().unwrap().to_string())
         .collect();
     assert_eq!(seen, layers);
+
+    // skopeo reads our docker-archive too: the same layers (docker-archive
+    // layers are uncompressed tars, so their digests are the diff_ids), the
+    // config found by its tag in manifest.json, and its digest our image ID.
+    let archive = root.path().join("docker.tar");
+    root.ok(&["save", "-o", archive.to_str().unwrap(), "demo:v2"]);
+    for source in [
+        format!("docker-archive:{}", archive.display()),
+        format!("docker-archive:{}:demo:v2", archive.display()),
+    ] {
+        let doc: serde_json::Value =
+            serde_json::from_slice(&skopeo(&["inspect", &source])).unwrap();
+        let seen: Vec<&str> = doc["Layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        assert_eq!(seen, layers, "{source}");
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&skopeo(&["inspect", "--raw", &source])).unwrap();
+        assert_eq!(manifest["config"]["digest"], id.as_str(), "{source}");
+        let digests: Vec<&str> = manifest["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["digest"].as_str().unwrap())
+            .collect();
+        assert_eq!(digests, layers, "{source}");
+        // The config blob itself, byte for byte: its sha256 is the image ID.
+        let config = skopeo(&["inspect", "--config", "--raw", &source]);
+        assert_eq!(glassbox::image::store::digest(&config), id, "{source}");
+    }
 
     // umoci: unpacks it into a runtime bundle, applying our whiteouts.
     let bundle = root.path().join("bundle");

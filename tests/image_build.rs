@@ -160,6 +160,41 @@ fn lesson05_builds_history_matches_and_second_build_is_all_cached() {
 }
 
 #[test]
+fn history_size_is_the_bytes_copied_not_the_tar() {
+    if !have_root("history_size_is_the_bytes_copied_not_the_tar") {
+        return;
+    }
+    let root = TestRoot::new("histsize");
+    let ctx = root.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    let app = "print(\"hello from a layer\")\n";
+    assert_eq!(app.len(), 28);
+    std::fs::write(ctx.join("app.py"), app).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nCOPY app.py /app/\n").unwrap();
+    build(&root, "tiny:v1", None, &ctx);
+
+    // As docker: the bytes of the file, not of its tar (2.56kB: headers,
+    // padding and the end marker).
+    let table = root.ok(&["history", "tiny:v1"]);
+    let copy = table
+        .lines()
+        .find(|l| l.contains("COPY app.py /app/"))
+        .unwrap_or_else(|| panic!("no COPY row: {table}"));
+    assert!(copy.split_whitespace().any(|w| w == "28B"), "{table}");
+    // The image's size is its layers' content: busybox's plus 28 bytes.
+    let size = |r: &str| root.inspect(r)["Size"].as_u64().expect("Size");
+    assert_eq!(size("tiny:v1"), size("busybox") + 28);
+    // Recorded with the layer, as docker's layer database records it.
+    let top = root.inspect("tiny:v1")["RootFS"]["Layers"][1]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let recorded = std::fs::read_to_string(root.path().join("layers").join(top).join("size"));
+    assert_eq!(recorded.unwrap().trim(), "28");
+}
+
+#[test]
 fn app_change_rebuilds_from_the_copy_only_in_the_good_order() {
     if !have_root("app_change_rebuilds_from_the_copy_only_in_the_good_order") {
         return;

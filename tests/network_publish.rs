@@ -5,9 +5,12 @@
 mod common;
 use common::{TestRoot, have_root};
 use glassbox::inspect::iptables::read_iptables_save;
+use glassbox::runtime::network::ipam::Subnet;
 use glassbox::runtime::network::nat::dnat_rule_for;
+use glassbox::runtime::network::ports::Protocol;
+use glassbox::runtime::network::{BRIDGE, nat};
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 /// One HTTP/1.0 GET to 127.0.0.1:port with a plain socket; the whole answer.
@@ -32,12 +35,54 @@ fn wait_for_page(port: u16) -> String {
     }
 }
 
-/// The packet counter of the GLASSBOX DNAT rule for `host_port`.
-fn dnat_packets(host_port: u16) -> u64 {
+/// The packet counter of the GLASSBOX DNAT rule for `host_port`/`protocol`.
+fn dnat_packets(host_port: u16, protocol: Protocol) -> u64 {
     let save = read_iptables_save(Some("nat")).expect("iptables-save -c");
-    dnat_rule_for(&save, host_port)
-        .unwrap_or_else(|| panic!("no DNAT rule for port {host_port}"))
+    dnat_rule_for(&save, host_port, protocol)
+        .unwrap_or_else(|| panic!("no DNAT rule for port {host_port}/{}", protocol.as_str()))
         .packets
+}
+
+/// What lets a container reach out while it runs: the kernel forwards
+/// between interfaces (`ip_forward`), and packets from the containers'
+/// subnet leaving by any interface but the bridge get the host's address
+/// (the MASQUERADE rule, as `iptables-save -t nat` prints it).
+fn assert_outbound_nat(container_ip: &str) {
+    let subnet = Subnet::from_env().expect("GLASSBOX_SUBNET");
+    assert!(
+        subnet.contains(container_ip.parse().unwrap()),
+        "{container_ip} outside {subnet}"
+    );
+    let forward = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    assert_eq!(
+        forward.trim(),
+        "1",
+        "ip_forward is off while a container runs"
+    );
+    let rule = format!(
+        "-A {} -s {subnet} ! -o {BRIDGE} -j MASQUERADE",
+        nat::CHAIN_POSTROUTING
+    );
+    let saved = common::sh("iptables-save -t nat");
+    assert!(
+        saved.lines().any(|l| l == rule),
+        "no `{rule}` in iptables-save -t nat:\n{saved}"
+    );
+}
+
+/// UDP datagrams that reached the network namespace of process `pid`,
+/// whether a socket took them (InDatagrams) or none was bound to the port
+/// (NoPorts): the `Udp:` lines of its /proc/PID/net/snmp.
+fn udp_datagrams_in(pid: u32) -> u64 {
+    let snmp = std::fs::read_to_string(format!("/proc/{pid}/net/snmp")).unwrap();
+    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp: "));
+    let (names, values) = (udp.next().unwrap(), udp.next().unwrap());
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .filter(|(name, _)| *name == "InDatagrams" || *name == "NoPorts")
+        .map(|(_, v)| v.parse::<u64>().unwrap())
+        .sum()
 }
 
 fn start_web(root: &TestRoot, name: &str, publish: &str) {
@@ -94,6 +139,7 @@ fn curl_on_the_host_gets_the_page_served_inside() {
     assert!(ip.starts_with("172.29."), "{net}");
     assert_eq!(net["Gateway"], "172.29.0.1");
     assert_eq!(net["Networks"]["bridge"]["IPAddress"], ip);
+    assert_outbound_nat(ip);
     let mac = net["MacAddress"].as_str().unwrap();
     assert!(mac.starts_with("02:42:ac:1d:"), "{mac}");
     // The host end of the veth is on the bridge, paired with the container's eth0.
@@ -129,13 +175,69 @@ fn the_dnat_counter_counts_connections() {
     let port = 28082;
     start_web(&root, "counted", &format!("127.0.0.1:{port}:80"));
     wait_for_page(port);
-    let before = dnat_packets(port);
+    let before = dnat_packets(port, Protocol::Tcp);
     let n = 5;
     for _ in 0..n {
         assert!(http_get(port).expect("GET").contains("200 OK"));
     }
     // Only a connection's first packet passes the nat table.
-    assert_eq!(dnat_packets(port), before + n);
+    assert_eq!(dnat_packets(port, Protocol::Tcp), before + n);
+}
+
+#[test]
+fn a_udp_datagram_to_a_published_udp_port_passes_its_dnat_rule() {
+    if !have_root("a_udp_datagram_to_a_published_udp_port_passes_its_dnat_rule") {
+        return;
+    }
+    let root = TestRoot::new("net-udp");
+    let port = 28087;
+    // No listener: Debian's busybox nc has no -u, and no other applet binds
+    // a UDP port on request. The container's own UDP counters show the
+    // datagram arriving instead (NoPorts: it came, nothing was bound).
+    root.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "dgram",
+        "-p",
+        &format!("{port}:9999/udp"),
+        "busybox",
+        "sleep",
+        "600",
+    ]);
+    assert_eq!(
+        root.ok(&["port", "dgram"]),
+        format!("9999/udp -> 0.0.0.0:{port}\n")
+    );
+    let pid = root.pid_of("dgram");
+    let rule_before = dnat_packets(port, Protocol::Udp);
+    let arrived_before = udp_datagrams_in(pid);
+
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .send_to(b"one datagram\n", ("127.0.0.1", port))
+        .unwrap();
+    // The OUTPUT hook runs as the datagram is sent: the rule has counted it.
+    let rule_after = dnat_packets(port, Protocol::Udp);
+    assert!(
+        rule_after > rule_before,
+        "the udp DNAT rule's counter stayed at {rule_before}"
+    );
+    // Delivered across the bridge into the container's namespace.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while udp_datagrams_in(pid) == arrived_before {
+        assert!(
+            Instant::now() < deadline,
+            "the datagram never reached the container's network namespace"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    root.ok(&["rm", "-f", "dgram"]);
+    let save = read_iptables_save(Some("nat")).unwrap();
+    assert!(
+        dnat_rule_for(&save, port, Protocol::Udp).is_none(),
+        "the udp rule is gone with the container"
+    );
 }
 
 /// A throwaway network namespace playing a machine outside the host, wired

@@ -31,7 +31,7 @@
 //! it. Files are created with `O_EXCL | O_NOFOLLOW`, so even a race could not
 //! make a write follow a symlink.
 
-use super::store::{ImageStore, digest_hex, hex};
+use super::store::{ImageStore, SIZE_FILE, content_size, digest_hex, hex};
 use sha2::{Digest, Sha256};
 use std::ffi::OsStr;
 use std::fs;
@@ -618,6 +618,10 @@ fn finish_import(
     let tar_path = tmp.path.join("layer.tar");
     let file = fs::File::open(&tar_path).map_err(io_at("opening", &tar_path))?;
     let stats = extract(io::BufReader::new(file), &diff, Target::OverlayLayer)?;
+    // The size `history` and `images` show, measured once, kept with the layer.
+    let size = content_size(&diff).map_err(io_at("measuring", &diff))?;
+    let size_path = tmp.path.join(SIZE_FILE);
+    fs::write(&size_path, format!("{size}\n")).map_err(io_at("writing", &size_path))?;
     match tmp.persist(&dir) {
         Ok(()) => Ok(Some(stats)),
         // Another process stored the same layer first: theirs is identical.

@@ -17,6 +17,7 @@
 //! layers/<diff_id>/layer.tar        the layer as a tar (OCI whiteouts: .wh.NAME)
 //! layers/<diff_id>/diff/            the same files, extracted: an overlay lowerdir
 //!                                   (whiteouts as 0/0 devices, opaque-dir xattrs)
+//! layers/<diff_id>/size             bytes of content (files, link targets): history's SIZE
 //! buildcache/<key digest>.json      build cache: parent + instruction (+ files) -> image
 //! builds/<image id>.json            the last build of that image: steps, cache hits, times, trace
 //! containers/<id>/upper/            a container's own writable layer (`diff`, `commit`)

@@ -313,10 +313,24 @@ impl ImageStore {
         &self.root
     }
 
-    /// Size in bytes of a layer's tar (what `docker history` calls SIZE).
+    /// Where a layer's content size is recorded (docker's layer database keeps
+    /// the same number in `layerdb/sha256/<chain id>/size`).
+    pub fn layer_size_path(&self, diff_id: &str) -> PathBuf {
+        self.layer_dir(diff_id).join(SIZE_FILE)
+    }
+
+    /// Size in bytes of what a layer holds, what `docker history` calls SIZE:
+    /// the [`content_size`] recorded when the layer was imported. Not the
+    /// size of `layer.tar`, which adds a 512-byte header per entry, padding
+    /// to 512 bytes and 1 KiB of end marker: a 28-byte file is a 2.5 kB tar.
+    /// A layer stored before sizes were recorded is measured on the spot; a
+    /// missing layer is 0.
     pub fn layer_size(&self, diff_id: &str) -> u64 {
-        std::fs::metadata(self.layer_dir(diff_id).join("layer.tar"))
-            .map(|m| m.len())
+        let recorded = std::fs::read_to_string(self.layer_size_path(diff_id))
+            .ok()
+            .and_then(|text| text.trim().parse().ok());
+        recorded
+            .or_else(|| content_size(&self.layer_diff(diff_id)).ok())
             .unwrap_or(0)
     }
 
@@ -329,6 +343,38 @@ impl ImageStore {
             .map(|d| self.layer_size(d))
             .sum()
     }
+}
+
+/// The file beside a layer's `diff/` that holds its [`content_size`], in decimal.
+pub const SIZE_FILE: &str = "size";
+
+/// The bytes a directory tree holds, counted as docker's graph drivers count
+/// a layer (moby's `directory.Size`): a regular file counts its length, once
+/// however many hard links it has; a symlink counts its target's path length
+/// (what `lstat` reports as its size); directories, devices (an overlay
+/// whiteout is a 0/0 character device) and FIFOs count 0. Symlinks are never
+/// followed.
+pub fn content_size(dir: &Path) -> io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let mut linked = std::collections::HashSet::new();
+    let mut total = 0;
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let entry = entry?;
+            // DirEntry::metadata is lstat: a symlink describes itself.
+            let m = entry.metadata()?;
+            let kind = m.file_type();
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            } else if (kind.is_file() || kind.is_symlink())
+                && (m.nlink() == 1 || linked.insert((m.dev(), m.ino())))
+            {
+                total += m.len();
+            }
+        }
+    }
+    Ok(total)
 }
 
 /// Writes a file through a temporary name and a rename.
@@ -361,6 +407,25 @@ mod tests {
         let c: ImageConfig = serde_json::from_str(text).unwrap();
         assert_eq!(c.config.cmd, Some(vec!["sh".to_string()]));
         assert!(c.config.labels.is_empty() && c.config.env.is_empty());
+    }
+
+    #[test]
+    fn content_size_counts_files_once_and_links_by_their_target() {
+        use std::os::unix::fs::symlink;
+        let dir =
+            std::env::temp_dir().join(format!("glassbox-unit-content-size-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("app/empty")).unwrap();
+        std::fs::write(dir.join("app/app.py"), [b'x'; 28]).unwrap();
+        std::fs::write(dir.join("top"), b"12345").unwrap();
+        // A hard link shares the file's bytes: counted once.
+        std::fs::hard_link(dir.join("app/app.py"), dir.join("app/again.py")).unwrap();
+        // 16 bytes of target path, whatever the target holds (or whether it exists).
+        symlink("/bin/busybox-xyz", dir.join("sh")).unwrap();
+        symlink("app", dir.join("link-to-dir")).unwrap();
+        let got = content_size(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(got.unwrap(), 28 + 5 + 16 + 3);
     }
 
     #[test]

@@ -54,7 +54,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use super::ipam::Subnet;
-use super::ports::PortMapping;
+use super::ports::{PortMapping, Protocol};
 use crate::inspect::iptables::{IptablesSave, Rule as SavedRule};
 
 /// The nat chain holding the DNAT rules of published ports.
@@ -465,14 +465,21 @@ pub fn glassbox_rules(save: &IptablesSave) -> Vec<&SavedRule> {
         .collect()
 }
 
-/// The DNAT rule that publishes `host_port`, if there is one.
-pub fn dnat_rule_for(save: &IptablesSave, host_port: u16) -> Option<&SavedRule> {
+/// The DNAT rule that publishes `host_port`/`protocol`, if there is one.
+/// A port number alone does not name a rule: TCP and UDP ports are separate
+/// spaces, so `-p 8080:80 -p 8080:53/udp` makes two rules for host port 8080,
+/// told apart only by their `-p tcp` / `-p udp` match.
+pub fn dnat_rule_for(
+    save: &IptablesSave,
+    host_port: u16,
+    protocol: Protocol,
+) -> Option<&SavedRule> {
     let port = host_port.to_string();
-    save.table("nat")?
-        .chain(CHAIN)?
-        .rules
-        .iter()
-        .find(|r| r.target.as_deref() == Some("DNAT") && r.dport.as_deref() == Some(port.as_str()))
+    save.table("nat")?.chain(CHAIN)?.rules.iter().find(|r| {
+        r.target.as_deref() == Some("DNAT")
+            && r.protocol.as_deref() == Some(protocol.as_str())
+            && r.dport.as_deref() == Some(port.as_str())
+    })
 }
 
 #[cfg(test)]
@@ -508,9 +515,31 @@ mod tests {
         assert!(ours.iter().all(|r| r.text.contains("GLASSBOX")), "{ours:?}");
         assert!(ours.iter().any(|r| r.chain == "PREROUTING"));
         assert!(!ours.iter().any(|r| r.text.contains("DOCKER")));
-        let dnat = dnat_rule_for(&save, 8080).unwrap();
+        let dnat = dnat_rule_for(&save, 8080, Protocol::Tcp).unwrap();
         assert_eq!(dnat.to_destination.as_deref(), Some("172.29.0.2:80"));
-        assert!(dnat_rule_for(&save, 8081).is_none(), "8081 is docker's");
+        assert!(
+            dnat_rule_for(&save, 8081, Protocol::Tcp).is_none(),
+            "8081 is docker's"
+        );
+        assert!(
+            dnat_rule_for(&save, 8080, Protocol::Udp).is_none(),
+            "nothing publishes 8080/udp there"
+        );
+    }
+
+    #[test]
+    fn the_same_host_port_over_tcp_and_udp_are_two_rules() {
+        // The udp rule comes first in the chain: a lookup by port alone
+        // would hand it to whoever asked for the tcp one.
+        let text =
+            include_str!("../../../tests/fixtures/inspect/iptables/glassbox_tcp_and_udp.txt");
+        let save = crate::inspect::iptables::parse_iptables_save(text).unwrap();
+        let tcp = dnat_rule_for(&save, 8080, Protocol::Tcp).expect("the tcp rule");
+        assert_eq!(tcp.to_destination.as_deref(), Some("172.29.0.2:80"));
+        assert_eq!(tcp.packets, 2);
+        let udp = dnat_rule_for(&save, 8080, Protocol::Udp).expect("the udp rule");
+        assert_eq!(udp.to_destination.as_deref(), Some("172.29.0.3:53"));
+        assert_eq!(udp.packets, 1);
     }
 
     #[test]
