@@ -331,3 +331,62 @@ fn lab_walks_every_topic_and_runs_live_demos() {
         }
     }
 }
+
+/// The network panel, sampled from a real bridged container: each interface
+/// shows the addresses the kernel has on it, in its own namespace: the
+/// bridge's gateway on the host side, loopback's and eth0's inside.
+#[test]
+fn network_panel_reads_each_interfaces_own_addresses() {
+    use glassbox::lab::sample::Want;
+    use glassbox::lab::sampler::Sampler;
+
+    if !have_root("network_panel_reads_each_interfaces_own_addresses") {
+        return;
+    }
+    let root = TestRoot::new("lab-net");
+    root.ok(&["run", "-d", "--name", "lab-addr", "busybox", "sleep", "60"]);
+    let doc = root.inspect("lab-addr");
+    let net = &doc["NetworkSettings"];
+    let eth0 = format!(
+        "{}/{}",
+        net["IPAddress"].as_str().expect("IPAddress"),
+        net["IPPrefixLen"]
+    );
+    let gateway = format!(
+        "{}/{}",
+        net["Gateway"].as_str().expect("Gateway"),
+        net["IPPrefixLen"]
+    );
+    let data_root = glassbox::engine::DataRoot::open(root.path()).expect("data root");
+    let mut sampler = Sampler::new(Some(data_root));
+    let want = Want {
+        focus: Some("lab-addr".into()),
+        panels: ["network".to_string()].into(),
+    };
+    let sample = sampler.sample(&want);
+    let view = match &sample.network {
+        glassbox::lab::sample::Reading::Ready(v) => v.clone(),
+        other => panic!("the network panel read nothing: {other:?}"),
+    };
+    let addresses = |side: &str, name: &str| -> Vec<String> {
+        view.ifaces
+            .iter()
+            .find(|i| i.side == side && i.name == name)
+            .unwrap_or_else(|| panic!("no {side} interface {name} in {:?}", view.ifaces))
+            .addresses
+            .clone()
+    };
+    assert_eq!(addresses("container", "lo"), ["127.0.0.1/8"]);
+    assert_eq!(addresses("container", "eth0"), [eth0]);
+    assert!(
+        addresses("host", "glassbox0").contains(&gateway),
+        "glassbox0 carries the gateway {gateway}: {:?}",
+        view.ifaces
+    );
+    let host_veth = net["Glassbox"]["HostVeth"].as_str().expect("HostVeth");
+    assert!(
+        addresses("host", host_veth).is_empty(),
+        "a bridge port has no address of its own"
+    );
+    root.ok(&["rm", "-f", "lab-addr"]);
+}

@@ -388,12 +388,17 @@ fn chain(record: &Record, pid: u32) -> Vec<ChainRow> {
 }
 
 /// The bridge, this container's veth pair (each end's iflink is the other's
-/// ifindex), its addresses and routes, with every byte counter.
+/// ifindex), each interface's own addresses (rtnetlink, in the namespace the
+/// interface lives in) and the container's routes, with every byte counter.
 fn network(record: &Record, pid: u32) -> anyhow::Result<NetworkView> {
     let mut ifaces = Vec::new();
     let sys = Path::new("/sys/class/net");
     let pair = crate::engine::network::veth_ends(record);
     let host_end = pair.as_ref().map(|(h, _)| h.name.clone());
+    let host_addresses = netview::read_host_addresses()?;
+    let addresses_of = |table: &netview::Addresses, name: &str| -> Vec<String> {
+        table.get(name).cloned().unwrap_or_default()
+    };
     for dev in netdev::list_netdevs(sys)? {
         let mine = host_end.as_deref() == Some(dev.name.as_str());
         // Other containers' veths would only crowd the panel.
@@ -402,7 +407,7 @@ fn network(record: &Record, pid: u32) -> anyhow::Result<NetworkView> {
                 name: dev.name.clone(),
                 side: "host".into(),
                 state: dev.operstate.clone(),
-                addresses: Vec::new(),
+                addresses: addresses_of(&host_addresses, &dev.name),
                 stats: dev.stats,
                 peer: if mine {
                     pair.as_ref()
@@ -414,24 +419,16 @@ fn network(record: &Record, pid: u32) -> anyhow::Result<NetworkView> {
             });
         }
     }
-    let addresses: Vec<String> = netview::read_local_addresses(pid)?
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
+    let container_addresses = netview::read_addresses(pid)?;
     for dev in netdev::read_proc_net_dev(pid)? {
-        let is_lo = dev.name == "lo";
         ifaces.push(IfaceRow {
             name: dev.name.clone(),
             side: "container".into(),
             state: String::new(),
-            addresses: if is_lo {
-                vec!["127.0.0.1".into()]
-            } else {
-                addresses.clone()
-            },
+            addresses: addresses_of(&container_addresses, &dev.name),
             stats: dev.stats,
-            peer: match (&pair, is_lo) {
-                (Some((h, c)), false) if c.name == dev.name => h.name.clone(),
+            peer: match &pair {
+                Some((h, c)) if c.name == dev.name => h.name.clone(),
                 _ => String::new(),
             },
         });
