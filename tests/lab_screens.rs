@@ -377,6 +377,35 @@ fn help_and_output_views() {
 }
 
 #[test]
+fn help_says_which_panels_read_the_kernel_and_which_glassboxs_records() {
+    let mut app = app_at(4);
+    app.on_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE));
+    let screen = draw(&app, 120, 40).backend().to_string();
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = |heading: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(heading))
+            .unwrap_or_else(|| panic!("no heading {heading:?}:\n{screen}"))
+    };
+    let kernel = at("Panels that read the kernel now");
+    let records = at("Panels that read glassbox's records");
+    let demo = at("Demo actions");
+    let listed = |from: usize, to: usize, panel: &str| {
+        lines[from + 1..to]
+            .iter()
+            .any(|l| l.contains(&format!("  {panel} ")))
+    };
+    for panel in ["timeline", "bundle", "build", "trace"] {
+        assert!(listed(records, demo, panel), "{panel}:\n{screen}");
+        assert!(!listed(kernel, records, panel), "{panel}:\n{screen}");
+    }
+    for panel in ["namespaces", "cgroup", "network", "chain"] {
+        assert!(listed(kernel, records, panel), "{panel}:\n{screen}");
+    }
+}
+
+#[test]
 fn the_screens_show_the_sampled_values() {
     // Values, not just layout: the host PID, the limit, a DNAT counter.
     let screen = |topic, w, h| draw(&app_at(topic), w, h).backend().to_string();
