@@ -390,3 +390,104 @@ fn network_panel_reads_each_interfaces_own_addresses() {
     );
     root.ok(&["rm", "-f", "lab-addr"]);
 }
+
+/// Runs one step of a real lesson through the lab's demo runner and the real
+/// binary; returns its lines and whether it went through.
+fn run_lesson_step(
+    root: &TestRoot,
+    topic: u32,
+    step: usize,
+) -> (Vec<glassbox::lab::demo::LogLine>, bool) {
+    use glassbox::lab::demo::{DemoEvent, DemoRunner};
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lessons = glassbox::lab::load_lessons(&repo.join("lessons")).expect("lessons");
+    let lesson = lessons
+        .iter()
+        .find(|l| l.topic() == topic)
+        .expect("the topic");
+    let runner = DemoRunner {
+        exe: env!("CARGO_BIN_EXE_glassbox").into(),
+        root: root.path().to_path_buf(),
+        base: repo.to_path_buf(),
+        is_root: true,
+    };
+    let mut lines = Vec::new();
+    let mut done = None;
+    runner.run_actions(&lesson.step[step].actions, &mut |e| match e {
+        DemoEvent::Line(l) => lines.push(l),
+        DemoEvent::Done { ok } => done = Some(ok),
+        _ => {}
+    });
+    (lines, done.expect("Done"))
+}
+
+/// On a host without busybox, glassbox assembles busybox from the host's own
+/// tools, which lack mount and httpd: topic 12's refusals and topic 11's web
+/// server then say so instead of running, and no "not found" passes for
+/// the kernel's refusal. With the host's busybox, the same steps run.
+#[test]
+fn a_fallback_busybox_says_what_it_lacks_instead_of_running_the_step() {
+    use glassbox::lab::demo::LineKind;
+    if !have_root("a_fallback_busybox_says_what_it_lacks_instead_of_running_the_step") {
+        return;
+    }
+    let fallback = TestRoot::new("lab-fallback");
+    let out = fallback
+        .cmd(&["run", "--rm", "--network", "none", "busybox", "true"])
+        .env("GLASSBOX_BUSYBOX", "/nonexistent/busybox")
+        .output()
+        .expect("run glassbox");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fails = |lines: &[glassbox::lab::demo::LogLine], text: &str| {
+        lines
+            .iter()
+            .any(|l| l.kind == LineKind::Fail && l.text.contains(text))
+    };
+    let message = "is not in this image: install busybox-static and run `glassbox rmi busybox` so it is assembled again";
+
+    let (lines, ok) = run_lesson_step(&fallback, 12, 0);
+    assert!(ok, "lab-root starts (sleep is a host tool): {lines:#?}");
+    let (lines, ok) = run_lesson_step(&fallback, 12, 1);
+    assert!(!ok);
+    assert!(
+        fails(&lines, &format!("busybox's mount {message}")),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.text.contains("as this step expects")),
+        "{lines:#?}"
+    );
+    let (lines, ok) = run_lesson_step(&fallback, 11, 0);
+    assert!(!ok);
+    assert!(
+        fails(&lines, &format!("busybox's httpd {message}")),
+        "{lines:#?}"
+    );
+    assert!(
+        !fallback.ok(&["ps", "-a"]).contains("lab-web"),
+        "lab-web was not started"
+    );
+    fallback.ok(&["rm", "-f", "lab-root"]);
+
+    if std::path::Path::new("/usr/bin/busybox").exists()
+        || std::path::Path::new("/bin/busybox").exists()
+    {
+        let host = TestRoot::new("lab-busybox");
+        let (lines, ok) = run_lesson_step(&host, 12, 0);
+        assert!(ok, "{lines:#?}");
+        let (lines, ok) = run_lesson_step(&host, 12, 1);
+        assert!(ok, "the three refusals run: {lines:#?}");
+        let expected = lines
+            .iter()
+            .filter(|l| l.kind == LineKind::Ok && l.text.contains("as this step expects"))
+            .count();
+        assert_eq!(expected, 3, "{lines:#?}");
+        host.ok(&["rm", "-f", "lab-root"]);
+    }
+}

@@ -63,7 +63,9 @@ pub struct Lesson {
     /// What the topic's demos need beyond root: `iptables`, `publish` (port
     /// publishing, `run -p`), `bridge` (`--network bridge`), `build`
     /// (`glassbox build`), `commit`, `history`. The lab names what is missing in
-    /// one line instead of failing obscurely.
+    /// one line instead of failing obscurely. The programs a demo runs inside
+    /// a container (httpd, ping…) are not listed here: before each step the
+    /// lab looks them up in the container's image ([`super::tools`]).
     #[serde(default)]
     pub needs: Vec<Spanned<String>>,
     /// The steps, in order; at least one.
