@@ -491,3 +491,139 @@ fn a_fallback_busybox_says_what_it_lacks_instead_of_running_the_step() {
         host.ok(&["rm", "-f", "lab-root"]);
     }
 }
+
+/// The number a lesson writes before `word` (`five lowerdirs`), at its
+/// first occurrence that has one.
+fn number_before(text: &str, word: &str) -> Option<usize> {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_ascii_lowercase()
+        })
+        .collect();
+    let numbers = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven",
+    ];
+    words.windows(2).find_map(|pair| {
+        (pair[1] == word)
+            .then(|| {
+                numbers
+                    .iter()
+                    .position(|n| *n == pair[0])
+                    .or_else(|| pair[0].parse().ok())
+            })
+            .flatten()
+    })
+}
+
+/// The kernel's own record of the OOM kill in the memory cgroup named
+/// `cgroup_name`: the `task=` of its `oom-kill:` line in the kernel log.
+fn oom_killed_task(kmsg: &mut std::fs::File, cgroup_name: &str) -> Option<String> {
+    use std::io::Read;
+    let mut buf = vec![0u8; 8192];
+    let mut task = None;
+    // /dev/kmsg gives one record per read, and EAGAIN at the end.
+    while let Ok(n) = kmsg.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let record = String::from_utf8_lossy(&buf[..n]);
+        if record.contains("oom-kill:")
+            && record.contains("oom_memcg=/glassbox/")
+            && record.contains(&format!("/{cgroup_name},"))
+        {
+            task = record
+                .split(',')
+                .find_map(|f| f.strip_prefix("task="))
+                .map(|t| t.trim().to_string());
+        }
+    }
+    task
+}
+
+/// What topics 5 and 19 say happened is what the kernel shows: the number
+/// of lowerdirs the layers panel reads from mountinfo, and the process the
+/// OOM killer chose (from the kernel log), with the exit code and OOMKilled.
+#[test]
+fn lesson_texts_say_what_the_kernel_shows() {
+    use glassbox::lab::sample::{Reading, Want};
+    use glassbox::lab::sampler::Sampler;
+    use std::io::Seek;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    if !have_root("lesson_texts_say_what_the_kernel_shows") {
+        return;
+    }
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lessons = glassbox::lab::load_lessons(&repo.join("lessons")).expect("lessons");
+    let text = |topic: u32, step: usize| {
+        lessons
+            .iter()
+            .find(|l| l.topic() == topic)
+            .expect("topic")
+            .step[step]
+            .text
+            .clone()
+    };
+    let root = TestRoot::new("lab-texts");
+    let data_root = glassbox::engine::DataRoot::open(root.path()).expect("data root");
+    let mut sampler = Sampler::new(Some(data_root));
+    let mut lowerdirs = |name: &str| {
+        let want = Want {
+            focus: Some(name.into()),
+            panels: ["layers".to_string()].into(),
+        };
+        match sampler.sample(&want).layers {
+            Reading::Ready(v) => v.lower.len(),
+            other => panic!("no layers for {name}: {other:?}"),
+        }
+    };
+
+    // Topic 5: busybox, then the image built from assets/layers.
+    for step in 0..3 {
+        let (lines, ok) = run_lesson_step(&root, 5, step);
+        assert!(ok, "topic 5 step {}: {lines:#?}", step + 1);
+    }
+    for (step, name) in [(0, "lab-layers"), (2, "lab-built")] {
+        let said = number_before(&text(5, step), "lowerdirs")
+            .unwrap_or_else(|| panic!("topic 5 step {} names no count", step + 1));
+        assert_eq!(
+            said,
+            lowerdirs(name),
+            "topic 5 step {} says {said} lowerdirs for {name}",
+            step + 1
+        );
+    }
+
+    // Topic 19: which process the OOM killer chose, and what inspect says.
+    let mut kmsg = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/dev/kmsg")
+        .ok();
+    if let Some(k) = kmsg.as_mut() {
+        k.seek(std::io::SeekFrom::End(0)).expect("seek /dev/kmsg");
+    }
+    let (lines, ok) = run_lesson_step(&root, 19, 1);
+    assert!(ok, "topic 19's oom step: {lines:#?}");
+    let doc = root.inspect("lab-oom");
+    assert_eq!(doc["State"]["ExitCode"], 137);
+    assert_eq!(doc["State"]["OOMKilled"], true);
+    let said = text(19, 1);
+    assert!(said.contains("137") && said.contains("oom_kill"), "{said}");
+    // The container's cgroup is named after its short ID.
+    let short_id = doc["Id"].as_str().expect("Id")[..12].to_string();
+    match kmsg.as_mut().and_then(|k| oom_killed_task(k, &short_id)) {
+        Some(task) => assert!(
+            said.contains(&format!("kills the biggest process in the group: {task}")),
+            "the kernel killed {task}; the lesson says: {said}"
+        ),
+        None => {
+            eprintln!("lesson_texts_say_what_the_kernel_shows: no oom-kill record in /dev/kmsg")
+        }
+    }
+    for name in ["lab-layers", "lab-built", "lab-oom"] {
+        root.ok(&["rm", "-f", name]);
+    }
+}
