@@ -331,3 +331,299 @@ fn lab_walks_every_topic_and_runs_live_demos() {
         }
     }
 }
+
+/// The network panel, sampled from a real bridged container: each interface
+/// shows the addresses the kernel has on it, in its own namespace: the
+/// bridge's gateway on the host side, loopback's and eth0's inside.
+#[test]
+fn network_panel_reads_each_interfaces_own_addresses() {
+    use glassbox::lab::sample::Want;
+    use glassbox::lab::sampler::Sampler;
+
+    if !have_root("network_panel_reads_each_interfaces_own_addresses") {
+        return;
+    }
+    let root = TestRoot::new("lab-net");
+    root.ok(&["run", "-d", "--name", "lab-addr", "busybox", "sleep", "60"]);
+    let doc = root.inspect("lab-addr");
+    let net = &doc["NetworkSettings"];
+    let eth0 = format!(
+        "{}/{}",
+        net["IPAddress"].as_str().expect("IPAddress"),
+        net["IPPrefixLen"]
+    );
+    let gateway = format!(
+        "{}/{}",
+        net["Gateway"].as_str().expect("Gateway"),
+        net["IPPrefixLen"]
+    );
+    let data_root = glassbox::engine::DataRoot::open(root.path()).expect("data root");
+    let mut sampler = Sampler::new(Some(data_root));
+    let want = Want {
+        focus: Some("lab-addr".into()),
+        panels: ["network".to_string()].into(),
+    };
+    let sample = sampler.sample(&want);
+    let view = match &sample.network {
+        glassbox::lab::sample::Reading::Ready(v) => v.clone(),
+        other => panic!("the network panel read nothing: {other:?}"),
+    };
+    let addresses = |side: &str, name: &str| -> Vec<String> {
+        view.ifaces
+            .iter()
+            .find(|i| i.side == side && i.name == name)
+            .unwrap_or_else(|| panic!("no {side} interface {name} in {:?}", view.ifaces))
+            .addresses
+            .clone()
+    };
+    assert_eq!(addresses("container", "lo"), ["127.0.0.1/8"]);
+    assert_eq!(addresses("container", "eth0"), [eth0]);
+    assert!(
+        addresses("host", "glassbox0").contains(&gateway),
+        "glassbox0 carries the gateway {gateway}: {:?}",
+        view.ifaces
+    );
+    let host_veth = net["Glassbox"]["HostVeth"].as_str().expect("HostVeth");
+    assert!(
+        addresses("host", host_veth).is_empty(),
+        "a bridge port has no address of its own"
+    );
+    root.ok(&["rm", "-f", "lab-addr"]);
+}
+
+/// Runs one step of a real lesson through the lab's demo runner and the real
+/// binary; returns its lines and whether it went through.
+fn run_lesson_step(
+    root: &TestRoot,
+    topic: u32,
+    step: usize,
+) -> (Vec<glassbox::lab::demo::LogLine>, bool) {
+    use glassbox::lab::demo::{DemoEvent, DemoRunner};
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lessons = glassbox::lab::load_lessons(&repo.join("lessons")).expect("lessons");
+    let lesson = lessons
+        .iter()
+        .find(|l| l.topic() == topic)
+        .expect("the topic");
+    let runner = DemoRunner {
+        exe: env!("CARGO_BIN_EXE_glassbox").into(),
+        root: root.path().to_path_buf(),
+        base: repo.to_path_buf(),
+        is_root: true,
+    };
+    let mut lines = Vec::new();
+    let mut done = None;
+    runner.run_actions(&lesson.step[step].actions, &mut |e| match e {
+        DemoEvent::Line(l) => lines.push(l),
+        DemoEvent::Done { ok } => done = Some(ok),
+        _ => {}
+    });
+    (lines, done.expect("Done"))
+}
+
+/// On a host without busybox, glassbox assembles busybox from the host's own
+/// tools, which lack mount and httpd: topic 12's refusals and topic 11's web
+/// server then say so instead of running, and no "not found" passes for
+/// the kernel's refusal. With the host's busybox, the same steps run.
+#[test]
+fn a_fallback_busybox_says_what_it_lacks_instead_of_running_the_step() {
+    use glassbox::lab::demo::LineKind;
+    if !have_root("a_fallback_busybox_says_what_it_lacks_instead_of_running_the_step") {
+        return;
+    }
+    let fallback = TestRoot::new("lab-fallback");
+    let out = fallback
+        .cmd(&["run", "--rm", "--network", "none", "busybox", "true"])
+        .env("GLASSBOX_BUSYBOX", "/nonexistent/busybox")
+        .output()
+        .expect("run glassbox");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fails = |lines: &[glassbox::lab::demo::LogLine], text: &str| {
+        lines
+            .iter()
+            .any(|l| l.kind == LineKind::Fail && l.text.contains(text))
+    };
+    let message = "is not in this image: install busybox-static and run `glassbox rmi busybox` so it is assembled again";
+
+    let (lines, ok) = run_lesson_step(&fallback, 12, 0);
+    assert!(ok, "lab-root starts (sleep is a host tool): {lines:#?}");
+    let (lines, ok) = run_lesson_step(&fallback, 12, 1);
+    assert!(!ok);
+    assert!(
+        fails(&lines, &format!("busybox's mount {message}")),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.text.contains("as this step expects")),
+        "{lines:#?}"
+    );
+    let (lines, ok) = run_lesson_step(&fallback, 11, 0);
+    assert!(!ok);
+    assert!(
+        fails(&lines, &format!("busybox's httpd {message}")),
+        "{lines:#?}"
+    );
+    assert!(
+        !fallback.ok(&["ps", "-a"]).contains("lab-web"),
+        "lab-web was not started"
+    );
+    fallback.ok(&["rm", "-f", "lab-root"]);
+
+    if std::path::Path::new("/usr/bin/busybox").exists()
+        || std::path::Path::new("/bin/busybox").exists()
+    {
+        let host = TestRoot::new("lab-busybox");
+        let (lines, ok) = run_lesson_step(&host, 12, 0);
+        assert!(ok, "{lines:#?}");
+        let (lines, ok) = run_lesson_step(&host, 12, 1);
+        assert!(ok, "the three refusals run: {lines:#?}");
+        let expected = lines
+            .iter()
+            .filter(|l| l.kind == LineKind::Ok && l.text.contains("as this step expects"))
+            .count();
+        assert_eq!(expected, 3, "{lines:#?}");
+        host.ok(&["rm", "-f", "lab-root"]);
+    }
+}
+
+/// The number a lesson writes before `word` (`five lowerdirs`), at its
+/// first occurrence that has one.
+fn number_before(text: &str, word: &str) -> Option<usize> {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_ascii_lowercase()
+        })
+        .collect();
+    let numbers = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven",
+    ];
+    words.windows(2).find_map(|pair| {
+        (pair[1] == word)
+            .then(|| {
+                numbers
+                    .iter()
+                    .position(|n| *n == pair[0])
+                    .or_else(|| pair[0].parse().ok())
+            })
+            .flatten()
+    })
+}
+
+/// The kernel's own record of the OOM kill in the memory cgroup named
+/// `cgroup_name`: the `task=` of its `oom-kill:` line in the kernel log.
+fn oom_killed_task(kmsg: &mut std::fs::File, cgroup_name: &str) -> Option<String> {
+    use std::io::Read;
+    let mut buf = vec![0u8; 8192];
+    let mut task = None;
+    // /dev/kmsg gives one record per read, and EAGAIN at the end.
+    while let Ok(n) = kmsg.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let record = String::from_utf8_lossy(&buf[..n]);
+        if record.contains("oom-kill:")
+            && record.contains("oom_memcg=/glassbox/")
+            && record.contains(&format!("/{cgroup_name},"))
+        {
+            task = record
+                .split(',')
+                .find_map(|f| f.strip_prefix("task="))
+                .map(|t| t.trim().to_string());
+        }
+    }
+    task
+}
+
+/// What topics 5 and 19 say happened is what the kernel shows: the number
+/// of lowerdirs the layers panel reads from mountinfo, and the process the
+/// OOM killer chose (from the kernel log), with the exit code and OOMKilled.
+#[test]
+fn lesson_texts_say_what_the_kernel_shows() {
+    use glassbox::lab::sample::{Reading, Want};
+    use glassbox::lab::sampler::Sampler;
+    use std::io::Seek;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    if !have_root("lesson_texts_say_what_the_kernel_shows") {
+        return;
+    }
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lessons = glassbox::lab::load_lessons(&repo.join("lessons")).expect("lessons");
+    let text = |topic: u32, step: usize| {
+        lessons
+            .iter()
+            .find(|l| l.topic() == topic)
+            .expect("topic")
+            .step[step]
+            .text
+            .clone()
+    };
+    let root = TestRoot::new("lab-texts");
+    let data_root = glassbox::engine::DataRoot::open(root.path()).expect("data root");
+    let mut sampler = Sampler::new(Some(data_root));
+    let mut lowerdirs = |name: &str| {
+        let want = Want {
+            focus: Some(name.into()),
+            panels: ["layers".to_string()].into(),
+        };
+        match sampler.sample(&want).layers {
+            Reading::Ready(v) => v.lower.len(),
+            other => panic!("no layers for {name}: {other:?}"),
+        }
+    };
+
+    // Topic 5: busybox, then the image built from assets/layers.
+    for step in 0..3 {
+        let (lines, ok) = run_lesson_step(&root, 5, step);
+        assert!(ok, "topic 5 step {}: {lines:#?}", step + 1);
+    }
+    for (step, name) in [(0, "lab-layers"), (2, "lab-built")] {
+        let said = number_before(&text(5, step), "lowerdirs")
+            .unwrap_or_else(|| panic!("topic 5 step {} names no count", step + 1));
+        assert_eq!(
+            said,
+            lowerdirs(name),
+            "topic 5 step {} says {said} lowerdirs for {name}",
+            step + 1
+        );
+    }
+
+    // Topic 19: which process the OOM killer chose, and what inspect says.
+    let mut kmsg = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/dev/kmsg")
+        .ok();
+    if let Some(k) = kmsg.as_mut() {
+        k.seek(std::io::SeekFrom::End(0)).expect("seek /dev/kmsg");
+    }
+    let (lines, ok) = run_lesson_step(&root, 19, 1);
+    assert!(ok, "topic 19's oom step: {lines:#?}");
+    let doc = root.inspect("lab-oom");
+    assert_eq!(doc["State"]["ExitCode"], 137);
+    assert_eq!(doc["State"]["OOMKilled"], true);
+    let said = text(19, 1);
+    assert!(said.contains("137") && said.contains("oom_kill"), "{said}");
+    // The container's cgroup is named after its short ID.
+    let short_id = doc["Id"].as_str().expect("Id")[..12].to_string();
+    match kmsg.as_mut().and_then(|k| oom_killed_task(k, &short_id)) {
+        Some(task) => assert!(
+            said.contains(&format!("kills the biggest process in the group: {task}")),
+            "the kernel killed {task}; the lesson says: {said}"
+        ),
+        None => {
+            eprintln!("lesson_texts_say_what_the_kernel_shows: no oom-kill record in /dev/kmsg")
+        }
+    }
+    for name in ["lab-layers", "lab-built", "lab-oom"] {
+        root.ok(&["rm", "-f", name]);
+    }
+}

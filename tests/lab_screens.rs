@@ -194,7 +194,7 @@ fn fixture_sample() -> Sample {
                     side: "host".into(),
                     state: "up".into(),
                     peer: String::new(),
-                    addresses: vec![],
+                    addresses: vec!["172.29.0.1/16".into()],
                     stats: NetStats {
                         rx_bytes: 1680,
                         rx_packets: 20,
@@ -216,11 +216,19 @@ fn fixture_sample() -> Sample {
                     },
                 },
                 IfaceRow {
+                    name: "lo".into(),
+                    side: "container".into(),
+                    state: String::new(),
+                    peer: String::new(),
+                    addresses: vec!["127.0.0.1/8".into()],
+                    stats: NetStats::default(),
+                },
+                IfaceRow {
                     name: "eth0".into(),
                     side: "container".into(),
                     state: String::new(),
                     peer: "gb4d96fc1e".into(),
-                    addresses: vec!["172.29.0.2".into()],
+                    addresses: vec!["172.29.0.2/16".into()],
                     stats: NetStats {
                         rx_bytes: 2520,
                         rx_packets: 26,
@@ -369,6 +377,35 @@ fn help_and_output_views() {
 }
 
 #[test]
+fn help_says_which_panels_read_the_kernel_and_which_glassboxs_records() {
+    let mut app = app_at(4);
+    app.on_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE));
+    let screen = draw(&app, 120, 40).backend().to_string();
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = |heading: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(heading))
+            .unwrap_or_else(|| panic!("no heading {heading:?}:\n{screen}"))
+    };
+    let kernel = at("Panels that read the kernel now");
+    let records = at("Panels that read glassbox's records");
+    let demo = at("Demo actions");
+    let listed = |from: usize, to: usize, panel: &str| {
+        lines[from + 1..to]
+            .iter()
+            .any(|l| l.contains(&format!("  {panel} ")))
+    };
+    for panel in ["timeline", "bundle", "build", "trace"] {
+        assert!(listed(records, demo, panel), "{panel}:\n{screen}");
+        assert!(!listed(kernel, records, panel), "{panel}:\n{screen}");
+    }
+    for panel in ["namespaces", "cgroup", "network", "chain"] {
+        assert!(listed(kernel, records, panel), "{panel}:\n{screen}");
+    }
+}
+
+#[test]
 fn the_screens_show_the_sampled_values() {
     // Values, not just layout: the host PID, the limit, a DNAT counter.
     let screen = |topic, w, h| draw(&app_at(topic), w, h).backend().to_string();
@@ -376,6 +413,19 @@ fn the_screens_show_the_sampled_values() {
     assert!(screen(4, 80, 24).contains("127.0 MiB of 200.0 MiB"));
     let nat = screen(11, 120, 40);
     assert!(nat.contains("DNAT"), "{nat}");
+    // Each interface with its own address: the bridge's gateway, loopback's, eth0's.
+    let net = screen(10, 120, 40);
+    for (iface, address) in [
+        ("glassbox0", "172.29.0.1/16"),
+        ("lo", "127.0.0.1/8"),
+        ("eth0", "172.29.0.2/16"),
+    ] {
+        assert!(
+            net.lines()
+                .any(|l| l.contains(&format!(" {iface} ")) && l.contains(address)),
+            "{iface} with {address}:\n{net}"
+        );
+    }
 }
 
 #[test]

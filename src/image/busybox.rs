@@ -31,6 +31,10 @@ fn find_busybox() -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
+/// The end of the fallback layer's `created_by` in the image history: how the
+/// lab tells an image assembled without busybox (it lacks httpd, ping, ip…).
+pub const FALLBACK_MARKER: &str = "# no busybox on this host";
+
 /// Tools copied into the fallback image, when found on the host.
 const FALLBACK_TOOLS: [&str; 30] = [
     "sh", "ls", "cat", "echo", "ps", "sleep", "env", "id", "hostname", "mkdir", "rm", "true",
@@ -154,7 +158,7 @@ fn layer_tar() -> Result<(Vec<u8>, String), StoreError> {
             None => {
                 let copied = add_host_tools(&mut t)?;
                 Ok(format!(
-                    "COPY host tools ({copied}) and their shared libraries # no busybox on this host"
+                    "COPY host tools ({copied}) and their shared libraries {FALLBACK_MARKER}"
                 ))
             }
         }

@@ -225,7 +225,7 @@ fn check_lesson(src: &Source, lesson: &Lesson, assets_root: &Path) -> Vec<Diagno
             "the lesson has no steps: add at least one [[step]]",
         ));
     }
-    let panel_names: Vec<&str> = PANELS.iter().map(|(n, _)| *n).collect();
+    let panel_names: Vec<&str> = PANELS.iter().map(|p| p.name).collect();
     let action_names: Vec<&str> = ACTIONS.iter().map(|(n, _)| *n).collect();
     let mut step_ids: BTreeMap<&str, Range<usize>> = BTreeMap::new();
     for step in &lesson.step {

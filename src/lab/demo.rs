@@ -6,7 +6,9 @@
 //! fake. Output streams back line by line, each stamped with the time it
 //! arrived (the build panel's step times come from those stamps). A verb or
 //! flag this glassbox does not have yet is reported in one line, and the step
-//! fails visibly.
+//! fails visibly; so is a program the container's image lacks, before the
+//! step runs ([`super::tools`]), and an exit 127 ("not found") never passes
+//! for the failure a step expects.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -15,6 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::lesson::Action;
+use super::tools;
 
 /// What kind of line the output box shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +111,10 @@ pub struct DemoRunner {
     pub is_root: bool,
 }
 
+/// The exit code of a command that was not found: the runtime's when execve
+/// finds no such file, the shell's for `sh: NAME: not found`.
+pub const NOT_FOUND: i32 = 127;
+
 /// The one line shown when a demo needs root.
 pub const NEEDS_ROOT: &str =
     "demos start real containers, which needs root: quit (q) and run `sudo glassbox lab`";
@@ -121,7 +128,27 @@ impl DemoRunner {
     }
 
     /// Runs a step's actions in order; stops at the first unexpected failure.
+    /// A step that runs a program its container's image lacks does not run
+    /// at all: the lab says which program, and how to get it.
     pub fn run_actions(&self, actions: &[Action], emit: &mut dyn FnMut(DemoEvent)) {
+        if self.is_root
+            && let Some((index, missing)) = tools::first_missing(&self.root, actions)
+        {
+            emit(DemoEvent::Line(LogLine::new(
+                LineKind::Command,
+                format!("$ {}", actions[index].display()),
+            )));
+            emit(DemoEvent::Line(LogLine::new(
+                LineKind::Fail,
+                missing.to_string(),
+            )));
+            emit(DemoEvent::Line(LogLine::new(
+                LineKind::Note,
+                "this step's demo did not run: the shell would only answer `not found` (exit 127)",
+            )));
+            emit(DemoEvent::Done { ok: false });
+            return;
+        }
         let mut ok = true;
         for action in actions {
             if !self.run_action(action, emit) {
@@ -228,6 +255,20 @@ impl DemoRunner {
         let code = out.code.unwrap_or(-1);
         if let Some(missing) = missing_feature(action.verb(), code, &out.stderr_text()) {
             emit(DemoEvent::Line(LogLine::new(LineKind::Fail, missing)));
+            return false;
+        }
+        if code == NOT_FOUND {
+            // "not found" is never the failure a step demonstrates: the
+            // kernel refused nothing, a program was missing.
+            let why = tools::first_missing(&self.root, std::slice::from_ref(action))
+                .map(|(_, missing)| missing.to_string())
+                .unwrap_or_else(|| {
+                    "a program this action runs was not found in the container".to_string()
+                });
+            emit(DemoEvent::Line(LogLine::new(
+                LineKind::Fail,
+                format!("exit 127 (not found): {why}; the step stops here"),
+            )));
             return false;
         }
         match (code == 0, action.expect_failure) {

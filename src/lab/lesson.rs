@@ -63,7 +63,9 @@ pub struct Lesson {
     /// What the topic's demos need beyond root: `iptables`, `publish` (port
     /// publishing, `run -p`), `bridge` (`--network bridge`), `build`
     /// (`glassbox build`), `commit`, `history`. The lab names what is missing in
-    /// one line instead of failing obscurely.
+    /// one line instead of failing obscurely. The programs a demo runs inside
+    /// a container (httpd, ping…) are not listed here: before each step the
+    /// lab looks them up in the container's image ([`super::tools`]).
     #[serde(default)]
     pub needs: Vec<Spanned<String>>,
     /// The steps, in order; at least one.
@@ -187,34 +189,108 @@ pub const ACTIONS: [(&str, &str); 15] = [
     ("plain", "start a plain host process (true) and time it"),
 ];
 
-/// Every panel a step can show, with what it reads.
-pub const PANELS: [(&str, &str); 14] = [
-    (
+/// Where a panel's values come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Read from the kernel at every sample (/proc, cgroupfs, sysfs,
+    /// rtnetlink, `iptables-save`, the overlay's directories): what is true now.
+    Kernel,
+    /// Read from what glassbox wrote down as it worked (`trace.jsonl`,
+    /// `config.json`, a build's output): what glassbox says it did, which the
+    /// kernel panels can confirm.
+    Records,
+}
+
+/// One panel a step can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Panel {
+    /// The name a step's `panels` list uses.
+    pub name: &'static str,
+    pub source: Source,
+    /// What it shows, and from where (the help screen lists these).
+    pub shows: &'static str,
+}
+
+const fn panel(name: &'static str, source: Source, shows: &'static str) -> Panel {
+    Panel {
+        name,
+        source,
+        shows,
+    }
+}
+
+/// Every panel a step can show.
+pub const PANELS: [Panel; 14] = [
+    panel(
         "namespaces",
+        Source::Kernel,
         "/proc/1/ns vs /proc/PID/ns: each type, same or not",
     ),
-    ("processes", "host pids vs pids inside (NSpid)"),
-    (
+    panel(
+        "processes",
+        Source::Kernel,
+        "host pids vs pids inside (NSpid)",
+    ),
+    panel(
         "cgroup",
+        Source::Kernel,
         "memory vs limit, cpu and throttling, pids, OOM kills",
     ),
-    (
+    panel(
         "layers",
-        "overlay lowerdirs from mountinfo, size and created-by",
+        Source::Kernel,
+        "overlay lowerdirs from mountinfo (size, created-by: image store)",
     ),
-    ("upper", "the container's upper dir: copy-ups and whiteouts"),
-    ("network", "bridge, veth pair, addresses, routes, counters"),
-    ("nat", "iptables-save -c: the GLASSBOX rules and counters"),
-    (
+    panel(
+        "upper",
+        Source::Kernel,
+        "the container's upper dir: copy-ups and whiteouts",
+    ),
+    panel(
+        "network",
+        Source::Kernel,
+        "bridge, veth pair, addresses, routes, counters",
+    ),
+    panel(
+        "nat",
+        Source::Kernel,
+        "iptables-save -c: the GLASSBOX rules and counters",
+    ),
+    panel(
         "security",
+        Source::Kernel,
         "capabilities by name, uids, NoNewPrivs, Seccomp",
     ),
-    ("timeline", "the start phases in ms, beside a plain process"),
-    ("chain", "the process chain from the CLI to the container"),
-    ("bundle", "the OCI bundle's config.json"),
-    ("dataroot", "the data root as a tree with sizes"),
-    ("build", "build steps: cached or rebuilt, with time"),
-    ("trace", "what the runtime asked the kernel, step by step"),
+    panel(
+        "timeline",
+        Source::Records,
+        "trace.jsonl's start phases in ms, beside a plain process",
+    ),
+    panel(
+        "chain",
+        Source::Kernel,
+        "the process chain from the container up to PID 1",
+    ),
+    panel(
+        "bundle",
+        Source::Records,
+        "the OCI bundle's config.json, as the engine wrote it",
+    ),
+    panel(
+        "dataroot",
+        Source::Kernel,
+        "the data root on disk, as a tree with sizes",
+    ),
+    panel(
+        "build",
+        Source::Records,
+        "the builder's output: steps cached or rebuilt, with time",
+    ),
+    panel(
+        "trace",
+        Source::Records,
+        "trace.jsonl: what glassbox asked the kernel, step by step",
+    ),
 ];
 
 /// What `needs` may name, with the line the lab shows when it is missing.

@@ -5,7 +5,8 @@
 //!   of them (`glassbox lessons --check`);
 //! - [`demo`] runs a step's actions: docker's verbs through the real binary
 //!   (`std::env::current_exe()`), never a shortcut into the engine, so what the
-//!   lab does is what a student can type;
+//!   lab does is what a student can type; [`tools`] first checks that the
+//!   programs they run are in the container's image;
 //! - [`sample`] is the data the panels draw and [`sampler`] fills it from the
 //!   kernel through [`crate::inspect`], on its own thread;
 //! - [`run`] owns the terminal: the event loop that joins the input thread,
@@ -18,6 +19,7 @@ pub mod netview;
 pub mod run;
 pub mod sample;
 pub mod sampler;
+pub mod tools;
 
 use std::path::{Path, PathBuf};
 

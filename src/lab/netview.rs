@@ -1,13 +1,25 @@
-//! A network namespace's addresses and routes, read from /proc/PID/net.
+//! A network namespace's addresses and routes, as the kernel has them now.
 //!
-//! /proc/PID/net shows the network namespace of PID, so the host can read a
-//! container's view without entering it: `route` is the IPv4 routing table
-//! (addresses in little-endian hex), `fib_trie` the kernel's lookup tree,
-//! where each local address is a `/32 host LOCAL` leaf.
+//! Routes come from /proc/PID/net/route: /proc/PID/net shows the network
+//! namespace of PID, so the host reads a container's routing table without
+//! entering it (addresses in little-endian hex).
+//!
+//! Addresses come from rtnetlink, as `ip addr` reads them: one `RTM_GETADDR`
+//! dump names each address's link by its index, and one `RTM_GETLINK` dump
+//! names the indexes. (/proc/PID/net/fib_trie lists a namespace's local
+//! addresses too, but not which interface holds each one.) A netlink socket
+//! talks to the namespace of the thread that opened it, so a container's are
+//! read from a short-lived thread that has joined /proc/PID/ns/net
+//! ([`crate::runtime::network::netns::run_in`]).
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 
 use crate::inspect::{ParseError, ReadError};
+use crate::runtime::network::NetworkError;
+use crate::runtime::network::netlink::{LinkAddress, Netlink};
+use crate::runtime::network::netns;
 
 /// One IPv4 route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,24 +75,44 @@ pub fn parse_route(text: &str) -> Result<Vec<Route>, ParseError> {
     Ok(routes)
 }
 
-/// The local IPv4 addresses in /proc/net/fib_trie, without loopback, sorted.
-pub fn parse_fib_trie_locals(text: &str) -> Vec<Ipv4Addr> {
-    let mut out: Vec<Ipv4Addr> = Vec::new();
-    let mut last: Option<Ipv4Addr> = None;
-    for line in text.lines() {
-        let t = line.trim();
-        if let Some(addr) = t.strip_prefix("|-- ") {
-            last = addr.trim().parse().ok();
-        } else if t.starts_with("/32 host LOCAL")
-            && let Some(a) = last
-            && !a.is_loopback()
-            && !out.contains(&a)
-        {
-            out.push(a);
+/// Each interface's IPv4 addresses, by interface name, as `ip -4 -brief addr`
+/// writes them (`172.29.0.2/16`), in the kernel's order.
+pub type Addresses = BTreeMap<String, Vec<String>>;
+
+/// Pure: joins the address dump to the link dump by ifindex. An address
+/// whose link is not in `links` (deleted between the two dumps) is left out;
+/// a link without an address gets an empty list.
+pub fn addresses_by_link(links: &[(u32, String)], addresses: &[LinkAddress]) -> Addresses {
+    let names: BTreeMap<u32, &str> = links.iter().map(|(i, n)| (*i, n.as_str())).collect();
+    let mut out: Addresses = links.iter().map(|(_, n)| (n.clone(), Vec::new())).collect();
+    for a in addresses {
+        if let Some(name) = names.get(&a.index) {
+            out.entry(name.to_string())
+                .or_default()
+                .push(format!("{}/{}", a.address, a.prefix));
         }
     }
-    out.sort();
     out
+}
+
+/// The addresses of the namespace this thread is in.
+fn read_addresses_here() -> Result<Addresses, NetworkError> {
+    let mut nl = Netlink::open()?;
+    let links = nl.links()?;
+    let addresses = nl.ipv4_addresses()?;
+    Ok(addresses_by_link(&links, &addresses))
+}
+
+/// The addresses of the host's interfaces (the lab's own network namespace,
+/// the one /sys/class/net shows it).
+pub fn read_host_addresses() -> Result<Addresses, NetworkError> {
+    read_addresses_here()
+}
+
+/// The addresses of the interfaces in PID's network namespace.
+pub fn read_addresses(pid: u32) -> Result<Addresses, NetworkError> {
+    let ns = PathBuf::from(format!("/proc/{pid}/ns/net"));
+    netns::run_in(&ns, read_addresses_here)?
 }
 
 /// Reads the routes of PID's network namespace.
@@ -91,13 +123,6 @@ pub fn read_routes(pid: u32) -> Result<Vec<Route>, ReadError> {
         source: e,
     })?;
     parse_route(&text).map_err(|source| ReadError::Parse { path, source })
-}
-
-/// Reads the local addresses of PID's network namespace.
-pub fn read_local_addresses(pid: u32) -> Result<Vec<Ipv4Addr>, ReadError> {
-    let path = std::path::PathBuf::from(format!("/proc/{pid}/net/fib_trie"));
-    let text = std::fs::read_to_string(&path).map_err(|e| ReadError::Io { path, source: e })?;
-    Ok(parse_fib_trie_locals(&text))
 }
 
 #[cfg(test)]
@@ -118,11 +143,28 @@ mod tests {
     }
 
     #[test]
-    fn fib_trie_local_addresses() {
-        let text = "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 0.0.0.0\n        /0 universe UNICAST\n     +-- 127.0.0.0/8 2 0 2\n        |-- 127.0.0.1\n           /32 host LOCAL\n     |-- 172.29.0.2\n        /32 host LOCAL\nLocal:\n     |-- 172.29.0.2\n        /32 host LOCAL\n";
-        assert_eq!(
-            parse_fib_trie_locals(text),
-            vec![Ipv4Addr::new(172, 29, 0, 2)]
-        );
+    fn each_interface_gets_its_own_addresses() {
+        let links = [
+            (1, "lo".to_string()),
+            (2, "eth0".to_string()),
+            (3, "eth1".to_string()),
+        ];
+        let addr = |index, a: [u8; 4], prefix| LinkAddress {
+            index,
+            address: Ipv4Addr::from(a),
+            prefix,
+        };
+        let dump = [
+            addr(1, [127, 0, 0, 1], 8),
+            addr(2, [172, 29, 0, 2], 16),
+            addr(2, [10, 0, 0, 5], 24),
+            // On a link that went away between the two dumps.
+            addr(9, [192, 168, 1, 1], 24),
+        ];
+        let by_link = addresses_by_link(&links, &dump);
+        assert_eq!(by_link["lo"], ["127.0.0.1/8"]);
+        assert_eq!(by_link["eth0"], ["172.29.0.2/16", "10.0.0.5/24"]);
+        assert!(by_link["eth1"].is_empty());
+        assert_eq!(by_link.len(), 3);
     }
 }

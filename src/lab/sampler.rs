@@ -359,41 +359,91 @@ fn namespace_view(pid: u32) -> anyhow::Result<NsView> {
 
 /// The container's process and its ancestors up to the host's PID 1.
 fn chain(record: &Record, pid: u32) -> Vec<ChainRow> {
-    let mut rows = Vec::new();
+    let mut links = Vec::new();
     let mut current = pid;
     for _ in 0..32 {
         let Ok(info) = processes::read_process(current) else {
             break;
         };
-        let role = if current == pid {
-            "the container's main process: PID 1 inside".to_string()
-        } else if current as i32 == record.state.monitor_pid {
-            "glassbox's shim: waits for it, records its exit (containerd-shim's job)".to_string()
-        } else if current == 1 {
-            "the host's init: adopted the shim when `glassbox run -d` exited".to_string()
-        } else {
-            String::new()
-        };
-        rows.push(ChainRow {
+        links.push(ChainLink {
             pid: current,
+            ppid: info.ppid,
             command: info.command(),
-            role,
         });
         if current == 1 || info.ppid == 0 {
             break;
         }
         current = info.ppid;
     }
-    rows
+    chain_roles(&links, pid, record.state.monitor_pid, record.config.detach)
+}
+
+/// One process of the chain, as /proc/PID/stat and cmdline give it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainLink {
+    pub pid: u32,
+    pub ppid: u32,
+    pub command: String,
+}
+
+/// Pure: names each link's role. The host's init is said to have adopted
+/// the shim only when it did: the shim's parent is PID 1 and the container
+/// was started with `-d` (the CLI that forked the shim has exited). A
+/// foreground run's shim is the `glassbox run` process itself, whose parent
+/// is the shell (or the lab) that started it.
+pub fn chain_roles(
+    links: &[ChainLink],
+    main_pid: u32,
+    monitor_pid: i32,
+    detached: bool,
+) -> Vec<ChainRow> {
+    let shim_parent = links
+        .iter()
+        .find(|l| l.pid as i32 == monitor_pid)
+        .map(|l| l.ppid);
+    links
+        .iter()
+        .map(|l| {
+            let role = if l.pid == main_pid {
+                "the container's main process: PID 1 inside".to_string()
+            } else if l.pid as i32 == monitor_pid {
+                if detached {
+                    "glassbox's shim: waits for it, records its exit (containerd-shim's job)"
+                        .to_string()
+                } else {
+                    "glassbox run in the foreground, as the shim: waits for it, records its exit"
+                        .to_string()
+                }
+            } else if l.pid == 1 && shim_parent == Some(1) && detached {
+                "the host's init: adopted the shim when `glassbox run -d` exited".to_string()
+            } else if l.pid == 1 {
+                "the host's init: the first process, ancestor of every other".to_string()
+            } else if Some(l.pid) == shim_parent && !detached {
+                "started glassbox run, which waits in the foreground".to_string()
+            } else {
+                String::new()
+            };
+            ChainRow {
+                pid: l.pid,
+                command: l.command.clone(),
+                role,
+            }
+        })
+        .collect()
 }
 
 /// The bridge, this container's veth pair (each end's iflink is the other's
-/// ifindex), its addresses and routes, with every byte counter.
+/// ifindex), each interface's own addresses (rtnetlink, in the namespace the
+/// interface lives in) and the container's routes, with every byte counter.
 fn network(record: &Record, pid: u32) -> anyhow::Result<NetworkView> {
     let mut ifaces = Vec::new();
     let sys = Path::new("/sys/class/net");
     let pair = crate::engine::network::veth_ends(record);
     let host_end = pair.as_ref().map(|(h, _)| h.name.clone());
+    let host_addresses = netview::read_host_addresses()?;
+    let addresses_of = |table: &netview::Addresses, name: &str| -> Vec<String> {
+        table.get(name).cloned().unwrap_or_default()
+    };
     for dev in netdev::list_netdevs(sys)? {
         let mine = host_end.as_deref() == Some(dev.name.as_str());
         // Other containers' veths would only crowd the panel.
@@ -402,7 +452,7 @@ fn network(record: &Record, pid: u32) -> anyhow::Result<NetworkView> {
                 name: dev.name.clone(),
                 side: "host".into(),
                 state: dev.operstate.clone(),
-                addresses: Vec::new(),
+                addresses: addresses_of(&host_addresses, &dev.name),
                 stats: dev.stats,
                 peer: if mine {
                     pair.as_ref()
@@ -414,24 +464,16 @@ fn network(record: &Record, pid: u32) -> anyhow::Result<NetworkView> {
             });
         }
     }
-    let addresses: Vec<String> = netview::read_local_addresses(pid)?
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
+    let container_addresses = netview::read_addresses(pid)?;
     for dev in netdev::read_proc_net_dev(pid)? {
-        let is_lo = dev.name == "lo";
         ifaces.push(IfaceRow {
             name: dev.name.clone(),
             side: "container".into(),
             state: String::new(),
-            addresses: if is_lo {
-                vec!["127.0.0.1".into()]
-            } else {
-                addresses.clone()
-            },
+            addresses: addresses_of(&container_addresses, &dev.name),
             stats: dev.stats,
-            peer: match (&pair, is_lo) {
-                (Some((h, c)), false) if c.name == dev.name => h.name.clone(),
+            peer: match &pair {
+                Some((h, c)) if c.name == dev.name => h.name.clone(),
                 _ => String::new(),
             },
         });
@@ -666,4 +708,76 @@ fn data_root_tree(root: &DataRoot) -> anyhow::Result<Vec<TreeRow>> {
         }
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(pid: u32, ppid: u32, command: &str) -> ChainLink {
+        ChainLink {
+            pid,
+            ppid,
+            command: command.to_string(),
+        }
+    }
+
+    fn roles(rows: &[ChainRow]) -> Vec<(u32, &str)> {
+        rows.iter().map(|r| (r.pid, r.role.as_str())).collect()
+    }
+
+    #[test]
+    fn init_adopted_the_shim_of_a_detached_run() {
+        let links = [
+            link(4821, 4819, "sleep 3600"),
+            link(
+                4819,
+                1,
+                "glassbox run -d --name lab-chain busybox sleep 3600",
+            ),
+            link(1, 0, "/sbin/init"),
+        ];
+        let rows = chain_roles(&links, 4821, 4819, true);
+        assert_eq!(
+            roles(&rows)[2],
+            (
+                1,
+                "the host's init: adopted the shim when `glassbox run -d` exited"
+            )
+        );
+    }
+
+    #[test]
+    fn init_is_described_neutrally_when_it_adopted_nothing() {
+        // A foreground run: the shim is `glassbox run` itself, child of a shell.
+        let links = [
+            link(4821, 4819, "sleep 3600"),
+            link(4819, 300, "glassbox run --name lab-fg busybox sleep 3600"),
+            link(300, 1, "bash"),
+            link(1, 0, "/sbin/init"),
+        ];
+        let rows = chain_roles(&links, 4821, 4819, false);
+        assert!(!rows[3].role.contains("adopted"), "{:?}", rows[3]);
+        assert_eq!(
+            rows[3].role,
+            "the host's init: the first process, ancestor of every other"
+        );
+        assert_eq!(
+            rows[2].role,
+            "started glassbox run, which waits in the foreground"
+        );
+        // Detached, but a subreaper (not PID 1) took the shim.
+        let links = [
+            link(4821, 4819, "sleep 3600"),
+            link(
+                4819,
+                700,
+                "glassbox run -d --name lab-chain busybox sleep 3600",
+            ),
+            link(700, 1, "systemd --user"),
+            link(1, 0, "/sbin/init"),
+        ];
+        let rows = chain_roles(&links, 4821, 4819, true);
+        assert!(!rows[3].role.contains("adopted"), "{:?}", rows[3]);
+    }
 }

@@ -380,6 +380,10 @@ fn network(v: &crate::lab::sample::NetworkView) -> Vec<Line<'static>> {
             i.stats.rx_bytes,
             i.stats.tx_bytes
         )));
+        // An interface with several addresses: one more line for each.
+        for more in i.addresses.iter().skip(1) {
+            lines.push(Line::from(format!("{:<9} {:<11} {more}", "", "")));
+        }
     }
     if !v.ifaces.iter().any(|i| i.side == "host") {
         lines.push(Line::from(

@@ -14,7 +14,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 use super::App;
 use super::panels;
 use crate::lab::demo::{LineKind, LogLine};
-use crate::lab::lesson::{ACTIONS, PANELS};
+use crate::lab::lesson::{ACTIONS, PANELS, Source};
 
 /// Smallest height one panel gets before the panels go into tabs.
 const PANEL_MIN_HEIGHT: u16 = 7;
@@ -434,10 +434,21 @@ fn help(area: Rect, buf: &mut Buffer) {
             "  ?       this help (any key closes it)   q Ctrl-C  quit (removes lab containers)",
         ),
         Line::from(""),
-        Line::from(Span::styled("Panels (each reads the kernel now)", bold)),
     ];
-    for (name, what) in PANELS {
-        lines.push(Line::from(format!("  {name:<11} {what}")));
+    for (source, heading) in [
+        (
+            Source::Kernel,
+            "Panels that read the kernel now, at every sample",
+        ),
+        (
+            Source::Records,
+            "Panels that read glassbox's records: what it wrote down as it worked",
+        ),
+    ] {
+        lines.push(Line::from(Span::styled(heading, bold)));
+        for p in PANELS.iter().filter(|p| p.source == source) {
+            lines.push(Line::from(format!("  {:<11} {}", p.name, p.shows)));
+        }
     }
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("Demo actions", bold)));

@@ -10,9 +10,9 @@
 //! |---------------|-----------------------------------------|----------------------------|
 //! | `RTM_NEWLINK` | make a bridge or a veth pair; set flags, master | `ip link add`, `ip link set` |
 //! | `RTM_DELLINK` | delete a link                           | `ip link del`              |
-//! | `RTM_GETLINK` | find a link's index by its name         | `ip link show NAME`        |
+//! | `RTM_GETLINK` | find a link's index by its name; list every link | `ip link show [NAME]` |
 //! | `RTM_NEWADDR` | put an IPv4 address on a link           | `ip addr add`              |
-//! | `RTM_GETADDR` | list a link's addresses                 | `ip addr show`             |
+//! | `RTM_GETADDR` | list the addresses, each with its link's index | `ip addr show`      |
 //! | `RTM_NEWROUTE`| add the default route                   | `ip route add default via` |
 //!
 //! A netlink socket belongs to the network namespace of the thread that opened
@@ -60,6 +60,17 @@ impl NetlinkError {
             _ => None,
         }
     }
+}
+
+/// One IPv4 address on a link, as `ip -4 addr` lists it: the kernel names the
+/// link by its index (unique within the namespace), not by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkAddress {
+    /// The ifindex of the link that carries the address.
+    pub index: u32,
+    pub address: Ipv4Addr,
+    /// The prefix length: 16 for `172.29.0.1/16`.
+    pub prefix: u8,
 }
 
 /// One rtnetlink socket, in the network namespace of the thread that opened it.
@@ -306,29 +317,62 @@ impl Netlink {
         .map(|_| ())
     }
 
-    /// The IPv4 addresses on link `name`, with their prefix lengths.
-    pub fn addresses(&mut self, name: &str) -> Result<Vec<(Ipv4Addr, u8)>, NetlinkError> {
-        let index = self.index_of(name)?;
+    /// Every link of this namespace: its index and name (`ip link show`).
+    pub fn links(&mut self) -> Result<Vec<(u32, String)>, NetlinkError> {
+        let answers = self.request(
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            NLM_F_DUMP,
+            "list the links",
+        )?;
+        Ok(answers
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => l.attributes.iter().find_map(|a| match a {
+                    LinkAttribute::IfName(name) => Some((l.header.index, name.clone())),
+                    _ => None,
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Every IPv4 address of this namespace, on whichever link (`ip -4 addr show`).
+    pub fn ipv4_addresses(&mut self) -> Result<Vec<LinkAddress>, NetlinkError> {
         let mut msg = AddressMessage::default();
         msg.header.family = AddressFamily::Inet;
         let answers = self.request(
             RouteNetlinkMessage::GetAddress(msg),
             NLM_F_DUMP,
-            &format!("list the addresses of {name}"),
+            "list the IPv4 addresses",
         )?;
         let mut out = Vec::new();
         for answer in answers {
-            if let RouteNetlinkMessage::NewAddress(a) = answer
-                && a.header.index == index
-            {
+            if let RouteNetlinkMessage::NewAddress(a) = answer {
                 for attr in &a.attributes {
+                    // IFA_LOCAL is the interface's own address (IFA_ADDRESS is
+                    // the peer's on a point-to-point link).
                     if let AddressAttribute::Local(IpAddr::V4(ip)) = attr {
-                        out.push((*ip, a.header.prefix_len));
+                        out.push(LinkAddress {
+                            index: a.header.index,
+                            address: *ip,
+                            prefix: a.header.prefix_len,
+                        });
                     }
                 }
             }
         }
         Ok(out)
+    }
+
+    /// The IPv4 addresses on link `name`, with their prefix lengths.
+    pub fn addresses(&mut self, name: &str) -> Result<Vec<(Ipv4Addr, u8)>, NetlinkError> {
+        let index = self.index_of(name)?;
+        Ok(self
+            .ipv4_addresses()?
+            .into_iter()
+            .filter(|a| a.index == index)
+            .map(|a| (a.address, a.prefix))
+            .collect())
     }
 
     /// `ip route add default via GATEWAY`.

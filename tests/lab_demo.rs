@@ -1,0 +1,171 @@
+//! The demo runner's judgement, without a kernel: a step whose program is
+//! not in the image does not run, and exit 127 ("not found") never passes
+//! for the failure a step expects.
+//!
+//! The data root holds a fixture image named busybox, as glassbox assembles
+//! it on a host without busybox (a few host tools, the history's fallback
+//! marker); the "glassbox" the runner starts is a script that records that
+//! it ran and answers as a shell does for a missing program.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::TestRoot;
+use glassbox::image::ImageStore;
+use glassbox::image::busybox::FALLBACK_MARKER;
+use glassbox::image::store::{History, ImageConfig, RootFs, RunDefaults};
+use glassbox::lab::demo::{DemoEvent, DemoRunner, LineKind, LogLine};
+use glassbox::lab::lesson::Action;
+
+const BUSYBOX_MESSAGE: &str = "is not in this image: install busybox-static and run `glassbox rmi busybox` so it is assembled again";
+
+fn action(verb: &str, args: &[&str], expect_failure: bool) -> Action {
+    Action {
+        verb: toml::Spanned::new(0..0, verb.to_string()),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        asset: None,
+        tag: None,
+        port: None,
+        expect_failure,
+    }
+}
+
+/// A busybox image with only `sh` and `sleep`, tagged in `root`'s store.
+fn fallback_busybox(root: &Path) {
+    let store = ImageStore::new(root);
+    let diff_id = format!("sha256:{}", "ab".repeat(32));
+    let bin = store.layer_diff(&diff_id).join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir bin");
+    for tool in ["sh", "sleep"] {
+        std::fs::write(bin.join(tool), b"").expect("write a tool");
+    }
+    let config = ImageConfig {
+        architecture: "amd64".into(),
+        os: "linux".into(),
+        config: RunDefaults {
+            env: vec!["PATH=/usr/sbin:/usr/bin:/sbin:/bin".into()],
+            cmd: Some(vec!["sh".into()]),
+            ..Default::default()
+        },
+        rootfs: RootFs {
+            typ: "layers".into(),
+            diff_ids: vec![diff_id],
+        },
+        history: vec![History {
+            created_by: format!(
+                "COPY host tools (sh sleep) and their shared libraries {FALLBACK_MARKER}"
+            ),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let id = store.put_config(&config).expect("put config");
+    store.tag("busybox:latest", &id).expect("tag");
+}
+
+/// A stand-in for the glassbox binary: notes each run, then fails as
+/// `sh: mount: not found` does.
+fn not_found_exe(root: &Path) -> PathBuf {
+    let exe = root.join("fake-glassbox");
+    std::fs::write(
+        &exe,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> {}\necho 'sh: mount: not found' >&2\nexit 127\n",
+            root.join("ran").display()
+        ),
+    )
+    .expect("write the script");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    exe
+}
+
+fn run_step(root: &TestRoot, actions: &[Action]) -> (Vec<LogLine>, bool) {
+    let runner = DemoRunner {
+        exe: not_found_exe(root.path()),
+        root: root.path().to_path_buf(),
+        base: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        is_root: true,
+    };
+    let mut lines = Vec::new();
+    let mut done = None;
+    runner.run_actions(actions, &mut |e| match e {
+        DemoEvent::Line(l) => lines.push(l),
+        DemoEvent::Done { ok } => done = Some(ok),
+        _ => {}
+    });
+    (lines, done.expect("the job ends with Done"))
+}
+
+fn fails_with(lines: &[LogLine], text: &str) -> bool {
+    lines
+        .iter()
+        .any(|l| l.kind == LineKind::Fail && l.text.contains(text))
+}
+
+#[test]
+fn a_program_missing_from_the_image_stops_the_step_before_it_runs() {
+    let root = TestRoot::new("lab-demo-missing");
+    fallback_busybox(root.path());
+    let web = action(
+        "run",
+        &[
+            "-d", "--name", "lab-web", "-p", "8080:80", "busybox", "httpd", "-f",
+        ],
+        false,
+    );
+    let (lines, ok) = run_step(&root, &[web]);
+    assert!(!ok);
+    assert!(
+        fails_with(&lines, &format!("busybox's httpd {BUSYBOX_MESSAGE}")),
+        "{lines:#?}"
+    );
+    assert!(!root.path().join("ran").exists(), "nothing was run");
+
+    // An exec into the container the step's own run starts: checked against
+    // that run's image, before the run.
+    let steps = [
+        action(
+            "run",
+            &["-d", "--name", "lab-root", "busybox", "sleep", "3600"],
+            false,
+        ),
+        action(
+            "exec",
+            &[
+                "lab-root",
+                "sh",
+                "-c",
+                "for i in $(seq 3); do sleep 1; done",
+            ],
+            true,
+        ),
+    ];
+    let (lines, ok) = run_step(&root, &steps);
+    assert!(!ok);
+    assert!(
+        fails_with(&lines, &format!("busybox's seq {BUSYBOX_MESSAGE}")),
+        "{lines:#?}"
+    );
+    assert!(!root.path().join("ran").exists(), "nothing was run");
+}
+
+#[test]
+fn not_found_is_never_the_expected_failure() {
+    let root = TestRoot::new("lab-demo-127");
+    // No such container: the lab cannot look, so the action runs.
+    let mount = action(
+        "exec",
+        &["lab-gone", "mount", "-t", "tmpfs", "none", "/tmp"],
+        true,
+    );
+    let (lines, ok) = run_step(&root, &[mount]);
+    assert!(root.path().join("ran").exists(), "the action ran");
+    assert!(!ok, "{lines:#?}");
+    assert!(fails_with(&lines, "exit 127 (not found)"), "{lines:#?}");
+    assert!(
+        !lines.iter().any(|l| l.kind == LineKind::Ok),
+        "127 passed for the expected failure: {lines:#?}"
+    );
+}
