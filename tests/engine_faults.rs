@@ -34,8 +34,12 @@ fn bad_flags_are_refused_before_anything_is_made() {
             "network \"bogus\"",
         ),
         (
-            vec!["run", "-v", "relative:/x", "busybox", "true"],
+            vec!["run", "-v", "data:relative", "busybox", "true"],
             "must be absolute",
+        ),
+        (
+            vec!["run", "-v", "./here:/x", "busybox", "true"],
+            "an absolute host path or a volume name",
         ),
         (
             vec!["run", "-u", "ghost", "busybox", "true"],

@@ -518,7 +518,9 @@ fn number_before(text: &str, word: &str) -> Option<usize> {
 }
 
 /// The kernel's own record of the OOM kill in the memory cgroup named
-/// `cgroup_name`: the `task=` of its `oom-kill:` line in the kernel log.
+/// `cgroup_name`: the `task=` of its first `oom-kill:` line in the kernel log
+/// (on a loaded machine a second kill can follow, of whatever allocated while
+/// the first victim's memory was still being freed).
 fn oom_killed_task(kmsg: &mut std::fs::File, cgroup_name: &str) -> Option<String> {
     use std::io::Read;
     let mut buf = vec![0u8; 8192];
@@ -529,7 +531,8 @@ fn oom_killed_task(kmsg: &mut std::fs::File, cgroup_name: &str) -> Option<String
             break;
         }
         let record = String::from_utf8_lossy(&buf[..n]);
-        if record.contains("oom-kill:")
+        if task.is_none()
+            && record.contains("oom-kill:")
             && record.contains("oom_memcg=/glassbox/")
             && record.contains(&format!("/{cgroup_name},"))
         {
