@@ -112,7 +112,7 @@ fn environment(record: &Record, image: &ImageConfig) -> Vec<String> {
             order.push(k.to_string());
         }
     };
-    set("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    set(&format!("PATH={}", crate::runtime::spec::DEFAULT_PATH));
     set(&format!("HOSTNAME={}", record.config.hostname));
     for e in &image.config.env {
         set(e);

@@ -18,6 +18,18 @@ use crate::engine::DataRoot;
 use crate::image::store::ImageConfig;
 use crate::inspect::namespaces::{NsType, read_namespaces};
 
+/// When the demo showed the value a prediction is about (ns since 1970),
+/// and how: the observed container's creation or, for an exit code, its
+/// exit. `None` while it has not shown it yet.
+pub fn shown_at(root: &DataRoot, observe: &Observe) -> Option<(u64, &'static str)> {
+    let record = crate::engine::container::find(root, observe.container()).ok()?;
+    let (at, event) = match observe {
+        Observe::ExitCode { .. } => (record.state.finished_at, "exited"),
+        _ => (record.created, "was created"),
+    };
+    (at > 0).then_some((at, event))
+}
+
 /// What grading needs: the data root, and the student's answers to predict
 /// exercises (by exercise id).
 pub struct Grader<'a> {
@@ -199,26 +211,19 @@ impl Grader<'_> {
     }
 
     /// A prediction counts when it was made before the container showed the
-    /// value: before it was created, or, for an exit code, before it exited.
+    /// value (see [`shown_at`]).
     fn answered_before_the_demo(&self, observe: &Observe) -> Result<(), Problem> {
         let Some(at) = self.answered_at else {
             return Ok(());
         };
-        let name = observe.container();
-        let Ok(record) = crate::engine::container::find(self.root, name) else {
-            return Ok(());
-        };
-        let (shown_at, event) = match observe {
-            Observe::ExitCode { .. } => (record.state.finished_at, "exited"),
-            _ => (record.created, "was created"),
-        };
-        if shown_at > 0 && shown_at < at {
-            return Err(Problem::Fail(format!(
-                "answered after {name} {event}, when the demo already showed the value: \
-                 a prediction counts when made before. `glassbox rm -f {name}`, answer again, then run the demo"
-            )));
+        match shown_at(self.root, observe) {
+            Some((shown, event)) if shown < at => Err(Problem::Fail(format!(
+                "answered after {} {event}, when the demo already showed the value: \
+                 a prediction counts when made before. `glassbox rm -f {0}`, answer again, then run the demo",
+                observe.container()
+            ))),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Reads the live value a predict exercise is graded against.

@@ -210,21 +210,16 @@ pub fn check_answer_in_time(root: &DataRoot, exercise: &Exercise) -> Result<(), 
     let Check::Answer { observe, .. } = &exercise.check else {
         return Ok(());
     };
-    let name = observe.container();
-    let Ok(record) = crate::engine::container::find(root, name) else {
-        return Ok(());
-    };
-    let shown = match observe {
-        Observe::ExitCode { .. } => !record.is_running(),
-        _ => true,
-    };
-    if shown {
-        return Err(format!(
-            "too late for a prediction: {name} already shows the answer. \
-             Remove it (`glassbox rm -f {name}`), answer, then run the demo again"
-        ));
+    match grade::shown_at(root, observe) {
+        None => Ok(()),
+        Some(_) => {
+            let name = observe.container();
+            Err(format!(
+                "too late for a prediction: {name} already shows the answer. \
+                 Remove it (`glassbox rm -f {name}`), answer, then run the demo again"
+            ))
+        }
     }
-    Ok(())
 }
 
 /// Grades one exercise now; `answer` is the student's answer to a predict one.

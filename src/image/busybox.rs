@@ -249,7 +249,7 @@ pub fn assemble(store: &ImageStore) -> Result<String, StoreError> {
             .replace("aarch64", "arm64"),
         os: "linux".into(),
         config: RunDefaults {
-            env: vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()],
+            env: vec![format!("PATH={}", crate::runtime::spec::DEFAULT_PATH)],
             cmd: Some(vec!["sh".into()]),
             ..Default::default()
         },

@@ -32,9 +32,7 @@ use crate::engine::container;
 use crate::image::ImageStore;
 use crate::image::busybox::FALLBACK_MARKER;
 use crate::image::store::{ImageConfig, normalize_ref};
-
-/// The PATH a container gets when its image sets none (docker's default).
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+use crate::runtime::spec::DEFAULT_PATH;
 
 /// Words a POSIX shell (busybox ash, dash) runs itself, without a program file.
 const BUILTINS: [&str; 40] = [
@@ -463,6 +461,11 @@ impl RootView {
     }
 }
 
+/// docker's default PATH, for an image that sets none.
+fn default_path() -> Vec<String> {
+    DEFAULT_PATH.split(':').map(str::to_string).collect()
+}
+
 /// The PATH in a list of `NAME=value` entries, later entries winning.
 fn path_of(env: &[String]) -> Option<Vec<String>> {
     env.iter()
@@ -537,7 +540,7 @@ fn image_root(store: &ImageStore, image: &str, env: &[String]) -> Option<ImageRo
         .collect();
     let path = path_of(env)
         .or_else(|| path_of(&config.config.env))
-        .unwrap_or_else(|| path_of(&[format!("PATH={DEFAULT_PATH}")]).unwrap_or_default());
+        .unwrap_or_else(default_path);
     Some(ImageRoot {
         view: RootView { dirs, path },
         fallback: is_fallback(&config),
@@ -561,7 +564,7 @@ fn container_root(root: &DataRoot, name: &str, env: &[String]) -> Option<(RootVi
         .collect();
     let path = path_of(env)
         .or_else(|| path_of(&main_env))
-        .unwrap_or_else(|| path_of(&[format!("PATH={DEFAULT_PATH}")]).unwrap_or_default());
+        .unwrap_or_else(default_path);
     let fallback = root
         .images()
         .config(&record.image_id)

@@ -383,8 +383,6 @@ pub struct Exec {
     shown: String,
 }
 
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 fn cstring(s: &str) -> Result<CString, InitFailure> {
     CString::new(s).map_err(|_| setup_failed("exec", format!("{s:?} contains a NUL byte")))
 }
@@ -404,7 +402,7 @@ impl Exec {
                 .env
                 .iter()
                 .find_map(|e| e.strip_prefix("PATH="))
-                .unwrap_or(DEFAULT_PATH);
+                .unwrap_or(super::spec::DEFAULT_PATH);
             find_in_path(cmd, search)?
         };
         Ok(Exec {

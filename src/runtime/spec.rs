@@ -18,6 +18,9 @@ use std::path::Path;
 /// The version of the runtime spec these files follow.
 pub const OCI_VERSION: &str = "1.0.2";
 
+/// The PATH a container gets when its image sets none (docker's default).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// `config.json`, the description of one container.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
