@@ -200,10 +200,14 @@ fn under_sudo_the_default_file_is_in_the_invoking_users_home() {
     let Ok(Some(u)) = nix::unistd::User::from_name("nobody") else {
         return;
     };
-    // SAFETY (test): set only in this process's environment, before the read.
+    // SAFETY: the other tests of this binary touch the environment only
+    // through std (one lock) and `Command::env` (the child's); no libc getenv
+    // runs beside this.
     unsafe { std::env::set_var("SUDO_USER", "nobody") };
+    // SAFETY: as above.
     unsafe { std::env::remove_var(progress::PROGRESS_ENV) };
     let (path, owner) = progress::default_path().unwrap();
+    // SAFETY: as above.
     unsafe { std::env::remove_var("SUDO_USER") };
     assert!(path.starts_with(&u.dir), "{}", path.display());
     assert_eq!(owner.unwrap().uid, u.uid.as_raw());

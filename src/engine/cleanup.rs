@@ -10,6 +10,8 @@ use super::container::{self, Paths};
 use super::{CGROUP_PARENT, DataRoot, overlay};
 use crate::runtime::cgroups;
 use crate::runtime::journal::{Journal, Object};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use std::path::Path;
 
 /// Undoes one object. Already gone is success.
@@ -60,8 +62,7 @@ pub fn undo_journal(path: &Path) -> Vec<String> {
 /// SIGKILL a recorded process, if it is still the one we started.
 fn kill_if_ours(pid: i32, start: u64) {
     if container::process_alive(pid, start) {
-        // SAFETY: kill(2) of a PID whose start time we just checked.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
     }
 }
 

@@ -42,8 +42,11 @@ pub fn wait_for_exit(pid: i32, start: u64, timeout: Duration) -> bool {
     }
 }
 
+/// kill(2); the caller checked that `pid` is the container's process.
+/// libc's, not nix's: `glassbox kill -s 40` sends a real-time signal, which
+/// nix's `Signal` enum cannot name.
 fn signal(pid: i32, sig: i32) {
-    // SAFETY: kill(2); the caller checked that pid is the container's process.
+    // SAFETY: kill(2) takes two integers and touches no memory of ours.
     unsafe { libc::kill(pid, sig) };
 }
 
@@ -160,7 +163,9 @@ fn delete_in_background(dir: &std::path::Path) {
     // only delete files and leave with _exit.
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
+            // SAFETY: as above; the middle child only forks again and leaves.
             if let Ok(nix::unistd::ForkResult::Parent { .. }) = unsafe { nix::unistd::fork() } {
+                // SAFETY: _exit ends this process without running the parent's exit handlers.
                 unsafe { libc::_exit(0) };
             }
             let null = std::fs::OpenOptions::new()
@@ -171,11 +176,14 @@ fn delete_in_background(dir: &std::path::Path) {
                 // SAFETY: this process's own standard descriptors; nothing
                 // here reads or writes them afterwards.
                 match &null {
+                    // SAFETY: see above.
                     Ok(null) => unsafe { libc::dup2(null.as_raw_fd(), fd) },
+                    // SAFETY: see above.
                     Err(_) => unsafe { libc::close(fd) },
                 };
             }
             let _ = std::fs::remove_dir_all(dir);
+            // SAFETY: _exit ends this process without running the parent's exit handlers.
             unsafe { libc::_exit(0) }
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {

@@ -136,16 +136,9 @@ fn nofile_limit() -> u64 {
     const DOCKER: u64 = 1_048_576;
     let sys_resource = capabilities::mask(&["CAP_SYS_RESOURCE".into()]).unwrap_or(0);
     let can_raise = capabilities::effective().is_ok_and(|e| e & sys_resource != 0);
-    let mut cur = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes the struct we own.
-    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut cur) } == 0;
-    if can_raise || !ok {
-        DOCKER
-    } else {
-        DOCKER.min(cur.rlim_max)
+    match nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE) {
+        Ok((_, hard)) if !can_raise => DOCKER.min(hard),
+        _ => DOCKER,
     }
 }
 

@@ -14,7 +14,6 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -201,10 +200,8 @@ pub fn in_namespace<T: Send + 'static>(
     f: impl FnOnce() -> io::Result<T> + Send + 'static,
 ) -> io::Result<T> {
     std::thread::spawn(move || {
-        // SAFETY: setns(2) on a descriptor we own; it changes this thread only.
-        if unsafe { libc::setns(ns.as_raw_fd(), flag) } == -1 {
-            return Err(io::Error::last_os_error());
-        }
+        // setns(2) changes this thread only.
+        nix::sched::setns(&ns, nix::sched::CloneFlags::from_bits_retain(flag))?;
         f()
     })
     .join()

@@ -88,7 +88,7 @@ pub fn process_start_time(pid: u32) -> Option<u64> {
 /// Clock ticks per second (`getconf CLK_TCK`, nearly always 100): the unit of
 /// `utime`, `stime` and `starttime`.
 pub fn clock_ticks_per_second() -> u64 {
-    // SAFETY: sysconf only reads a configuration value; it has no preconditions.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK);
+    let ticks = ticks.ok().flatten().unwrap_or(100);
     u64::try_from(ticks).ok().filter(|&t| t > 0).unwrap_or(100)
 }

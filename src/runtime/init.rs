@@ -15,6 +15,9 @@ use super::security::{self, capabilities};
 use super::spec::Spec;
 use super::sync::{InitFailure, InitSide};
 use super::trace::now_ns;
+use nix::errno::Errno;
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
+use nix::sys::stat::{Mode, umask};
 use std::ffi::CString;
 use std::os::fd::RawFd;
 use std::os::unix::fs::PermissionsExt;
@@ -129,8 +132,7 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
             namespaces::loopback_up().map(|_| "ioctl(SIOCSIFFLAGS, lo, IFF_UP)".to_string())
         })?;
     }
-    // SAFETY: umask only changes this process's file creation mask.
-    unsafe { libc::umask(0) };
+    umask(Mode::empty());
     step(chan, "set_propagation", || rootfs::set_propagation(spec))?;
     step(chan, "bind_rootfs", || rootfs::bind_rootfs(args.rootfs))?;
     for m in &spec.mounts {
@@ -263,16 +265,16 @@ fn prepare_exec(args: &ExecArgs, chan: &mut InitSide) -> Result<Exec, InitFailur
     prepare_tail(args.spec, chan)
 }
 
-fn rlimit_resource(name: &str) -> Option<libc::__rlimit_resource_t> {
+fn rlimit_resource(name: &str) -> Option<Resource> {
     Some(match name {
-        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
-        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
-        "RLIMIT_CORE" => libc::RLIMIT_CORE,
-        "RLIMIT_STACK" => libc::RLIMIT_STACK,
-        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
-        "RLIMIT_AS" => libc::RLIMIT_AS,
-        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
-        "RLIMIT_CPU" => libc::RLIMIT_CPU,
+        "RLIMIT_NOFILE" => Resource::RLIMIT_NOFILE,
+        "RLIMIT_NPROC" => Resource::RLIMIT_NPROC,
+        "RLIMIT_CORE" => Resource::RLIMIT_CORE,
+        "RLIMIT_STACK" => Resource::RLIMIT_STACK,
+        "RLIMIT_MEMLOCK" => Resource::RLIMIT_MEMLOCK,
+        "RLIMIT_AS" => Resource::RLIMIT_AS,
+        "RLIMIT_FSIZE" => Resource::RLIMIT_FSIZE,
+        "RLIMIT_CPU" => Resource::RLIMIT_CPU,
         _ => return None,
     })
 }
@@ -281,34 +283,27 @@ fn set_rlimits(spec: &Spec) -> Result<String, String> {
     let mut done = Vec::new();
     for r in &spec.process.rlimits {
         let res = rlimit_resource(&r.typ).ok_or_else(|| format!("unknown rlimit {:?}", r.typ))?;
-        let mut lim = libc::rlimit {
-            rlim_cur: r.soft,
-            rlim_max: r.hard,
-        };
-        // SAFETY: setrlimit/getrlimit read and write structs we own.
-        let mut rc = unsafe { libc::setrlimit(res, &lim) };
-        if rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) {
+        let (mut soft, mut hard) = (r.soft, r.hard);
+        let mut result = setrlimit(res, soft, hard);
+        if result == Err(Errno::EPERM) {
             // Raising a hard limit needs CAP_SYS_RESOURCE, which some hosts
             // (sandboxes, nested containers) withhold: keep the current ceiling.
-            let mut cur = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            unsafe { libc::getrlimit(res, &mut cur) };
-            lim.rlim_max = lim.rlim_max.min(cur.rlim_max);
-            lim.rlim_cur = lim.rlim_cur.min(lim.rlim_max);
-            rc = unsafe { libc::setrlimit(res, &lim) };
+            if let Ok((_, ceiling)) = getrlimit(res) {
+                hard = hard.min(ceiling);
+            }
+            soft = soft.min(hard);
+            result = setrlimit(res, soft, hard);
         }
-        if rc == -1 {
+        if let Err(e) = result {
             return Err(format!(
                 "setrlimit({}, {}/{}): {}",
                 r.typ,
                 r.soft,
                 r.hard,
-                std::io::Error::last_os_error()
+                std::io::Error::from(e)
             ));
         }
-        done.push(format!("{}={}", r.typ, lim.rlim_cur));
+        done.push(format!("{}={}", r.typ, soft));
     }
     Ok(format!("setrlimit {}", done.join(" ")))
 }

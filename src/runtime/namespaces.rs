@@ -11,6 +11,7 @@
 //! share a namespace exactly when the inodes match (`ls -l /proc/PID/ns`).
 
 use super::spec::Spec;
+use nix::sched::CloneFlags;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -186,21 +187,13 @@ pub fn clone_into_cgroup(
 
 /// `unshare(2)`: moves the caller into new namespaces of the given types.
 pub fn unshare(flags: libc::c_int) -> io::Result<()> {
-    // SAFETY: unshare takes flags only.
-    if unsafe { libc::unshare(flags) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    nix::sched::unshare(CloneFlags::from_bits_retain(flags)).map_err(io::Error::from)
 }
 
 /// `setns(2)` into the namespace behind `path` (e.g. /proc/1234/ns/net).
 pub fn join_path(path: &str, flag: libc::c_int) -> io::Result<()> {
     let file = File::open(path)?;
-    // SAFETY: setns on a file descriptor we own.
-    if unsafe { libc::setns(file.as_raw_fd(), flag) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    nix::sched::setns(&file, CloneFlags::from_bits_retain(flag)).map_err(io::Error::from)
 }
 
 /// Opens the namespace files of `pid` that differ from our own, in join order.
@@ -221,11 +214,7 @@ pub fn open_all_of(pid: i32) -> io::Result<Vec<(Kind, File)>> {
 
 /// `setns(2)` into one namespace opened by [`open_all_of`].
 pub fn join(kind: Kind, file: &File) -> io::Result<()> {
-    // SAFETY: setns on a file descriptor we own.
-    if unsafe { libc::setns(file.as_raw_fd(), kind.flag) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    nix::sched::setns(file, CloneFlags::from_bits_retain(kind.flag)).map_err(io::Error::from)
 }
 
 /// Brings `lo` up: a new network namespace starts with only a loopback

@@ -13,7 +13,7 @@
 use super::pty;
 use super::trace::now_ns;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signal::{SigSet, Signal, kill};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
@@ -185,7 +185,7 @@ pub fn relay_until_exit(
             fds.push(PollFd::new(pidfd.as_fd(), PollFlags::POLLIN));
             roles.push(PIDFD);
         }
-        // SAFETY (borrow_raw): the CLI's stdin stays open for the whole relay.
+        // SAFETY: borrow_raw: the CLI's stdin stays open for the whole relay.
         let input_fd = relay
             .input_from
             .filter(|_| relay.input_to.is_some() && !exited)
@@ -253,8 +253,8 @@ pub fn relay_until_exit(
                                     pty::set_window_size(m, &ws);
                                 }
                             } else {
-                                // SAFETY: kill(2) of our own child, still unreaped.
-                                unsafe { libc::kill(pid, sig) };
+                                // Our own child, still unreaped: the PID is its.
+                                let _ = kill(Pid::from_raw(pid), Signal::try_from(sig).ok());
                             }
                         }
                     }

@@ -22,6 +22,8 @@ use super::journal::{Journal, Object};
 use super::spec::Resources;
 use super::trace::{Trace, now_ns};
 use crate::inspect::cgroup::CgroupUsage;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -429,8 +431,7 @@ pub fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
                 let _ = std::fs::write(&kill_file, "1");
             } else if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {
                 for pid in text.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
-                    // SAFETY: kill(2) with a PID read from the group; no memory involved.
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
                 }
             }
         }

@@ -23,7 +23,6 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::net::Ipv4Addr;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 /// The subnet used when `GLASSBOX_SUBNET` is not set.
@@ -275,10 +274,8 @@ impl Allocator {
             .write(true)
             .open(&lock_path)
             .map_err(io("cannot open", &lock_path))?;
-        // SAFETY: flock on a descriptor we own; released when the file closes.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(io("cannot lock", &lock_path)(io::Error::last_os_error()));
-        }
+        // flock(LOCK_EX); released when the file closes.
+        lock.lock().map_err(io("cannot lock", &lock_path))?;
         Ok(Allocator {
             dir: dir.to_path_buf(),
             _lock: lock,

@@ -20,9 +20,5 @@ use std::io;
 /// Step `set_no_new_privs`: prctl(PR_SET_NO_NEW_PRIVS, 1). From now on `execve`
 /// can never grant more privilege than the caller has (setuid bits are ignored).
 pub fn set_no_new_privs() -> io::Result<()> {
-    // SAFETY: prctl with integer arguments only.
-    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    nix::sys::prctl::set_no_new_privs().map_err(io::Error::from)
 }

@@ -8,35 +8,24 @@
 //! set across the uid change so the capability step can still run; `execve` of
 //! a non-root user then ends with empty sets anyway.
 
+use nix::sys::prctl::set_keepcaps;
+use nix::unistd::{Gid, Uid, setgroups, setresgid, setresuid};
 use std::io;
 
-fn check(ret: libc::c_int, what: String) -> Result<(), (String, io::Error)> {
-    if ret == -1 {
-        return Err((what, io::Error::last_os_error()));
-    }
-    Ok(())
+fn check(ret: nix::Result<()>, what: String) -> Result<(), (String, io::Error)> {
+    ret.map_err(|e| (what, io::Error::from(e)))
 }
 
 /// Step `switch_user`.
 pub fn switch(uid: u32, gid: u32, additional: &[u32]) -> Result<String, (String, io::Error)> {
-    let groups: Vec<libc::gid_t> = additional.to_vec();
-    // SAFETY: plain syscalls with integer arguments and a slice we own.
-    unsafe {
-        check(
-            libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0),
-            "prctl(PR_SET_KEEPCAPS)".into(),
-        )?;
-        check(
-            libc::setgroups(groups.len(), groups.as_ptr()),
-            format!("setgroups({groups:?})"),
-        )?;
-        check(libc::setresgid(gid, gid, gid), format!("setresgid({gid})"))?;
-        check(libc::setresuid(uid, uid, uid), format!("setresuid({uid})"))?;
-        check(
-            libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0),
-            "prctl(PR_SET_KEEPCAPS, 0)".into(),
-        )?;
-    }
+    let groups: Vec<u32> = additional.to_vec();
+    let gids: Vec<Gid> = groups.iter().map(|&g| Gid::from_raw(g)).collect();
+    let (u, g) = (Uid::from_raw(uid), Gid::from_raw(gid));
+    check(set_keepcaps(true), "prctl(PR_SET_KEEPCAPS)".into())?;
+    check(setgroups(&gids), format!("setgroups({groups:?})"))?;
+    check(setresgid(g, g, g), format!("setresgid({gid})"))?;
+    check(setresuid(u, u, u), format!("setresuid({uid})"))?;
+    check(set_keepcaps(false), "prctl(PR_SET_KEEPCAPS, 0)".into())?;
     Ok(format!(
         "setgroups({groups:?}); setresgid({gid}); setresuid({uid})"
     ))
