@@ -181,7 +181,7 @@ impl Paths {
 pub fn save(root: &DataRoot, record: &Record) -> anyhow::Result<()> {
     let paths = Paths::new(root, &record.id);
     let bytes = serde_json::to_vec_pretty(record)?;
-    crate::image::store::write_atomic(&paths.state(), &bytes)?;
+    crate::image::store::write_atomic_mode(&paths.state(), &bytes, 0o600)?;
     Ok(())
 }
 

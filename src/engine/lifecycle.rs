@@ -146,7 +146,7 @@ pub fn remove_files(root: &DataRoot, record: &Record) {
     container::release_name(root, &record.name, &record.id);
     let trash = root.path.join("trash");
     let target = trash.join(&record.id);
-    if std::fs::create_dir_all(&trash).is_ok() && std::fs::rename(&paths.dir, &target).is_ok() {
+    if super::make_private_dir(&trash).is_ok() && std::fs::rename(&paths.dir, &target).is_ok() {
         delete_in_background(&target);
     } else {
         let _ = std::fs::remove_dir_all(&paths.dir);

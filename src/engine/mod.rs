@@ -41,17 +41,19 @@ pub struct DataRoot {
 }
 
 impl DataRoot {
-    /// Opens (creating if needed) a data root.
+    /// Opens (creating if needed) a data root, and closes it to other host
+    /// users ([`close_data_root`]) if an older glassbox left it open.
     pub fn open(path: &Path) -> anyhow::Result<DataRoot> {
         use anyhow::Context;
         std::fs::create_dir_all(path)
             .with_context(|| format!("cannot create the data root {}", path.display()))?;
         let path = std::fs::canonicalize(path)
             .with_context(|| format!("cannot resolve the data root {}", path.display()))?;
-        for sub in ["containers", "images", "layers", "names", "volumes"] {
+        for sub in ["images", "names"] {
             std::fs::create_dir_all(path.join(sub))
                 .with_context(|| format!("cannot create {}", path.join(sub).display()))?;
         }
+        close_data_root(&path)?;
         let key = if path == Path::new(DEFAULT_ROOT) {
             "default".to_string()
         } else {
@@ -112,6 +114,112 @@ impl DataRoot {
     /// The host's cgroup layout.
     pub fn cgroup_layout(&self) -> anyhow::Result<Layout> {
         Ok(cgroups::detect()?)
+    }
+}
+
+/// The data root's own mode: others may pass through (a path below it that
+/// they know, such as a volume's, still resolves) but not list it.
+pub const ROOT_MODE: u32 = 0o711;
+
+/// The directories only root may enter: a container's upper dir and merged
+/// rootfs, image layers, volumes, and trees being made or deleted. Through any
+/// of them, another host user could read a container's files, or run a
+/// setuid-root program a container made (`chmod 4755` in the container is a
+/// setuid-root file on the host too). docker keeps /var/lib/docker 0710.
+pub const PRIVATE_DIRS: [&str; 5] = ["containers", "layers", "volumes", "tmp", "trash"];
+
+/// The files of a container that hold its `-e` values (the bundle's
+/// config.json, the record) or its output (the log): root's only.
+pub const PRIVATE_FILES: [&str; 3] = ["config.json", "state.json", "container-json.log"];
+
+/// Makes one private directory (0700, root's only), or closes an existing one.
+pub fn make_private_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    match std::fs::DirBuilder::new().mode(0o700).create(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    set_mode(path, 0o700)
+}
+
+/// `chmod` where the mode differs (umask narrows what mkdir gets, and an
+/// older glassbox made everything 0755).
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.file_type().is_symlink() {
+        return Err(std::io::Error::other(
+            "is a symbolic link, not glassbox's own file",
+        ));
+    }
+    if meta.mode() & 0o7777 != mode {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
+}
+
+/// Step `close_data_root`: the root 0711, [`PRIVATE_DIRS`] 0700 and each
+/// container's [`PRIVATE_FILES`] 0600. A root made by an older glassbox
+/// (still 0755) has its containers' files closed too; the root's mode is
+/// set last, so an interrupted pass is done again next time. Someone other
+/// than root cannot change root's directories: for them (the lab without
+/// sudo, reading) a root left as it is is not an error.
+pub fn close_data_root(path: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::os::unix::fs::MetadataExt;
+    let is_root = nix::unistd::geteuid().is_root();
+    let denied = |e: &std::io::Error| {
+        !is_root
+            && matches!(
+                e.raw_os_error(),
+                Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::EROFS)
+            )
+    };
+    let root_mode = std::fs::metadata(path)
+        .with_context(|| format!("cannot read the data root {}", path.display()))?
+        .mode()
+        & 0o7777;
+    for sub in PRIVATE_DIRS {
+        let dir = path.join(sub);
+        match make_private_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if denied(&e) => {}
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("cannot make {} private to root (mode 0700)", dir.display())
+                });
+            }
+        }
+    }
+    if root_mode == ROOT_MODE {
+        return Ok(());
+    }
+    if let Ok(entries) = std::fs::read_dir(path.join("containers")) {
+        for entry in entries.flatten() {
+            for file in PRIVATE_FILES {
+                let f = entry.path().join(file);
+                match set_mode(&f, 0o600) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound || denied(&e) => {}
+                    Err(e) => {
+                        return Err(e).with_context(|| {
+                            format!("cannot make {} private to root (mode 0600)", f.display())
+                        });
+                    }
+                }
+            }
+        }
+    }
+    match set_mode(path, ROOT_MODE) {
+        Ok(()) => Ok(()),
+        Err(e) if denied(&e) => Ok(()),
+        Err(e) => Err(e).with_context(|| {
+            format!(
+                "cannot set the data root {} to mode 0711 (others may pass through it, not list it)",
+                path.display()
+            )
+        }),
     }
 }
 

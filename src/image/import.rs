@@ -491,7 +491,8 @@ impl TempDir {
     /// Makes `<parent>/.tmp-<label>-<pid>-<random>`, first removing what a
     /// killed glassbox left there (temporary directories whose process is gone).
     pub fn new(parent: &Path, label: &str) -> io::Result<TempDir> {
-        fs::create_dir_all(parent)?;
+        // Root's only (0700), like the rest of the data root's trees.
+        crate::engine::make_private_dir(parent)?;
         sweep_stale(parent);
         let id = crate::engine::container::new_id();
         let path = parent.join(format!(".tmp-{label}-{}-{}", std::process::id(), &id[..16]));

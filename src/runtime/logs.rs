@@ -12,6 +12,7 @@ use crate::timefmt;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// One line of the log file.
@@ -46,9 +47,12 @@ impl LogWriter {
             time: timefmt::rfc3339(timefmt::now_unix_ns()),
         };
         if self.file.is_none() {
+            // 0600: a container's output is its owner's (root's), not
+            // every host user's.
             self.file = OpenOptions::new()
                 .create(true)
                 .append(true)
+                .mode(0o600)
                 .open(&self.path)
                 .ok();
         }

@@ -225,14 +225,27 @@ impl Spec {
         })
     }
 
-    /// Writes `config.json` into a bundle directory (pretty, so students can read it).
+    /// Writes `config.json` into a bundle directory (pretty, so students can
+    /// read it), mode 0600: it holds the `-e` values.
     pub fn save(&self, bundle: &Path) -> Result<(), SpecError> {
+        use std::io::Write;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let path = bundle.join("config.json");
         let text = serde_json::to_vec_pretty(self).map_err(|source| SpecError::Parse {
             path: path.display().to_string(),
             source,
         })?;
-        std::fs::write(&path, text).map_err(|source| SpecError::Read {
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&path)?;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            f.write_all(&text)
+        };
+        write().map_err(|source| SpecError::Read {
             path: path.display().to_string(),
             source,
         })
