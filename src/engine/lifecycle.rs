@@ -12,9 +12,11 @@
 use super::container::{self, Paths, Record};
 use super::{DataRoot, cleanup};
 use crate::runtime::pidfd_open;
+use crate::runtime::spec::DEFAULT_PATH;
 use anyhow::bail;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Waits until `pid` (started at `start`) exits, at most `timeout`. True if it did.
@@ -153,44 +155,94 @@ pub fn remove_files(root: &DataRoot, record: &Record) {
     }
 }
 
-/// Deletes a directory tree in a detached grandchild (no zombie is left to
-/// the caller); deletes it in place if forking fails. The grandchild lets go
-/// of stdin, stdout and stderr first: whoever reads glassbox's output through
-/// a pipe (`$(glassbox run --rm …)`, a test harness) sees its end when
-/// glassbox exits, not when the deletion does.
+/// Deletes a directory tree in the background, in a process of its own;
+/// deletes it in place if no process can be started.
+///
+/// `rm -rf` runs under `sh -c '… &'`: the shell starts it in the background
+/// and exits at once, so the caller waits only for the shell and no zombie is
+/// left to it (the orphaned `rm` is reaped by init). Its standard streams are
+/// /dev/null: whoever reads glassbox's output through a pipe
+/// (`$(glassbox run --rm …)`, a test harness) sees its end when glassbox
+/// exits, not when the deletion does.
+///
+/// Why a new program and not a `fork` that deletes: after `fork` only the
+/// calling thread exists in the child, and any lock another thread held (the
+/// allocator's, stdio's) stays locked there for ever, so a child of a
+/// threaded process (the lab runs a sampler, a checker and an input thread)
+/// may only make async-signal-safe calls until it `exec`s. Deleting a tree
+/// allocates. `std::process::Command` keeps to that rule (posix_spawn, or
+/// fork and exec with nothing between that could take a lock), so this is
+/// sound from any thread of any caller.
 fn delete_in_background(dir: &std::path::Path) {
-    // SAFETY: glassbox's CLI and monitor are single-threaded; the children
-    // only delete files and leave with _exit.
-    match unsafe { nix::unistd::fork() } {
-        Ok(nix::unistd::ForkResult::Child) => {
-            // SAFETY: as above; the middle child only forks again and leaves.
-            if let Ok(nix::unistd::ForkResult::Parent { .. }) = unsafe { nix::unistd::fork() } {
-                // SAFETY: _exit ends this process without running the parent's exit handlers.
-                unsafe { libc::_exit(0) };
+    let started = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg("rm -rf -- \"$1\" &")
+        .arg("glassbox-delete")
+        .arg(dir)
+        .env_clear()
+        .env("PATH", DEFAULT_PATH)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !started.is_ok_and(|s| s.success()) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Children of this process that are zombie `sh` or `rm` processes
+    /// (exited, not reaped): what a deletion could leave.
+    fn zombie_children() -> Vec<u32> {
+        let mut out = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for pid in children.split_whitespace().filter_map(|p| p.parse().ok()) {
+                if let Ok(stat) = crate::inspect::proc_stat::read_proc_stat(pid)
+                    && (stat.comm == "sh" || stat.comm == "rm")
+                    && stat.state == 'Z'
+                {
+                    out.push(pid);
+                }
             }
-            let null = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open("/dev/null");
-            for fd in 0..3 {
-                // SAFETY: this process's own standard descriptors; nothing
-                // here reads or writes them afterwards.
-                match &null {
-                    // SAFETY: see above.
-                    Ok(null) => unsafe { libc::dup2(null.as_raw_fd(), fd) },
-                    // SAFETY: see above.
-                    Err(_) => unsafe { libc::close(fd) },
-                };
-            }
-            let _ = std::fs::remove_dir_all(dir);
-            // SAFETY: _exit ends this process without running the parent's exit handlers.
-            unsafe { libc::_exit(0) }
         }
-        Ok(nix::unistd::ForkResult::Parent { child }) => {
-            let _ = nix::sys::wait::waitpid(child, None);
+        out
+    }
+
+    #[test]
+    fn a_threaded_caller_gets_the_tree_deleted_and_no_zombie() {
+        let dir = std::env::temp_dir().join(format!("glassbox-delete-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("a/b/c")).unwrap();
+        std::fs::write(dir.join("a/b/c/file"), "x").unwrap();
+        std::fs::write(dir.join("top"), "y").unwrap();
+        // Other threads busy allocating while the deletion starts, as the lab's are.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let busy: Vec<_> = (0..3)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::hint::black_box(vec![0u8; 4096]);
+                    }
+                })
+            })
+            .collect();
+        delete_in_background(&dir);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        busy.into_iter().for_each(|t| t.join().unwrap());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while dir.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
         }
-        Err(_) => {
-            let _ = std::fs::remove_dir_all(dir);
-        }
+        assert!(!dir.exists(), "{} is still there after 10 s", dir.display());
+        assert_eq!(zombie_children(), Vec::<u32>::new());
     }
 }

@@ -266,6 +266,23 @@ fn pipe() -> anyhow::Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2")
 }
 
+/// The monitor is a `fork` that goes on running glassbox's code without an
+/// `exec`, which is sound only when the forking process has one thread: the
+/// child has only the forking thread, and a lock held by any other thread
+/// (the allocator's, stdio's) would stay locked in it for ever. glassbox's
+/// CLI has one thread here; a threaded caller is refused rather than risk a
+/// monitor that hangs.
+fn require_one_thread() -> anyhow::Result<()> {
+    match crate::inspect::proc_stat::read_proc_stat(std::process::id()) {
+        Ok(stat) if stat.num_threads > 1 => bail!(
+            "cannot start a detached container from a process with {} threads: \
+             the monitor is forked without exec; run `glassbox run -d` as its own process",
+            stat.num_threads
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// Forks the monitor, which starts and supervises the container; returns
 /// once the monitor reports that the container runs (or failed to).
 fn detach(root: &DataRoot, prepared: Prepared) -> anyhow::Result<Outcome> {
@@ -274,8 +291,9 @@ fn detach(root: &DataRoot, prepared: Prepared) -> anyhow::Result<Outcome> {
         let (r, w) = pipe()?;
         (std::fs::File::from(r), w)
     };
-    // SAFETY: the CLI is single-threaded here, so fork duplicates no lock held
-    // by another thread.
+    require_one_thread()?;
+    // SAFETY: this process has one thread (checked just above), so fork
+    // duplicates no lock held by another thread.
     match unsafe { nix::unistd::fork() }.context("fork of the container monitor")? {
         nix::unistd::ForkResult::Child => {
             drop(report_r);
@@ -511,4 +529,17 @@ pub fn finish(
         bail!("teardown of {}: {}", record.name, errors.join("; "));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_monitor_is_not_forked_from_a_threaded_process() {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || rx.recv());
+        let err = super::require_one_thread().unwrap_err().to_string();
+        drop(tx);
+        let _ = other.join();
+        assert!(err.contains("threads"), "{err}");
+    }
 }
