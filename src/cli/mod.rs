@@ -173,7 +173,8 @@ pub struct RunArgs {
     /// Mount the container's root filesystem as read only
     #[arg(long)]
     pub read_only: bool,
-    /// Security options: seccomp=unconfined runs without the system-call filter
+    /// Security options: seccomp=unconfined runs without the system-call filter;
+    /// no-new-privileges=false lets setuid programs raise privileges (docker's default)
     #[arg(long)]
     pub security_opt: Vec<String>,
     /// Print help
@@ -253,6 +254,9 @@ fn run_options(root: &DataRoot, a: RunArgs) -> anyhow::Result<RunOptions> {
         };
         volumes.push((src, dst.to_string(), ro));
     }
+    if let Some(u) = &a.user {
+        units::check_user_syntax(u)?;
+    }
     for e in &a.env {
         if e.starts_with('=') || e.is_empty() {
             bail!("invalid environment variable {e:?}: use KEY=VALUE");
@@ -284,15 +288,23 @@ fn run_options(root: &DataRoot, a: RunArgs) -> anyhow::Result<RunOptions> {
     })
 }
 
-/// Checks `--security-opt` values; docker's old `seccomp:unconfined` form is
-/// written the new way.
+/// Checks `--security-opt` values; docker's old `KEY:VALUE` forms are written
+/// the new way (`KEY=VALUE`), and a bare `no-new-privileges` means `=true`.
 fn parse_security_opts(opts: &[String]) -> anyhow::Result<Vec<String>> {
     opts.iter()
         .map(|o| match o.as_str() {
             "seccomp=unconfined" | "seccomp:unconfined" => Ok("seccomp=unconfined".to_string()),
+            "no-new-privileges" | "no-new-privileges=true" | "no-new-privileges:true" => {
+                Ok("no-new-privileges=true".to_string())
+            }
+            "no-new-privileges=false" | "no-new-privileges:false" => {
+                Ok("no-new-privileges=false".to_string())
+            }
             other => Err(anyhow::anyhow!(
                 "--security-opt {other:?} is not one glassbox knows: it has seccomp=unconfined \
-                 (run without the system-call filter)"
+                 (run without the system-call filter) and no-new-privileges[=true|false] \
+                 (glassbox sets no_new_privs by default; =false gives docker's default, where a \
+                 setuid program can raise privileges)"
             )),
         })
         .collect()

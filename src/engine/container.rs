@@ -50,6 +50,17 @@ impl RunConfig {
     pub fn seccomp(&self) -> bool {
         !self.security_opt.iter().any(|o| o == "seccomp=unconfined")
     }
+
+    /// Whether the process gets no_new_privs: glassbox's default is yes
+    /// (stricter than docker, whose default is no); the last
+    /// `--security-opt no-new-privileges=…` decides.
+    pub fn no_new_privileges(&self) -> bool {
+        self.security_opt
+            .iter()
+            .rev()
+            .find_map(|o| o.strip_prefix("no-new-privileges="))
+            .is_none_or(|v| v != "false")
+    }
 }
 
 /// The container's lifecycle state.

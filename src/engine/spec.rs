@@ -229,7 +229,7 @@ pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2
                 hard: nofile,
                 soft: nofile,
             }],
-            no_new_privileges: true,
+            no_new_privileges: c.no_new_privileges(),
         },
         root: Root {
             path: "rootfs".into(),

@@ -14,6 +14,49 @@ pub enum UnitError {
         "invalid user {0:?}: give UID[:GID] as numbers, or a name from the image's /etc/passwd"
     )]
     User(String),
+    #[error(
+        "invalid user {user:?}: {what} {id} is past 2147483647, the largest id the kernel takes \
+         (setresuid reads 4294967295 as -1, \"leave unchanged\", which would keep uid 0); give an id from 0 to 2147483647"
+    )]
+    IdTooLarge {
+        user: String,
+        what: &'static str,
+        id: u64,
+    },
+}
+
+/// The largest uid or gid glassbox accepts: 2^31-1. The kernel's ids are
+/// 32-bit, but `(uid_t)-1` (4294967295) means "unchanged" to setresuid and
+/// setresgid, and ids past 2^31-1 are negative to anything that reads them as
+/// a signed int (docker refuses them too).
+pub const MAX_ID: u32 = i32::MAX as u32;
+
+/// Refuses a uid or gid past [`MAX_ID`].
+fn check_id(user: &str, what: &'static str, id: u64) -> Result<u32, UnitError> {
+    if id > u64::from(MAX_ID) {
+        return Err(UnitError::IdTooLarge {
+            user: user.to_string(),
+            what,
+            id,
+        });
+    }
+    Ok(id as u32)
+}
+
+/// Checks the numeric parts of `-u UID[:GID]` before anything is made (a name
+/// is looked up in the image later, by [`parse_user`], which checks it too).
+pub fn check_user_syntax(text: &str) -> Result<(), UnitError> {
+    let (u, g) = match text.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (text, None),
+    };
+    if let Ok(uid) = u.parse::<u64>() {
+        check_id(text, "uid", uid)?;
+    }
+    if let Some(gid) = g.and_then(|g| g.parse::<u64>().ok()) {
+        check_id(text, "gid", gid)?;
+    }
+    Ok(())
 }
 
 /// `200m` → 209715200 (units are powers of 1024, as docker's).
@@ -66,6 +109,7 @@ pub fn parse_cpus(text: &str) -> Result<(i64, u64), UnitError> {
 /// `UID[:GID]` or `NAME[:GROUP]`, resolved with the image's passwd and group.
 pub fn parse_user(text: &str, passwd: &str, group: &str) -> Result<(u32, u32), UnitError> {
     let bad = || UnitError::User(text.into());
+    check_user_syntax(text)?;
     let (u, g) = match text.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (text, None),
@@ -75,7 +119,9 @@ pub fn parse_user(text: &str, passwd: &str, group: &str) -> Result<(u32, u32), U
             .map(|l| l.split(':').map(String::from).collect::<Vec<_>>())
             .find(|f| f.len() >= 3 && (f[0] == key || f[2] == key))
     };
-    let (uid, primary_gid) = match u.parse::<u32>() {
+    // Ids from the image's files are checked like typed ones: an image can
+    // say 4294967295 as well as a user can.
+    let (uid, primary_gid): (u64, u64) = match u.parse::<u64>() {
         Ok(uid) => (
             uid,
             entry(passwd, u)
@@ -88,16 +134,16 @@ pub fn parse_user(text: &str, passwd: &str, group: &str) -> Result<(u32, u32), U
             (uid, f.get(3).and_then(|g| g.parse().ok()).unwrap_or(0))
         }
     };
-    let gid = match g {
+    let gid: u64 = match g {
         None => primary_gid,
-        Some(g) => match g.parse::<u32>() {
+        Some(g) => match g.parse::<u64>() {
             Ok(gid) => gid,
             Err(_) => entry(group, g)
                 .and_then(|f| f[2].parse().ok())
                 .ok_or_else(bad)?,
         },
     };
-    Ok((uid, gid))
+    Ok((check_id(text, "uid", uid)?, check_id(text, "gid", gid)?))
 }
 
 #[cfg(test)]
@@ -138,5 +184,31 @@ mod tests {
         assert_eq!(parse_user("1000:50", passwd, group), Ok((1000, 50)));
         assert_eq!(parse_user("student:staff", passwd, group), Ok((1000, 50)));
         assert!(parse_user("ghost", passwd, group).is_err());
+    }
+
+    #[test]
+    fn ids_past_2_31_are_refused() {
+        let passwd = "big:x:4294967295:0::/:/bin/sh\nroot:x:0:0::/root:/bin/sh\n";
+        let group = "huge:x:2147483648:\n";
+        assert_eq!(parse_user("2147483647", "", ""), Ok((2_147_483_647, 0)));
+        for bad in [
+            "4294967295",
+            "2147483648",
+            "0:4294967295",
+            "99999999999",
+            "big",
+            "root:huge",
+        ] {
+            assert!(
+                matches!(
+                    parse_user(bad, passwd, group),
+                    Err(UnitError::IdTooLarge { .. })
+                ),
+                "{bad}"
+            );
+        }
+        assert!(check_user_syntax("4294967295").is_err());
+        assert!(check_user_syntax("0:2147483648").is_err());
+        assert!(check_user_syntax("nobody:nogroup").is_ok());
     }
 }

@@ -340,10 +340,10 @@ fn install_seccomp(profile: &crate::runtime::spec::Seccomp) -> Result<String, St
         filter.syscalls,
         profile.default_action
     );
-    if !filter.unknown.is_empty() {
+    if !filter.other_arch.is_empty() {
         detail.push_str(&format!(
-            "; not on this architecture: {}",
-            filter.unknown.join(", ")
+            "; other architectures' calls, left out: {}",
+            filter.other_arch.join(", ")
         ));
     }
     Ok(detail)

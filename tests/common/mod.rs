@@ -122,3 +122,36 @@ pub fn sh(cmd: &str) -> String {
     let out = Command::new("sh").arg("-c").arg(cmd).output().expect("sh");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The security tests' static probe (`tests/fixtures/security/probe.c`),
+/// compiled once per build directory with the host's C compiler (`cc -static`):
+/// busybox has no way to make an arbitrary system call and report its errno.
+pub fn probe() -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/security/probe.c");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("glassbox-probe");
+    let fresh = |p: &Path| {
+        let (Ok(bin), Ok(c)) = (std::fs::metadata(p), std::fs::metadata(&src)) else {
+            return false;
+        };
+        bin.modified().ok() >= c.modified().ok()
+    };
+    if fresh(&out) {
+        return out;
+    }
+    // Parallel test binaries may compile at once: each to its own name, then rename.
+    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    let status = Command::new("cc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&tmp)
+        .arg(&src)
+        .status()
+        .expect("run cc (install gcc and libc6-dev)");
+    assert!(status.success(), "cc -static {} failed", src.display());
+    std::fs::rename(&tmp, &out).expect("rename the probe into place");
+    out
+}
+
+/// `-v PROBE:/probe:ro`, to give `run` so the container can run `/probe`.
+pub fn probe_volume() -> String {
+    format!("{}:/probe:ro", probe().display())
+}

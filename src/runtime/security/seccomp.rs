@@ -19,9 +19,22 @@
 //! it too; the runtime compiles it to BPF ([`compile`]) and installs it just
 //! before `execve`. `--security-opt seccomp=unconfined` leaves it out.
 //!
+//! Beyond whole calls, two take arguments docker's profile restricts:
+//! `socket(AF_VSOCK, …)` (vsock reaches the hypervisor and the host's vsock
+//! services from any network namespace) and `personality` (only docker's five
+//! values: ADDR_NO_RANDOMIZE would turn off address randomisation for what is
+//! exec'd next).
+//!
 //! Only the native architecture is allowed: a 32-bit (or x32) system call
 //! has other numbers, which a filter written for 64-bit numbers would
 //! misread, so the filter kills the process that makes one.
+//!
+//! No silent holes: names are looked up in the kernel's own tables (the
+//! `syscalls` crate, every architecture); a name no architecture has is a typo
+//! and the profile is refused ([`SeccompError::UnknownSyscall`]), since the
+//! rule it was meant for would protect nothing; a call of another
+//! architecture only is left out and said so. A program past the kernel's
+//! 4096 instructions ([`MAX_INSTRUCTIONS`]) is refused by the compiler.
 
 use super::super::spec::{Seccomp, SyscallArg, SyscallRule};
 use std::io;
@@ -47,6 +60,16 @@ pub enum SeccompError {
     },
     #[error("the seccomp filter for {0} is too long for classic BPF jumps")]
     TooLong(String),
+    #[error(
+        "the seccomp profile names the system call {0:?}, which no Linux architecture has \
+         (a typo?): the rule would protect nothing; fix the name in linux.seccomp of config.json"
+    )]
+    UnknownSyscall(String),
+    #[error(
+        "the seccomp filter compiles to {count} BPF instructions, past the kernel's limit of \
+         {limit} (BPF_MAXINSNS): merge rules or list fewer calls"
+    )]
+    TooManyInstructions { count: usize, limit: usize },
     #[error("installing the seccomp filter failed: {0}")]
     Install(io::Error),
 }
@@ -76,6 +99,10 @@ const NATIVE: (&str, u32) = ("SCMP_ARCH_X86_64", 0xc000_003e);
 #[cfg(target_arch = "aarch64")]
 const NATIVE: (&str, u32) = ("SCMP_ARCH_AARCH64", 0xc000_00b7);
 
+/// The most instructions the kernel takes in one classic-BPF program
+/// (BPF_MAXINSNS in linux/bpf_common.h).
+pub const MAX_INSTRUCTIONS: usize = 4096;
+
 /// x32 system calls arrive with the x86_64 architecture and this bit set.
 #[cfg(target_arch = "x86_64")]
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
@@ -90,6 +117,13 @@ const CLONE_NAMESPACE_FLAGS: [(&str, u64); 7] = [
     ("CLONE_NEWPID", 0x2000_0000),
     ("CLONE_NEWNET", 0x4000_0000),
 ];
+
+/// AF_VSOCK (linux/socket.h).
+const AF_VSOCK: u64 = 40;
+
+/// The personality(2) values docker's profile allows: PER_LINUX, PER_LINUX32,
+/// UNAME26, UNAME26|PER_LINUX32, and 0xffffffff, which only asks for the current one.
+const PERSONALITY_ALLOWED: [u64; 5] = [0x0, 0x8, 0x2_0000, 0x2_0008, 0xffff_ffff];
 
 /// The calls docker's default profile does not allow a container with the
 /// default capabilities, grouped by what they reach.
@@ -185,6 +219,36 @@ pub fn default_profile() -> Seccomp {
         errno_ret: Some(libc::ENOSYS as u32),
         ..eperm(&["clone3"])
     });
+    // vsock talks to the hypervisor and the host's vsock services from any
+    // network namespace: socket(AF_VSOCK, …) fails (docker's profile too).
+    // The kernel reads the family as an int, so only the low 32 bits are
+    // compared: junk in the high word cannot slip past the test.
+    syscalls.push(SyscallRule {
+        args: vec![SyscallArg {
+            index: 0,
+            value: 0xffff_ffff,
+            value_two: AF_VSOCK,
+            op: "SCMP_CMP_MASKED_EQ".into(),
+        }],
+        ..eperm(&["socket"])
+    });
+    // personality: only docker's values pass; others (ADDR_NO_RANDOMIZE
+    // turns off ASLR for what is exec'd next, READ_IMPLIES_EXEC makes every
+    // readable page executable) fail. The first matching rule decides.
+    for value in PERSONALITY_ALLOWED {
+        syscalls.push(SyscallRule {
+            names: vec!["personality".into()],
+            action: "SCMP_ACT_ALLOW".into(),
+            errno_ret: None,
+            args: vec![SyscallArg {
+                index: 0,
+                value,
+                value_two: 0,
+                op: "SCMP_CMP_EQ".into(),
+            }],
+        });
+    }
+    syscalls.push(eperm(&["personality"]));
     Seccomp {
         default_action: "SCMP_ACT_ALLOW".into(),
         default_errno_ret: None,
@@ -197,8 +261,9 @@ pub fn default_profile() -> Seccomp {
 #[derive(Debug, Clone)]
 pub struct Filter {
     program: Vec<libc::sock_filter>,
-    /// Names in the profile this kernel's architecture does not have.
-    pub unknown: Vec<String>,
+    /// Names in the profile that are another architecture's system calls
+    /// (`arch_prctl` on arm64): left out here, where the number means another call.
+    pub other_arch: Vec<String>,
     /// How many system-call numbers the filter tests.
     pub syscalls: usize,
 }
@@ -316,14 +381,18 @@ pub fn compile(profile: &Seccomp) -> Result<Filter, SeccompError> {
     let default = verdict(&profile.default_action, profile.default_errno_ret)?;
     // Group the rules by call number, keeping their order.
     let mut by_number: Vec<(u32, String, Vec<&SyscallRule>)> = Vec::new();
-    let mut unknown = Vec::new();
+    let mut other_arch = Vec::new();
     for rule in &profile.syscalls {
         for name in &rule.names {
-            let Some(nr) = syscall_number(name) else {
-                if !unknown.contains(name) {
-                    unknown.push(name.clone());
+            let nr = match lookup(name) {
+                Lookup::Native(nr) => nr,
+                Lookup::OtherArch => {
+                    if !other_arch.contains(name) {
+                        other_arch.push(name.clone());
+                    }
+                    continue;
                 }
-                continue;
+                Lookup::Unknown => return Err(SeccompError::UnknownSyscall(name.clone())),
             };
             match by_number.iter_mut().find(|(n, _, _)| *n == nr) {
                 Some((_, _, rules)) => rules.push(rule),
@@ -359,9 +428,15 @@ pub fn compile(profile: &Seccomp) -> Result<Filter, SeccompError> {
         program.extend(body);
     }
     program.push(stmt(RET_K, default));
+    if program.len() > MAX_INSTRUCTIONS {
+        return Err(SeccompError::TooManyInstructions {
+            count: program.len(),
+            limit: MAX_INSTRUCTIONS,
+        });
+    }
     Ok(Filter {
         program,
-        unknown,
+        other_arch,
         syscalls: by_number.len(),
     })
 }
@@ -369,8 +444,17 @@ pub fn compile(profile: &Seccomp) -> Result<Filter, SeccompError> {
 /// Step `install_seccomp`: seccomp(SECCOMP_SET_MODE_FILTER). The process
 /// must have no_new_privs set or hold CAP_SYS_ADMIN.
 pub fn install(filter: &Filter) -> Result<(), SeccompError> {
+    // `compile` keeps programs within MAX_INSTRUCTIONS; a longer one would be
+    // cut short by the cast below, so refuse it here as well.
+    let len = u16::try_from(filter.program.len())
+        .ok()
+        .filter(|l| usize::from(*l) <= MAX_INSTRUCTIONS)
+        .ok_or(SeccompError::TooManyInstructions {
+            count: filter.program.len(),
+            limit: MAX_INSTRUCTIONS,
+        })?;
     let prog = libc::sock_fprog {
-        len: filter.program.len() as u16,
+        len,
         filter: filter.program.as_ptr() as *mut libc::sock_filter,
     };
     // SAFETY: the kernel copies the program during the call; `prog` points
@@ -389,118 +473,53 @@ pub fn install(filter: &Filter) -> Result<(), SeccompError> {
     Ok(())
 }
 
-/// The number of a system call on this architecture, for the names a
-/// profile may use; `None` for a call this architecture does not have.
-pub fn syscall_number(name: &str) -> Option<u32> {
-    macro_rules! table {
-        ($($name:ident),* $(,)?) => {
-            match name {
-                $(stringify!($name) => Some(sys::$name as u32),)*
-                _ => arch_specific(name),
-            }
-        };
+/// What a system-call name is on this machine.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Lookup {
+    /// A call of this architecture, with its number.
+    Native(u32),
+    /// A call only other architectures have (`arch_prctl` on arm64).
+    OtherArch,
+    /// No architecture's table has it.
+    Unknown,
+}
+
+/// Looks a name up in the kernel's system-call tables (the `syscalls`
+/// crate's, generated from the kernel sources): this architecture's first,
+/// then every other one's.
+pub fn lookup(name: &str) -> Lookup {
+    use std::str::FromStr;
+    if let Ok(nr) = syscalls::Sysno::from_str(name) {
+        return Lookup::Native(nr.id() as u32);
     }
-    table!(
-        acct,
-        add_key,
-        bpf,
-        clock_adjtime,
-        clock_settime,
-        clone,
-        clone3,
-        delete_module,
-        execve,
-        finit_module,
-        fsconfig,
-        fsmount,
-        fsopen,
-        fspick,
-        get_mempolicy,
-        init_module,
-        io_uring_enter,
-        io_uring_register,
-        io_uring_setup,
-        kcmp,
-        kexec_file_load,
-        kexec_load,
-        keyctl,
-        lookup_dcookie,
-        mbind,
-        mount,
-        mount_setattr,
-        move_mount,
-        move_pages,
-        name_to_handle_at,
-        nfsservctl,
-        open_by_handle_at,
-        open_tree,
-        perf_event_open,
-        personality,
-        pivot_root,
-        process_vm_readv,
-        process_vm_writev,
-        ptrace,
-        quotactl,
-        reboot,
-        request_key,
-        set_mempolicy,
-        setns,
-        settimeofday,
-        swapoff,
-        swapon,
-        syslog,
-        umount2,
-        unshare,
-        userfaultfd,
-        vhangup,
-    )
+    let elsewhere = syscalls::x86_64::Sysno::from_str(name).is_ok()
+        || syscalls::x86::Sysno::from_str(name).is_ok()
+        || syscalls::aarch64::Sysno::from_str(name).is_ok()
+        || syscalls::arm::Sysno::from_str(name).is_ok()
+        || syscalls::riscv64::Sysno::from_str(name).is_ok()
+        || syscalls::s390x::Sysno::from_str(name).is_ok()
+        || syscalls::powerpc::Sysno::from_str(name).is_ok()
+        || syscalls::powerpc64::Sysno::from_str(name).is_ok()
+        || syscalls::mips::Sysno::from_str(name).is_ok()
+        || syscalls::mips64::Sysno::from_str(name).is_ok()
+        || syscalls::loongarch64::Sysno::from_str(name).is_ok()
+        || syscalls::sparc64::Sysno::from_str(name).is_ok()
+        // ARM's private calls (__ARM_NR_*), which docker's profile names.
+        || ["breakpoint", "cacheflush", "set_tls", "usr26", "usr32"].contains(&name);
+    if elsewhere {
+        Lookup::OtherArch
+    } else {
+        Lookup::Unknown
+    }
 }
 
-/// `SYS_<name>` constants under their plain names, for the table above.
-mod sys {
-    pub use libc::{
-        SYS_acct as acct, SYS_add_key as add_key, SYS_bpf as bpf,
-        SYS_clock_adjtime as clock_adjtime, SYS_clock_settime as clock_settime, SYS_clone as clone,
-        SYS_clone3 as clone3, SYS_delete_module as delete_module, SYS_execve as execve,
-        SYS_finit_module as finit_module, SYS_fsconfig as fsconfig, SYS_fsmount as fsmount,
-        SYS_fsopen as fsopen, SYS_fspick as fspick, SYS_get_mempolicy as get_mempolicy,
-        SYS_init_module as init_module, SYS_io_uring_enter as io_uring_enter,
-        SYS_io_uring_register as io_uring_register, SYS_io_uring_setup as io_uring_setup,
-        SYS_kcmp as kcmp, SYS_kexec_file_load as kexec_file_load, SYS_kexec_load as kexec_load,
-        SYS_keyctl as keyctl, SYS_lookup_dcookie as lookup_dcookie, SYS_mbind as mbind,
-        SYS_mount as mount, SYS_mount_setattr as mount_setattr, SYS_move_mount as move_mount,
-        SYS_move_pages as move_pages, SYS_name_to_handle_at as name_to_handle_at,
-        SYS_nfsservctl as nfsservctl, SYS_open_by_handle_at as open_by_handle_at,
-        SYS_open_tree as open_tree, SYS_perf_event_open as perf_event_open,
-        SYS_personality as personality, SYS_pivot_root as pivot_root,
-        SYS_process_vm_readv as process_vm_readv, SYS_process_vm_writev as process_vm_writev,
-        SYS_ptrace as ptrace, SYS_quotactl as quotactl, SYS_reboot as reboot,
-        SYS_request_key as request_key, SYS_set_mempolicy as set_mempolicy, SYS_setns as setns,
-        SYS_settimeofday as settimeofday, SYS_swapoff as swapoff, SYS_swapon as swapon,
-        SYS_syslog as syslog, SYS_umount2 as umount2, SYS_unshare as unshare,
-        SYS_userfaultfd as userfaultfd, SYS_vhangup as vhangup,
-    };
-}
-
-/// Calls only some architectures have (x86's port I/O, calls removed from
-/// newer architectures' tables).
-#[cfg(target_arch = "x86_64")]
-fn arch_specific(name: &str) -> Option<u32> {
-    let nr = match name {
-        "_sysctl" => libc::SYS__sysctl,
-        "ioperm" => libc::SYS_ioperm,
-        "iopl" => libc::SYS_iopl,
-        "sysfs" => libc::SYS_sysfs,
-        "uselib" => libc::SYS_uselib,
-        "ustat" => libc::SYS_ustat,
-        _ => return None,
-    };
-    Some(nr as u32)
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn arch_specific(_name: &str) -> Option<u32> {
-    None
+/// The number of a system call on this architecture; `None` for a call this
+/// architecture does not have (or no architecture has).
+pub fn syscall_number(name: &str) -> Option<u32> {
+    match lookup(name) {
+        Lookup::Native(nr) => Some(nr),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -548,6 +567,12 @@ mod tests {
     }
 
     const ALLOW: u32 = RET_ALLOW;
+
+    /// A real system call of another architecture than this one.
+    #[cfg(target_arch = "x86_64")]
+    const FOREIGN: &str = "arm_fadvise64_64";
+    #[cfg(not(target_arch = "x86_64"))]
+    const FOREIGN: &str = "arch_prctl";
     const KILL_PROCESS: u32 = RET_KILL_PROCESS;
 
     fn nr(name: &str) -> u32 {
@@ -602,6 +627,33 @@ mod tests {
             evaluate(&f, arch, nr("clone3"), [0; 6]),
             errno_verdict(libc::ENOSYS)
         );
+        // vsock fails, whatever the high word says; other families pass.
+        let socket = nr("socket");
+        for family in [40u64, 0xffff_ffff_0000_0028] {
+            assert_eq!(evaluate(&f, arch, socket, [family, 1, 0, 0, 0, 0]), eperm);
+        }
+        for family in [libc::AF_INET, libc::AF_UNIX, libc::AF_NETLINK] {
+            assert_eq!(
+                evaluate(&f, arch, socket, [family as u64, 1, 0, 0, 0, 0]),
+                ALLOW
+            );
+        }
+        // personality: docker's five values, nothing else.
+        let persona = nr("personality");
+        for ok in PERSONALITY_ALLOWED {
+            assert_eq!(
+                evaluate(&f, arch, persona, [ok, 0, 0, 0, 0, 0]),
+                ALLOW,
+                "{ok:#x}"
+            );
+        }
+        for bad in [0x4_0000u64, 0x40_0000, 0x1, 0x1_0000_0000] {
+            assert_eq!(
+                evaluate(&f, arch, persona, [bad, 0, 0, 0, 0, 0]),
+                eperm,
+                "{bad:#x}"
+            );
+        }
         // Another architecture's numbers mean other calls: killed.
         assert_eq!(evaluate(&f, 0x4000_0003, 1, [0; 6]), KILL_PROCESS);
     }
@@ -661,14 +713,14 @@ mod tests {
             default_errno_ret: Some(libc::EPERM as u32),
             architectures: vec![NATIVE.0.into()],
             syscalls: vec![SyscallRule {
-                names: vec!["execve".into(), "no_such_call".into()],
+                names: vec!["execve".into(), FOREIGN.into()],
                 action: "SCMP_ACT_ALLOW".into(),
                 errno_ret: None,
                 args: vec![],
             }],
         };
         let f = compile(&profile).unwrap();
-        assert_eq!(f.unknown, ["no_such_call"]);
+        assert_eq!(f.other_arch, [FOREIGN]);
         assert_eq!(evaluate(&f, native_arch(), nr("execve"), [0; 6]), ALLOW);
         assert_eq!(
             evaluate(&f, native_arch(), nr("mount"), [0; 6]),

@@ -16,8 +16,24 @@ fn check(ret: nix::Result<()>, what: String) -> Result<(), (String, io::Error)> 
     ret.map_err(|e| (what, io::Error::from(e)))
 }
 
-/// Step `switch_user`.
+/// Step `switch_user`. An id past 2^31-1 is refused: `(uid_t)-1` means
+/// "leave unchanged" to setresuid, so `4294967295` in a config.json written by
+/// anyone would otherwise leave the process as root.
 pub fn switch(uid: u32, gid: u32, additional: &[u32]) -> Result<String, (String, io::Error)> {
+    for (what, id) in [("uid", uid), ("gid", gid)]
+        .into_iter()
+        .chain(additional.iter().map(|g| ("additional gid", *g)))
+    {
+        if id > i32::MAX as u32 {
+            return Err((
+                format!("{what} {id}"),
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "past 2147483647, the largest id glassbox accepts ((uid_t)-1 means \"unchanged\" to setresuid)",
+                ),
+            ));
+        }
+    }
     let groups: Vec<u32> = additional.to_vec();
     let gids: Vec<Gid> = groups.iter().map(|&g| Gid::from_raw(g)).collect();
     let (u, g) = (Uid::from_raw(uid), Gid::from_raw(gid));
