@@ -66,6 +66,10 @@ struct SharedState {
     nat: bool,
     /// `ip_forward` before glassbox set it, when it changed it.
     ip_forward_was: Option<String>,
+    /// Whether the loopback guard (GLASSBOX-INPUT) is in place. Absent in the
+    /// record of an older glassbox, which did not make it: then it is made.
+    #[serde(default)]
+    loopback_guard: bool,
 }
 
 fn state_dir() -> PathBuf {
@@ -381,14 +385,8 @@ fn ensure_shared(
         .and_then(|b| serde_json::from_slice(&b).ok());
     if let Some(found) = bridge::existing(host, BRIDGE)? {
         bridge::check_matches(BRIDGE, &found, subnet)?;
-        let nat_ok = state.as_ref().is_some_and(|s| s.nat);
-        if !nat_ok && nat::iptables().is_some() {
-            nat::install_chains(subnet, BRIDGE, trace)?;
-            let mut s = state.unwrap_or_default();
-            s.subnet = subnet.to_string();
-            s.nat = true;
-            save_shared(&s)?;
-        }
+        let mut s = state.unwrap_or_default();
+        ensure_nat(&mut s, subnet, trace)?;
         return Ok(());
     }
     ipam::check_host_routes(subnet, BRIDGE)?;
@@ -412,18 +410,42 @@ fn ensure_shared(
                 .as_ref()
                 .and_then(|s| s.ip_forward_was.clone())
                 .or(was),
+            loopback_guard: false,
         };
         save_shared(&s)?;
-        if nat::iptables().is_some() {
-            nat::install_chains(subnet, BRIDGE, trace)?;
-            s.nat = true;
-            save_shared(&s)?;
+        ensure_nat(&mut s, subnet, trace)?;
+        // Only for the DNAT rules (no iptables, no published ports), and only
+        // now that the loopback guard is there.
+        if s.nat && s.loopback_guard {
+            bridge::enable_route_localnet(BRIDGE, trace)?;
         }
         Ok(s)
     })();
     if let Err(e) = made {
         let _ = bridge::delete_bridge(host, BRIDGE);
         return Err(e);
+    }
+    Ok(())
+}
+
+/// The NAT chains and the loopback guard, each made where the record says
+/// it is missing (an older glassbox made no guard; `install_chains` starts
+/// from scratch, so a guard must follow it). Without iptables, nothing.
+fn ensure_nat(s: &mut SharedState, subnet: &Subnet, trace: &mut Trace) -> anyhow::Result<()> {
+    if nat::iptables().is_none() {
+        return Ok(());
+    }
+    if !s.nat {
+        nat::install_chains(subnet, BRIDGE, trace)?;
+        s.subnet = subnet.to_string();
+        s.nat = true;
+        s.loopback_guard = false;
+        save_shared(s)?;
+    }
+    if !s.loopback_guard {
+        nat::install_loopback_guard(BRIDGE, trace)?;
+        s.loopback_guard = true;
+        save_shared(s)?;
     }
     Ok(())
 }

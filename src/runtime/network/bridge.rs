@@ -50,7 +50,7 @@ pub fn assign_gateway(
     Ok(())
 }
 
-/// Step `set_link_up` for the bridge, and `route_localnet` on it (see [`sysctl`]).
+/// Step `set_link_up` for the bridge.
 pub fn bring_up(nl: &mut Netlink, name: &str, trace: &mut Trace) -> Result<(), NetworkError> {
     let t = now_ns();
     nl.set_up(name)?;
@@ -60,6 +60,13 @@ pub fn bring_up(nl: &mut Netlink, name: &str, trace: &mut Trace) -> Result<(), N
         "set_link_up",
         format!("RTM_NEWLINK {name} flags +UP"),
     );
+    Ok(())
+}
+
+/// Step `enable_route_localnet` on the bridge (see [`sysctl`]): only with the
+/// NAT rules that need it, and only once the loopback guard drops what it
+/// would otherwise let in ([`super::nat::install_loopback_guard`]).
+pub fn enable_route_localnet(name: &str, trace: &mut Trace) -> Result<(), NetworkError> {
     let t = now_ns();
     let path = sysctl::route_localnet(name);
     sysctl::write(&path, "1")?;

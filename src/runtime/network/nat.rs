@@ -25,6 +25,8 @@
 //! nat    GLASSBOX-POSTROUTING -s 172.29.0.0/16 ! -o glassbox0 -j MASQUERADE
 //! nat    GLASSBOX-POSTROUTING -s 127.0.0.0/8 -o glassbox0 -j MASQUERADE
 //! filter FORWARD     -j GLASSBOX-FORWARD   (first: accepts what a DROP policy would stop)
+//! filter INPUT       -j GLASSBOX-INPUT     (first)
+//! filter GLASSBOX-INPUT -d 127.0.0.0/8 -i glassbox0 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
 //! ```
 //!
 //! ## `curl 127.0.0.1:8080` from the host itself
@@ -42,6 +44,16 @@
 //! port *is* a DNAT rule, and with a proxy the student's curl would never
 //! touch that rule (its counter would stay at zero) and a process would sit
 //! in between. It also costs no process per port and nothing to supervise.
+//!
+//! ## What `route_localnet` must not open
+//!
+//! The same switch makes the host *accept* packets to 127.0.0.1 that come in
+//! from the bridge. A container may write raw Ethernet frames (CAP_NET_RAW is
+//! among docker's 14): a SYN for 127.0.0.1:PORT sent to the bridge's MAC would
+//! reach a service the host bound to loopback only (CVE-2020-8558). The
+//! GLASSBOX-INPUT chain drops such packets unless conntrack knows them as the
+//! reply of the host's own DNAT'd curl ([`loopback_guard_rule`]), and it is in
+//! place before `route_localnet` is switched on.
 //!
 //! iptables itself is a program (`iptables-restore`, `iptables -D`): the
 //! kernel's nf_tables netlink interface is not something to hand-write, and
@@ -331,6 +343,73 @@ pub fn remove_chains() -> Result<(), NatError> {
     restore(&lines, "remove the GLASSBOX chains")
 }
 
+/// The filter chain that keeps the host's loopback the host's
+/// ([`loopback_guard_rule`]), reached first from INPUT.
+pub const CHAIN_INPUT: &str = "GLASSBOX-INPUT";
+
+/// The rule that drops what a container sends to the host's 127.0.0.0/8.
+///
+/// `route_localnet=1` on the bridge (see [`super::sysctl`]) is what lets a
+/// DNAT'd `curl 127.0.0.1:PORT` leave by the bridge; it also makes the host
+/// *accept* packets from the bridge addressed to 127.0.0.1. A container that
+/// writes its own Ethernet frames (CAP_NET_RAW is one of docker's 14) could
+/// then send a SYN for 127.0.0.1:PORT to the bridge's MAC and reach a
+/// service the host bound to loopback only: CVE-2020-8558, found in
+/// kube-proxy, which answered with this rule. A packet from the bridge to
+/// 127.0.0.0/8 passes only if conntrack knows it: a reply of a connection
+/// the host made (ESTABLISHED, RELATED), or one a DNAT rule rewrote.
+pub fn loopback_guard_rule(bridge: &str) -> Rule {
+    let mut rule = Rule::new(
+        "filter",
+        CHAIN_INPUT,
+        &format!(
+            "-d 127.0.0.0/8 -i {bridge} -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment"
+        ),
+    );
+    rule.args
+        .push("glassbox: containers may not reach host loopback (CVE-2020-8558)".into());
+    rule.args.extend(["-j".to_string(), "DROP".to_string()]);
+    rule
+}
+
+/// Step `install_loopback_guard`: the [`CHAIN_INPUT`] chain with
+/// [`loopback_guard_rule`], hooked first from INPUT (once). Idempotent:
+/// iptables-restore `--noflush` empties an existing chain it declares, and
+/// the hook is added only where `iptables -C` does not find it.
+pub fn install_loopback_guard(bridge: &str, trace: &mut Trace) -> Result<(), NatError> {
+    require("the loopback guard")?;
+    let t = now_ns();
+    let hooked = run(
+        "iptables",
+        &["-w", "-t", "filter", "-C", "INPUT", "-j", CHAIN_INPUT],
+        None,
+        "look for the INPUT hook",
+    )
+    .is_ok();
+    let rule = loopback_guard_rule(bridge);
+    let mut lines: Vec<(String, String)> = vec![
+        ("filter".into(), format!(":{CHAIN_INPUT} - [0:0]")),
+        (
+            "filter".into(),
+            format!("-A {CHAIN_INPUT} {}", rule.restore_words()),
+        ),
+    ];
+    if !hooked {
+        lines.push(("filter".into(), format!("-I INPUT 1 -j {CHAIN_INPUT}")));
+    }
+    restore(&lines, "install the loopback guard")?;
+    trace.step(
+        "engine",
+        t,
+        "install_loopback_guard",
+        format!(
+            "{}; iptables -t filter -I INPUT 1 -j {CHAIN_INPUT}",
+            rule.describe()
+        ),
+    );
+    Ok(())
+}
+
 /// The rules that publish one port of a container: the DNAT rule and the
 /// filter rule that lets forwarded traffic through to it.
 pub fn port_rules(
@@ -540,6 +619,14 @@ mod tests {
         let udp = dnat_rule_for(&save, 8080, Protocol::Udp).expect("the udp rule");
         assert_eq!(udp.to_destination.as_deref(), Some("172.29.0.3:53"));
         assert_eq!(udp.packets, 1);
+    }
+
+    #[test]
+    fn the_loopback_guard_reads_like_kube_proxys() {
+        assert_eq!(
+            loopback_guard_rule("glassbox0").describe(),
+            "iptables -t filter -A GLASSBOX-INPUT -d 127.0.0.0/8 -i glassbox0 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment \"glassbox: containers may not reach host loopback (CVE-2020-8558)\" -j DROP"
+        );
     }
 
     #[test]
