@@ -151,16 +151,12 @@ pub fn logs(root: &DataRoot, name: &str, follow: bool) -> anyhow::Result<()> {
     }
 }
 
+/// The host's name for `uid` (the password database, through NSS, as `ps` asks it).
 fn user_name(uid: u32) -> String {
-    std::fs::read_to_string("/etc/passwd")
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
         .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
-            })
-        })
-        .unwrap_or_else(|| uid.to_string())
+        .flatten()
+        .map_or_else(|| uid.to_string(), |u| u.name)
 }
 
 /// `glassbox port`: the container's published ports, `80/tcp -> 0.0.0.0:8080`.
@@ -221,15 +217,7 @@ pub fn human_bytes(b: u64) -> String {
 }
 
 fn host_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map(|kb| kb * 1024)
-        .unwrap_or(0)
+    crate::inspect::meminfo::read_mem_total().unwrap_or(0)
 }
 
 /// `glassbox stats [--no-stream]`: CPU from two readings of the cgroup's CPU

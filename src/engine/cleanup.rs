@@ -105,9 +105,7 @@ pub fn cleanup(root: &DataRoot) -> anyhow::Result<Report> {
         report.containers += 1;
     }
     // Mounts under the data root that no journal knew (belt and braces).
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo")
-        .ok()
-        .and_then(|t| crate::inspect::mountinfo::parse_mountinfo(&t).ok())
+    let mounts = crate::inspect::mountinfo::read_mountinfo_at(Path::new("/proc/self/mountinfo"))
         .unwrap_or_default();
     for m in mounts.iter().rev() {
         if m.mount_point.starts_with(&root.path) && m.mount_point != root.path {

@@ -9,14 +9,12 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use super::kernel::{
-    self, Checked, Live, Problem, TCP_ESTABLISHED, TCP_LISTEN, control_file, live,
-    overlay_with_upper,
-};
+use super::kernel::{self, Checked, Live, Problem, control_file, live, overlay_with_upper};
 use super::spec::{Check, Observe};
 use crate::engine::DataRoot;
 use crate::image::store::ImageConfig;
 use crate::inspect::namespaces::{NsType, read_namespaces};
+use crate::inspect::net::{TCP_ESTABLISHED, TCP_LISTEN, read_local_addresses, read_tcp_sockets};
 
 /// When the demo showed the value a prediction is about (ns since 1970),
 /// and how: the observed container's creation or, for an exit code, its
@@ -269,9 +267,8 @@ impl Grader<'_> {
             Observe::ParentCommand { container } => {
                 let l = live(self.root, container)?;
                 let ppid = kernel::status(&l)?.ppid;
-                std::fs::read_to_string(format!("/proc/{ppid}/comm"))
-                    .map(|s| s.trim().to_string())
-                    .map_err(|e| Problem::Error(format!("cannot read /proc/{ppid}/comm: {e}")))
+                crate::inspect::processes::read_comm(ppid)
+                    .map_err(|e| Problem::Error(format!("{:#}", anyhow::Error::new(e))))
             }
             Observe::ExitCode { container } => {
                 let record =
@@ -353,8 +350,8 @@ impl Grader<'_> {
 
     fn published(&self, container: &str, host_port: u16, container_port: u16) -> Checked {
         let l = live(self.root, container)?;
-        let sockets = kernel::tcp_sockets(l.pid)
-            .map_err(|e| Problem::Error(format!("cannot read /proc/{}/net/tcp: {e}", l.pid)))?;
+        let sockets = read_tcp_sockets(l.pid)
+            .map_err(|e| Problem::Error(format!("{:#}", anyhow::Error::new(e))))?;
         if !sockets
             .iter()
             .any(|s| s.state == TCP_LISTEN && s.local_port == container_port)
@@ -378,7 +375,7 @@ impl Grader<'_> {
         // end on `container_port`. (A short wait covers the last ACK.)
         let deadline = Instant::now() + Duration::from_millis(500);
         let reached = loop {
-            let now = kernel::tcp_sockets(l.pid).unwrap_or_default();
+            let now = read_tcp_sockets(l.pid).unwrap_or_default();
             if now
                 .iter()
                 .any(|s| s.state == TCP_ESTABLISHED && s.local_port == container_port)
@@ -425,9 +422,8 @@ impl Grader<'_> {
                 )));
             }
         }
-        let targets = kernel::addresses(b.pid).map_err(|e| {
-            Problem::Error(format!("cannot read /proc/{}/net/fib_trie: {e}", b.pid))
-        })?;
+        let targets = read_local_addresses(b.pid)
+            .map_err(|e| Problem::Error(format!("{:#}", anyhow::Error::new(e))))?;
         let Some(&target) = targets.first() else {
             return Err(Problem::Fail(format!(
                 "container {to}: its network namespace has no address but loopback"

@@ -13,7 +13,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -208,77 +208,6 @@ pub fn in_namespace<T: Send + 'static>(
     .map_err(|_| io::Error::other("the namespace thread panicked"))?
 }
 
-/// A TCP socket of a network namespace, from /proc/PID/net/tcp or tcp6.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TcpSocket {
-    pub local_port: u16,
-    pub remote_port: u16,
-    /// The kernel's state number: 1 ESTABLISHED, 3 SYN_RECV, 10 LISTEN, …
-    pub state: u8,
-}
-
-pub const TCP_ESTABLISHED: u8 = 0x01;
-pub const TCP_LISTEN: u8 = 0x0A;
-
-/// Parses /proc/net/tcp or /proc/net/tcp6: after a header line, one socket
-/// per line, `sl local_address rem_address st …`, addresses as `HEXIP:HEXPORT`.
-pub fn parse_proc_net_tcp(text: &str) -> Vec<TcpSocket> {
-    let port = |addr: &str| {
-        addr.rsplit_once(':')
-            .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
-    };
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let mut f = line.split_whitespace();
-            let _sl = f.next()?;
-            let local = port(f.next()?)?;
-            let remote = port(f.next()?)?;
-            let state = u8::from_str_radix(f.next()?, 16).ok()?;
-            Some(TcpSocket {
-                local_port: local,
-                remote_port: remote,
-                state,
-            })
-        })
-        .collect()
-}
-
-/// The TCP sockets of the network namespace `pid` is in (IPv4 and IPv6).
-pub fn tcp_sockets(pid: u32) -> io::Result<Vec<TcpSocket>> {
-    let mut out = parse_proc_net_tcp(&std::fs::read_to_string(format!("/proc/{pid}/net/tcp"))?);
-    if let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/tcp6")) {
-        out.extend(parse_proc_net_tcp(&text));
-    }
-    Ok(out)
-}
-
-/// Parses /proc/net/fib_trie for the namespace's own IPv4 addresses: the
-/// entries of the `Local:` table marked `/32 host LOCAL`, loopback left out.
-pub fn parse_local_addresses(fib_trie: &str) -> Vec<Ipv4Addr> {
-    let mut out = Vec::new();
-    let mut last: Option<Ipv4Addr> = None;
-    for line in fib_trie.lines() {
-        let t = line.trim();
-        if let Some(addr) = t.strip_prefix("|-- ") {
-            last = addr.trim().parse().ok();
-        } else if t.starts_with("/32 host LOCAL")
-            && let Some(a) = last.filter(|a| !a.is_loopback())
-            && !out.contains(&a)
-        {
-            out.push(a);
-        }
-    }
-    out
-}
-
-/// The IPv4 addresses of `pid`'s network namespace (/proc/PID/net/fib_trie).
-pub fn addresses(pid: u32) -> io::Result<Vec<Ipv4Addr>> {
-    Ok(parse_local_addresses(&std::fs::read_to_string(format!(
-        "/proc/{pid}/net/fib_trie"
-    ))?))
-}
-
 /// The status line of an HTTP answer (`HTTP/1.0 200 OK`), if `response` starts with one.
 pub fn http_status_line(response: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(response);
@@ -367,36 +296,6 @@ pub fn overlay_with_upper(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_proc_net_tcp() {
-        let text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n   1: 0200A8C0:0050 0100A8C0:D3A4 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0 20 4 30 10 -1\n";
-        let s = parse_proc_net_tcp(text);
-        assert_eq!(
-            s,
-            vec![
-                TcpSocket {
-                    local_port: 80,
-                    remote_port: 0,
-                    state: TCP_LISTEN
-                },
-                TcpSocket {
-                    local_port: 80,
-                    remote_port: 0xD3A4,
-                    state: TCP_ESTABLISHED
-                }
-            ]
-        );
-    }
-
-    #[test]
-    fn parses_fib_trie_local_addresses() {
-        let text = "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 0.0.0.0\n        /0 universe UNICAST\n     +-- 127.0.0.0/8 2 0 2\n        |-- 127.0.0.1\n           /32 host LOCAL\n     |-- 172.29.0.0\n        /16 link UNICAST\n     |-- 172.29.0.5\n        /32 host LOCAL\nLocal:\n     |-- 172.29.0.5\n        /32 host LOCAL\n";
-        assert_eq!(
-            parse_local_addresses(text),
-            vec!["172.29.0.5".parse::<Ipv4Addr>().unwrap()]
-        );
-    }
 
     #[test]
     fn http_status_lines() {

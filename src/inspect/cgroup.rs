@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use procfs_core::{FromRead, ProcessCGroups};
+
 use super::{ParseError, ReadError, parse_num, proc_dir, read_parsed};
 
 /// One line of /proc/PID/cgroup.
@@ -25,29 +27,23 @@ pub struct CgroupEntry {
     pub path: String,
 }
 
-/// Parses /proc/PID/cgroup.
+/// Parses /proc/PID/cgroup (with procfs-core, a line at a time so that an
+/// error names its line).
 pub fn parse_proc_cgroup(text: &str) -> Result<Vec<CgroupEntry>, ParseError> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(index, line)| {
-            let mut parts = line.splitn(3, ':');
-            let (Some(id), Some(controllers), Some(path)) =
-                (parts.next(), parts.next(), parts.next())
-            else {
-                return Err(ParseError::missing("`ID:CONTROLLERS:PATH`").at_line(index, line));
-            };
-            Ok(CgroupEntry {
-                hierarchy_id: parse_num("hierarchy id", id).map_err(|e| e.at_line(index, line))?,
-                controllers: controllers
-                    .split(',')
-                    .filter(|c| !c.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                path: path.to_string(),
-            })
-        })
-        .collect()
+    let mut entries = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = ProcessCGroups::from_read(line.as_bytes())
+            .map_err(|e| ParseError::procfs(e).at_line(index, line))?;
+        entries.extend(parsed.0.into_iter().map(|c| CgroupEntry {
+            hierarchy_id: c.hierarchy,
+            controllers: c.controllers,
+            path: c.pathname,
+        }));
+    }
+    Ok(entries)
 }
 
 /// Reads /proc/PID/cgroup.

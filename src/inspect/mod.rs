@@ -5,12 +5,26 @@
 //! against samples in `tests/fixtures/inspect/`), and a thin `read_*` that
 //! reads the file from /proc, /sys or cgroupfs and hands it to the parser. The
 //! lab panels, `glassbox inspect/stats/top` and the exercise checks sample
-//! through here; nothing in this module changes kernel state.
+//! through here; nothing in this module changes kernel state, and no other
+//! module parses /proc.
+//!
+//! The parsing itself is the `procfs-core` crate's wherever it reads a format
+//! as glassbox needs it (status, stat, /proc/PID/cgroup, net/tcp, net/route,
+//! meminfo) and `procfs` lists the processes; each `parse_*` here turns its
+//! result into the typed data the lessons talk about, and checks what procfs
+//! leaves raw. Our own parsers remain where procfs has nothing (cgroupfs
+//! control files, iptables-save, fib_trie, overlay options, the text of an
+//! ns link) and where it is wrong for us: mountinfo (it keeps options in
+//! hash maps, losing their order, and leaves `\040` escapes in paths) and
+//! net/dev (a counter too wide for its column, `enp0s3:1873344128`, runs into
+//! the name and shifts every field).
 
 pub mod cgroup;
 pub mod iptables;
+pub mod meminfo;
 pub mod mountinfo;
 pub mod namespaces;
+pub mod net;
 pub mod netdev;
 pub mod proc_stat;
 pub mod proc_status;
@@ -37,6 +51,9 @@ pub enum ParseError {
         value: String,
         expected: &'static str,
     },
+    /// procfs-core refused the text; its message quotes the value.
+    #[error("{0}")]
+    Procfs(String),
     /// An error inside one line of a multi-line file (numbered from 1).
     #[error("line {line} `{text}`: {error}")]
     AtLine {
@@ -57,6 +74,39 @@ impl ParseError {
             value: value.to_string(),
             expected,
         }
+    }
+
+    /// procfs-core's error, in our words: its "internal error … please report
+    /// this procfs bug" wrapping is for its own bugs, but it also says that for
+    /// text that is not what the kernel writes, which is what reaches us here.
+    pub(crate) fn procfs(error: procfs_core::ProcError) -> Self {
+        let text = match error {
+            procfs_core::ProcError::InternalError(e) => e.msg,
+            procfs_core::ProcError::Incomplete(_) => "the text ends too early".to_string(),
+            other => other.to_string(),
+        };
+        // An error inside procfs-core's `expect!` comes back wrapped in
+        // another, Display and all: the innermost message is the last line.
+        let text = text.rsplit('\n').next().unwrap_or_default();
+        let text = text.trim_start_matches("Internal Unwrap Error: ");
+        // from_str!'s "Failed to parse EXPR (\"VALUE\") as a TYPE: WHY"; from_iter's
+        // "VALUE: Failed to convert".
+        if let Some(rest) = text.strip_prefix("Failed to parse ")
+            && let Some((_, after)) = rest.split_once(" (\"")
+            && let Some((value, after)) = after.split_once("\") as a ")
+        {
+            // from_str! reads integers only; TYPE is often a generic `T`.
+            let why = after.split_once(": ").map_or("", |(_, why)| why);
+            return ParseError::Procfs(format!("`{value}` is not a number: {why}"));
+        }
+        if let Some(value) = text.strip_suffix(": Failed to convert") {
+            return ParseError::Procfs(format!("`{value}` is not a valid value for its field"));
+        }
+        ParseError::Procfs(match text.strip_suffix("NoneError") {
+            Some("") => "a field the format requires is missing".to_string(),
+            Some(what) => format!("{} is missing", what.trim_end_matches(": ")),
+            None => text.to_string(),
+        })
     }
 
     /// Places `self` at line `index` (0-based, as `enumerate` gives it) of a file.
@@ -95,6 +145,27 @@ impl ReadError {
     /// process exited between listing and reading, which callers skip.
     pub fn is_not_found(&self) -> bool {
         matches!(self, ReadError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+
+    /// procfs's error reading `path`, as ours: I/O errors keep their kind
+    /// (so [`ReadError::is_not_found`] still holds), the rest are parse errors.
+    pub(crate) fn procfs(path: &Path, error: procfs::ProcError) -> Self {
+        let path = path.to_path_buf();
+        match error {
+            procfs::ProcError::NotFound(_) => ReadError::Io {
+                path,
+                source: io::ErrorKind::NotFound.into(),
+            },
+            procfs::ProcError::PermissionDenied(_) => ReadError::Io {
+                path,
+                source: io::ErrorKind::PermissionDenied.into(),
+            },
+            procfs::ProcError::Io(source, _) => ReadError::Io { path, source },
+            other => ReadError::Parse {
+                path,
+                source: ParseError::procfs(other),
+            },
+        }
     }
 
     pub(crate) fn io(path: &Path, source: io::Error) -> Self {

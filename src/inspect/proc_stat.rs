@@ -7,7 +7,10 @@
 
 use serde::Serialize;
 
-use super::{ParseError, ReadError, parse_num, proc_dir, read_parsed};
+use procfs_core::FromRead;
+use procfs_core::process::Stat;
+
+use super::{ParseError, ReadError, proc_dir, read_parsed};
 
 /// The fields of /proc/PID/stat that glassbox uses (proc(5) numbers them from 1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,44 +35,53 @@ pub struct ProcStat {
     pub rss_pages: u64,
 }
 
-/// Parses the one line of /proc/PID/stat.
+/// The fields procfs-core reads unconditionally (1 to 37; later ones came
+/// with later kernels).
+const FIELDS: usize = 37;
+
+/// Parses the one line of /proc/PID/stat (with procfs-core), keeping the
+/// fields glassbox uses.
 pub fn parse_proc_stat(text: &str) -> Result<ProcStat, ParseError> {
+    // The shape is checked first: procfs-core slices the line around the
+    // parentheses and would panic on a line without room for them.
     let text = text.trim_end();
-    let (head, comm_and_rest) = text
+    let (_, comm_and_rest) = text
         .split_once(" (")
         .ok_or_else(|| ParseError::missing("`(` opening the command (field 2)"))?;
-    let (comm, rest) = comm_and_rest
+    let (_, rest) = comm_and_rest
         .rsplit_once(')')
         .ok_or_else(|| ParseError::missing("`)` closing the command (field 2)"))?;
     // rest[0] is field 3, so field N is rest[N - 3].
     let rest: Vec<&str> = rest.split_whitespace().collect();
-    let field = |n: usize| -> Result<&str, ParseError> {
-        rest.get(n - 3).copied().ok_or_else(|| {
-            ParseError::missing(format!("field {n} ({} fields present)", rest.len() + 2))
-        })
-    };
-    let state_text = field(3)?;
-    let mut state_chars = state_text.chars();
-    let state = match (state_chars.next(), state_chars.next()) {
-        (Some(c), None) if c.is_ascii_alphabetic() => c,
-        _ => {
-            return Err(ParseError::invalid(
-                "state (field 3)",
-                state_text,
-                "one letter",
-            ));
-        }
+    if rest.len() + 2 < FIELDS {
+        return Err(ParseError::missing(format!(
+            "field {} ({} fields present)",
+            rest.len() + 3,
+            rest.len() + 2
+        )));
+    }
+    let state_text = rest[0];
+    if state_text.len() != 1 || !state_text.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(ParseError::invalid(
+            "state (field 3)",
+            state_text,
+            "one letter",
+        ));
+    }
+    let stat = Stat::from_read(text.as_bytes()).map_err(ParseError::procfs)?;
+    let number = |field: &'static str, value: i64| {
+        u64::try_from(value).map_err(|_| ParseError::invalid(field, &value.to_string(), "a count"))
     };
     Ok(ProcStat {
-        pid: parse_num("pid (field 1)", head)?,
-        comm: comm.to_string(),
-        state,
-        ppid: parse_num("ppid (field 4)", field(4)?)?,
-        utime: parse_num("utime (field 14)", field(14)?)?,
-        stime: parse_num("stime (field 15)", field(15)?)?,
-        num_threads: parse_num("num_threads (field 20)", field(20)?)?,
-        starttime: parse_num("starttime (field 22)", field(22)?)?,
-        rss_pages: parse_num("rss (field 24)", field(24)?)?,
+        pid: number("pid (field 1)", stat.pid.into())? as u32,
+        comm: stat.comm,
+        state: stat.state,
+        ppid: number("ppid (field 4)", stat.ppid.into())? as u32,
+        utime: stat.utime,
+        stime: stat.stime,
+        num_threads: number("num_threads (field 20)", stat.num_threads)?,
+        starttime: stat.starttime,
+        rss_pages: stat.rss,
     })
 }
 
@@ -88,7 +100,5 @@ pub fn process_start_time(pid: u32) -> Option<u64> {
 /// Clock ticks per second (`getconf CLK_TCK`, nearly always 100): the unit of
 /// `utime`, `stime` and `starttime`.
 pub fn clock_ticks_per_second() -> u64 {
-    let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK);
-    let ticks = ticks.ok().flatten().unwrap_or(100);
-    u64::try_from(ticks).ok().filter(|&t| t > 0).unwrap_or(100)
+    procfs::ticks_per_second().max(1)
 }

@@ -10,7 +10,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{ParseError, ReadError, parse_num, proc_dir, read_parsed};
+use procfs_core::FromRead;
+use procfs_core::process::Status;
+
+use super::{ParseError, ReadError, proc_dir, read_parsed};
 
 /// Every Linux capability with its bit number (include/uapi/linux/capability.h).
 /// This is the one table of capability numbers in glassbox; the runtime uses
@@ -160,78 +163,142 @@ impl ProcStatus {
     }
 }
 
-/// Parses the text of /proc/PID/status.
+/// The lines every kernel writes and procfs-core needs; checked first so that
+/// a missing one is named (procfs only says that something was missing).
+const REQUIRED: [&str; 20] = [
+    "Name",
+    "State",
+    "Tgid",
+    "Pid",
+    "PPid",
+    "TracerPid",
+    "Uid",
+    "Gid",
+    "FDSize",
+    "Groups",
+    "Threads",
+    "SigQ",
+    "SigPnd",
+    "ShdPnd",
+    "SigBlk",
+    "SigIgn",
+    "SigCgt",
+    "CapInh",
+    "CapPrm",
+    "CapEff",
+];
+
+/// Parses the text of /proc/PID/status (with procfs-core), keeping the fields
+/// glassbox shows.
 pub fn parse_proc_status(text: &str) -> Result<ProcStatus, ParseError> {
-    // Each line is `Key:\tvalue`; only the name keeps its spaces untrimmed.
+    // Each line is `Key:\tvalue`.
     let raw_field = |key: &str| -> Option<&str> {
         text.lines().find_map(|line| {
             let (k, v) = line.split_once(':')?;
             (k == key).then_some(v.strip_prefix('\t').unwrap_or(v))
         })
     };
-    let field = |key: &str| raw_field(key).map(str::trim);
-    let required = |key: &'static str| field(key).ok_or_else(|| ParseError::missing(key));
+    if let Some(key) = REQUIRED.iter().find(|k| raw_field(k).is_none()) {
+        return Err(ParseError::missing(key));
+    }
+    for key in ["Uid", "Gid"] {
+        let value = raw_field(key).unwrap_or_default().trim();
+        if value.split_whitespace().count() != 4 {
+            return Err(ParseError::invalid(
+                key,
+                value,
+                "four ids: real, effective, saved, filesystem",
+            ));
+        }
+    }
+    let status = Status::from_read(text.as_bytes()).map_err(ParseError::procfs)?;
 
-    let state_text = required("State")?;
-    let state = state_text
+    let state = status
+        .state
         .chars()
         .next()
         .filter(char::is_ascii_alphabetic)
         .ok_or_else(|| {
-            ParseError::invalid("State", state_text, "a state letter such as `S (sleeping)`")
+            ParseError::invalid(
+                "State",
+                &status.state,
+                "a state letter such as `S (sleeping)`",
+            )
         })?;
-    let pid = parse_num("Pid", required("Pid")?)?;
-    let nspid = match field("NSpid") {
-        Some(value) => number_list("NSpid", value)?,
+    let pid = pid_number("Pid", status.pid)?;
+    let nspid = match status.nspid {
+        Some(list) => list
+            .into_iter()
+            .map(|n| pid_number("NSpid", n))
+            .collect::<Result<Vec<u32>, _>>()?,
         // Kernels before 4.1 have no NSpid: the process is in one namespace only.
         None => vec![pid],
     };
     if nspid.is_empty() {
         return Err(ParseError::invalid("NSpid", "", "at least one pid"));
     }
-    let caps = |key: &'static str| required(key).and_then(|v| hex_mask(key, v));
-    let seccomp = match field("Seccomp") {
-        None | Some("0") => SeccompMode::Disabled,
-        Some("1") => SeccompMode::Strict,
-        Some("2") => SeccompMode::Filter,
-        Some(other) => return Err(ParseError::invalid("Seccomp", other, "0, 1 or 2")),
+    let seccomp = match status.seccomp {
+        None | Some(0) => SeccompMode::Disabled,
+        Some(1) => SeccompMode::Strict,
+        Some(2) => SeccompMode::Filter,
+        Some(other) => {
+            return Err(ParseError::invalid(
+                "Seccomp",
+                &other.to_string(),
+                "0, 1 or 2",
+            ));
+        }
     };
-    let no_new_privs = match field("NoNewPrivs") {
-        None | Some("0") => false,
-        Some("1") => true,
-        Some(other) => return Err(ParseError::invalid("NoNewPrivs", other, "0 or 1")),
-    };
-    let vm_rss_kb = match field("VmRSS") {
-        None => None,
-        Some(value) => {
-            let number = value.strip_suffix("kB").unwrap_or(value);
-            Some(parse_num("VmRSS", number)?)
+    let no_new_privs = match status.nonewprivs {
+        None | Some(0) => false,
+        Some(1) => true,
+        Some(other) => {
+            return Err(ParseError::invalid(
+                "NoNewPrivs",
+                &other.to_string(),
+                "0 or 1",
+            ));
         }
     };
 
     Ok(ProcStatus {
-        name: raw_field("Name")
-            .ok_or_else(|| ParseError::missing("Name"))?
-            .to_string(),
+        // procfs cuts the line at every `:`, and a name may hold one
+        // (`kworker/0:1-events`): the name is taken from the line itself.
+        name: raw_field("Name").unwrap_or_default().to_string(),
         state,
         pid,
-        ppid: parse_num("PPid", required("PPid")?)?,
+        ppid: pid_number("PPid", status.ppid)?,
         nspid,
-        uid: ids("Uid", required("Uid")?)?,
-        gid: ids("Gid", required("Gid")?)?,
-        groups: number_list("Groups", field("Groups").unwrap_or(""))?,
+        uid: Ids {
+            real: status.ruid,
+            effective: status.euid,
+            saved: status.suid,
+            fs: status.fuid,
+        },
+        gid: Ids {
+            real: status.rgid,
+            effective: status.egid,
+            saved: status.sgid,
+            fs: status.fgid,
+        },
+        groups: status.groups,
         capabilities: CapabilitySets {
-            inheritable: caps("CapInh")?,
-            permitted: caps("CapPrm")?,
-            effective: caps("CapEff")?,
-            bounding: caps("CapBnd")?,
+            inheritable: status.capinh,
+            permitted: status.capprm,
+            effective: status.capeff,
+            bounding: status.capbnd.ok_or_else(|| ParseError::missing("CapBnd"))?,
             // CapAmb appeared in Linux 4.3; older kernels have no ambient set.
-            ambient: field("CapAmb").map_or(Ok(0), |v| hex_mask("CapAmb", v))?,
+            ambient: status.capamb.unwrap_or(0),
         },
         no_new_privs,
         seccomp,
-        vm_rss_kb,
+        vm_rss_kb: status.vmrss,
     })
+}
+
+/// A pid as procfs gives it (`i32`), as the non-negative number it is.
+fn pid_number(field: &'static str, value: i32) -> Result<u32, ParseError> {
+    u32::try_from(value).map_err(|_| ParseError::invalid(field, &value.to_string(), "a pid"))
 }
 
 /// Reads /proc/PID/status.
@@ -242,32 +309,4 @@ pub fn read_proc_status(pid: u32) -> Result<ProcStatus, ReadError> {
 /// Reads a status file at any path (e.g. /proc/self/status).
 pub fn read_proc_status_at(path: &Path) -> Result<ProcStatus, ReadError> {
     read_parsed(path, parse_proc_status)
-}
-
-fn number_list(field: &'static str, value: &str) -> Result<Vec<u32>, ParseError> {
-    value
-        .split_whitespace()
-        .map(|n| parse_num(field, n))
-        .collect()
-}
-
-fn ids(field: &'static str, value: &str) -> Result<Ids, ParseError> {
-    match number_list(field, value)?.as_slice() {
-        &[real, effective, saved, fs] => Ok(Ids {
-            real,
-            effective,
-            saved,
-            fs,
-        }),
-        _ => Err(ParseError::invalid(
-            field,
-            value,
-            "four ids: real, effective, saved, filesystem",
-        )),
-    }
-}
-
-fn hex_mask(field: &'static str, value: &str) -> Result<u64, ParseError> {
-    u64::from_str_radix(value, 16)
-        .map_err(|_| ParseError::invalid(field, value, "a hexadecimal capability mask"))
 }

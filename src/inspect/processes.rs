@@ -68,24 +68,37 @@ pub fn read_process(pid: u32) -> Result<ProcessInfo, ReadError> {
     })
 }
 
-/// The command of `pid` as ps and lsns show it: its command line, or `[comm]`.
-pub fn read_command(pid: u32) -> Result<String, ReadError> {
-    let dir = proc_dir(pid);
-    let cmdline = read_cmdline(pid)?;
-    let comm = read_text(&dir.join("comm"))?;
-    Ok(command_or_comm(&cmdline, comm.trim_end_matches('\n')))
+/// /proc/PID/comm: the command name, at most 15 bytes (what `ps -o comm` shows).
+pub fn read_comm(pid: u32) -> Result<String, ReadError> {
+    read_text(&proc_dir(pid).join("comm")).map(|c| c.trim_end_matches('\n').to_string())
 }
 
-/// The pids in /proc, ascending.
+/// The command of `pid` as ps and lsns show it: its command line, or `[comm]`.
+pub fn read_command(pid: u32) -> Result<String, ReadError> {
+    let cmdline = read_cmdline(pid)?;
+    Ok(command_or_comm(&cmdline, &read_comm(pid)?))
+}
+
+/// /proc/PID/environ: the environment the process was started with, one
+/// `KEY=value` per entry (each ended by NUL in the file).
+pub fn read_environ(pid: u32) -> Result<Vec<String>, ReadError> {
+    let path = proc_dir(pid).join("environ");
+    let bytes = std::fs::read(&path).map_err(|e| ReadError::io(&path, e))?;
+    Ok(bytes
+        .split(|&b| b == 0)
+        .filter(|e| !e.is_empty())
+        .map(|e| String::from_utf8_lossy(e).into_owned())
+        .collect())
+}
+
+/// The pids in /proc, ascending (procfs lists them). A process that exits
+/// while the directory is read is left out.
 pub fn list_pids() -> Result<Vec<u32>, ReadError> {
     let proc = std::path::Path::new("/proc");
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir(proc).map_err(|e| ReadError::io(proc, e))? {
-        let entry = entry.map_err(|e| ReadError::io(proc, e))?;
-        if let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) {
-            pids.push(pid);
-        }
-    }
+    let processes = procfs::process::all_processes().map_err(|e| ReadError::procfs(proc, e))?;
+    let mut pids: Vec<u32> = processes
+        .filter_map(|p| p.ok().and_then(|p| u32::try_from(p.pid).ok()))
+        .collect();
     pids.sort_unstable();
     Ok(pids)
 }

@@ -478,9 +478,9 @@ fn network(record: &Record, pid: u32) -> anyhow::Result<NetworkView> {
             },
         });
     }
-    let routes = netview::read_routes(pid)?
+    let routes = crate::inspect::net::read_routes(pid)?
         .iter()
-        .map(netview::Route::display)
+        .map(crate::inspect::net::Route::display)
         .collect();
     Ok(NetworkView { ifaces, routes })
 }

@@ -557,11 +557,7 @@ fn container_root(root: &DataRoot, name: &str, env: &[String]) -> Option<(RootVi
         return None;
     }
     let pid = record.state.pid;
-    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-    let main_env: Vec<String> = environ
-        .split(|b| *b == 0)
-        .map(|e| String::from_utf8_lossy(e).into_owned())
-        .collect();
+    let main_env = crate::inspect::processes::read_environ(pid as u32).unwrap_or_default();
     let path = path_of(env)
         .or_else(|| path_of(&main_env))
         .unwrap_or_else(default_path);

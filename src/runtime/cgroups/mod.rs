@@ -21,7 +21,9 @@ pub mod v2;
 use super::journal::{Journal, Object};
 use super::spec::Resources;
 use super::trace::{Trace, now_ns};
+use crate::inspect::ReadError;
 use crate::inspect::cgroup::CgroupUsage;
+use crate::inspect::mountinfo::{self, MountInfo};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::io;
@@ -45,8 +47,8 @@ pub enum CgroupError {
         "no usable cgroup hierarchy found in /proc/self/mountinfo: mount cgroup2 at /sys/fs/cgroup (or the v1 memory, cpu and pids controllers)"
     )]
     NoHierarchy,
-    #[error("cannot read /proc/self/mountinfo: {0}")]
-    Mountinfo(io::Error),
+    #[error("cannot find the cgroup hierarchies in the mount table")]
+    Mountinfo(#[source] ReadError),
     #[error("cannot create cgroup {path}: {source}")]
     Create { path: String, source: io::Error },
     #[error("failed to write {value} to {path}: {source}{hint}")]
@@ -68,48 +70,46 @@ pub enum CgroupError {
 
 /// Reads the host's layout from /proc/self/mountinfo.
 pub fn detect() -> Result<Layout, CgroupError> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").map_err(CgroupError::Mountinfo)?;
-    detect_in(&text).ok_or(CgroupError::NoHierarchy)
+    let mounts = mountinfo::read_mountinfo_at(Path::new("/proc/self/mountinfo"))
+        .map_err(CgroupError::Mountinfo)?;
+    layout_of(&mounts).ok_or(CgroupError::NoHierarchy)
 }
 
-/// Pure: the layout a mountinfo text describes. cgroup2 mounted *at*
-/// /sys/fs/cgroup means a pure v2 host; a cgroup2 mount elsewhere (the "hybrid"
+/// Pure: the layout a mountinfo text describes (`None` if it does not parse).
+pub fn detect_in(text: &str) -> Option<Layout> {
+    layout_of(&mountinfo::parse_mountinfo(text).ok()?)
+}
+
+/// The layout a mount table describes. cgroup2 mounted *at* /sys/fs/cgroup
+/// means a pure v2 host; a cgroup2 mount elsewhere (the "hybrid"
 /// /sys/fs/cgroup/unified) does not count, since the controllers live in v1 there.
-pub fn detect_in(mountinfo: &str) -> Option<Layout> {
-    let mut mounts = v1::Mounts::default();
+pub fn layout_of(mounts: &[MountInfo]) -> Option<Layout> {
+    let mut found = v1::Mounts::default();
     let mut found_v1 = false;
-    for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let mount_point = left.split(' ').nth(4).unwrap_or("");
-        let mut r = right.split(' ');
-        let fstype = r.next().unwrap_or("");
-        let _source = r.next();
-        let super_opts = r.next().unwrap_or("");
-        match fstype {
-            "cgroup2" if mount_point == "/sys/fs/cgroup" => {
+    for m in mounts {
+        match m.fs_type.as_str() {
+            "cgroup2" if m.mount_point == Path::new("/sys/fs/cgroup") => {
                 return Some(Layout::V2 {
-                    mount: mount_point.into(),
+                    mount: m.mount_point.clone(),
                 });
             }
             "cgroup" => {
-                for opt in super_opts.split(',') {
-                    let slot = match opt {
-                        "memory" => &mut mounts.memory,
-                        "cpu" => &mut mounts.cpu,
-                        "cpuacct" => &mut mounts.cpuacct,
-                        "pids" => &mut mounts.pids,
+                for opt in &m.super_options {
+                    let slot = match opt.as_str() {
+                        "memory" => &mut found.memory,
+                        "cpu" => &mut found.cpu,
+                        "cpuacct" => &mut found.cpuacct,
+                        "pids" => &mut found.pids,
                         _ => continue,
                     };
-                    *slot = Some(PathBuf::from(mount_point));
+                    *slot = Some(m.mount_point.clone());
                     found_v1 = true;
                 }
             }
             _ => {}
         }
     }
-    found_v1.then_some(Layout::V1(mounts))
+    found_v1.then_some(Layout::V1(found))
 }
 
 impl Layout {

@@ -20,6 +20,7 @@
 //! chooses another, and a subnet that overlaps a route the host already has
 //! is refused before anything is made.
 
+use crate::inspect::net::Route;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::net::Ipv4Addr;
@@ -54,8 +55,8 @@ pub enum IpamError {
         path: PathBuf,
         source: io::Error,
     },
-    #[error("cannot parse /proc/net/route line {line:?}")]
-    BadRoute { line: String },
+    #[error("cannot read the host's routes")]
+    Routes(#[from] crate::inspect::ReadError),
 }
 
 /// An IPv4 network: address and prefix length.
@@ -123,71 +124,21 @@ impl std::fmt::Display for Subnet {
     }
 }
 
-/// One IPv4 route of the main table, as /proc/net/route lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    pub iface: String,
-    pub destination: Subnet,
-}
-
-/// Parses /proc/net/route: a header line, then `Iface Destination Gateway
-/// Flags RefCnt Use Metric Mask …`, addresses as little-endian hex.
-pub fn parse_proc_net_route(text: &str) -> Result<Vec<Route>, IpamError> {
-    let hex = |s: &str, line: &str| {
-        u32::from_str_radix(s, 16)
-            .map(printed_addr)
-            .map_err(|_| IpamError::BadRoute {
-                line: line.to_string(),
-            })
-    };
-    let mut routes = Vec::new();
-    for line in text.lines().skip(1) {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.is_empty() {
-            continue;
-        }
-        if fields.len() < 8 {
-            return Err(IpamError::BadRoute {
-                line: line.to_string(),
-            });
-        }
-        // The kernel prints the u32 in host byte order: on little-endian
-        // machines "0100A8C0" is 192.168.0.1.
-        let dest = hex(fields[1], line)?;
-        let mask = hex(fields[7], line)?;
-        routes.push(Route {
-            iface: fields[0].to_string(),
-            destination: Subnet {
-                network: dest,
-                prefix: u32::from(mask).count_ones() as u8,
-            },
-        });
-    }
-    Ok(routes)
-}
-
-/// /proc/net/route prints `in_addr.s_addr` (network byte order in memory) as a
-/// host-order number; turn that number back into the address.
-fn printed_addr(n: u32) -> Ipv4Addr {
-    let bytes = if cfg!(target_endian = "little") {
-        n.to_le_bytes()
-    } else {
-        n.to_be_bytes()
-    };
-    Ipv4Addr::from(bytes)
-}
-
 /// Refuses a subnet that overlaps a host route, other than the default route
 /// and routes on `bridge` itself.
 pub fn check_overlap(subnet: &Subnet, routes: &[Route], bridge: &str) -> Result<(), IpamError> {
     for r in routes {
-        if r.destination.prefix == 0 || r.iface == bridge {
+        let destination = Subnet {
+            network: r.destination,
+            prefix: r.prefix(),
+        };
+        if destination.prefix == 0 || r.iface == bridge {
             continue;
         }
-        if subnet.overlaps(&r.destination) {
+        if subnet.overlaps(&destination) {
             return Err(IpamError::Overlap {
                 subnet: subnet.to_string(),
-                route: r.destination.to_string(),
+                route: destination.to_string(),
                 iface: r.iface.clone(),
             });
         }
@@ -197,13 +148,7 @@ pub fn check_overlap(subnet: &Subnet, routes: &[Route], bridge: &str) -> Result<
 
 /// Reads /proc/net/route and checks the subnet against it.
 pub fn check_host_routes(subnet: &Subnet, bridge: &str) -> Result<(), IpamError> {
-    let path = Path::new("/proc/net/route");
-    let text = std::fs::read_to_string(path).map_err(|source| IpamError::Io {
-        what: "cannot read",
-        path: path.to_path_buf(),
-        source,
-    })?;
-    check_overlap(subnet, &parse_proc_net_route(&text)?, bridge)
+    check_overlap(subnet, &crate::inspect::net::read_host_routes()?, bridge)
 }
 
 /// Who holds a lease: written into the lease file.
@@ -391,6 +336,7 @@ pub fn release(path: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inspect::net::parse_routes;
 
     const ROUTES: &str =
         "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
@@ -401,20 +347,23 @@ docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
 
     #[test]
     fn parses_routes() {
-        let routes = parse_proc_net_route(ROUTES).unwrap();
+        let routes = parse_routes(ROUTES).unwrap();
         assert_eq!(routes.len(), 3);
-        assert_eq!(routes[0].destination.prefix, 0);
-        assert_eq!(routes[1].destination, Subnet::parse("10.0.2.0/24").unwrap());
+        assert_eq!(routes[0].prefix(), 0);
         assert_eq!(
-            routes[2].destination,
-            Subnet::parse("172.17.0.0/16").unwrap()
+            (routes[1].destination, routes[1].prefix()),
+            ("10.0.2.0".parse().unwrap(), 24)
+        );
+        assert_eq!(
+            (routes[2].destination, routes[2].prefix()),
+            ("172.17.0.0".parse().unwrap(), 16)
         );
         assert_eq!(routes[2].iface, "docker0");
     }
 
     #[test]
     fn refuses_overlap_but_not_the_default_route() {
-        let routes = parse_proc_net_route(ROUTES).unwrap();
+        let routes = parse_routes(ROUTES).unwrap();
         let ours = Subnet::parse(DEFAULT_SUBNET).unwrap();
         check_overlap(&ours, &routes, "glassbox0").unwrap();
         let clash = Subnet::parse("172.16.0.0/12").unwrap();
