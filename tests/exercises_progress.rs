@@ -260,3 +260,101 @@ fn a_prediction_counts_only_when_made_before_the_demo() {
         "{e:#}"
     );
 }
+
+/// Every exercise id the lessons define, from `glassbox exercise list`.
+fn all_exercise_ids(root: &TestRoot) -> Vec<String> {
+    let out = run(root, &["exercise", "list"]);
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+        .collect()
+}
+
+/// Two shells write the progress file at once (`glassbox exercise skip` in
+/// one, `glassbox exercise hint` in the other, each on its own exercises):
+/// every writer takes the lock, re-reads and merges, so nothing is lost.
+#[test]
+fn two_writers_racing_lose_nothing() {
+    let root = TestRoot::new("ex-progress-race");
+    let ids = all_exercise_ids(&root);
+    assert!(ids.len() >= 20, "{ids:?}");
+    let (skips, hints): (Vec<_>, Vec<_>) = ids
+        .iter()
+        .cloned()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 0);
+    let writer = |verb: &'static str, list: Vec<(usize, String)>| {
+        let root_path = root.path.clone();
+        std::thread::spawn(move || {
+            for (_, id) in list {
+                let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+                    .arg("--root")
+                    .arg(&root_path)
+                    .args(["exercise", verb, &id])
+                    .env("GLASSBOX_LESSONS", exercises_util::lessons_dir())
+                    .env("GLASSBOX_PROGRESS", root_path.join("progress.toml"))
+                    .env_remove("SUDO_USER")
+                    .output()
+                    .expect("run glassbox");
+                assert!(out.status.success(), "{verb} {id}: {out:?}");
+            }
+        })
+    };
+    let a = writer("skip", skips.clone());
+    let b = writer("hint", hints.clone());
+    a.join().expect("skip writer");
+    b.join().expect("hint writer");
+    let p = progress::load(&root.path.join("progress.toml"))
+        .unwrap()
+        .progress;
+    let lost_skips: Vec<&String> = skips
+        .iter()
+        .map(|(_, id)| id)
+        .filter(|id| p.exercise(id).status != progress::ExerciseStatus::Skipped)
+        .collect();
+    // Every exercise has hints, so each `hint` records one.
+    let lost_hints: Vec<&String> = hints
+        .iter()
+        .map(|(_, id)| id)
+        .filter(|id| p.exercise(id).hints_shown != 1)
+        .collect();
+    assert!(
+        lost_skips.is_empty() && lost_hints.is_empty(),
+        "writes lost: skips {lost_skips:?}, hints {lost_hints:?}"
+    );
+}
+
+/// A writer holding an old copy (the lab, open for an hour) saves: what
+/// another writer put in the file since is merged by exercise, not dropped.
+#[test]
+fn a_stale_copy_saved_later_merges_with_what_another_wrote() {
+    let root = TestRoot::new("ex-progress-stale");
+    let path = root.path.join("progress.toml");
+    // The lab loads the file (empty), then the student works in a shell.
+    let mut lab = progress::load(&path).unwrap().progress;
+    for args in [
+        &["exercise", "hint", "topic4-capped"][..],
+        &["exercise", "answer", "topic1-pid-inside", "1"],
+        &["exercise", "skip", "topic5-count-layers"],
+    ] {
+        let out = run(&root, args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    }
+    // Then the lab records its own change and saves its copy.
+    lab.skip("topic1-host-pid");
+    lab.jump(6);
+    progress::save(&path, &lab, None).unwrap();
+    let p = progress::load(&path).unwrap().progress;
+    assert_eq!(p.exercise("topic4-capped").hints_shown, 1, "{p:#?}");
+    assert_eq!(p.exercise("topic1-pid-inside").answer.as_deref(), Some("1"));
+    assert_eq!(
+        p.exercise("topic5-count-layers").status,
+        progress::ExerciseStatus::Skipped
+    );
+    assert_eq!(
+        p.exercise("topic1-host-pid").status,
+        progress::ExerciseStatus::Skipped
+    );
+    assert_eq!(p.current_topic, Some(6));
+}

@@ -144,6 +144,7 @@ pub fn check(root: &DataRoot, args: CheckArgs) -> anyhow::Result<i32> {
             for r in &results {
                 progress.record(&r.id, r.status == exercises::Status::Pass);
             }
+            // Merged under the lock with what the file holds now.
             if let Err(e) = progress::save(&path, &progress, owner.as_ref()) {
                 eprintln!("glassbox: {e}");
             }
@@ -167,15 +168,18 @@ pub fn check(root: &DataRoot, args: CheckArgs) -> anyhow::Result<i32> {
     })
 }
 
-/// `glassbox exercise …`.
+/// `glassbox exercise …`. A change is made under the progress file's lock,
+/// on what the file holds at that moment ([`progress::update`]), so the lab
+/// open in another terminal loses nothing and shows it.
 pub fn exercise(root_path: &std::path::Path, args: ExerciseArgs) -> anyhow::Result<i32> {
     let (_, all) = load_exercises()?;
-    let (path, owner, mut progress) = load_progress()?;
+    let (path, owner, progress) = load_progress()?;
     let find = |id: &str| -> anyhow::Result<&Exercise> {
         all.iter().find(|e| e.id == id).ok_or_else(|| {
             anyhow::anyhow!("no exercise {id:?} (`glassbox exercise list` lists them)")
         })
     };
+    let mut said: Vec<String> = Vec::new();
     match args.command {
         ExerciseCommand::List { topic } => {
             for e in exercises::select(&all, topic.as_deref()) {
@@ -193,29 +197,36 @@ pub fn exercise(root_path: &std::path::Path, args: ExerciseArgs) -> anyhow::Resu
         }
         ExerciseCommand::Hint { id } => {
             let e = find(&id)?;
-            match progress.next_hint(&id, e.hints.len()) {
-                Some(i) => println!("hint {} of {}: {}", i + 1, e.hints.len(), e.hints[i]),
-                None if e.hints.is_empty() => println!("{id} has no hints"),
-                None => {
-                    println!("all {} hints are shown:", e.hints.len());
-                    for (i, h) in e.hints.iter().enumerate() {
-                        println!("hint {}: {h}", i + 1);
+            progress::update(&path, owner.as_ref(), |p| {
+                match p.next_hint(&id, e.hints.len()) {
+                    Some(i) => said.push(format!(
+                        "hint {} of {}: {}",
+                        i + 1,
+                        e.hints.len(),
+                        e.hints[i]
+                    )),
+                    None if e.hints.is_empty() => said.push(format!("{id} has no hints")),
+                    None => {
+                        said.push(format!("all {} hints are shown:", e.hints.len()));
+                        for (i, h) in e.hints.iter().enumerate() {
+                            said.push(format!("hint {}: {h}", i + 1));
+                        }
+                        said.push(format!(
+                            "`glassbox exercise solution {id}` shows the solution"
+                        ));
                     }
-                    println!("`glassbox exercise solution {id}` shows the solution");
                 }
-            }
+            })?;
         }
         ExerciseCommand::Solution { id } => {
             let e = find(&id)?;
-            progress.show_solution(&id);
-            for line in &e.solution {
-                println!("{line}");
-            }
+            progress::update(&path, owner.as_ref(), |p| p.show_solution(&id))?;
+            said.extend(e.solution.iter().cloned());
         }
         ExerciseCommand::Skip { id } => {
             find(&id)?;
-            progress.skip(&id);
-            println!("skipped {id}");
+            progress::update(&path, owner.as_ref(), |p| p.skip(&id))?;
+            said.push(format!("skipped {id}"));
         }
         ExerciseCommand::Answer { id, value } => {
             let e = find(&id)?;
@@ -227,12 +238,14 @@ pub fn exercise(root_path: &std::path::Path, args: ExerciseArgs) -> anyhow::Resu
             if let Ok(root) = DataRoot::open(root_path) {
                 exercises::check_answer_in_time(&root, e).map_err(|why| anyhow::anyhow!(why))?;
             }
-            progress.set_answer(&id, &value);
-            println!(
+            progress::update(&path, owner.as_ref(), |p| p.set_answer(&id, &value))?;
+            said.push(format!(
                 "answered {id}: {value} (now watch the demo; `glassbox check {id}` grades it)"
-            );
+            ));
         }
     }
-    progress::save(&path, &progress, owner.as_ref())?;
+    for line in said {
+        println!("{line}");
+    }
     Ok(0)
 }

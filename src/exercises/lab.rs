@@ -65,12 +65,48 @@ pub fn load(dir: &Path) -> (Pane, ProgressFile, Vec<String>) {
     (Pane::new(exercises, progress), file, notes)
 }
 
-/// Saves the progress; returns a line for the lab's output on failure.
-pub fn save(file: &ProgressFile, p: &Progress) -> Option<String> {
-    let path = file.path.as_ref()?;
+/// Saves the progress, merged under the lock with what the file holds now
+/// (another shell may have written it); returns the merged progress, or a
+/// line for the lab's output. `Ok(None)` when progress is not kept.
+pub fn save(file: &ProgressFile, p: &Progress) -> Result<Option<Progress>, String> {
+    let Some(path) = file.path.as_ref() else {
+        return Ok(None);
+    };
     progress::save(path, p, file.owner.as_ref())
-        .err()
-        .map(|e| e.to_string())
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// How often the lab looks at the progress file for another writer's change.
+const PROGRESS_POLL: Duration = Duration::from_millis(500);
+
+/// Starts the thread that watches the progress file: when another program
+/// (`glassbox exercise hint` in another shell, `glassbox check`) changed it,
+/// `send` gets what it holds now. Polling a stat(2) twice a second costs
+/// nothing and works where inotify does not (network home directories).
+pub fn spawn_progress_watcher(
+    file: ProgressFile,
+    stop: Arc<AtomicBool>,
+    send: impl Fn(Progress) -> bool + Send + 'static,
+) -> Option<std::thread::JoinHandle<()>> {
+    let path = file.path?;
+    Some(std::thread::spawn(move || {
+        let mut last = progress::stamp(&path);
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(PROGRESS_POLL);
+            let now = progress::stamp(&path);
+            if now == last {
+                continue;
+            }
+            last = now;
+            if let Ok(loaded) = progress::load(&path)
+                && loaded.warning.is_none()
+                && !send(loaded.progress)
+            {
+                break;
+            }
+        }
+    }))
 }
 
 /// Starts the checker thread. It grades the ids it is sent, and the current

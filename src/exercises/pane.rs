@@ -41,6 +41,17 @@ impl Pane {
         }
     }
 
+    /// Takes in what the progress file holds now (another shell answered,
+    /// hinted, skipped or passed): merged by exercise, so nothing the lab
+    /// recorded is lost either; the lab's own topic stays.
+    pub fn adopt(&mut self, file: &Progress) {
+        let topic = self.progress.current_topic;
+        self.progress.merge(file);
+        if topic.is_some() {
+            self.progress.current_topic = topic;
+        }
+    }
+
     /// The exercises of `topic`, in lesson order.
     pub fn of_topic(&self, topic: u32) -> Vec<&Exercise> {
         self.exercises.iter().filter(|e| e.topic == topic).collect()
@@ -349,5 +360,25 @@ mod tests {
         assert!(text(&pane.lines(1, false)).contains("✓ PASS"));
         assert_eq!(pane.progress.exercise("p").status, ExerciseStatus::Passed);
         assert!(!pane.select_next(1), "past the last exercise");
+    }
+
+    #[test]
+    fn another_shells_answer_shows_beside_the_labs_pass() {
+        let mut pane = Pane::new(vec![ex("p", 1, Kind::Predict)], Progress::default());
+        pane.progress.jump(1);
+        pane.progress.record("p", true);
+        // `glassbox exercise answer p 1` in another shell, then the file changed.
+        let mut file = Progress::default();
+        file.set_answer("p", "1");
+        file.jump(9);
+        pane.adopt(&file);
+        let t = text(&pane.lines(1, false));
+        assert!(t.contains("your answer: 1"), "{t}");
+        assert!(t.contains("progress: passed"), "{t}");
+        assert_eq!(
+            pane.progress.current_topic,
+            Some(1),
+            "the lab's topic stays"
+        );
     }
 }

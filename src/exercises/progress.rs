@@ -15,6 +15,15 @@
 //! chown(2). It lives at `$XDG_STATE_HOME/glassbox/progress.toml` (default
 //! `~/.local/state`); `GLASSBOX_PROGRESS` names another file.
 //!
+//! Several programs write it: the lab (open for an hour, holding its copy)
+//! and `glassbox exercise hint|skip|answer` or `glassbox check` from another
+//! shell. So every writer takes an exclusive lock (flock(2) on
+//! `.progress.toml.lock` beside the file: a lock on the file itself would be
+//! lost with the rename), re-reads the file, merges its own copy into it
+//! exercise by exercise ([`Progress::merge`]: a pass, a skip, a hint, an
+//! answer once recorded are never taken back by an older copy), and writes
+//! the result; the lab reloads when the file changes ([`stamp`]).
+//!
 //! Writes are atomic: the new content goes to a temporary file in the same
 //! directory, is flushed to disk, and is renamed over the old one, so a crash
 //! or a kill at any moment leaves the old file or the new one, never half of
@@ -43,6 +52,11 @@ pub enum ProgressError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot lock the progress file with {path}: {source}")]
+    Lock {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot read the progress file {path}: {source}")]
     Read {
         path: String,
@@ -53,15 +67,16 @@ pub enum ProgressError {
 }
 
 /// Where an exercise stands.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExerciseStatus {
+    // The order is the merge's: a later variant wins over an earlier one.
     #[default]
     Open,
-    Passed,
     Failed,
     /// The student chose to skip it.
     Skipped,
+    Passed,
 }
 
 /// One exercise's progress.
@@ -157,6 +172,30 @@ impl Progress {
     /// Jumps to a topic: the lab opens there next time.
     pub fn jump(&mut self, topic: u32) {
         self.current_topic = Some(topic);
+    }
+
+    /// Merges `other` (another writer's copy) into this one, exercise by
+    /// exercise, so that nothing either recorded is lost: the furthest status
+    /// (passed over skipped over failed over open), the most hints, a shown
+    /// solution, the latest answer (by `answered_at`), the latest pass.
+    /// `current_topic` is `other`'s when it has one. Merging is idempotent
+    /// and order-free for the exercises, so two writers that merge under the
+    /// lock always end with the union of what they did.
+    pub fn merge(&mut self, other: &Progress) {
+        if other.current_topic.is_some() {
+            self.current_topic = other.current_topic;
+        }
+        for (id, theirs) in &other.exercises {
+            let mine = self.entry(id);
+            mine.status = mine.status.max(theirs.status);
+            mine.hints_shown = mine.hints_shown.max(theirs.hints_shown);
+            mine.solution_shown |= theirs.solution_shown;
+            if theirs.answer.is_some() && theirs.answered_at >= mine.answered_at {
+                mine.answer = theirs.answer.clone();
+                mine.answered_at = theirs.answered_at;
+            }
+            mine.passed_at = mine.passed_at.max(theirs.passed_at);
+        }
     }
 }
 
@@ -268,9 +307,75 @@ pub fn load(path: &Path) -> Result<Loaded, ProgressError> {
     }
 }
 
-/// Writes the file atomically and gives it (and a directory it had to make)
-/// to `owner`.
-pub fn save(path: &Path, progress: &Progress, owner: Option<&Owner>) -> Result<(), ProgressError> {
+/// The lock file beside `path` (`.progress.toml.lock`).
+fn lock_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "progress.toml".into());
+    path.with_file_name(format!(".{name}.lock"))
+}
+
+/// Holds the exclusive lock on the progress file until dropped (the kernel
+/// drops it too if the process dies).
+struct Locked(#[allow(dead_code)] nix::fcntl::Flock<std::fs::File>);
+
+fn lock(path: &Path, owner: Option<&Owner>) -> Result<Locked, ProgressError> {
+    let lock = lock_path(path);
+    let err = |source: std::io::Error| ProgressError::Lock {
+        path: lock.display().to_string(),
+        source,
+    };
+    let dir = lock.parent().unwrap_or(Path::new("."));
+    if !dir.exists() {
+        make_dirs(dir, owner).map_err(err)?;
+    }
+    let existed = lock.exists();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock)
+        .map_err(err)?;
+    if !existed {
+        give_to(&lock, owner).map_err(err)?;
+    }
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .map(Locked)
+        .map_err(|(_, e)| err(std::io::Error::from(e)))
+}
+
+/// Saves `progress` into the file without losing another writer's work:
+/// under the lock, re-reads the file, merges `progress` into it
+/// ([`Progress::merge`]) and writes the result atomically, given (with a
+/// directory it had to make) to `owner`. Returns what the file now holds.
+pub fn save(
+    path: &Path,
+    progress: &Progress,
+    owner: Option<&Owner>,
+) -> Result<Progress, ProgressError> {
+    update(path, owner, |p| p.merge(progress))
+}
+
+/// Changes the file under the lock: `change` gets what the file holds now
+/// (a corrupt file is set aside and counts as empty, as in [`load`]); the
+/// result is written atomically and returned.
+pub fn update(
+    path: &Path,
+    owner: Option<&Owner>,
+    change: impl FnOnce(&mut Progress),
+) -> Result<Progress, ProgressError> {
+    let _held = lock(path, owner)?;
+    let mut now = load(path)?.progress;
+    change(&mut now);
+    write(path, &now, owner)?;
+    Ok(now)
+}
+
+/// Writes the file atomically (temp file, fsync, rename, fsync of the
+/// directory); the caller holds the lock.
+fn write(path: &Path, progress: &Progress, owner: Option<&Owner>) -> Result<(), ProgressError> {
     let err = |source: std::io::Error| ProgressError::Write {
         path: path.display().to_string(),
         source,
@@ -303,6 +408,14 @@ pub fn save(path: &Path, progress: &Progress, owner: Option<&Owner>) -> Result<(
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(err)
+}
+
+/// What identifies one version of the file (inode, size, mtime): the lab
+/// reloads when it changes. `None` when there is no file.
+pub fn stamp(path: &Path) -> Option<(u64, u64, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
 }
 
 /// Removes the temporary files of writers that were killed mid-write (their
@@ -375,5 +488,40 @@ mod tests {
         assert_eq!(p.exercise("b").status, ExerciseStatus::Skipped);
         p.record("b", true);
         assert_eq!(p.exercise("b").status, ExerciseStatus::Passed);
+    }
+
+    #[test]
+    fn merging_keeps_what_either_copy_recorded() {
+        let mut file = Progress::default();
+        file.next_hint("a", 3);
+        file.next_hint("a", 3);
+        file.set_answer("q", "1");
+        file.skip("s");
+        let mut lab = Progress::default();
+        lab.next_hint("a", 3);
+        lab.record("s", true);
+        lab.show_solution("b");
+        lab.jump(7);
+        let before = file.clone();
+        file.merge(&lab);
+        assert_eq!(file.exercise("a").hints_shown, 2);
+        assert_eq!(file.exercise("q").answer.as_deref(), Some("1"));
+        assert_eq!(file.exercise("s").status, ExerciseStatus::Passed);
+        assert!(file.exercise("b").solution_shown);
+        assert_eq!(file.current_topic, Some(7));
+        // Idempotent, and the other order gives the same exercises.
+        let once = file.clone();
+        file.merge(&lab);
+        assert_eq!(file, once);
+        let mut other = lab.clone();
+        other.merge(&before);
+        assert_eq!(other.exercises, once.exercises);
+        // A newer answer replaces an older one; an older one does not.
+        let mut newer = Progress::default();
+        newer.set_answer("q", "2");
+        file.merge(&newer);
+        assert_eq!(file.exercise("q").answer.as_deref(), Some("2"));
+        file.merge(&before);
+        assert_eq!(file.exercise("q").answer.as_deref(), Some("2"));
     }
 }

@@ -223,8 +223,10 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     // Resume here next time, even if the student never changes topic.
     let opened = app.topic_number();
     app.exercises.progress.jump(opened);
-    if let Some(note) = crate::exercises::lab::save(&progress_file, &app.exercises.progress) {
-        app.log.push(LogLine::new(LineKind::Fail, note));
+    match crate::exercises::lab::save(&progress_file, &app.exercises.progress) {
+        Ok(Some(merged)) => app.exercises.adopt(&merged),
+        Ok(None) => {}
+        Err(note) => app.log.push(LogLine::new(LineKind::Fail, note)),
     }
 
     let (tx, rx) = mpsc::channel::<Event>();
@@ -279,6 +281,12 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
             move |r| tx.send(Event::Checked(r)).is_ok()
         },
     );
+    // Another shell's `glassbox exercise …` shows here within half a second.
+    let watcher =
+        crate::exercises::lab::spawn_progress_watcher(progress_file.clone(), stop.clone(), {
+            let tx = tx.clone();
+            move |p| tx.send(Event::Progress(Box::new(p))).is_ok()
+        });
     // The demo worker: one job at a time, in order.
     let (jobs, job_rx) = mpsc::channel::<Effect>();
     let worker = {
@@ -357,8 +365,10 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
                         let _ = checks.send(ids);
                     }
                     Effect::SaveProgress(p) => {
-                        if let Some(note) = crate::exercises::lab::save(&progress_file, &p) {
-                            app.log.push(LogLine::new(LineKind::Fail, note));
+                        match crate::exercises::lab::save(&progress_file, &p) {
+                            Ok(Some(merged)) => app.exercises.adopt(&merged),
+                            Ok(None) => {}
+                            Err(note) => app.log.push(LogLine::new(LineKind::Fail, note)),
                         }
                     }
                     job => {
@@ -386,6 +396,9 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     drop(checks);
     let _ = checker.join();
     let _ = input.join();
+    if let Some(w) = watcher {
+        let _ = w.join();
+    }
     let names = lab_containers(&root);
     if !names.is_empty() {
         eprintln!(

@@ -32,6 +32,9 @@ pub enum Event {
     Checked(Vec<crate::exercises::Graded>),
     /// The presenter's scripted run moved to this step.
     GoStep(usize),
+    /// The progress file as it is now: after the lab's own save (merged
+    /// with other writers'), or after another program changed it.
+    Progress(Box<crate::exercises::progress::Progress>),
     Quit,
 }
 
@@ -229,6 +232,10 @@ impl App {
             }
             Event::Demo(d) => {
                 self.on_demo(d);
+                Vec::new()
+            }
+            Event::Progress(p) => {
+                self.exercises.adopt(&p);
                 Vec::new()
             }
             Event::Checked(results) => {
