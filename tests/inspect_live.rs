@@ -1,5 +1,5 @@
 //! The inspect readers against the live kernel, through this test process's
-//! own /proc entries (no root needed).
+//! own /proc entries (no root needed; the netfilter and veth tests need it).
 
 use std::path::Path;
 
@@ -102,4 +102,51 @@ fn iptables_save_as_root() {
     for table in &save.tables {
         assert!(!table.name.is_empty());
     }
+}
+
+/// An interface being deleted answers reads of its attributes with EINVAL or
+/// ENODEV while its directory is still listed (the kernel's `dev_isalive`
+/// check in net-sysfs), not only with ENOENT once it is gone. Listing the
+/// interfaces must leave it out, not fail: the lab's network panel and
+/// `veth_ends` list the host's interfaces while other containers stop.
+/// Here a private network namespace creates and deletes a veth pair in a
+/// loop, and its interfaces are listed through /proc/PID/root/sys/class/net.
+#[test]
+fn interfaces_deleted_meanwhile_are_left_out() {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        if std::env::var_os("CI").is_some() {
+            panic!("interfaces_deleted_meanwhile_are_left_out needs root, and CI must run it");
+        }
+        eprintln!("SKIPPED interfaces_deleted_meanwhile_are_left_out: making veths needs root");
+        return;
+    }
+    let mut churn = std::process::Command::new("unshare")
+        .args(["--net", "--mount", "--propagation", "private", "sh", "-c"])
+        .arg(
+            "mount -t sysfs sysfs /sys && \
+             while :; do ip link add lane-a type veth peer name lane-b; ip link del lane-a; done",
+        )
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("unshare");
+    let sys = std::path::PathBuf::from(format!("/proc/{}/root/sys/class/net", churn.id()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (mut lists, mut with_veth, mut failure) = (0, 0, None);
+    while std::time::Instant::now() < deadline && with_veth < 300 && failure.is_none() {
+        match netdev::list_netdevs(&sys) {
+            Ok(devs) => {
+                lists += 1;
+                with_veth += usize::from(devs.iter().any(|d| d.name.starts_with("lane-")));
+            }
+            Err(e) => failure = Some(format!("{e:#}: {:?}", std::error::Error::source(&e))),
+        }
+    }
+    let _ = churn.kill();
+    let _ = churn.wait();
+    assert_eq!(failure, None, "after {lists} good listings");
+    assert!(
+        with_veth > 0,
+        "{lists} listings never saw the veth: the churn did not run"
+    );
 }

@@ -76,21 +76,35 @@ pub fn list_interface_names(root: &Path) -> Result<Vec<String>, ReadError> {
     Ok(names)
 }
 
-/// Every interface in `root`, ordered by ifindex. One that disappears between
-/// the listing and the reading (another container's veth, deleted meanwhile)
-/// is left out; any other failure is an error.
+/// Every interface in `root`, ordered by ifindex. One that comes or goes
+/// while it is read (another container's veth, made or deleted meanwhile) is
+/// left out; any other failure is an error.
 pub fn list_netdevs(root: &Path) -> Result<Vec<NetDev>, ReadError> {
     let mut devs = Vec::new();
     for name in list_interface_names(root)? {
-        match read_netdev(root, &name) {
+        let mut read = read_netdev(root, &name);
+        // Once more: a new interface can take the name of one just deleted.
+        if read.as_ref().is_err_and(in_flux) {
+            read = read_netdev(root, &name);
+        }
+        match read {
             Ok(dev) => devs.push(dev),
-            Err(ReadError::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::NotFound && !root.join(&name).exists() => {}
+            Err(e) if in_flux(&e) => {}
             Err(e) => return Err(e),
         }
     }
     devs.sort_by_key(|d| d.ifindex);
     Ok(devs)
+}
+
+/// True when a read under /sys/class/net/NAME failed the way the kernel
+/// answers while the interface comes or goes: ENOENT (its directory is
+/// gone, or is there before its attribute files are), EINVAL from each
+/// attribute once it is unregistering (net-sysfs's `dev_isalive` check), or
+/// ENODEV.
+fn in_flux(e: &ReadError) -> bool {
+    matches!(e, ReadError::Io { source, .. }
+        if matches!(source.raw_os_error(), Some(libc::ENOENT | libc::EINVAL | libc::ENODEV)))
 }
 
 /// True when `a` and `b` are the two ends of one veth: each one's iflink is
@@ -148,4 +162,31 @@ pub fn parse_proc_net_dev(text: &str) -> Result<Vec<ProcNetDev>, ParseError> {
 /// Reads /proc/PID/net/dev: the interfaces of PID's network namespace.
 pub fn read_proc_net_dev(pid: u32) -> Result<Vec<ProcNetDev>, ReadError> {
     read_parsed(&proc_dir(pid).join("net/dev"), parse_proc_net_dev)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io_error(errno: i32) -> ReadError {
+        ReadError::io(
+            Path::new("/sys/class/net/gb1/statistics/rx_bytes"),
+            std::io::Error::from_raw_os_error(errno),
+        )
+    }
+
+    #[test]
+    fn an_interface_coming_or_going_is_in_flux_other_failures_are_not() {
+        // Unregistering: the attributes answer EINVAL or ENODEV; gone, or
+        // not all there yet: ENOENT.
+        assert!(in_flux(&io_error(libc::EINVAL)));
+        assert!(in_flux(&io_error(libc::ENODEV)));
+        assert!(in_flux(&io_error(libc::ENOENT)));
+        assert!(!in_flux(&io_error(libc::EACCES)));
+        let parse = ReadError::Parse {
+            path: "/sys/class/net/gb1/ifindex".into(),
+            source: parse_num::<u32>("ifindex", "x").unwrap_err(),
+        };
+        assert!(!in_flux(&parse));
+    }
 }
