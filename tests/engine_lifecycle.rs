@@ -174,8 +174,13 @@ fn a_killed_cli_leaves_nothing_after_cleanup() {
         .spawn()
         .unwrap();
     let t = Instant::now();
+    // A guard against a hang, not a speed check: the pure cgroup v2 lane
+    // (tests/vm/cgroup-v2.sh) runs this on an emulated CPU.
     while !root.ok(&["ps"]).contains("orphan") {
-        assert!(t.elapsed() < Duration::from_secs(5));
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "orphan not in ps after 60 s"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap();
