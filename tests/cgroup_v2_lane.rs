@@ -259,8 +259,8 @@ fn run_and_exec_are_born_in_the_containers_group() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    // Not --rm: that one forks, after the container is gone, to delete its
-    // files in the background (and deletes them itself when it cannot).
+    // Not --rm: after the container is gone, that one starts a process of
+    // its own (in the caller's group) to delete the container's files.
     let out = group.run(&format!(
         "{g} run --name c3run --network none busybox cat /proc/self/cgroup"
     ));

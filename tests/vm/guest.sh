@@ -8,7 +8,7 @@
 # test binary, never through the console, where the kernel's lines interleave.
 #
 # usage: guest.sh OUT PYTHON
-#   OUT/plan: "NAME BINARY QUEUE" lines. Each queue runs its binaries one after
+#   OUT/plan: "NAME BINARY QUEUE [ARGS]" lines (ARGS: libtest's, e.g. --skip). Each queue runs its binaries one after
 #   the other; the queues run side by side (binaries that publish fixed host
 #   ports share one queue). OUT/env: GLASSBOX (the binary the tests start) and
 #   CENSUS (the leak census, or empty). PYTHON: the venv's python3 (the guest
@@ -72,12 +72,13 @@ export CI=true TMPDIR=/tmp GLASSBOX_REQUIRE_PURE_V2=1
 threads=${LANE_TEST_THREADS:-2}
 
 run_queue() {
-  local queue=$1 name bin q t0 rc
-  while read -r name bin q; do
+  local queue=$1 name bin q args t0 rc
+  while read -r name bin q args; do
     [ "$q" = "$queue" ] || continue
     step "$name: start"
     t0=$(date +%s)
-    "$bin" --test-threads="$threads" >"$out/$name.out" 2>&1
+    # shellcheck disable=SC2086 # args: "--exact --skip A --skip B", split on purpose
+    "$bin" --test-threads="$threads" $args >"$out/$name.out" 2>&1
     rc=$?
     echo "$rc $(( $(date +%s) - t0 ))" >"$out/$name.rc"
     step "$name: exit $rc after $(( $(date +%s) - t0 )) s"
