@@ -29,7 +29,7 @@
 #   LANE_SKIP="b:t …"   tests of those to leave out (default: LANE_SKIP below;
 #                       LANE_SKIP= runs every test of each target)
 #   VM_NICE=N           run qemu under nice -n N (while others share the cores)
-#   VM_TIMEOUT=S        give the guest S seconds in all (default 1200)
+#   VM_TIMEOUT=S        give the guest S seconds in all (default 900)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -199,7 +199,7 @@ say "booting $(basename "$kimg") under qemu (TCG, 2 CPUs, 2 GiB), ${#tests[@]} t
 t_boot=$(date +%s)
 rc=0
 TIMEFORMAT='%R %U %S'
-{ time timeout --kill-after=10 "${VM_TIMEOUT:-1200}" nice -n "${VM_NICE:-0}" \
+{ time timeout --kill-after=10 "${VM_TIMEOUT:-900}" nice -n "${VM_NICE:-0}" \
   vng --run "$kimg" --disable-kvm --cpus 2 --memory 2G --rwdir "$out" \
       --exec "$repo/tests/vm/guest.sh $out $venv/bin/python3" </dev/null >"$vm/console.log" 2>&1 || rc=$?; } 2>"$vm/time"
 read -r _ cpu_user cpu_sys <"$vm/time" || true
