@@ -56,6 +56,7 @@ fn limits_go_to_v2_files() {
             period: Some(100_000),
         }),
         pids: Some(PidsResources { limit: 64 }),
+        devices: Vec::new(),
     };
     let mut trace = Trace::default();
     cgroups::v2::apply(&dir, "glassbox/k1/c1", &resources, &mut trace).unwrap();

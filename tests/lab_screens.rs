@@ -246,6 +246,13 @@ fn fixture_sample() -> Sample {
         security: Reading::Ready(
             parse_proc_status(&fixture("proc_status/container_init.txt")).expect("status"),
         ),
+        devices: Reading::Ready(DevicesView {
+            source: "/sys/fs/cgroup/devices/glassbox/default/4d96fc1ebdf7/devices.list".into(),
+            lines: ["c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 136:* rwm"]
+                .iter()
+                .map(|l| l.to_string())
+                .collect(),
+        }),
         trace: Reading::Ready(trace),
         chain: Reading::Ready(vec![
             ChainRow {

@@ -170,6 +170,9 @@ pub struct RunArgs {
     /// Bind mount a host path (SRC:DST[:ro])
     #[arg(short, long = "volume")]
     pub volume: Vec<String>,
+    /// Add a host device to the container (HOST[:CONTAINER][:rwm])
+    #[arg(long = "device")]
+    pub device: Vec<String>,
     /// Mount the container's root filesystem as read only
     #[arg(long)]
     pub read_only: bool,
@@ -283,6 +286,11 @@ fn run_options(root: &DataRoot, a: RunArgs) -> anyhow::Result<RunOptions> {
             read_only: a.read_only,
             volumes,
             security_opt: parse_security_opts(&a.security_opt)?,
+            devices: a
+                .device
+                .iter()
+                .map(|d| crate::engine::container::DeviceMapping::parse(d))
+                .collect::<anyhow::Result<_>>()?,
         },
         entrypoint: None,
     })
@@ -329,6 +337,21 @@ fn parse_signal(s: &str) -> anyhow::Result<i32> {
 /// Runs the CLI; returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    // The commands that start processes in containers run from a read-only
+    // view of this binary (see runtime::exe): re-executed once, here.
+    let starts_containers = matches!(
+        cli.command,
+        Some(Command::Run(_))
+            | Some(Command::Exec(_))
+            | Some(Command::Image(image::ImageCommand::Build { .. }))
+    );
+    if starts_containers
+        && nix::unistd::geteuid().is_root()
+        && let Err(e) = crate::runtime::exe::seal()
+    {
+        eprintln!("glassbox: {e}");
+        return 125;
+    }
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {

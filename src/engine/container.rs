@@ -42,6 +42,72 @@ pub struct RunConfig {
     /// `--security-opt` values, as docker's `HostConfig.SecurityOpt`.
     #[serde(default)]
     pub security_opt: Vec<String>,
+    /// `--device` mappings, as docker's `HostConfig.Devices`.
+    #[serde(default)]
+    pub devices: Vec<DeviceMapping>,
+}
+
+/// `--device HOST[:CONTAINER][:PERMISSIONS]`: a host device node made inside,
+/// and allowed by the device cgroup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeviceMapping {
+    pub path_on_host: String,
+    pub path_in_container: String,
+    /// `r`, `w`, `m` in any combination (docker's default: `rwm`).
+    pub cgroup_permissions: String,
+    /// What the host node is, read when the flag was given: `b` or `c`,
+    /// major, minor, and its permission bits.
+    #[serde(default)]
+    pub typ: String,
+    #[serde(default)]
+    pub major: i64,
+    #[serde(default)]
+    pub minor: i64,
+    #[serde(default)]
+    pub file_mode: u32,
+}
+
+impl DeviceMapping {
+    /// Parses docker's `--device` value and reads the host node (it must be
+    /// a block or character device).
+    pub fn parse(text: &str) -> anyhow::Result<DeviceMapping> {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let parts: Vec<&str> = text.split(':').collect();
+        let is_perms =
+            |p: &str| !p.is_empty() && p.len() <= 3 && p.chars().all(|c| "rwm".contains(c));
+        let (host, inside, perms) = match parts.as_slice() {
+            [h] => (*h, *h, "rwm"),
+            [h, p] if is_perms(p) => (*h, *h, *p),
+            [h, c] => (*h, *c, "rwm"),
+            [h, c, p] if is_perms(p) => (*h, *c, *p),
+            _ => bail!(
+                "invalid --device {text:?}: use HOST[:CONTAINER][:PERMISSIONS], with PERMISSIONS made of r, w and m"
+            ),
+        };
+        if !host.starts_with('/') || !inside.starts_with('/') {
+            bail!("invalid --device {text:?}: both paths must be absolute");
+        }
+        let meta = std::fs::metadata(host)
+            .with_context(|| format!("--device {text:?}: cannot read the host device {host}"))?;
+        let typ = if meta.file_type().is_block_device() {
+            "b"
+        } else if meta.file_type().is_char_device() {
+            "c"
+        } else {
+            bail!("--device {text:?}: {host} is not a block or character device node");
+        };
+        let rdev = meta.rdev();
+        Ok(DeviceMapping {
+            path_on_host: host.to_string(),
+            path_in_container: inside.to_string(),
+            cgroup_permissions: perms.to_string(),
+            typ: typ.to_string(),
+            major: i64::from(libc::major(rdev)),
+            minor: i64::from(libc::minor(rdev)),
+            file_mode: meta.mode() & 0o7777,
+        })
+    }
 }
 
 impl RunConfig {

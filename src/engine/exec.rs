@@ -6,6 +6,12 @@
 //! same user, capabilities and no_new_privs as the main process (read from the
 //! container's `config.json`, as `runc exec` does). The new process is a
 //! child of glassbox, not of the container's PID 1, yet `ps` inside lists it.
+//!
+//! Nothing of the CLI's own reaches the container: its standard streams are
+//! pipes (or, with `-t`, a pty made inside) that glassbox relays, as `run`
+//! does, never the CLI's descriptors (a process inside could reopen
+//! /proc/PID/fd/1 and read the admin's terminal), and its environment is only
+//! config.json's (plus `-e`), never the CLI's.
 
 use super::DataRoot;
 use super::container::{self, Paths};
@@ -15,7 +21,7 @@ use crate::runtime::spec::Spec;
 use crate::runtime::trace::Trace;
 use crate::runtime::{self, RuntimeError, pty};
 use anyhow::{Context, bail};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 #[derive(Debug, Clone, Default)]
 pub struct ExecOptions {
@@ -66,16 +72,33 @@ pub fn exec(
         spec.process.user.gid = gid;
     }
     let cgroup = Cgroup::new(&root.cgroup_layout()?, &record.cgroup);
-    let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
-    let stdin = if opts.interactive {
-        0
+    // The process's 0, 1 and 2: pipes of ours (stdin: /dev/null without -i).
+    let pipe = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe2");
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    let (stdin_child, stdin_ours): (OwnedFd, Option<OwnedFd>) = if opts.interactive && !opts.tty {
+        let (r, w) = pipe()?;
+        (r, Some(w))
     } else {
-        null.as_raw_fd()
+        let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
+        (OwnedFd::from(null), None)
     };
     let forward = !opts.tty;
     let signals = shim::signal_fd(forward).context("signalfd")?;
     let mut trace = Trace::default();
-    let started = match runtime::exec(record.state.pid, &spec, &cgroup, [stdin, 1, 2], &mut trace) {
+    let started = runtime::exec(
+        record.state.pid,
+        &spec,
+        &cgroup,
+        [
+            stdin_child.as_raw_fd(),
+            out_w.as_raw_fd(),
+            err_w.as_raw_fd(),
+        ],
+        &mut trace,
+    );
+    drop((stdin_child, out_w, err_w));
+    let started = match started {
         Ok(s) => s,
         Err(RuntimeError::InitFailed { exit_code, message }) => {
             return Err(super::run::StartError {
@@ -91,14 +114,21 @@ pub fn exec(
     if let (Some(m), Some(ws)) = (master, pty::window_size(0)) {
         pty::set_window_size(m.as_raw_fd(), &ws);
     }
+    let mut outputs = vec![
+        (out_r.as_fd(), Stream::Stdout),
+        (err_r.as_fd(), Stream::Stderr),
+    ];
+    if let Some(m) = master {
+        outputs.push((m.as_fd(), Stream::Stdout));
+    }
+    let input_to = match (master, stdin_ours) {
+        (Some(m), _) if opts.interactive => m.try_clone().ok(),
+        (_, ours) => ours,
+    };
     let relay = Relay {
-        outputs: master
-            .map(|m| vec![(m.as_fd(), Stream::Stdout)])
-            .unwrap_or_default(),
-        input_to: master
-            .filter(|_| opts.interactive)
-            .and_then(|m| m.try_clone().ok()),
-        input_from: (master.is_some() && opts.interactive).then_some(0),
+        outputs,
+        input_to,
+        input_from: opts.interactive.then_some(0),
         pty_master: master.map(|m| m.as_raw_fd()),
         forward_signals: forward,
     };

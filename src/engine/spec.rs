@@ -3,15 +3,17 @@
 //! This is where glassbox decides what a container *is*, with the defaults of
 //! trusted runtimes: new pid, mount, uts, ipc and network namespaces (and
 //! cgroup on cgroup v2); the 14 capabilities docker keeps; no_new_privs;
-//! runc's masked and read-only /proc paths; a pids limit. The runtime then does
+//! runc's masked and read-only /proc paths; a pids limit; docker's device
+//! allow-list (`--device` adds to it). The runtime then does
 //! exactly what the file says, and so would runc.
 
 use super::container::Record;
 use crate::image::ImageConfig;
+use crate::runtime::cgroups::devices;
 use crate::runtime::security::{capabilities, seccomp};
 use crate::runtime::spec::{
-    Capabilities, CpuResources, Linux, MemoryResources, Mount, Namespace, PidsResources, Process,
-    Resources, Rlimit, Root, Spec, User,
+    Capabilities, CpuResources, Device, DeviceRule, Linux, MemoryResources, Mount, Namespace,
+    PidsResources, Process, Resources, Rlimit, Root, Spec, User,
 };
 use std::collections::BTreeMap;
 
@@ -191,6 +193,17 @@ pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2
         pids: Some(c.pids_limit.unwrap_or(DEFAULT_PIDS_LIMIT))
             .filter(|l| *l > 0)
             .map(|limit| PidsResources { limit }),
+        // docker's allow-list, then one rule per --device (later rules win).
+        devices: devices::default_rules()
+            .into_iter()
+            .chain(c.devices.iter().map(|d| DeviceRule {
+                allow: true,
+                typ: Some(d.typ.clone()),
+                major: Some(d.major),
+                minor: Some(d.minor),
+                access: Some(d.cgroup_permissions.clone()),
+            }))
+            .collect(),
     };
     let mut annotations = BTreeMap::new();
     annotations.insert("org.glassbox.name".into(), record.name.clone());
@@ -246,6 +259,19 @@ pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2
             readonly_paths: READONLY_PATHS.iter().map(|s| s.to_string()).collect(),
             rootfs_propagation: Some("rslave".into()),
             seccomp: c.seccomp().then(seccomp::default_profile),
+            devices: c
+                .devices
+                .iter()
+                .map(|d| Device {
+                    path: d.path_in_container.clone(),
+                    typ: d.typ.clone(),
+                    major: d.major,
+                    minor: d.minor,
+                    file_mode: Some(d.file_mode),
+                    uid: Some(0),
+                    gid: Some(0),
+                })
+                .collect(),
         },
         annotations,
     }

@@ -220,7 +220,7 @@ const fn panel(name: &'static str, source: Source, shows: &'static str) -> Panel
 }
 
 /// Every panel a step can show.
-pub const PANELS: [Panel; 14] = [
+pub const PANELS: [Panel; 15] = [
     panel(
         "namespaces",
         Source::Kernel,
@@ -260,6 +260,11 @@ pub const PANELS: [Panel; 14] = [
         "security",
         Source::Kernel,
         "capabilities by name, uids, NoNewPrivs, Seccomp",
+    ),
+    panel(
+        "devices",
+        Source::Kernel,
+        "the device cgroup: devices.list (v1) or the attached BPF program (v2)",
     ),
     panel(
         "timeline",

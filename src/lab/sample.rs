@@ -66,10 +66,21 @@ pub struct Sample {
     pub network: Reading<NetworkView>,
     pub nat: Reading<Vec<Rule>>,
     pub security: Reading<ProcStatus>,
+    pub devices: Reading<DevicesView>,
     pub trace: Reading<Vec<Event>>,
     pub chain: Reading<Vec<ChainRow>>,
     pub bundle: Reading<Vec<String>>,
     pub dataroot: Reading<Vec<TreeRow>>,
+}
+
+/// The devices panel: which device nodes the container's cgroup lets it
+/// open, as the kernel holds it (v1: `devices.list`; v2: the attached
+/// BPF_PROG_TYPE_CGROUP_DEVICE program, disassembled).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DevicesView {
+    /// Where it was read: the devices.list path, or "BPF program id N on DIR".
+    pub source: String,
+    pub lines: Vec<String>,
 }
 
 /// The namespaces panel: the host's namespaces against the container's.

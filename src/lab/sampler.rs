@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use super::netview;
 use super::sample::{
-    CgroupView, ChainRow, ContainerInfo, IfaceRow, LayerRow, LayersView, NetworkView, NsView,
-    ProcRow, ProcessesView, Reading, Sample, TreeRow, UpperEntry, UpperKind, UpperView, Want,
+    CgroupView, ChainRow, ContainerInfo, DevicesView, IfaceRow, LayerRow, LayersView, NetworkView,
+    NsView, ProcRow, ProcessesView, Reading, Sample, TreeRow, UpperEntry, UpperKind, UpperView,
+    Want,
 };
 use crate::engine::DataRoot;
 use crate::engine::container::{self, Paths, Record};
@@ -157,6 +158,7 @@ impl Sampler {
                 ("cgroup", &mut s.cgroup),
                 ("network", &mut s.network),
                 ("security", &mut s.security),
+                ("devices", &mut s.devices),
                 ("chain", &mut s.chain),
             ] {
                 if wants(panel) {
@@ -177,6 +179,9 @@ impl Sampler {
         if wants("security") {
             s.security = Reading::from_result(proc_status::read_proc_status(pid));
         }
+        if wants("devices") {
+            s.devices = Reading::from_result(self.devices(&record));
+        }
         if wants("chain") {
             s.chain = Reading::Ready(chain(&record, pid));
         }
@@ -184,6 +189,47 @@ impl Sampler {
             s.network = Reading::from_result(network(&record, pid));
         }
         s
+    }
+
+    /// The device cgroup of the container, as the kernel holds it.
+    fn devices(&self, record: &Record) -> anyhow::Result<DevicesView> {
+        use crate::runtime::cgroups::{Layout, devices};
+        let rel = record.cgroup.trim_start_matches('/');
+        match &self.layout {
+            Some(Layout::V1(m)) => {
+                let dir = m
+                    .devices
+                    .as_ref()
+                    .ok_or_else(|| anyhow::anyhow!("no cgroup v1 devices hierarchy is mounted"))?
+                    .join(rel);
+                let path = dir.join("devices.list");
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                Ok(DevicesView {
+                    source: path.display().to_string(),
+                    lines: text.lines().map(String::from).collect(),
+                })
+            }
+            Some(Layout::V2 { mount }) => {
+                let dir = mount.join(rel);
+                let progs = devices::attached(&dir).map_err(|e| {
+                    anyhow::anyhow!("bpf(BPF_PROG_QUERY) on {}: {e}", dir.display())
+                })?;
+                let Some(p) = progs.first() else {
+                    anyhow::bail!("no device program is attached to {}", dir.display());
+                };
+                Ok(DevicesView {
+                    source: format!("BPF program id {} on {}", p.id, dir.display()),
+                    lines: p
+                        .insns
+                        .iter()
+                        .enumerate()
+                        .map(|(n, i)| format!("{n:3}: {}", devices::disassemble(i)))
+                        .collect(),
+                })
+            }
+            None => anyhow::bail!("no cgroup hierarchy is mounted on this host"),
+        }
     }
 
     fn processes(&self, record: &Record, pid: u32) -> anyhow::Result<ProcessesView> {

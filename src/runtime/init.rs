@@ -145,7 +145,7 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
         })?;
     }
     step(chan, "create_devices", || {
-        rootfs::create_devices(args.rootfs)
+        rootfs::create_devices(args.rootfs, &spec.linux.devices)
     })?;
     step(chan, "pivot_root", || rootfs::pivot_root(args.rootfs))?;
     if let Stdio::Console(socket) = args.stdio {

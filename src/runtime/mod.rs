@@ -14,6 +14,7 @@
 //! by path and the init joins it.
 
 pub mod cgroups;
+pub mod exe;
 pub mod init;
 pub mod journal;
 pub mod logs;
@@ -124,11 +125,15 @@ pub fn start(
         },
     };
     let flags = namespaces::clone_flags(spec);
+    // The init is a copy of this process until execve: closed to the
+    // container's processes (see `exe`), and holding none of our environment.
+    exe::undumpable().map_err(sys("prctl(PR_SET_DUMPABLE, 0)"))?;
     let t = now_ns();
     let (forked, how, procs) = clone_in_cgroup(cgroup, flags)?;
     match forked {
         namespaces::Forked::Child => {
             drop(runtime_side);
+            exe::scrub_environment();
             init::run(
                 InitArgs {
                     spec,
@@ -226,6 +231,9 @@ pub fn exec(
     stdio: [RawFd; 3],
     trace: &mut Trace,
 ) -> Result<Started, RuntimeError> {
+    // Before joining anything: what we fork is born in the container's PID
+    // namespace, visible there, and must stay closed to it until execve.
+    exe::undumpable().map_err(sys("prctl(PR_SET_DUMPABLE, 0)"))?;
     let t = now_ns();
     let ns = namespaces::open_all_of(container_pid)
         .map_err(sys("opening /proc/PID/ns of the container"))?;
@@ -256,10 +264,14 @@ pub fn exec(
         },
     };
     let t = now_ns();
-    let (forked, how, procs) = clone_in_cgroup(cgroup, 0)?;
+    let (forked, how, mut procs) = clone_in_cgroup(cgroup, 0)?;
+    // A container started by an older glassbox has no group in a hierarchy
+    // added since (the devices controller): join the ones it has.
+    procs.retain(|f| f.parent().is_some_and(|d| d.is_dir()));
     match forked {
         namespaces::Forked::Child => {
             drop(runtime_side);
+            exe::scrub_environment();
             init::run_exec(
                 init::ExecArgs {
                     spec,

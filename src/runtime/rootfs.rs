@@ -11,7 +11,7 @@
 //! paths are resolved). Last, a few kernel files are hidden ("masked" by binding
 //! /dev/null over them) or made read-only, as runc does.
 
-use super::spec::{Mount, Spec};
+use super::spec::{Device, Mount, Spec};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::stat::{Mode, SFlag, makedev, mknod};
 use std::fs;
@@ -227,9 +227,11 @@ pub const DEFAULT_DEVICES: [(&str, u64, u64); 6] = [
     ("tty", 5, 0),
 ];
 
-/// Step `create_devices`: mknod the harmless devices into the new /dev, and the
-/// usual symlinks (/dev/fd, /dev/stdin, /dev/ptmx → pts/ptmx).
-pub fn create_devices(rootfs: &Path) -> Result<String, RootfsError> {
+/// Step `create_devices`: mknod the harmless devices into the new /dev, the
+/// usual symlinks (/dev/fd, /dev/stdin, /dev/ptmx → pts/ptmx), and the nodes
+/// of `linux.devices` (`--device`). Making a node is not using it: the
+/// device cgroup decides what may be opened (see `cgroups::devices`).
+pub fn create_devices(rootfs: &Path, extra: &[Device]) -> Result<String, RootfsError> {
     let dev = rootfs.join("dev");
     for (name, major, minor) in DEFAULT_DEVICES {
         let path = dev.join(name);
@@ -253,10 +255,46 @@ pub fn create_devices(rootfs: &Path) -> Result<String, RootfsError> {
         let _ = fs::remove_file(&path);
         symlink(target, &path).map_err(io_err(format!("symlink {}", path.display())))?;
     }
-    Ok(
-        "mknod /dev/{null,zero,full,random,urandom,tty}; symlink fd, stdin, stdout, stderr, ptmx"
-            .into(),
-    )
+    let mut made = String::new();
+    for d in extra {
+        let path = inside(rootfs, &d.path)?;
+        let kind = match d.typ.as_str() {
+            "b" => SFlag::S_IFBLK,
+            "c" | "u" => SFlag::S_IFCHR,
+            "p" => SFlag::S_IFIFO,
+            other => {
+                return Err(RootfsError {
+                    what: format!("device {}", d.path),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("type {other:?} is not b, c, u or p"),
+                    ),
+                });
+            }
+        };
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io_err(format!("mkdir {}", parent.display())))?;
+        }
+        let _ = fs::remove_file(&path);
+        let (major, minor) = (d.major as u64, d.minor as u64);
+        mknod(
+            &path,
+            kind,
+            Mode::from_bits_truncate(d.file_mode.unwrap_or(0o666)),
+            makedev(major, minor),
+        )
+        .map_err(err(format!("mknod {}", path.display())))?;
+        nix::unistd::chown(
+            &path,
+            d.uid.map(nix::unistd::Uid::from_raw),
+            d.gid.map(nix::unistd::Gid::from_raw),
+        )
+        .map_err(err(format!("chown {}", path.display())))?;
+        made.push_str(&format!("; mknod {} {} {major}:{minor}", d.path, d.typ));
+    }
+    Ok(format!(
+        "mknod /dev/{{null,zero,full,random,urandom,tty}}; symlink fd, stdin, stdout, stderr, ptmx{made}"
+    ))
 }
 
 /// Step `pivot_root`: the image becomes `/`, the host's root is detached.

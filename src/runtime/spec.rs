@@ -127,6 +127,44 @@ pub struct Linux {
     /// The system-call filter (see `security::seccomp`); none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seccomp: Option<Seccomp>,
+    /// Device nodes to make in the container's /dev (`--device`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<Device>,
+}
+
+/// `linux.devices[]`: a device node the runtime makes inside the container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    /// Where, inside the container (`/dev/xvda`).
+    pub path: String,
+    /// `c` (character), `b` (block), `u` (unbuffered char) or `p` (FIFO).
+    #[serde(rename = "type")]
+    pub typ: String,
+    pub major: i64,
+    pub minor: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_mode: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+}
+
+/// `linux.resources.devices[]`: one rule of the device cgroup (see
+/// `cgroups::devices`). No type, or `a`, means every device; no major or
+/// minor means any; access is a combination of `r`, `w`, `m` (mknod).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceRule {
+    pub allow: bool,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub typ: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub major: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minor: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
 }
 
 /// `linux.seccomp`: a default verdict and rules by system-call name.
@@ -184,6 +222,9 @@ pub struct Resources {
     pub cpu: Option<CpuResources>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pids: Option<PidsResources>,
+    /// Which device nodes may be opened or made (later rules win).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceRule>,
 }
 
 /// `limit` is bytes of memory; `swap` is memory *plus* swap (so `swap == limit`

@@ -38,6 +38,7 @@ pub fn render_panel(name: &str, app: &App, area: Rect, buf: &mut Buffer) {
         "network" => with(&s.network, network),
         "nat" => with(&s.nat, |r| nat(r)),
         "security" => with(&s.security, security),
+        "devices" => with(&s.devices, devices),
         "timeline" => return timeline(app, inner, buf),
         "chain" => with(&s.chain, |c| chain(c, inner.width as usize)),
         "bundle" => with(&s.bundle, |b| {
@@ -497,6 +498,12 @@ fn security(p: &crate::inspect::proc_status::ProcStatus) -> Vec<Line<'static>> {
             Span::raw(short(&dropped)),
         ]),
     ]
+}
+
+fn devices(v: &crate::lab::sample::DevicesView) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(Span::styled(v.source.clone(), bold()))];
+    lines.extend(v.lines.iter().map(|l| Line::from(l.clone())));
+    lines
 }
 
 fn timeline(app: &App, area: Rect, buf: &mut Buffer) {

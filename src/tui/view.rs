@@ -426,8 +426,9 @@ fn help(area: Rect, buf: &mut Buffer) {
         Line::from("  PgDn J / PgUp K   scroll the lesson text (the output, in the output view)"),
         Line::from("  o       show all the demo output over the whole screen, and back"),
         Line::from("  e       the topic's exercises, one after another, then back"),
-        Line::from("  x       check the exercises against the kernel now (they also"),
-        Line::from("          re-check when a container or image changes)"),
+        Line::from(
+            "  x       check the exercises against the kernel now (also redone on each change)",
+        ),
         Line::from("  i s S a in the exercise: next hint, solution, skip, type an answer"),
         Line::from("  Space A presenter mode (--present): next paragraph, play the topic"),
         Line::from(

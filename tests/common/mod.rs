@@ -127,6 +127,11 @@ pub fn sh(cmd: &str) -> String {
 /// compiled once per build directory with the host's C compiler (`cc -static`):
 /// busybox has no way to make an arbitrary system call and report its errno.
 pub fn probe() -> PathBuf {
+    static PROBE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PROBE.get_or_init(compile_probe).clone()
+}
+
+fn compile_probe() -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/security/probe.c");
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("glassbox-probe");
     let fresh = |p: &Path| {

@@ -15,6 +15,7 @@
 //! Every function takes the mount point as a path, so tests point it at a
 //! directory of fake control files.
 
+pub mod devices;
 pub mod v1;
 pub mod v2;
 
@@ -100,6 +101,7 @@ pub fn layout_of(mounts: &[MountInfo]) -> Option<Layout> {
                         "cpu" => &mut found.cpu,
                         "cpuacct" => &mut found.cpuacct,
                         "pids" => &mut found.pids,
+                        "devices" => &mut found.devices,
                         _ => continue,
                     };
                     *slot = Some(m.mount_point.clone());

@@ -5,7 +5,8 @@
 //! process must be written into each one (`tasks` or `cgroup.procs`, see
 //! [`super::Cgroup::join_files`]). Names differ from v2:
 //! `memory.limit_in_bytes`, `cpu.cfs_quota_us` with `cpu.cfs_period_us`,
-//! `pids.max`; OOM kills show in `memory.oom_control` (`oom_kill N`, Linux 4.13+).
+//! `pids.max`; OOM kills show in `memory.oom_control` (`oom_kill N`, Linux 4.13+);
+//! device rules go to `devices.deny`/`devices.allow` (see [`super::devices`]).
 
 use super::{CgroupError, write_control};
 use crate::inspect::ReadError;
@@ -21,15 +22,23 @@ pub struct Mounts {
     pub cpu: Option<PathBuf>,
     pub cpuacct: Option<PathBuf>,
     pub pids: Option<PathBuf>,
+    /// The devices controller: which device nodes the group may open.
+    pub devices: Option<PathBuf>,
 }
 
 impl Mounts {
     /// Each hierarchy once, in a fixed order.
     pub fn distinct(&self) -> Vec<PathBuf> {
         let mut out: Vec<PathBuf> = Vec::new();
-        for p in [&self.memory, &self.cpu, &self.cpuacct, &self.pids]
-            .into_iter()
-            .flatten()
+        for p in [
+            &self.memory,
+            &self.cpu,
+            &self.cpuacct,
+            &self.pids,
+            &self.devices,
+        ]
+        .into_iter()
+        .flatten()
         {
             if !out.contains(p) {
                 out.push(p.clone());
@@ -87,6 +96,10 @@ pub fn apply(
             "max".to_string()
         };
         write_control(&dir, "pids.max", &value, trace)?;
+    }
+    if !resources.devices.is_empty() {
+        let dir = mounts.need(&mounts.devices, "devices")?.join(rel);
+        super::devices::apply_v1(&dir, &resources.devices, trace)?;
     }
     Ok(())
 }

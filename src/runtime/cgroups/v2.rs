@@ -120,6 +120,10 @@ pub fn apply(
         };
         write_control(&dir, "pids.max", &value, trace)?;
     }
+    // No controller file: a BPF program attached to the group (see `devices`).
+    if !resources.devices.is_empty() {
+        super::devices::apply_v2(&dir, &resources.devices, trace)?;
+    }
     Ok(())
 }
 

@@ -1,0 +1,211 @@
+//! The runtime binary, out of the container's reach (the CVE-2019-5736 class).
+//!
+//! A process that glassbox starts in a container is, until its `execve`, a
+//! copy of glassbox itself, and `/proc/PID/exe` of it names glassbox's binary.
+//! If the container's command is `/proc/self/exe` (or a script whose `#!`
+//! line says so), the kernel runs glassbox's binary again, now inside the
+//! container; a process there can then open `/proc/PID/exe` of it and, once it
+//! exits, write to the host's glassbox binary through that descriptor (runc's
+//! CVE-2019-5736). Three things close it, as in runc:
+//!
+//! 1. The commands that start container processes (`run`, `exec`, `build`)
+//!    re-execute themselves, once, from a **read-only bind mount of the
+//!    binary** ([`seal`]): `open_tree(OPEN_TREE_CLONE)` makes a detached copy
+//!    of the binary's mount (in no mount table, gone with its last user),
+//!    `mount_setattr(MOUNT_ATTR_RDONLY)` makes it read-only, and
+//!    `execveat(fd, "", AT_EMPTY_PATH)` runs the binary through it. Every
+//!    later `/proc/PID/exe` of these processes is that read-only mount: a
+//!    write fails with EROFS, whoever holds the descriptor. No copy is made
+//!    (a kernel without the new mount API gets a sealed `memfd` copy instead).
+//! 2. Before joining any namespace, the joining process makes itself
+//!    non-dumpable (`PR_SET_DUMPABLE 0`, [`undumpable`]): until its `execve`
+//!    only a process with CAP_SYS_PTRACE on the host may open its
+//!    /proc/PID/{exe,environ,mem,fd}. `execve` makes it dumpable again, as
+//!    the container's own program.
+//! 3. It clears its environment and zeroes the block the CLI's environment
+//!    was in ([`scrub_environment`]): the container's program gets config.json's
+//!    environment only, and nothing of the admin's shell is left in memory.
+
+use std::ffi::{CString, OsString};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+
+/// Where the binary runs from now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sealed {
+    /// /proc/self/exe is on a read-only mount already (this process was
+    /// re-executed, or glassbox is installed on a read-only filesystem).
+    ReadOnly,
+    /// A sealed memfd copy (no write, grow or shrink; seals sealed).
+    Memfd,
+}
+
+/// How this process's binary is protected, if it is.
+pub fn sealed() -> Option<Sealed> {
+    let exe = std::fs::File::open("/proc/self/exe").ok()?;
+    if let Ok(vfs) = nix::sys::statvfs::fstatvfs(&exe)
+        && vfs.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY)
+    {
+        return Some(Sealed::ReadOnly);
+    }
+    let seals = nix::fcntl::fcntl(&exe, nix::fcntl::FcntlArg::F_GET_SEALS).ok()?;
+    (seals & libc::F_SEAL_WRITE != 0).then_some(Sealed::Memfd)
+}
+
+fn last(what: &str) -> io::Error {
+    let e = io::Error::last_os_error();
+    io::Error::new(e.kind(), format!("{what}: {e}"))
+}
+
+/// A detached, read-only bind mount of /proc/self/exe, opened as a file.
+fn read_only_bind() -> io::Result<OwnedFd> {
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    const MOUNT_ATTR_RDONLY: u64 = 0x1;
+    const MOUNT_ATTR_NOSUID: u64 = 0x2;
+    const MOUNT_ATTR_NODEV: u64 = 0x4;
+    // SAFETY: open_tree takes a NUL-terminated path and flags; it returns a new fd.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            c"/proc/self/exe".as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
+        )
+    };
+    if fd < 0 {
+        return Err(last("open_tree(/proc/self/exe, OPEN_TREE_CLONE)"));
+    }
+    // SAFETY: the descriptor was just made and is owned by nobody else.
+    let tree = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+    // struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd; }
+    let attr: [u64; 4] = [
+        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+        0,
+        0,
+        0,
+    ];
+    // SAFETY: mount_setattr reads `attr` (its size passed) during the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            attr.as_ptr(),
+            std::mem::size_of_val(&attr),
+        )
+    };
+    if rc < 0 {
+        return Err(last("mount_setattr(MOUNT_ATTR_RDONLY)"));
+    }
+    Ok(tree)
+}
+
+/// A sealed memfd copy of /proc/self/exe (for kernels without mount_setattr).
+fn memfd_copy() -> io::Result<OwnedFd> {
+    let mut exe = std::fs::File::open("/proc/self/exe")?;
+    let memfd = nix::sys::memfd::memfd_create(
+        c"glassbox",
+        nix::sys::memfd::MFdFlags::MFD_CLOEXEC | nix::sys::memfd::MFdFlags::MFD_ALLOW_SEALING,
+    )
+    .map_err(|e| io::Error::new(io::Error::from(e).kind(), format!("memfd_create: {e}")))?;
+    let mut copy = std::fs::File::from(memfd);
+    io::copy(&mut exe, &mut copy)?;
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    nix::fcntl::fcntl(
+        &copy,
+        nix::fcntl::FcntlArg::F_ADD_SEALS(nix::fcntl::SealFlag::from_bits_truncate(seals)),
+    )
+    .map_err(|e| io::Error::new(io::Error::from(e).kind(), format!("F_ADD_SEALS: {e}")))?;
+    Ok(OwnedFd::from(copy))
+}
+
+/// Re-executes this process from a read-only bind mount of its own binary
+/// (or a sealed memfd copy), with the same arguments and environment; returns
+/// only when that is not needed (already sealed) or on failure.
+pub fn seal() -> io::Result<()> {
+    if sealed().is_some() {
+        // Named "glassbox" again (execveat from a descriptor names it "3").
+        let _ = nix::sys::prctl::set_name(c"glassbox");
+        return Ok(());
+    }
+    let fd = match read_only_bind() {
+        Ok(fd) => fd,
+        Err(bind) => memfd_copy().map_err(|memfd| {
+            io::Error::other(format!(
+                "cannot run glassbox from a read-only copy of itself ({bind}; then {memfd}); \
+                 glassbox needs Linux 5.12+ (mount_setattr) or memfd sealing"
+            ))
+        })?,
+    };
+    let cstr = |s: OsString| CString::new(s.as_bytes()).map_err(io::Error::other);
+    let argv: Vec<CString> = std::env::args_os().map(cstr).collect::<Result<_, _>>()?;
+    let envp: Vec<CString> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut kv = k;
+            kv.push("=");
+            kv.push(v);
+            cstr(kv)
+        })
+        .collect::<Result<_, _>>()?;
+    let ptrs = |v: &[CString]| -> Vec<*const libc::c_char> {
+        v.iter()
+            .map(|c| c.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect()
+    };
+    let (argv_p, envp_p) = (ptrs(&argv), ptrs(&envp));
+    // SAFETY: execveat with NUL-terminated arrays of pointers to CStrings that
+    // outlive the call; it returns only on failure.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            argv_p.as_ptr(),
+            envp_p.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    Err(last("execveat of glassbox's read-only copy"))
+}
+
+/// `prctl(PR_SET_DUMPABLE, 0)`: from now until `execve`, /proc/PID/{exe,
+/// environ,mem,fd} of this process are closed to everyone without
+/// CAP_SYS_PTRACE on the host; forked children inherit it.
+pub fn undumpable() -> io::Result<()> {
+    nix::sys::prctl::set_dumpable(false).map_err(io::Error::from)
+}
+
+/// Clears the environment and zeroes the memory the process's environment
+/// strings were in (what /proc/PID/environ reads). For the child that joins a
+/// container, which then gets config.json's environment by `execve` only.
+pub fn scrub_environment() {
+    // SAFETY: the caller is the single-threaded child of a fork; nothing else
+    // reads the environment while it is cleared.
+    unsafe { libc::clearenv() };
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    // Fields after the command's closing parenthesis: state is field 3;
+    // env_start and env_end are fields 50 and 51.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let (Some(start), Some(end)) = (
+        fields.get(50 - 3).and_then(|f| f.parse::<usize>().ok()),
+        fields.get(51 - 3).and_then(|f| f.parse::<usize>().ok()),
+    ) else {
+        return;
+    };
+    if start == 0 || end <= start {
+        return;
+    }
+    // SAFETY: [env_start, env_end) is the block the kernel copied the
+    // environment strings into at execve, at the top of this process's stack:
+    // mapped and writable, and no longer referenced (the environment was
+    // cleared above).
+    unsafe { std::ptr::write_bytes(start as *mut u8, 0, end - start) };
+}
