@@ -33,6 +33,9 @@ pub struct ProcStat {
     pub starttime: u64,
     /// Field 24: resident set size in pages.
     pub rss_pages: u64,
+    /// Fields 50 and 51 (Linux 3.5+): where the process's environment strings
+    /// are in its memory (what /proc/PID/environ reads).
+    pub env_block: Option<(u64, u64)>,
 }
 
 /// The fields procfs-core reads unconditionally (1 to 37; later ones came
@@ -82,7 +85,14 @@ pub fn parse_proc_stat(text: &str) -> Result<ProcStat, ParseError> {
         num_threads: number("num_threads (field 20)", stat.num_threads)?,
         starttime: stat.starttime,
         rss_pages: stat.rss,
+        env_block: stat.env_start.zip(stat.env_end),
     })
+}
+
+/// Reads /proc/self/stat: the caller's own, whatever its PID namespace
+/// (a process in a child namespace has another number in the mounted /proc).
+pub fn read_self_stat() -> Result<ProcStat, ReadError> {
+    read_parsed(std::path::Path::new("/proc/self/stat"), parse_proc_stat)
 }
 
 /// Reads /proc/PID/stat.

@@ -185,19 +185,11 @@ pub fn scrub_environment() {
     // SAFETY: the caller is the single-threaded child of a fork; nothing else
     // reads the environment while it is cleared.
     unsafe { libc::clearenv() };
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return;
-    };
-    // Fields after the command's closing parenthesis: state is field 3;
-    // env_start and env_end are fields 50 and 51.
-    let Some((_, rest)) = stat.rsplit_once(')') else {
-        return;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let (Some(start), Some(end)) = (
-        fields.get(50 - 3).and_then(|f| f.parse::<usize>().ok()),
-        fields.get(51 - 3).and_then(|f| f.parse::<usize>().ok()),
-    ) else {
+    let Some((start, end)) = crate::inspect::proc_stat::read_self_stat()
+        .ok()
+        .and_then(|s| s.env_block)
+        .map(|(a, b)| (a as usize, b as usize))
+    else {
         return;
     };
     if start == 0 || end <= start {
