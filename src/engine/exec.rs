@@ -65,9 +65,11 @@ pub fn exec(
         spec.process.cwd = w.clone();
     }
     if let Some(u) = &opts.user {
-        let base = format!("/proc/{}/root/etc", record.state.pid);
-        let read = |f: &str| std::fs::read_to_string(format!("{base}/{f}")).unwrap_or_default();
-        let (uid, gid) = super::units::parse_user(u, &read("passwd"), &read("group"))?;
+        // The container's root as its process sees it (/proc/PID/root), and
+        // every symlink under it resolved there, never on the host.
+        let base = std::path::PathBuf::from(format!("/proc/{}/root", record.state.pid));
+        let read = |f: &str| crate::image::inroot::account_file(&base, f);
+        let (uid, gid) = super::units::parse_user(u, &read("etc/passwd"), &read("etc/group"))?;
         spec.process.user.uid = uid;
         spec.process.user.gid = gid;
     }

@@ -182,7 +182,8 @@ fn prepare_named(
     let (uid, gid) = if user.is_empty() {
         (0, 0)
     } else {
-        let read = |f: &str| std::fs::read_to_string(paths.rootfs().join(f)).unwrap_or_default();
+        // Inside the image's root only: /etc/passwd may be a symlink.
+        let read = |f: &str| crate::image::inroot::account_file(&paths.rootfs(), f);
         super::units::parse_user(&user, &read("etc/passwd"), &read("etc/group"))?
     };
     let mut command: Vec<String> = opts

@@ -18,6 +18,16 @@
 //! importer and checks that its diff_id is the one the config promises. The
 //! image (config and tags) is stored only when every layer is in; a failure
 //! removes the layers this load added, so nothing half-loaded remains.
+//!
+//! Before any layer is imported, what the archive says is checked: its
+//! entry point (`manifest.json`, `index.json`) is read inside the unpacked
+//! directory only (`openat2(RESOLVE_IN_ROOT)`: a symlink to a host file
+//! resolves inside the archive); every name it gives an image must be
+//! docker's reference grammar ([`super::reference`]); an OCI index may nest
+//! at most [`MAX_INDEX_DEPTH`] indexes and name at most [`MAX_BLOBS`]
+//! descriptors in all, each image at most [`MAX_LAYERS`] layers. A layout
+//! of indexes that name the next one four times each is refused at once,
+//! not walked 4^depth times.
 
 use super::import::{self, HashingWriter, Target, TempDir};
 use super::store::{ImageConfig, ImageStore, digest, digest_hex, normalize_ref};
@@ -34,6 +44,15 @@ pub const MEDIA_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const MEDIA_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
+
+/// How deep indexes may nest below index.json (a multi-platform image needs 1).
+pub const MAX_INDEX_DEPTH: usize = 4;
+/// How many descriptors (indexes, manifests, configs, layers) a load may follow.
+pub const MAX_BLOBS: usize = 1024;
+/// How many layers one image may have (docker's overlay2 stops at 125).
+pub const MAX_LAYERS: usize = 128;
+/// The largest manifest.json, index.json or manifest a load reads.
+const MAX_JSON: u64 = 4 << 20;
 
 /// The archive format of `save`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -362,15 +381,28 @@ pub fn load(
     let tmp = TempDir::new(&store.root().join("tmp"), "load")?;
     import::extract(reader, &tmp.path, Target::Plain).context("the archive is refused")?;
     let dir = &tmp.path;
-    let found = if dir.join("manifest.json").is_file() {
-        docker_images(dir)?
-    } else if dir.join("index.json").is_file() {
-        oci_images(dir)?
+    let found = if let Some(text) = entry_point(dir, "manifest.json")? {
+        docker_images(dir, &text)?
+    } else if let Some(text) = entry_point(dir, "index.json")? {
+        oci_images(dir, &text)?
     } else {
         bail!(
             "this tar is neither a docker-archive (no manifest.json) nor an OCI image layout (no index.json)"
         );
     };
+    // Every name before any layer: a refused one leaves nothing behind.
+    for f in &found {
+        if f.layers.len() > MAX_LAYERS {
+            bail!(
+                "an image in the archive has {} layers, more than {MAX_LAYERS}: refused",
+                f.layers.len()
+            );
+        }
+        for t in &f.tags {
+            super::reference::parse_tag_target(&short_name(t))
+                .with_context(|| "a name the archive gives an image".to_string())?;
+        }
+    }
     let before: std::collections::BTreeSet<String> = layer_names(store);
     let result = store_images(store, &found);
     if result.is_err() {
@@ -439,10 +471,34 @@ fn store_images(
     Ok(out)
 }
 
-fn docker_images(dir: &Path) -> anyhow::Result<Vec<Found>> {
-    let text = std::fs::read(dir.join("manifest.json"))?;
+/// The archive's `manifest.json` or `index.json`, read inside the unpacked
+/// directory only: a symlink there resolves as if the directory were `/`,
+/// so one that leads to a host file finds nothing. `None` when absent.
+fn entry_point(dir: &Path, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    match super::inroot::read_in_root(dir, Path::new(name), MAX_JSON) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if std::fs::symlink_metadata(dir.join(name)).is_ok() {
+                // There is an entry of that name, leading nowhere inside.
+                bail!(
+                    "{name} of the archive leads outside it (a symlink to a file the archive does not hold): refused"
+                );
+            }
+            Ok(None)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {name} of the archive")),
+    }
+}
+
+fn docker_images(dir: &Path, text: &[u8]) -> anyhow::Result<Vec<Found>> {
     let entries: Vec<DockerManifest> =
-        serde_json::from_slice(&text).context("manifest.json is not docker's manifest list")?;
+        serde_json::from_slice(text).context("manifest.json is not docker's manifest list")?;
+    if entries.len() > MAX_BLOBS {
+        bail!(
+            "manifest.json lists {} images, more than {MAX_BLOBS}: refused",
+            entries.len()
+        );
+    }
     entries
         .into_iter()
         .map(|e| {
@@ -459,33 +515,78 @@ fn docker_images(dir: &Path) -> anyhow::Result<Vec<Found>> {
         .collect()
 }
 
-/// A blob by digest, verified: its bytes must hash to its name.
-fn blob(dir: &Path, d: &Descriptor) -> anyhow::Result<PathBuf> {
-    let hex = d
-        .digest
-        .strip_prefix("sha256:")
-        .ok_or_else(|| anyhow!("unsupported digest {}", d.digest))?;
-    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        bail!("malformed digest {}", d.digest);
-    }
-    let path = inside(dir, &format!("blobs/sha256/{hex}"))?;
-    let got = file_digest(&path)?;
-    if got != d.digest {
-        bail!(
-            "blob {} has content {got}: the layout is damaged or was altered",
-            d.digest
-        );
-    }
-    Ok(path)
+/// The blobs of an OCI layout being read: each verified once (its bytes
+/// must hash to its name), and counted against [`MAX_BLOBS`].
+struct Blobs<'a> {
+    dir: &'a Path,
+    verified: std::collections::HashMap<String, PathBuf>,
+    followed: usize,
 }
 
-fn oci_images(dir: &Path) -> anyhow::Result<Vec<Found>> {
-    let index: Manifest = serde_json::from_slice(&std::fs::read(dir.join("index.json"))?)
-        .context("index.json is not an OCI index")?;
+impl Blobs<'_> {
+    /// Counts `n` more descriptors to follow.
+    fn follow(&mut self, n: usize) -> anyhow::Result<()> {
+        self.followed += n;
+        if self.followed > MAX_BLOBS {
+            bail!(
+                "the OCI layout names more than {MAX_BLOBS} blobs (indexes, manifests, configs and layers together): refused"
+            );
+        }
+        Ok(())
+    }
+
+    /// A blob by digest, verified: its bytes must hash to its name.
+    fn path(&mut self, d: &Descriptor) -> anyhow::Result<PathBuf> {
+        if let Some(p) = self.verified.get(&d.digest) {
+            return Ok(p.clone());
+        }
+        let hex = d
+            .digest
+            .strip_prefix("sha256:")
+            .ok_or_else(|| anyhow!("unsupported digest {:?}", d.digest))?;
+        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            bail!("malformed digest {:?}", d.digest);
+        }
+        let path = inside(self.dir, &format!("blobs/sha256/{hex}"))?;
+        let got = file_digest(&path)?;
+        if got != d.digest {
+            bail!(
+                "blob {} has content {got}: the layout is damaged or was altered",
+                d.digest
+            );
+        }
+        self.verified.insert(d.digest.clone(), path.clone());
+        Ok(path)
+    }
+
+    /// A manifest or index blob, parsed.
+    fn manifest(&mut self, d: &Descriptor) -> anyhow::Result<Manifest> {
+        let path = self.path(d)?;
+        if std::fs::metadata(&path)?.len() > MAX_JSON {
+            bail!(
+                "manifest {} is larger than {MAX_JSON} bytes: refused",
+                d.digest
+            );
+        }
+        serde_json::from_slice(&std::fs::read(&path)?)
+            .with_context(|| format!("manifest {}", d.digest))
+    }
+}
+
+fn oci_images(dir: &Path, index_text: &[u8]) -> anyhow::Result<Vec<Found>> {
+    let index: Manifest =
+        serde_json::from_slice(index_text).context("index.json is not an OCI index")?;
+    let mut blobs = Blobs {
+        dir,
+        verified: Default::default(),
+        followed: 0,
+    };
+    blobs.follow(index.manifests.len())?;
     let mut out = Vec::new();
-    let mut queue: Vec<(Descriptor, Option<String>)> =
-        index.manifests.into_iter().map(|d| (d, None)).collect();
-    while let Some((d, inherited)) = queue.pop() {
+    // (descriptor, name inherited from an index above, indexes above it)
+    let mut queue: Vec<(Descriptor, Option<String>, usize)> =
+        index.manifests.into_iter().map(|d| (d, None, 0)).collect();
+    while let Some((d, inherited, depth)) = queue.pop() {
         let name = d
             .annotations
             .get(CONTAINERD_NAME)
@@ -497,28 +598,45 @@ fn oci_images(dir: &Path) -> anyhow::Result<Vec<Found>> {
                     .cloned()
             })
             .or(inherited);
-        let m: Manifest = serde_json::from_slice(&std::fs::read(blob(dir, &d)?)?)
-            .with_context(|| format!("manifest {}", d.digest))?;
+        let m = blobs.manifest(&d)?;
         if d.media_type == MEDIA_INDEX || !m.manifests.is_empty() {
+            if depth >= MAX_INDEX_DEPTH {
+                bail!(
+                    "the OCI layout nests indexes more than {MAX_INDEX_DEPTH} deep below index.json (a multi-platform image needs 1): refused"
+                );
+            }
             // A multi-platform index: only the manifest for this machine.
             let arch = host_architecture();
-            let mine = m.manifests.into_iter().filter(|c| {
-                c.platform
-                    .as_ref()
-                    .is_none_or(|p| p.os == "linux" && p.architecture == arch)
-            });
-            queue.extend(mine.map(|c| (c, name.clone())));
+            let mine: Vec<Descriptor> = m
+                .manifests
+                .into_iter()
+                .filter(|c| {
+                    c.platform
+                        .as_ref()
+                        .is_none_or(|p| p.os == "linux" && p.architecture == arch)
+                })
+                .collect();
+            blobs.follow(mine.len())?;
+            queue.extend(mine.into_iter().map(|c| (c, name.clone(), depth + 1)));
             continue;
         }
         let config = m
             .config
             .ok_or_else(|| anyhow!("manifest {} has no config", d.digest))?;
+        if m.layers.len() > MAX_LAYERS {
+            bail!(
+                "manifest {} has {} layers, more than {MAX_LAYERS}: refused",
+                d.digest,
+                m.layers.len()
+            );
+        }
+        blobs.follow(1 + m.layers.len())?;
         out.push(Found {
-            config: blob(dir, &config)?,
+            config: blobs.path(&config)?,
             layers: m
                 .layers
                 .iter()
-                .map(|l| blob(dir, l))
+                .map(|l| blobs.path(l))
                 .collect::<anyhow::Result<_>>()?,
             tags: name.into_iter().collect(),
         });

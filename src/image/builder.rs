@@ -205,14 +205,9 @@ pub fn build(root: &DataRoot, opts: &BuildOptions) -> anyhow::Result<BuildReport
     Ok(report)
 }
 
+/// `-t NAME[:TAG]`: docker's reference grammar, checked before any step runs.
 fn check_tag(t: &str) -> anyhow::Result<()> {
-    let ok = !t.is_empty()
-        && !t.starts_with(':')
-        && t.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c));
-    if !ok {
-        bail!("invalid tag {t:?}: use lower-case name[:tag], such as demo:v1");
-    }
+    super::reference::parse_tag_target(t)?;
     Ok(())
 }
 
@@ -469,13 +464,11 @@ enum Action {
 /// `--chown=USER[:GROUP]`, names looked up in the image's /etc/passwd.
 fn owner_of(store: &ImageStore, config: &ImageConfig, user: &str) -> anyhow::Result<(u32, u32)> {
     let lowers = lowers(store, config);
+    // As a container of the image would see the file: through the layers,
+    // symlinks resolved inside the image.
     let read = |f: &str| {
-        super::diff::lower_lookup(&lowers, Path::new(f))
-            .and_then(|_| {
-                lowers
-                    .iter()
-                    .find_map(|l| std::fs::read_to_string(l.join(f)).ok())
-            })
+        super::inroot::read_in_layers(&lowers, Path::new(f), super::inroot::MAX_ACCOUNT_FILE)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default()
     };
     Ok(units::parse_user(

@@ -232,7 +232,13 @@ pub struct Change {
 /// What is at `rel` in the stack of lower layers (top first), honouring
 /// whiteouts and opaque directories above it. `None` when absent or deleted.
 pub fn lower_lookup(lowers: &[PathBuf], rel: &Path) -> Option<fs::Metadata> {
-    for layer in lowers {
+    lower_find(lowers, rel).map(|(_, m)| m)
+}
+
+/// [`lower_lookup`], with the index of the layer that holds it. No symlink
+/// is followed: a path through one is not there.
+pub fn lower_find(lowers: &[PathBuf], rel: &Path) -> Option<(usize, fs::Metadata)> {
+    for (index, layer) in lowers.iter().enumerate() {
         // A deleted or opaque ancestor in this layer hides everything below.
         let mut hidden_below = false;
         let mut prefix = layer.clone();
@@ -242,7 +248,7 @@ pub fn lower_lookup(lowers: &[PathBuf], rel: &Path) -> Option<fs::Metadata> {
             let last = i + 1 == comps.len();
             match fs::symlink_metadata(&prefix) {
                 Ok(m) if is_whiteout(&m) => return None,
-                Ok(m) if last => return Some(m),
+                Ok(m) if last => return Some((index, m)),
                 Ok(m) if m.is_dir() => {
                     if is_opaque(&prefix) {
                         hidden_below = true;

@@ -70,15 +70,10 @@ pub fn all_images(store: &ImageStore) -> Vec<String> {
 
 /// `glassbox tag SOURCE TARGET`.
 pub fn tag(root: &DataRoot, source: &str, target: &str) -> anyhow::Result<()> {
+    // docker's grammar, before anything else: a refused name makes nothing.
+    let r = super::reference::parse_tag_target(target)?;
     let store = root.images();
     let (id, _) = store.resolve(source)?;
-    let r = normalize_ref(target);
-    let valid = r
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c));
-    if !valid || r.starts_with(':') {
-        bail!("invalid reference {target:?}: use lower-case name[:tag]");
-    }
     store.tag(&r, &id)?;
     Ok(())
 }
@@ -311,6 +306,10 @@ pub fn commit(
     comment: &str,
 ) -> anyhow::Result<String> {
     crate::engine::require_root("glassbox commit")?;
+    if let Some(r) = reference {
+        // Refused before the layer is made, not after.
+        super::reference::parse_tag_target(r)?;
+    }
     let record = container::find(root, name)?;
     let store = root.images();
     let parent_config = store.config(&record.image_id)?;

@@ -28,7 +28,10 @@
 //! and [`copy`] gather files, [`builder`] runs the steps with [`cache`],
 //! [`diff`] turns a container's upper dir into a layer, [`import`] takes any
 //! layer tar in safely, [`manage`] tags, removes, commits and lists history,
-//! [`archive`] saves and loads, [`export`] flattens a container.
+//! [`archive`] saves and loads, [`export`] flattens a container. Two guards
+//! sit beside them: [`reference`] checks a name against docker's grammar
+//! before anything is called by it, and [`inroot`] reads trees a container
+//! or an image's author controls without being led out of them.
 
 pub mod archive;
 pub mod builder;
@@ -40,7 +43,9 @@ pub mod diff;
 pub mod dockerfile;
 pub mod export;
 pub mod import;
+pub mod inroot;
 pub mod manage;
+pub mod reference;
 pub mod store;
 
 pub use store::{ImageConfig, ImageStore, StoreError};
