@@ -135,3 +135,82 @@ fn the_layout_is_detected_from_mountinfo() {
         })
     );
 }
+
+/// A fixture group whose `cgroup.events` the "kernel" (a thread here)
+/// rewrites once `cgroup.freeze` holds `want`.
+fn kernel_answers(
+    leaf: PathBuf,
+    want: &'static str,
+    events: &'static str,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if fs::read_to_string(leaf.join("cgroup.freeze")).is_ok_and(|v| v.trim() == want) {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                fs::write(leaf.join("cgroup.events"), events).unwrap();
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    })
+}
+
+#[test]
+fn freeze_writes_cgroup_freeze_and_waits_for_frozen() {
+    let dir = fixture("freeze");
+    let leaf = dir.join("glassbox/k1/c1");
+    fs::write(leaf.join("cgroup.freeze"), "0\n").unwrap();
+    fs::write(leaf.join("cgroup.events"), "populated 1\nfrozen 0\n").unwrap();
+    let cg = Cgroup::new(&Layout::V2 { mount: dir.clone() }, "glassbox/k1/c1");
+    assert!(!cg.is_frozen().unwrap());
+    let kernel = kernel_answers(leaf.clone(), "1", "populated 1\nfrozen 1\n");
+    let mut trace = Trace::default();
+    let start = std::time::Instant::now();
+    cg.freeze(&mut trace).unwrap();
+    kernel.join().unwrap();
+    // It waited for the kernel's word, not only for its own write.
+    assert!(start.elapsed() >= std::time::Duration::from_millis(20));
+    assert_eq!(fs::read_to_string(leaf.join("cgroup.freeze")).unwrap(), "1");
+    assert!(cg.is_frozen().unwrap());
+    let step = trace
+        .events
+        .iter()
+        .find(|e| e.step == "freeze_cgroup")
+        .expect("a freeze_cgroup step");
+    assert!(step.detail.contains("cgroup.freeze"), "{}", step.detail);
+
+    cg.thaw(&mut trace).unwrap();
+    assert_eq!(fs::read_to_string(leaf.join("cgroup.freeze")).unwrap(), "0");
+    assert!(trace.events.iter().any(|e| e.step == "thaw_cgroup"));
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_freeze_that_never_completes_is_undone_and_named() {
+    let dir = fixture("freeze-stuck");
+    let leaf = dir.join("glassbox/k1/c1");
+    fs::write(leaf.join("cgroup.freeze"), "0\n").unwrap();
+    // A process stuck in the kernel: frozen never turns 1.
+    fs::write(leaf.join("cgroup.events"), "populated 1\nfrozen 0\n").unwrap();
+    let err = cgroups::v2::freeze(&leaf, std::time::Duration::from_millis(50)).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("cgroup.events"), "{text}");
+    assert!(text.contains("frozen 0"), "{text}");
+    // The group is not left half-frozen.
+    assert_eq!(fs::read_to_string(leaf.join("cgroup.freeze")).unwrap(), "0");
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn cgroup_events_are_parsed() {
+    assert_eq!(
+        cgroups::v2::frozen_in("populated 1\nfrozen 1\n"),
+        Some(true)
+    );
+    assert_eq!(
+        cgroups::v2::frozen_in("populated 0\nfrozen 0\n"),
+        Some(false)
+    );
+    assert_eq!(cgroups::v2::frozen_in("populated 1\n"), None);
+}

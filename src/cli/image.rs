@@ -52,6 +52,17 @@ pub enum ImageCommand {
         /// Commit message
         #[arg(short, long)]
         message: Option<String>,
+        /// Freeze the container while its changes are read (docker's default);
+        /// --pause=false reads them while it runs
+        #[arg(
+            short,
+            long,
+            default_value_t = true,
+            num_args = 0..=1,
+            default_missing_value = "true",
+            action = clap::ArgAction::Set
+        )]
+        pause: bool,
         container: String,
         /// REPOSITORY[:TAG]
         reference: Option<String>,
@@ -235,6 +246,7 @@ pub fn dispatch(root: &DataRoot, command: ImageCommand) -> anyhow::Result<i32> {
         ImageCommand::Tag { source, target } => manage::tag(root, &source, &target).map(|_| 0),
         ImageCommand::Commit {
             message,
+            pause,
             container,
             reference,
         } => {
@@ -243,6 +255,7 @@ pub fn dispatch(root: &DataRoot, command: ImageCommand) -> anyhow::Result<i32> {
                 &container,
                 reference.as_deref(),
                 message.as_deref().unwrap_or(""),
+                pause,
             )?;
             println!("{id}");
             Ok(0)

@@ -190,6 +190,38 @@ fn delete_in_background(dir: &std::path::Path) {
     }
 }
 
+/// Runs `f` with the container's processes frozen (its cgroup's freezer:
+/// v1 `freezer.state`, v2 `cgroup.freeze`), and thaws them after, whatever
+/// `f` returned. Frozen, no process inside can change its files: what `f`
+/// reads of them is one moment's state, and a process swapping a file for a
+/// symlink cannot race the reader. `commit` (docker pauses too) and
+/// `export` of a running container use it. A container that is frozen
+/// already stays frozen.
+pub fn while_frozen<T>(
+    root: &DataRoot,
+    record: &Record,
+    trace: &mut crate::runtime::trace::Trace,
+    f: impl FnOnce(&mut crate::runtime::trace::Trace) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    use anyhow::Context;
+    let cgroup = crate::runtime::cgroups::Cgroup::new(&root.cgroup_layout()?, &record.cgroup);
+    let what = || format!("cannot freeze container {}", record.name);
+    if cgroup.is_frozen().with_context(what)? {
+        return f(trace);
+    }
+    cgroup.freeze(trace).with_context(what)?;
+    let result = f(trace);
+    let thawed = cgroup
+        .thaw(trace)
+        .with_context(|| format!("container {} is still frozen", record.name));
+    match (result, thawed) {
+        (Ok(value), Ok(())) => Ok(value),
+        (Err(e), Ok(())) => Err(e),
+        (Ok(_), Err(t)) => Err(t),
+        (Err(e), Err(t)) => Err(e.context(format!("{t:#}"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

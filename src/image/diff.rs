@@ -22,6 +22,7 @@
 //! that were only copied up to hold them.
 
 use super::import::{OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX, get_xattr};
+use super::inroot::{Dir, Kind, Stat};
 use crate::runtime::spec::Spec;
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
@@ -48,15 +49,52 @@ pub fn is_opaque(path: &Path) -> bool {
     get_xattr(path, OPAQUE_XATTR).is_some_and(|v| v == b"y")
 }
 
-fn header_for(m: &fs::Metadata, kind: tar::EntryType, size: u64) -> tar::Header {
+fn header_for(m: &Stat, kind: tar::EntryType, size: u64) -> tar::Header {
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(kind);
-    h.set_mode(m.mode() & 0o7777);
-    h.set_uid(m.uid() as u64);
-    h.set_gid(m.gid() as u64);
+    h.set_mode(m.mode());
+    h.set_uid(u64::from(m.uid()));
+    h.set_gid(u64::from(m.gid()));
     h.set_mtime(m.mtime().max(0) as u64);
     h.set_size(size);
     h
+}
+
+/// True when an error says the entry is gone: a process deleted it between
+/// the listing and the look (a commit with `--pause=false`). It is then
+/// simply not part of what is read.
+fn gone(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotFound
+}
+
+/// A file's bytes, exactly as many as its header promised: a file that
+/// shrinks while it is archived (`--pause=false`) is an error, not a tar
+/// whose next header lands inside the data.
+struct Exact<R> {
+    inner: R,
+    left: u64,
+    name: PathBuf,
+}
+
+impl<R: io::Read> io::Read for Exact<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        let max = buf.len().min(self.left.min(usize::MAX as u64) as usize);
+        let n = self.inner.read(&mut buf[..max])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "{} changed while it was read (it became shorter)",
+                    self.name.display()
+                ),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 /// The runtime's mount points in a container's upper dir (relative paths):
@@ -65,20 +103,29 @@ fn header_for(m: &fs::Metadata, kind: tar::EntryType, size: u64) -> tar::Header 
 /// one that holds nothing else and was copied up unchanged.
 pub fn placeholders(bundle: &Path, upper: &Path, lowers: &[PathBuf]) -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
-    let Ok(spec) = Spec::load(bundle) else {
+    let (Ok(spec), Ok(top)) = (Spec::load(bundle), Dir::open(upper)) else {
         return out;
+    };
+    // Each look goes down the upper dir by descriptor, never through a
+    // symlink a process inside made there.
+    let look = |rel: &Path| -> Option<(Stat, Option<Dir>)> {
+        let (parent, name) = top.parent_of(rel)?;
+        let st = parent.stat(&name).ok()?;
+        let dir = (st.kind() == Kind::Dir)
+            .then(|| parent.open_dir(&name).ok())
+            .flatten();
+        Some((st, dir))
     };
     for m in &spec.mounts {
         let rel: PathBuf = Path::new(m.destination.trim_start_matches('/')).to_path_buf();
         if rel.as_os_str().is_empty() || lower_lookup(lowers, &rel).is_some() {
             continue;
         }
-        let Ok(meta) = fs::symlink_metadata(upper.join(&rel)) else {
+        let Some((st, dir)) = look(&rel) else {
             continue;
         };
-        let empty = (meta.is_file() && meta.len() == 0)
-            || (meta.is_dir()
-                && fs::read_dir(upper.join(&rel)).is_ok_and(|mut d| d.next().is_none()));
+        let empty = (st.kind() == Kind::File && st.size() == 0)
+            || dir.is_some_and(|d| d.names().is_ok_and(|n| n.is_empty()));
         if empty {
             out.insert(rel);
         }
@@ -95,19 +142,17 @@ pub fn placeholders(bundle: &Path, upper: &Path, lowers: &[PathBuf]) -> BTreeSet
         .filter(|p| !p.as_os_str().is_empty())
         .collect();
     for dir in parents.iter().rev() {
-        let path = upper.join(dir);
-        let unchanged = match (fs::symlink_metadata(&path), lower_lookup(lowers, dir)) {
-            (Ok(up), Some(low)) => {
-                up.is_dir()
-                    && low.is_dir()
-                    && (up.mode(), up.uid(), up.gid()) == (low.mode(), low.uid(), low.gid())
-                    && !is_opaque(&path)
-            }
-            _ => false,
+        let Some((st, Some(up))) = look(dir) else {
+            continue;
         };
-        let only_placeholders = fs::read_dir(&path)
-            .map(|rd| rd.flatten().all(|e| out.contains(&dir.join(e.file_name()))))
-            .unwrap_or(false);
+        let unchanged = lower_lookup(lowers, dir).is_some_and(|low| {
+            low.is_dir()
+                && (st.mode(), st.uid(), st.gid()) == (low.mode() & 0o7777, low.uid(), low.gid())
+                && up.xattr(OPAQUE_XATTR).is_none_or(|v| v != b"y")
+        });
+        let only_placeholders = up
+            .names()
+            .is_ok_and(|names| names.iter().all(|n| out.contains(&dir.join(n))));
         if unchanged && only_placeholders {
             out.insert(dir.clone());
         }
@@ -118,6 +163,12 @@ pub fn placeholders(bundle: &Path, upper: &Path, lowers: &[PathBuf]) -> BTreeSet
 /// Writes the tree under `root` as a tar to `out` (entries relative, in name
 /// order, hard links kept as links), leaving out the paths in `skip`.
 /// Returns `out`.
+///
+/// The walk goes by file descriptor ([`inroot::Dir`]): each directory is
+/// held open and each entry named relative to it with `O_NOFOLLOW`, and each
+/// header describes what was opened. A container that swaps a file for a
+/// symlink to a host file while this runs makes the archive fail ("changed
+/// while it was read"); it never gets the host's file into it.
 pub fn write_tree_tar<W: Write>(
     root: &Path,
     out: W,
@@ -127,94 +178,127 @@ pub fn write_tree_tar<W: Write>(
     let mut builder = tar::Builder::new(out);
     builder.follow_symlinks(false);
     let mut links: HashMap<(u64, u64), PathBuf> = HashMap::new();
+    let top = Dir::open(root)?;
     let mut w = Walk {
-        root,
         kind,
         skip,
         links: &mut links,
     };
-    w.walk(Path::new(""), &mut builder)?;
+    w.walk(&top, Path::new(""), root, &mut builder)?;
     builder.into_inner()
 }
 
 struct Walk<'a> {
-    root: &'a Path,
     kind: TreeKind,
     skip: &'a BTreeSet<PathBuf>,
     links: &'a mut HashMap<(u64, u64), PathBuf>,
 }
 
 impl Walk<'_> {
-    fn walk<W: Write>(&mut self, rel: &Path, b: &mut tar::Builder<W>) -> io::Result<()> {
+    fn walk<W: Write>(
+        &mut self,
+        dir: &Dir,
+        rel: &Path,
+        root: &Path,
+        b: &mut tar::Builder<W>,
+    ) -> io::Result<()> {
         let kind = self.kind;
-        let dir = self.root.join(rel);
-        let mut names: Vec<_> = fs::read_dir(&dir)?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<io::Result<_>>()?;
-        names.sort();
-        for name in names {
-            let path = dir.join(&name);
+        for name in dir.names()? {
             let entry = rel.join(&name);
             if self.skip.contains(&entry) {
                 continue;
             }
-            let m = fs::symlink_metadata(&path)?;
-            let ft = m.file_type();
-            let with_context =
-                |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
-            if kind == TreeKind::Upper && is_whiteout(&m) {
-                let wh = rel.join(format!("{WHITEOUT_PREFIX}{}", name.to_string_lossy()));
-                let mut h = header_for(&m, tar::EntryType::Regular, 0);
-                h.set_mode(0o600);
-                b.append_data(&mut h, &wh, io::empty())
-                    .map_err(with_context)?;
-            } else if ft.is_dir() {
-                let mut h = header_for(&m, tar::EntryType::Directory, 0);
-                b.append_data(&mut h, super::copy::dir_name(&entry), io::empty())
-                    .map_err(with_context)?;
-                if kind == TreeKind::Upper && is_opaque(&path) {
-                    let mut h = header_for(&m, tar::EntryType::Regular, 0);
+            let with_context = |e: io::Error| {
+                io::Error::new(e.kind(), format!("{}: {e}", root.join(&entry).display()))
+            };
+            let st = match dir.stat(&name) {
+                Ok(st) => st,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(with_context(e)),
+            };
+            match st.kind() {
+                Kind::Char if kind == TreeKind::Upper && st.is_whiteout() => {
+                    let wh = rel.join(format!("{WHITEOUT_PREFIX}{}", name.to_string_lossy()));
+                    let mut h = header_for(&st, tar::EntryType::Regular, 0);
                     h.set_mode(0o600);
-                    b.append_data(&mut h, entry.join(OPAQUE_MARKER), io::empty())
+                    b.append_data(&mut h, &wh, io::empty())
                         .map_err(with_context)?;
                 }
-                self.walk(&entry, b)?;
-                continue;
-            } else if ft.is_symlink() {
-                let target = fs::read_link(&path)?;
-                let mut h = header_for(&m, tar::EntryType::Symlink, 0);
-                b.append_link(&mut h, &entry, &target)
-                    .map_err(with_context)?;
-            } else if m.nlink() > 1 && self.links.contains_key(&(m.dev(), m.ino())) {
-                let first = self.links[&(m.dev(), m.ino())].clone();
-                let mut h = header_for(&m, tar::EntryType::Link, 0);
-                b.append_link(&mut h, &entry, &first)
-                    .map_err(with_context)?;
-            } else if ft.is_file() {
-                if m.nlink() > 1 {
-                    self.links.insert((m.dev(), m.ino()), entry.clone());
+                Kind::Dir => {
+                    let sub = match dir.open_dir(&name) {
+                        Ok(d) => d,
+                        Err(e) if gone(&e) => continue,
+                        Err(e) => return Err(with_context(e)),
+                    };
+                    let st = sub.stat_self().map_err(with_context)?;
+                    let mut h = header_for(&st, tar::EntryType::Directory, 0);
+                    b.append_data(&mut h, super::copy::dir_name(&entry), io::empty())
+                        .map_err(with_context)?;
+                    if kind == TreeKind::Upper && sub.xattr(OPAQUE_XATTR).is_some_and(|v| v == b"y")
+                    {
+                        let mut h = header_for(&st, tar::EntryType::Regular, 0);
+                        h.set_mode(0o600);
+                        b.append_data(&mut h, entry.join(OPAQUE_MARKER), io::empty())
+                            .map_err(with_context)?;
+                    }
+                    self.walk(&sub, &entry, root, b)?;
                 }
-                let mut h = header_for(&m, tar::EntryType::Regular, m.len());
-                let file = fs::File::open(&path).map_err(with_context)?;
-                b.append_data(&mut h, &entry, file).map_err(with_context)?;
-            } else if ft.is_fifo() {
-                let mut h = header_for(&m, tar::EntryType::Fifo, 0);
-                b.append_data(&mut h, &entry, io::empty())
-                    .map_err(with_context)?;
-            } else if ft.is_char_device() || ft.is_block_device() {
-                let typ = if ft.is_char_device() {
-                    tar::EntryType::Char
-                } else {
-                    tar::EntryType::Block
-                };
-                let mut h = header_for(&m, typ, 0);
-                let dev = m.rdev();
-                h.set_device_major(libc::major(dev))?;
-                h.set_device_minor(libc::minor(dev))?;
-                b.append_data(&mut h, &entry, io::empty())
-                    .map_err(with_context)?;
+                Kind::Symlink => {
+                    let target = match dir.read_link(&name) {
+                        Ok(t) => t,
+                        Err(e) if gone(&e) => continue,
+                        Err(e) => return Err(with_context(e)),
+                    };
+                    let mut h = header_for(&st, tar::EntryType::Symlink, 0);
+                    b.append_link(&mut h, &entry, &target)
+                        .map_err(with_context)?;
+                }
+                Kind::File => {
+                    let (file, st) = match dir.open_file(&name) {
+                        Ok(f) => f,
+                        Err(e) if gone(&e) => continue,
+                        Err(e) => return Err(with_context(e)),
+                    };
+                    if st.nlink() > 1 {
+                        if let Some(first) = self.links.get(&st.identity()) {
+                            let mut h = header_for(&st, tar::EntryType::Link, 0);
+                            b.append_link(&mut h, &entry, first).map_err(with_context)?;
+                            continue;
+                        }
+                        self.links.insert(st.identity(), entry.clone());
+                    }
+                    let mut h = header_for(&st, tar::EntryType::Regular, st.size());
+                    // The header says st.size() bytes: exactly that many are
+                    // written, or the archive fails.
+                    let mut data = Exact {
+                        inner: io::Read::take(file, st.size()),
+                        left: st.size(),
+                        name: root.join(&entry),
+                    };
+                    b.append_data(&mut h, &entry, &mut data)
+                        .map_err(with_context)?;
+                }
+                Kind::Fifo => {
+                    let mut h = header_for(&st, tar::EntryType::Fifo, 0);
+                    b.append_data(&mut h, &entry, io::empty())
+                        .map_err(with_context)?;
+                }
+                Kind::Char | Kind::Block => {
+                    let typ = if st.kind() == Kind::Char {
+                        tar::EntryType::Char
+                    } else {
+                        tar::EntryType::Block
+                    };
+                    let mut h = header_for(&st, typ, 0);
+                    let dev = st.rdev();
+                    h.set_device_major(libc::major(dev))?;
+                    h.set_device_minor(libc::minor(dev))?;
+                    b.append_data(&mut h, &entry, io::empty())
+                        .map_err(with_context)?;
+                }
+                // Sockets are not archived (tar has no entry type for them).
+                Kind::Socket => {}
             }
-            // Sockets are not archived (tar has no entry type for them).
         }
         Ok(())
     }
@@ -290,35 +374,40 @@ fn lower_children(lowers: &[PathBuf], rel: &Path) -> BTreeSet<String> {
 }
 
 /// `docker diff`: the changes recorded in `upper` against `lowers` (top
-/// layer first), sorted by path, leaving out the paths in `skip`.
+/// layer first), sorted by path, leaving out the paths in `skip`. The upper
+/// dir is walked by descriptor, as [`write_tree_tar`] does: a directory a
+/// process inside swaps for a symlink to a host directory is never listed.
 pub fn changes(
     upper: &Path,
     lowers: &[PathBuf],
     skip: &BTreeSet<PathBuf>,
 ) -> io::Result<Vec<Change>> {
     let mut out = Vec::new();
-    diff_dir(upper, lowers, skip, Path::new(""), &mut out)?;
+    let top = Dir::open(upper)?;
+    diff_dir(&top, lowers, skip, Path::new(""), &mut out)?;
     out.sort();
     Ok(out)
 }
 
 fn diff_dir(
-    upper: &Path,
+    dir: &Dir,
     lowers: &[PathBuf],
     skip: &BTreeSet<PathBuf>,
     rel: &Path,
     out: &mut Vec<Change>,
 ) -> io::Result<()> {
-    for e in fs::read_dir(upper.join(rel))? {
-        let e = e?;
-        let entry = rel.join(e.file_name());
+    for name in dir.names()? {
+        let entry = rel.join(&name);
         if skip.contains(&entry) {
             continue;
         }
-        let path = upper.join(&entry);
-        let m = fs::symlink_metadata(&path)?;
+        let st = match dir.stat(&name) {
+            Ok(st) => st,
+            Err(e) if gone(&e) => continue,
+            Err(e) => return Err(e),
+        };
         let shown = format!("/{}", entry.display());
-        if is_whiteout(&m) {
+        if st.is_whiteout() {
             out.push(Change {
                 path: shown,
                 kind: 'D',
@@ -328,12 +417,19 @@ fn diff_dir(
         let below = lower_lookup(lowers, &entry);
         let kind = if below.is_some() { 'C' } else { 'A' };
         out.push(Change { path: shown, kind });
-        if m.is_dir() {
-            if is_opaque(&path) && below.as_ref().is_some_and(|b| b.is_dir()) {
+        if st.kind() == Kind::Dir {
+            let sub = match dir.open_dir(&name) {
+                Ok(d) => d,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            let opaque = sub.xattr(OPAQUE_XATTR).is_some_and(|v| v == b"y");
+            if opaque && below.as_ref().is_some_and(|b| b.is_dir()) {
                 // Everything the lower layers had here is gone, except what
                 // the upper dir brings back.
+                let present: BTreeSet<std::ffi::OsString> = sub.names()?.into_iter().collect();
                 for name in lower_children(lowers, &entry) {
-                    if fs::symlink_metadata(path.join(&name)).is_err() {
+                    if !present.contains(std::ffi::OsStr::new(&name)) {
                         out.push(Change {
                             path: format!("/{}", entry.join(&name).display()),
                             kind: 'D',
@@ -341,7 +437,7 @@ fn diff_dir(
                     }
                 }
             }
-            diff_dir(upper, lowers, skip, &entry, out)?;
+            diff_dir(&sub, lowers, skip, &entry, out)?;
         }
     }
     Ok(())

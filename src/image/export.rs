@@ -8,6 +8,11 @@
 //! moment (lowerdir = its upper dir on top of the image's layers; an overlay
 //! with only lower directories needs no upper and no workdir), journaled in
 //! the container's journal like every mount, and detaches it afterwards.
+//!
+//! A running container is frozen while it is archived (its cgroup's
+//! freezer), so that the tar is one moment's state and no process inside
+//! can swap a file for a symlink under the reader; the walk itself goes by
+//! file descriptor ([`super::inroot::Dir`]) and never follows one.
 
 use super::diff::{TreeKind, write_tree_tar};
 use crate::engine::container::{self, Paths};
@@ -29,8 +34,11 @@ pub fn export<W: Write>(
     let record = container::find(root, name)?;
     let paths = Paths::new(root, &record.id);
     if record.is_running() {
-        return write_tree_tar(&paths.rootfs(), out, TreeKind::Plain, &Default::default())
-            .with_context(|| format!("archiving {}", paths.rootfs().display()));
+        let rootfs = paths.rootfs();
+        return crate::engine::lifecycle::while_frozen(root, &record, trace, |_| {
+            write_tree_tar(&rootfs, out, TreeKind::Plain, &Default::default())
+                .with_context(|| format!("archiving {}", rootfs.display()))
+        });
     }
     let target = paths.rootfs();
     std::fs::create_dir_all(&target)?;

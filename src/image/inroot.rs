@@ -91,13 +91,19 @@ impl Stat {
 }
 
 /// The error for a name that was something else when it was opened than
-/// when it was looked at: the tree changed under the reader.
-fn changed(name: &OsStr, was: Kind, source: io::Error) -> io::Error {
+/// when it was listed: the tree changed under the reader. Its kind stays
+/// the source's (a name gone meanwhile is still `NotFound`).
+fn changed(was: Kind, source: io::Error) -> io::Error {
+    let was = match was {
+        Kind::Dir => "a directory",
+        Kind::File => "a regular file",
+        Kind::Symlink => "a symlink",
+        _ => "a special file",
+    };
     io::Error::new(
         source.kind(),
         format!(
-            "{} was a {was:?} and changed while it was read ({source}); nothing outside the tree was read",
-            Path::new(name).display()
+            "was {was} when listed and changed while it was read ({source}); nothing outside the tree was read"
         ),
     )
 }
@@ -183,7 +189,7 @@ impl Dir {
             OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| changed(name, Kind::Dir, e.into()))?;
+        .map_err(|e| changed(Kind::Dir, e.into()))?;
         Ok(Dir { fd })
     }
 
@@ -199,13 +205,12 @@ impl Dir {
             OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| changed(name, Kind::File, e.into()))?;
+        .map_err(|e| changed(Kind::File, e.into()))?;
         let st = nix::sys::stat::fstat(&fd)
             .map(Stat)
             .map_err(io::Error::from)?;
         if st.kind() != Kind::File {
             return Err(changed(
-                name,
                 Kind::File,
                 io::Error::new(io::ErrorKind::InvalidData, format!("now a {:?}", st.kind())),
             ));
@@ -219,7 +224,7 @@ impl Dir {
         one_component(name)?;
         nix::fcntl::readlinkat(&self.fd, name)
             .map(PathBuf::from)
-            .map_err(|e| changed(name, Kind::Symlink, e.into()))
+            .map_err(|e| changed(Kind::Symlink, e.into()))
     }
 
     /// An extended attribute of the directory itself (`fgetxattr` on its

@@ -296,14 +296,16 @@ pub fn layer_from_container(
 }
 
 /// `glassbox commit CONTAINER REPO[:TAG]`: the container's upper dir becomes
-/// one new layer on top of its image's; returns the new image ID. (docker
-/// pauses a running container while it commits; glassbox reads the upper dir
-/// as it is at that moment, so commit a container that is not writing.)
+/// one new layer on top of its image's; returns the new image ID. A running
+/// container is frozen while its upper dir is read, as docker's commit
+/// pauses it (`pause`; `--pause=false` reads it while it runs). Either way
+/// the walk goes by file descriptor and never follows a symlink.
 pub fn commit(
     root: &DataRoot,
     name: &str,
     reference: Option<&str>,
     comment: &str,
+    pause: bool,
 ) -> anyhow::Result<String> {
     crate::engine::require_root("glassbox commit")?;
     if let Some(r) = reference {
@@ -314,7 +316,13 @@ pub fn commit(
     let store = root.images();
     let parent_config = store.config(&record.image_id)?;
     let mut trace = Trace::default();
-    let diff_id = layer_from_container(&store, root, &record, &mut trace)?;
+    let diff_id = if pause && record.is_running() {
+        crate::engine::lifecycle::while_frozen(root, &record, &mut trace, |trace| {
+            layer_from_container(&store, root, &record, trace)
+        })?
+    } else {
+        layer_from_container(&store, root, &record, &mut trace)?
+    };
     let created = Some(timefmt::rfc3339(timefmt::now_unix_ns()));
     let mut config: ImageConfig = parent_config;
     config.created = created.clone();

@@ -67,7 +67,18 @@ pub enum CgroupError {
     MissingController { controller: String, where_: String },
     #[error("cannot remove cgroup {path}: {source}")]
     Remove { path: String, source: io::Error },
+    #[error(
+        "{path} still reads {state:?} after {waited_ms} ms: a process of the group did not stop (one in uninterruptible sleep, D in ps, holds a freeze up); the group was thawed again. Try again, or commit with --pause=false"
+    )]
+    NotFrozen {
+        path: String,
+        state: String,
+        waited_ms: u128,
+    },
 }
+
+/// How long a freeze may take before it is given up (and undone).
+pub const FREEZE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Reads the host's layout from /proc/self/mountinfo.
 pub fn detect() -> Result<Layout, CgroupError> {
@@ -102,6 +113,7 @@ pub fn layout_of(mounts: &[MountInfo]) -> Option<Layout> {
                         "cpuacct" => &mut found.cpuacct,
                         "pids" => &mut found.pids,
                         "devices" => &mut found.devices,
+                        "freezer" => &mut found.freezer,
                         _ => continue,
                     };
                     *slot = Some(m.mount_point.clone());
@@ -211,7 +223,7 @@ pub(crate) fn write_control(
     Ok(())
 }
 
-fn hint_for(e: &io::Error) -> &'static str {
+pub(crate) fn hint_for(e: &io::Error) -> &'static str {
     match e.raw_os_error() {
         Some(libc::ENOENT) => " (the controller is not enabled for this cgroup)",
         Some(libc::EACCES) | Some(libc::EPERM) => " (glassbox must run as root)",
@@ -326,6 +338,97 @@ impl Cgroup {
             .collect()
     }
 
+    /// The directory whose files freeze this group: the group itself on v2
+    /// (`cgroup.freeze` is in every group), its directory in the `freezer`
+    /// hierarchy on v1. A v1 container started before glassbox joined the
+    /// freezer hierarchy has none.
+    fn freezer_dir(&self) -> Result<PathBuf, CgroupError> {
+        match &self.layout {
+            Layout::V2 { mount } => Ok(mount.join(&self.rel)),
+            Layout::V1(m) => {
+                let mount = m
+                    .freezer
+                    .as_ref()
+                    .ok_or_else(|| CgroupError::MissingController {
+                        controller: "freezer".into(),
+                        where_: "no cgroup v1 hierarchy with it is mounted".into(),
+                    })?;
+                let dir = mount.join(&self.rel);
+                if !dir.is_dir() {
+                    return Err(CgroupError::MissingController {
+                        controller: "freezer".into(),
+                        where_: format!(
+                            "{} does not exist: the container was started by a glassbox that did not join the freezer hierarchy; restart it",
+                            dir.display()
+                        ),
+                    });
+                }
+                Ok(dir)
+            }
+        }
+    }
+
+    /// Step `freeze_cgroup`: stops every process of the group where it
+    /// stands, and returns once the kernel says all have stopped (v1: the
+    /// freezer controller's `freezer.state`; v2: `cgroup.freeze`, and
+    /// `frozen 1` in `cgroup.events`). A frozen process cannot run, so it
+    /// cannot change its files either: commit and export read a still tree.
+    /// `pause` is this step.
+    pub fn freeze(&self, trace: &mut Trace) -> Result<(), CgroupError> {
+        let t = now_ns();
+        let dir = self.freezer_dir()?;
+        let (took, detail) = match &self.layout {
+            Layout::V2 { .. } => (
+                v2::freeze(&dir, FREEZE_TIMEOUT)?,
+                format!(
+                    "write 1 to {}/cgroup.freeze; wait for frozen 1 in cgroup.events",
+                    dir.display()
+                ),
+            ),
+            Layout::V1(_) => (
+                v1::freeze(&dir, FREEZE_TIMEOUT)?,
+                format!(
+                    "write FROZEN to {}/freezer.state; wait until it reads FROZEN",
+                    dir.display()
+                ),
+            ),
+        };
+        trace.step(
+            "runtime",
+            t,
+            "freeze_cgroup",
+            format!("{detail} ({} µs)", took.as_micros()),
+        );
+        Ok(())
+    }
+
+    /// Step `thaw_cgroup`: lets the group's processes run again (`unpause`).
+    pub fn thaw(&self, trace: &mut Trace) -> Result<(), CgroupError> {
+        let t = now_ns();
+        let dir = self.freezer_dir()?;
+        let detail = match &self.layout {
+            Layout::V2 { .. } => {
+                v2::thaw(&dir)?;
+                format!("write 0 to {}/cgroup.freeze", dir.display())
+            }
+            Layout::V1(_) => {
+                v1::thaw(&dir)?;
+                format!("write THAWED to {}/freezer.state", dir.display())
+            }
+        };
+        trace.step("runtime", t, "thaw_cgroup", detail);
+        Ok(())
+    }
+
+    /// Whether the group is frozen now.
+    pub fn is_frozen(&self) -> Result<bool, CgroupError> {
+        let dir = self.freezer_dir()?;
+        match &self.layout {
+            Layout::V2 { .. } => v2::is_frozen(&dir),
+            Layout::V1(_) => v1::is_frozen(&dir),
+        }
+    }
+
     /// What the kernel counts for this group right now.
     pub fn usage(&self) -> Result<CgroupUsage, crate::inspect::ReadError> {
         match &self.layout {
@@ -427,8 +530,14 @@ pub fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
             break;
         }
         // Still populated: kill what is inside. cgroup.kill (v2, Linux 5.14+)
-        // kills the whole group at once; otherwise signal each PID.
+        // kills the whole group at once; otherwise signal each PID. A v1
+        // frozen task does not die until thawed: thaw first (a commit that
+        // was killed mid-way can leave a group frozen).
         if attempt % 20 == 0 {
+            let freezer = dir.join("freezer.state");
+            if freezer.exists() {
+                let _ = std::fs::write(&freezer, "THAWED");
+            }
             if kill_file.exists() {
                 let _ = std::fs::write(&kill_file, "1");
             } else if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {

@@ -7,13 +7,17 @@
 //! `memory.limit_in_bytes`, `cpu.cfs_quota_us` with `cpu.cfs_period_us`,
 //! `pids.max`; OOM kills show in `memory.oom_control` (`oom_kill N`, Linux 4.13+);
 //! device rules go to `devices.deny`/`devices.allow` (see [`super::devices`]).
+//! v1 freezes a group only through a controller of its own, `freezer`
+//! (`freezer.state`): a container joins that hierarchy too, limits or not, so
+//! that commit and export can stop it ([`freeze`]).
 
-use super::{CgroupError, write_control};
+use super::{CgroupError, hint_for, write_control};
 use crate::inspect::ReadError;
 use crate::inspect::cgroup::CgroupUsage;
 use crate::runtime::spec::Resources;
 use crate::runtime::trace::Trace;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Where each controller's hierarchy is mounted (cpu and cpuacct are often one).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -24,6 +28,8 @@ pub struct Mounts {
     pub pids: Option<PathBuf>,
     /// The devices controller: which device nodes the group may open.
     pub devices: Option<PathBuf>,
+    /// The freezer controller: stops every task of the group (commit, export).
+    pub freezer: Option<PathBuf>,
 }
 
 impl Mounts {
@@ -36,6 +42,7 @@ impl Mounts {
             &self.cpuacct,
             &self.pids,
             &self.devices,
+            &self.freezer,
         ]
         .into_iter()
         .flatten()
@@ -113,4 +120,90 @@ pub fn usage(mounts: &Mounts, rel: &str) -> Result<CgroupUsage, ReadError> {
         pids: mounts.pids.as_ref().map(|m| m.join(rel)),
     };
     crate::inspect::cgroup::read_v1(&dirs)
+}
+
+/// Step `freeze_cgroup` on v1: the `freezer` controller. Writing `FROZEN`
+/// to `freezer.state` starts the freeze; the file reads `FREEZING` until
+/// every task of the group has stopped, then `FROZEN`. A task forked while
+/// the group was freezing can be missed: writing `FROZEN` again picks it up
+/// (runc does the same). After `timeout` the group is thawed again and the
+/// error says what the file still read. Returns how long it took.
+pub fn freeze(dir: &Path, timeout: Duration) -> Result<Duration, CgroupError> {
+    let start = Instant::now();
+    let path = dir.join("freezer.state");
+    loop {
+        write_state(&path, "FROZEN")?;
+        let state = read_state(&path)?;
+        if state == "FROZEN" {
+            return Ok(start.elapsed());
+        }
+        if start.elapsed() >= timeout {
+            let _ = write_state(&path, "THAWED");
+            return Err(CgroupError::NotFrozen {
+                path: path.display().to_string(),
+                state,
+                waited_ms: start.elapsed().as_millis(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Step `thaw_cgroup` on v1: `THAWED` into `freezer.state`, which takes
+/// effect at once.
+pub fn thaw(dir: &Path) -> Result<(), CgroupError> {
+    write_state(&dir.join("freezer.state"), "THAWED")
+}
+
+/// Whether the group is frozen (`FROZEN` in `freezer.state`; a group still
+/// `FREEZING` is not, yet).
+pub fn is_frozen(dir: &Path) -> Result<bool, CgroupError> {
+    Ok(read_state(&dir.join("freezer.state"))? == "FROZEN")
+}
+
+fn write_state(path: &Path, value: &str) -> Result<(), CgroupError> {
+    std::fs::write(path, value).map_err(|source| CgroupError::Write {
+        path: path.display().to_string(),
+        value: value.to_string(),
+        hint: hint_for(&source),
+        source,
+    })
+}
+
+fn read_state(path: &Path) -> Result<String, CgroupError> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .map_err(|source| CgroupError::Read {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freezer_state_is_written_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("glassbox-v1freezer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("freezer.state"), "THAWED\n").unwrap();
+        assert!(!is_frozen(&dir).unwrap());
+        // A plain file reads back what was written: FROZEN at once.
+        freeze(&dir, Duration::from_millis(50)).unwrap();
+        assert!(is_frozen(&dir).unwrap());
+        thaw(&dir).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.join("freezer.state")).unwrap(),
+            "THAWED"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_freezer_is_named() {
+        let dir = std::env::temp_dir().join(format!("glassbox-v1nofreezer-{}", std::process::id()));
+        let err = freeze(&dir, Duration::from_millis(10)).unwrap_err();
+        assert!(err.to_string().contains("freezer.state"), "{err}");
+    }
 }

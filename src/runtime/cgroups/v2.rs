@@ -6,7 +6,9 @@
 //! rule): so glassbox's parents `glassbox/` and `glassbox/<root key>/` stay empty
 //! and each container is a leaf. Limits: `memory.max` (bytes), `memory.swap.max`,
 //! `cpu.max` ("QUOTA PERIOD" in µs), `pids.max`. Out-of-memory kills are counted
-//! in `memory.events` as `oom_kill N`.
+//! in `memory.events` as `oom_kill N`. Every group but the root has
+//! `cgroup.freeze` (no controller needed): `1` stops its processes, and
+//! `cgroup.events` says `frozen 1` once all have stopped ([`freeze`]).
 
 use super::{CONTROLLERS, CgroupError, make_dir, write_control};
 use crate::inspect::ReadError;
@@ -15,6 +17,7 @@ use crate::runtime::journal::Journal;
 use crate::runtime::spec::Resources;
 use crate::runtime::trace::Trace;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// Makes `rel` below `mount`, enabling the controllers on the way down.
 pub fn prepare_parent(mount: &Path, rel: &str, journal: &Journal) -> Result<(), CgroupError> {
@@ -130,4 +133,65 @@ pub fn apply(
 /// Reads the group's counters.
 pub fn usage(dir: &Path) -> Result<CgroupUsage, ReadError> {
     crate::inspect::cgroup::read_v2(dir)
+}
+
+/// Step `freeze_cgroup` on v2: writes `1` to `cgroup.freeze`, then waits
+/// until `cgroup.events` says `frozen 1`. The kernel stops each process of
+/// the group (and of the groups below) at its next return to user space;
+/// `frozen 1` means all have stopped. One in uninterruptible sleep in the
+/// kernel delays that: after `timeout` the group is thawed again and the
+/// error says what `cgroup.events` still read. Returns how long it took.
+pub fn freeze(dir: &Path, timeout: Duration) -> Result<Duration, CgroupError> {
+    let start = Instant::now();
+    write_file(&dir.join("cgroup.freeze"), "1")?;
+    let events = dir.join("cgroup.events");
+    loop {
+        let text = read_file(&events)?;
+        if frozen_in(&text) == Some(true) {
+            return Ok(start.elapsed());
+        }
+        if start.elapsed() >= timeout {
+            let _ = write_file(&dir.join("cgroup.freeze"), "0");
+            return Err(CgroupError::NotFrozen {
+                path: events.display().to_string(),
+                state: text.trim().replace('\n', ", "),
+                waited_ms: start.elapsed().as_millis(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Step `thaw_cgroup` on v2: `0` into `cgroup.freeze`.
+pub fn thaw(dir: &Path) -> Result<(), CgroupError> {
+    write_file(&dir.join("cgroup.freeze"), "0")
+}
+
+/// Whether the group is frozen now (`frozen 1` in `cgroup.events`).
+pub fn is_frozen(dir: &Path) -> Result<bool, CgroupError> {
+    Ok(frozen_in(&read_file(&dir.join("cgroup.events"))?) == Some(true))
+}
+
+/// Pure: the `frozen` key of a `cgroup.events` text (`populated 1\nfrozen 0\n`).
+pub fn frozen_in(events: &str) -> Option<bool> {
+    events.lines().find_map(|l| match l.split_once(' ') {
+        Some(("frozen", v)) => Some(v.trim() == "1"),
+        _ => None,
+    })
+}
+
+fn write_file(path: &Path, value: &str) -> Result<(), CgroupError> {
+    std::fs::write(path, value).map_err(|source| CgroupError::Write {
+        path: path.display().to_string(),
+        value: value.to_string(),
+        hint: super::hint_for(&source),
+        source,
+    })
+}
+
+fn read_file(path: &Path) -> Result<String, CgroupError> {
+    std::fs::read_to_string(path).map_err(|source| CgroupError::Read {
+        path: path.display().to_string(),
+        source,
+    })
 }
