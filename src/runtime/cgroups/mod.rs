@@ -322,12 +322,23 @@ impl Cgroup {
     /// thread does not need it (Linux 6.0+; older kernels take it anyway), and
     /// a process just made by clone has one thread. On v2 the process is born
     /// in its group (`CLONE_INTO_CGROUP`); where it must join, `cgroup.procs`.
+    ///
+    /// A container started before glassbox joined the v1 freezer hierarchy
+    /// has no group there: an `exec` into it joins the others.
     pub fn join_files(&self) -> Vec<PathBuf> {
         let file = match self.layout {
             Layout::V1(_) => "tasks",
             Layout::V2 { .. } => "cgroup.procs",
         };
-        self.dirs().into_iter().map(|d| d.join(file)).collect()
+        let freezer = match &self.layout {
+            Layout::V1(m) => m.freezer.as_ref().map(|f| f.join(&self.rel)),
+            Layout::V2 { .. } => None,
+        };
+        self.dirs()
+            .into_iter()
+            .filter(|d| freezer.as_ref() != Some(d) || d.is_dir())
+            .map(|d| d.join(file))
+            .collect()
     }
 
     /// The `cgroup.procs` files: the processes of the group, one per line.
