@@ -1,12 +1,18 @@
 //! glassbox: a terminal lab that teaches how containers work by running real ones.
 //!
-//! The crate is layered as the design describes:
-//! - [`runtime`] turns one OCI bundle into a sandboxed process (namespaces, rootfs,
-//!   cgroups, security) and records every kernel object it makes in a journal;
-//! - [`engine`] keeps images and container state and drives the runtime;
-//! - [`inspect`] reads what the kernel says about a process (pure parsers + thin readers);
-//! - [`lab`] holds the lessons, their demos and the sampler; [`tui`] draws them;
-//! - `main.rs` is the CLI glue.
+//! The crate is layered as ARCHITECTURE.md draws it, each layer using only
+//! those below:
+//! - [`cli`] is docker's command line (`main.rs` only calls [`cli::main`]);
+//! - [`lab`] holds the lessons, their demos, the sampler and the runner's
+//!   threads; [`tui`] draws them; [`exercises`] grades against the kernel;
+//! - [`engine`] keeps container state and drives the runtime; [`image`] keeps
+//!   the layer store (its builder, commit and export run containers through
+//!   the engine, above it);
+//! - [`runtime`] turns one OCI bundle into a sandboxed process (namespaces,
+//!   rootfs, cgroups, security) and journals every kernel object it makes;
+//! - [`inspect`] reads what the kernel says about a process (pure parsers on
+//!   procfs-core, thin readers);
+//! - [`verbs`], [`util`] and [`timefmt`] are shared by all of them.
 
 pub mod cli;
 pub mod engine;
@@ -17,3 +23,5 @@ pub mod lab;
 pub mod runtime;
 pub mod timefmt;
 pub mod tui;
+pub mod util;
+pub mod verbs;

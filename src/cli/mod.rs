@@ -13,8 +13,9 @@ use crate::engine::exec::ExecOptions;
 use crate::engine::run::{Outcome, RunOptions, StartError};
 use crate::engine::{DEFAULT_ROOT, DataRoot, cleanup, exec, lifecycle, run, units};
 use crate::runtime::network::ports::PortMapping;
+use crate::verbs::{ExecArgs, RunArgs};
 use anyhow::bail;
-use clap::{ArgAction, Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -120,96 +121,6 @@ pub enum Command {
     Lab(crate::lab::run::LabArgs),
     /// List the lab's topics, or validate the lesson files (--check)
     Lessons(crate::lab::run::LessonsArgs),
-}
-
-#[derive(Debug, Args)]
-#[command(disable_help_flag = true)]
-pub struct RunArgs {
-    /// Run the container in the background and print its ID
-    #[arg(short, long)]
-    pub detach: bool,
-    /// Keep STDIN open
-    #[arg(short, long)]
-    pub interactive: bool,
-    /// Allocate a pseudo-TTY
-    #[arg(short, long)]
-    pub tty: bool,
-    /// Automatically remove the container when it exits
-    #[arg(long)]
-    pub rm: bool,
-    /// Assign a name to the container
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Memory limit (e.g. 200m, 1g)
-    #[arg(short, long, allow_hyphen_values = true)]
-    pub memory: Option<String>,
-    /// Number of CPUs (e.g. 0.5)
-    #[arg(long, allow_hyphen_values = true)]
-    pub cpus: Option<String>,
-    /// Tune the container's pids limit (-1 for unlimited)
-    #[arg(long, allow_hyphen_values = true)]
-    pub pids_limit: Option<i64>,
-    /// Username or UID (format: <name|uid>[:<group|gid>])
-    #[arg(short, long)]
-    pub user: Option<String>,
-    /// Container host name
-    #[arg(short = 'h', long)]
-    pub hostname: Option<String>,
-    /// Set environment variables (KEY=VALUE)
-    #[arg(short, long = "env")]
-    pub env: Vec<String>,
-    /// Working directory inside the container
-    #[arg(short, long)]
-    pub workdir: Option<String>,
-    /// Connect the container to a network: bridge (glassbox0), none or host
-    #[arg(long, default_value = "bridge")]
-    pub network: String,
-    /// Publish a container's port to the host ([IP:][HOST:]CTR[/tcp|/udp])
-    #[arg(short, long = "publish")]
-    pub publish: Vec<String>,
-    /// Bind mount a host path (SRC:DST[:ro])
-    #[arg(short, long = "volume")]
-    pub volume: Vec<String>,
-    /// Add a host device to the container (HOST[:CONTAINER][:rwm])
-    #[arg(long = "device")]
-    pub device: Vec<String>,
-    /// Mount the container's root filesystem as read only
-    #[arg(long)]
-    pub read_only: bool,
-    /// Security options: seccomp=unconfined runs without the system-call filter;
-    /// no-new-privileges=false lets setuid programs raise privileges (docker's default)
-    #[arg(long)]
-    pub security_opt: Vec<String>,
-    /// Print help
-    #[arg(long, action = ArgAction::Help)]
-    pub help: Option<bool>,
-    /// The image to run (glassbox assembles busybox from the host on first use)
-    pub image: String,
-    /// The command and its arguments (default: the image's CMD)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct ExecArgs {
-    /// Keep STDIN open
-    #[arg(short, long)]
-    pub interactive: bool,
-    /// Allocate a pseudo-TTY
-    #[arg(short, long)]
-    pub tty: bool,
-    /// Username or UID (format: <name|uid>[:<group|gid>])
-    #[arg(short, long)]
-    pub user: Option<String>,
-    /// Set environment variables
-    #[arg(short, long = "env")]
-    pub env: Vec<String>,
-    /// Working directory inside the container
-    #[arg(short, long)]
-    pub workdir: Option<String>,
-    pub container: String,
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
-    pub command: Vec<String>,
 }
 
 /// Builds the engine's options from `run`'s flags; bad values are refused here.

@@ -8,6 +8,7 @@ use crate::inspect::{netdev, proc_stat, processes};
 use crate::runtime::cgroups::Cgroup;
 use crate::runtime::logs;
 use crate::timefmt;
+use crate::util::text::{SizeStyle, human_bytes};
 use serde_json::json;
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -200,22 +201,6 @@ pub fn top(root: &DataRoot, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `1.5MiB`, as docker's stats prints sizes.
-pub fn human_bytes(b: u64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i + 1 < units.len() {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b}B")
-    } else {
-        format!("{v:.2}{}", units[i])
-    }
-}
-
 fn host_memory() -> u64 {
     crate::inspect::meminfo::read_mem_total().unwrap_or(0)
 }
@@ -270,7 +255,11 @@ pub fn stats(root: &DataRoot, names: &[String], all: bool, no_stream: bool) -> a
                             .fold((0, 0), |(rx, tx), d| {
                                 (rx + d.stats.rx_bytes, tx + d.stats.tx_bytes)
                             });
-                        format!("{} / {}", human_bytes(rx), human_bytes(tx))
+                        format!(
+                            "{} / {}",
+                            human_bytes(rx, SizeStyle::Docker),
+                            human_bytes(tx, SizeStyle::Docker)
+                        )
                     })
                     .unwrap_or_else(|_| "--".into())
             } else {
@@ -285,7 +274,11 @@ pub fn stats(root: &DataRoot, names: &[String], all: bool, no_stream: bool) -> a
                 r.short_id().to_string(),
                 r.name.clone(),
                 format!("{cpu:.2}%"),
-                format!("{} / {}", human_bytes(mem), human_bytes(limit)),
+                format!(
+                    "{} / {}",
+                    human_bytes(mem, SizeStyle::Docker),
+                    human_bytes(limit, SizeStyle::Docker)
+                ),
                 format!("{mem_pct:.2}%"),
                 net,
                 pids.to_string(),

@@ -258,7 +258,7 @@ impl Paths {
 pub fn save(root: &DataRoot, record: &Record) -> anyhow::Result<()> {
     let paths = Paths::new(root, &record.id);
     let bytes = serde_json::to_vec_pretty(record)?;
-    crate::image::store::write_atomic_mode(&paths.state(), &bytes, 0o600)?;
+    crate::util::fs::write_atomic_mode(&paths.state(), &bytes, 0o600)?;
     Ok(())
 }
 
@@ -378,16 +378,7 @@ pub fn release_name(root: &DataRoot, name: &str, id: &str) {
 
 /// A random 64-hex-digit ID, as docker's.
 pub fn new_id() -> String {
-    let mut bytes = [0u8; 32];
-    // SAFETY: getrandom writes into the buffer we own, of its length.
-    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    if n != bytes.len() as isize {
-        // Fall back to time and pid: unique enough for one host.
-        let seed = format!("{}-{}", timefmt::now_unix_ns(), std::process::id());
-        use sha2::Digest;
-        bytes.copy_from_slice(&sha2::Sha256::digest(seed.as_bytes()));
-    }
-    crate::image::store::hex(&bytes)
+    crate::util::text::random_id()
 }
 
 const ADJECTIVES: [&str; 16] = [

@@ -58,7 +58,7 @@ impl DataRoot {
             "default".to_string()
         } else {
             let hash = Sha256::digest(path.as_os_str().as_encoded_bytes());
-            crate::image::store::hex(&hash[..4])
+            crate::util::text::hex(&hash[..4])
         };
         Ok(DataRoot { path, key })
     }
@@ -132,32 +132,8 @@ pub const PRIVATE_DIRS: [&str; 5] = ["containers", "layers", "volumes", "tmp", "
 /// config.json, the record) or its output (the log): root's only.
 pub const PRIVATE_FILES: [&str; 3] = ["config.json", "state.json", "container-json.log"];
 
-/// Makes one private directory (0700, root's only), or closes an existing one.
-pub fn make_private_dir(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    match std::fs::DirBuilder::new().mode(0o700).create(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e),
-    }
-    set_mode(path, 0o700)
-}
-
-/// `chmod` where the mode differs (umask narrows what mkdir gets, and an
-/// older glassbox made everything 0755).
-fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let meta = std::fs::symlink_metadata(path)?;
-    if meta.file_type().is_symlink() {
-        return Err(std::io::Error::other(
-            "is a symbolic link, not glassbox's own file",
-        ));
-    }
-    if meta.mode() & 0o7777 != mode {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    }
-    Ok(())
-}
+pub use crate::util::fs::make_private_dir;
+use crate::util::fs::set_mode;
 
 /// Step `close_data_root`: the root 0711, [`PRIVATE_DIRS`] 0700 and each
 /// container's [`PRIVATE_FILES`] 0600. A root made by an older glassbox

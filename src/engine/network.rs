@@ -188,7 +188,7 @@ pub fn setup(
     // record holds: no file (one fewer to create and delete per container).
     if mode == "bridge" {
         let bytes = serde_json::to_vec_pretty(&settings)?;
-        crate::image::store::write_atomic(&settings_path(paths), &bytes)?;
+        crate::util::fs::write_atomic(&settings_path(paths), &bytes)?;
     }
     Ok(settings)
 }
@@ -452,7 +452,7 @@ fn ensure_nat(s: &mut SharedState, subnet: &Subnet, trace: &mut Trace) -> anyhow
 
 fn save_shared(s: &SharedState) -> anyhow::Result<()> {
     std::fs::create_dir_all(state_dir())?;
-    crate::image::store::write_atomic(&shared_state_path(), &serde_json::to_vec_pretty(s)?)?;
+    crate::util::fs::write_atomic(&shared_state_path(), &serde_json::to_vec_pretty(s)?)?;
     Ok(())
 }
 

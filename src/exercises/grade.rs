@@ -15,6 +15,7 @@ use crate::engine::DataRoot;
 use crate::image::store::ImageConfig;
 use crate::inspect::namespaces::{NsType, read_namespaces};
 use crate::inspect::net::{TCP_ESTABLISHED, TCP_LISTEN, read_local_addresses, read_tcp_sockets};
+use crate::util::http;
 
 /// When the demo showed the value a prediction is about (ns since 1970),
 /// and how: the observed container's creation or, for an exit code, its
@@ -393,13 +394,13 @@ impl Grader<'_> {
                 l.pid
             )));
         }
-        let response =
-            kernel::http_get(&mut stream, &format!("127.0.0.1:{host_port}")).map_err(|e| {
+        let response = http::get(&mut stream, &format!("127.0.0.1:{host_port}"), 64 * 1024)
+            .map_err(|e| {
                 Problem::Fail(format!(
                     "container {container}: GET / on 127.0.0.1:{host_port} got no answer: {e}"
                 ))
             })?;
-        match kernel::http_status_line(&response) {
+        match http::status_line(&response) {
             Some(status) => Ok(format!(
                 "GET http://127.0.0.1:{host_port}/ answered `{status}` from port {container_port} of container {container}"
             )),

@@ -12,7 +12,7 @@
 //! edited glassbox's records could not fool any of these.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -208,41 +208,6 @@ pub fn in_namespace<T: Send + 'static>(
     .map_err(|_| io::Error::other("the namespace thread panicked"))?
 }
 
-/// The status line of an HTTP answer (`HTTP/1.0 200 OK`), if `response` starts with one.
-pub fn http_status_line(response: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(response);
-    let line = text.lines().next()?.trim().to_string();
-    let mut parts = line.split_whitespace();
-    let version = parts.next()?;
-    let code = parts.next()?;
-    (version.starts_with("HTTP/1.") && code.len() == 3 && code.parse::<u16>().is_ok())
-        .then_some(line)
-}
-
-/// Sends `GET /` on an open connection and reads the answer's first bytes.
-pub fn http_get(stream: &mut TcpStream, host: &str) -> io::Result<Vec<u8>> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        stream,
-        "GET / HTTP/1.0\r\nHost: {host}\r\nUser-Agent: glassbox-check\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while buf.len() < 64 * 1024 {
-        match stream.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if buf.is_empty() => return Err(e),
-            Err(_) => break,
-        }
-        if http_status_line(&buf).is_some() && buf.windows(4).any(|w| w == b"\r\n\r\n") {
-            break;
-        }
-    }
-    Ok(buf)
-}
-
 /// Connects with a deadline.
 pub fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
     TcpStream::connect_timeout(&addr, timeout)
@@ -291,19 +256,4 @@ pub fn overlay_with_upper(
         )));
     };
     Ok((l, dirs, upper))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn http_status_lines() {
-        assert_eq!(
-            http_status_line(b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n"),
-            Some("HTTP/1.0 200 OK".to_string())
-        );
-        assert_eq!(http_status_line(b"SSH-2.0-OpenSSH\r\n"), None);
-        assert_eq!(http_status_line(b""), None);
-    }
 }

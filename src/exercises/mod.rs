@@ -18,7 +18,6 @@
 pub mod grade;
 pub mod honesty;
 pub mod kernel;
-pub mod lab;
 pub mod pane;
 pub mod progress;
 pub mod report;

@@ -201,7 +201,7 @@ pub fn build(root: &DataRoot, opts: &BuildOptions) -> anyhow::Result<BuildReport
         .path
         .join("builds")
         .join(format!("{}.json", super::store::digest_hex(&id)));
-    super::store::write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;
+    crate::util::fs::write_atomic(&path, &serde_json::to_vec_pretty(&report)?)?;
     Ok(report)
 }
 

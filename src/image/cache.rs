@@ -19,7 +19,8 @@
 //! On disk (readable, for topic 14): `buildcache/<key digest>.json`, each
 //! holding the key's parts and the image the step produced.
 
-use super::store::{ImageStore, digest, digest_hex, write_atomic};
+use super::store::{ImageStore, digest, digest_hex};
+use crate::util::fs::write_atomic;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -98,7 +99,7 @@ impl<'a> BuildCache<'a> {
             created: crate::timefmt::rfc3339(crate::timefmt::now_unix_ns()),
         };
         let bytes = serde_json::to_vec_pretty(&entry).unwrap_or_default();
-        write_atomic(&self.path(key), &bytes)
+        Ok(write_atomic(&self.path(key), &bytes)?)
     }
 
     /// Drops the entries whose image is gone; returns how many.

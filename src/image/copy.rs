@@ -16,7 +16,7 @@
 use super::context::{Context, glob};
 use super::diff::lower_lookup;
 use super::import::{HashingWriter, Whiteout, clean_path, whiteout_of};
-use super::store::hex;
+use crate::util::text::hex;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;

@@ -31,7 +31,8 @@
 //! it. Files are created with `O_EXCL | O_NOFOLLOW`, so even a race could not
 //! make a write follow a symlink.
 
-use super::store::{ImageStore, SIZE_FILE, content_size, digest_hex, hex};
+use super::store::{ImageStore, SIZE_FILE, content_size, digest_hex};
+use crate::util::text::hex;
 use sha2::{Digest, Sha256};
 use std::ffi::OsStr;
 use std::fs;
@@ -492,9 +493,9 @@ impl TempDir {
     /// killed glassbox left there (temporary directories whose process is gone).
     pub fn new(parent: &Path, label: &str) -> io::Result<TempDir> {
         // Root's only (0700), like the rest of the data root's trees.
-        crate::engine::make_private_dir(parent)?;
+        crate::util::fs::make_private_dir(parent)?;
         sweep_stale(parent);
-        let id = crate::engine::container::new_id();
+        let id = crate::util::text::random_id();
         let path = parent.join(format!(".tmp-{label}-{}-{}", std::process::id(), &id[..16]));
         fs::create_dir(&path)?;
         Ok(TempDir { path, keep: false })

@@ -16,11 +16,12 @@
 use super::cache::BuildCache;
 use super::diff::{TreeKind, placeholders, write_tree_tar};
 use super::import::{TempDir, import_layer_file, short};
-use super::store::{History, ImageConfig, ImageStore, digest_hex, normalize_ref, write_atomic};
+use super::store::{History, ImageConfig, ImageStore, digest_hex, normalize_ref};
 use crate::engine::DataRoot;
 use crate::engine::container::{self, Paths};
 use crate::runtime::trace::{Trace, now_ns};
 use crate::timefmt;
+use crate::util::fs::write_atomic;
 use anyhow::{Context, bail};
 use std::collections::BTreeSet;
 use std::path::PathBuf;

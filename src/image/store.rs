@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::util::fs::write_atomic;
+use crate::util::text::hex;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
@@ -30,6 +33,8 @@ pub enum StoreError {
     },
     #[error(transparent)]
     Layer(#[from] super::import::LayerError),
+    #[error(transparent)]
+    Write(#[from] crate::util::fs::WriteError),
 }
 
 fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
@@ -138,10 +143,6 @@ pub fn digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex(&Sha256::digest(bytes)))
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The hex part of `sha256:<hex>`.
 pub fn digest_hex(digest: &str) -> &str {
     digest.strip_prefix("sha256:").unwrap_or(digest)
@@ -217,7 +218,7 @@ impl ImageStore {
             path: self.repositories_path().display().to_string(),
             source,
         })?;
-        write_atomic(&self.repositories_path(), &bytes)
+        Ok(write_atomic(&self.repositories_path(), &bytes)?)
     }
 
     /// Serialises changes to the tag list between parallel glassbox processes.
@@ -375,34 +376,6 @@ pub fn content_size(dir: &Path) -> io::Result<u64> {
         }
     }
     Ok(total)
-}
-
-/// Writes a file through a temporary name and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    write_atomic_mode(path, bytes, 0o644)
-}
-
-/// [`write_atomic`] with the file's mode (0600 for a container's record,
-/// which holds its `-e` values).
-pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), StoreError> {
-    use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
-    }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        f.write_all(bytes)
-    };
-    write().map_err(io_err("writing", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_err("renaming", path))
 }
 
 #[cfg(test)]

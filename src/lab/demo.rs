@@ -10,7 +10,7 @@
 //! step runs ([`super::tools`]), and an exit 127 ("not found") never passes
 //! for the failure a step expects.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -527,12 +527,8 @@ pub fn curl(port: u16) -> Result<String, String> {
     let started = Instant::now();
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
         .map_err(|e| format!("cannot connect to {addr}: {e} (is the port published?)"))?;
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(3)));
-    stream
-        .write_all(format!("GET / HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())
-        .map_err(|e| format!("cannot send to {addr}: {e}"))?;
-    let mut body = Vec::new();
-    let _ = stream.take(1 << 20).read_to_end(&mut body);
+    let body = crate::util::http::get(&mut stream, &addr.to_string(), 1 << 20)
+        .map_err(|e| format!("GET / on {addr} failed: {e}"))?;
     let text = String::from_utf8_lossy(&body);
     let status = text.lines().next().unwrap_or("").trim().to_string();
     if status.is_empty() {

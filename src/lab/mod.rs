@@ -14,6 +14,7 @@
 
 pub mod check;
 pub mod demo;
+pub mod exercises;
 pub mod lesson;
 pub mod netview;
 pub mod run;

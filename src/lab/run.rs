@@ -180,7 +180,7 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     let lessons = super::load_lessons(&dir)?;
     // The exercises and the student's progress; the lab opens at the topic
     // the student was last on.
-    let (pane, progress_file, notes) = crate::exercises::lab::load(&dir);
+    let (pane, progress_file, notes) = super::exercises::load(&dir);
     let topic = match &args.topic {
         Some(key) => super::find_topic(&lessons, key).ok_or_else(|| {
             anyhow::anyhow!("no topic {key:?}: `glassbox lessons` lists them (number or id)")
@@ -223,7 +223,7 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     // Resume here next time, even if the student never changes topic.
     let opened = app.topic_number();
     app.exercises.progress.jump(opened);
-    match crate::exercises::lab::save(&progress_file, &app.exercises.progress) {
+    match super::exercises::save(&progress_file, &app.exercises.progress) {
         Ok(Some(merged)) => app.exercises.adopt(&merged),
         Ok(None) => {}
         Err(note) => app.log.push(LogLine::new(LineKind::Fail, note)),
@@ -270,7 +270,7 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     // The checker: grades on request, and when the data root's state changes.
     let topic_ids = Arc::new(Mutex::new(app.exercises.ids(app.topic_number())));
     let (checks, check_rx) = mpsc::channel::<Vec<String>>();
-    let checker = crate::exercises::lab::spawn_checker(
+    let checker = super::exercises::spawn_checker(
         root.clone(),
         app.exercises.exercises.clone(),
         topic_ids.clone(),
@@ -282,11 +282,10 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
         },
     );
     // Another shell's `glassbox exercise …` shows here within half a second.
-    let watcher =
-        crate::exercises::lab::spawn_progress_watcher(progress_file.clone(), stop.clone(), {
-            let tx = tx.clone();
-            move |p| tx.send(Event::Progress(Box::new(p))).is_ok()
-        });
+    let watcher = super::exercises::spawn_progress_watcher(progress_file.clone(), stop.clone(), {
+        let tx = tx.clone();
+        move |p| tx.send(Event::Progress(Box::new(p))).is_ok()
+    });
     // The demo worker: one job at a time, in order.
     let (jobs, job_rx) = mpsc::channel::<Effect>();
     let worker = {
@@ -318,7 +317,7 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
                     }
                     Effect::Reset => {
                         runner.reset(&lab_containers(&root), &mut emit);
-                        crate::exercises::lab::remove_lab_images(&runner, &root, &mut emit);
+                        super::exercises::remove_lab_images(&runner, &root, &mut emit);
                         emit(DemoEvent::Done { ok: true });
                     }
                     Effect::Script { steps, pause_ms } => {
@@ -364,13 +363,11 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
                     Effect::Check(ids) => {
                         let _ = checks.send(ids);
                     }
-                    Effect::SaveProgress(p) => {
-                        match crate::exercises::lab::save(&progress_file, &p) {
-                            Ok(Some(merged)) => app.exercises.adopt(&merged),
-                            Ok(None) => {}
-                            Err(note) => app.log.push(LogLine::new(LineKind::Fail, note)),
-                        }
-                    }
+                    Effect::SaveProgress(p) => match super::exercises::save(&progress_file, &p) {
+                        Ok(Some(merged)) => app.exercises.adopt(&merged),
+                        Ok(None) => {}
+                        Err(note) => app.log.push(LogLine::new(LineKind::Fail, note)),
+                    },
                     job => {
                         let _ = jobs.send(job);
                     }

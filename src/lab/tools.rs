@@ -11,28 +11,27 @@
 //! container refused a mount) would take "not found" for the kernel's refusal.
 //!
 //! So before a step runs, the lab reads each `run` and `exec` action's
-//! command line with the CLI's own parser, lists the programs it names (the
-//! command, the commands of an `sh -c` script, the one after `timeout`), and
-//! looks each one up along the container's PATH, in the root the container
-//! sees or will see: the image's layer directories, top-most first, for
-//! `run` (the overlay's lowerdirs); `/proc/PID/root` for `exec` into a
-//! running container (the kernel's view of its mount namespace).
+//! command line with the CLI's own flag types ([`crate::verbs`]), lists the
+//! programs it names (the command, the commands of an `sh -c` script, the
+//! one after `timeout`), and looks each one up along the container's PATH,
+//! in the root the container sees or will see: the image's layer
+//! directories, top-most first, for `run` (the overlay's lowerdirs);
+//! `/proc/PID/root` for `exec` into a running container (the kernel's view
+//! of its mount namespace).
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
-
 use super::demo::name_flag;
 use super::lesson::Action;
-use crate::cli::{Cli, Command};
 use crate::engine::DataRoot;
 use crate::engine::container;
 use crate::image::ImageStore;
 use crate::image::busybox::FALLBACK_MARKER;
 use crate::image::store::{ImageConfig, normalize_ref};
 use crate::runtime::spec::DEFAULT_PATH;
+use crate::verbs::{ContainerCommand, ContainerVerb};
 
 /// Words a POSIX shell (busybox ash, dash) runs itself, without a program file.
 const BUILTINS: [&str; 40] = [
@@ -66,7 +65,7 @@ pub struct Invocation {
     pub env: Vec<String>,
 }
 
-/// Parses a `run` or `exec` action with the CLI's own parser; `None` for
+/// Parses a `run` or `exec` action with the CLI's own flag types; `None` for
 /// any other verb, or arguments the CLI would refuse (the action then runs
 /// and the CLI says what is wrong).
 pub fn invocation(action: &Action) -> Option<Invocation> {
@@ -74,22 +73,17 @@ pub fn invocation(action: &Action) -> Option<Invocation> {
     if verb != "run" && verb != "exec" {
         return None;
     }
-    let argv = ["glassbox", verb]
-        .into_iter()
-        .map(str::to_string)
-        .chain(action.args.iter().cloned());
-    match Cli::try_parse_from(argv).ok()?.command? {
-        Command::Run(a) => Some(Invocation {
+    match ContainerCommand::parse_words(verb, &action.args)? {
+        ContainerVerb::Run(a) => Some(Invocation {
             target: Target::Image(a.image),
             command: a.command,
             env: a.env,
         }),
-        Command::Exec(a) => Some(Invocation {
+        ContainerVerb::Exec(a) => Some(Invocation {
             target: Target::Container(a.container),
             command: a.command,
             env: a.env,
         }),
-        _ => None,
     }
 }
 

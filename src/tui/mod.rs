@@ -7,6 +7,7 @@
 //! `impl Widget for &App` ([`view`]), a function of the state alone, which is
 //! what lets every screen be tested in a `TestBackend` with fixture data.
 
+pub mod exercise;
 pub mod panels;
 pub mod view;
 

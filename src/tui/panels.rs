@@ -12,6 +12,7 @@ use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Sparkline, Widget, Wrap
 use super::App;
 use crate::inspect::proc_status::{CAPABILITIES, capability_names};
 use crate::lab::sample::{Reading, Sample, UpperKind};
+use crate::util::text::{SizeStyle, human_bytes};
 
 /// Draws the panel `name` of the current sample.
 pub fn render_panel(name: &str, app: &App, area: Rect, buf: &mut Buffer) {
@@ -92,22 +93,6 @@ fn with<T>(r: &Reading<T>, f: impl FnOnce(&T) -> Vec<Line<'static>>) -> Vec<Line
         }
         Reading::Missing(m) => vec![Line::from(m.clone())],
         Reading::Absent => Vec::new(),
-    }
-}
-
-/// 1536 -> "1.5 KiB".
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
     }
 }
 
@@ -212,14 +197,17 @@ fn cgroup(s: &Sample, area: Rect, buf: &mut Buffer) {
             (u.memory_bytes as f64 / limit as f64).clamp(0.0, 1.0),
             format!(
                 "memory {} of {} ({:.0}%)",
-                human_bytes(u.memory_bytes),
-                human_bytes(limit),
+                human_bytes(u.memory_bytes, SizeStyle::Lab),
+                human_bytes(limit, SizeStyle::Lab),
                 u.memory_bytes as f64 * 100.0 / limit as f64
             ),
         ),
         _ => (
             0.0,
-            format!("memory {} (no limit)", human_bytes(u.memory_bytes)),
+            format!(
+                "memory {} (no limit)",
+                human_bytes(u.memory_bytes, SizeStyle::Lab)
+            ),
         ),
     };
     Gauge::default()
@@ -316,7 +304,7 @@ fn layers(v: &crate::lab::sample::LayersView) -> Vec<Line<'static>> {
         lines.push(Line::from(format!(
             "{:>2} {:>9}  {}  {by}",
             i + 1,
-            human_bytes(l.size),
+            human_bytes(l.size, SizeStyle::Lab),
             short_path(&l.dir)
         )));
     }
@@ -335,7 +323,7 @@ fn upper(v: &crate::lab::sample::UpperView) -> Vec<Line<'static>> {
         "{} · {} entries, {}",
         short_path(&v.dir),
         v.entries.len(),
-        human_bytes(v.total_bytes)
+        human_bytes(v.total_bytes, SizeStyle::Lab)
     ))];
     for e in &v.entries {
         let (tag, style) = match e.kind {
@@ -349,7 +337,7 @@ fn upper(v: &crate::lab::sample::UpperView) -> Vec<Line<'static>> {
         } else if e.kind == UpperKind::Dir {
             String::new()
         } else {
-            human_bytes(e.size)
+            human_bytes(e.size, SizeStyle::Lab)
         };
         lines.push(Line::from(vec![
             Span::styled(tag, style),
@@ -600,7 +588,7 @@ fn dataroot(rows: &[crate::lab::sample::TreeRow]) -> Vec<Line<'static>> {
             let indent = "  ".repeat(r.depth);
             let slash = if r.is_dir { "/" } else { "" };
             let size = if r.bytes > 0 {
-                human_bytes(r.bytes)
+                human_bytes(r.bytes, SizeStyle::Lab)
             } else {
                 String::new()
             };

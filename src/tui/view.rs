@@ -188,12 +188,16 @@ fn body(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// The current topic's exercise: task, answer, verdict, hints (see
-/// [`crate::exercises::pane`]).
+/// [`super::exercise`]).
 fn exercise_pane(app: &App, area: Rect, buf: &mut Buffer) {
-    Paragraph::new(app.exercises.lines(app.topic_number(), app.present))
-        .block(Block::default().borders(Borders::ALL).title(" exercise "))
-        .wrap(Wrap { trim: false })
-        .render(area, buf);
+    Paragraph::new(super::exercise::lines(
+        &app.exercises,
+        app.topic_number(),
+        app.present,
+    ))
+    .block(Block::default().borders(Borders::ALL).title(" exercise "))
+    .wrap(Wrap { trim: false })
+    .render(area, buf);
 }
 
 /// The step's text, what Enter and t do, and what really happens.

@@ -40,13 +40,7 @@ pub enum CapError {
 /// The bit mask of a list of names (`CAP_CHOWN` or `chown`).
 pub fn mask(names: &[String]) -> Result<u64, CapError> {
     names.iter().try_fold(0u64, |m, n| {
-        let upper = n.to_ascii_uppercase();
-        let full = if upper.starts_with("CAP_") {
-            upper
-        } else {
-            format!("CAP_{upper}")
-        };
-        capability_by_name(&full)
+        capability_by_name(n)
             .map(|bit| m | (1u64 << bit))
             .ok_or_else(|| CapError::Unknown(n.clone()))
     })

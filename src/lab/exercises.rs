@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use super::pane::{Pane, fingerprint};
-use super::progress::{self, Owner, Progress};
-use super::{Exercise, Graded, Status};
+use super::demo::{DemoEvent, DemoRunner, LineKind, LogLine};
 use crate::engine::DataRoot;
-use crate::lab::demo::{DemoEvent, DemoRunner, LineKind, LogLine};
+use crate::exercises::pane::Pane;
+use crate::exercises::progress::{self, Owner, Progress};
+use crate::exercises::{Exercise, Graded, Status};
 
 /// How often the checker looks for a change of state.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
@@ -21,6 +21,24 @@ const WATCH_EVERY: Duration = Duration::from_secs(1);
 /// State the fingerprint cannot see (a file written into an upper dir, a
 /// limit changed by hand in cgroupfs) is caught by grading again this often.
 const REGRADE_EVERY: Duration = Duration::from_secs(5);
+
+/// What the exercise checks of a data root can depend on, cheaply read: each
+/// container's name, state and PID, the image tags, and the kernel's cgroup
+/// directories under the root's parent. When it changes, the lab re-checks.
+pub fn fingerprint(root: &DataRoot) -> String {
+    let mut out = String::new();
+    if let Ok(list) = crate::engine::container::list(root) {
+        for r in list {
+            out.push_str(&format!("{}:{}:{};", r.name, r.state.status, r.state.pid));
+        }
+    }
+    if let Ok(tags) = root.images().tags() {
+        for (tag, id) in tags {
+            out.push_str(&format!("{tag}={id};"));
+        }
+    }
+    out
+}
 
 /// Where the progress file is and whose it is.
 #[derive(Debug, Clone, Default)]
@@ -33,7 +51,7 @@ pub struct ProgressFile {
 /// lab's output (a corrupt progress file, exercises that did not load).
 pub fn load(dir: &Path) -> (Pane, ProgressFile, Vec<String>) {
     let mut notes = Vec::new();
-    let exercises = match super::load(dir) {
+    let exercises = match crate::exercises::load(dir) {
         Ok(e) => e,
         Err(e) => {
             notes.push(format!("exercises unavailable: {e}"));
@@ -164,7 +182,12 @@ fn grade_ids(
         .map(|e| match root {
             Some(root) => {
                 let given = answers.exercise(&e.id);
-                super::grade_answered(root, e, given.answer.as_deref(), given.answered_at)
+                crate::exercises::grade_answered(
+                    root,
+                    e,
+                    given.answer.as_deref(),
+                    given.answered_at,
+                )
             }
             None => Graded {
                 id: e.id.clone(),

@@ -1,0 +1,98 @@
+//! Files and directories written so that a crash or another user never sees
+//! them half made: a temporary name and a `rename(2)`, which replaces the
+//! target in one step; directories created 0700, root's only.
+
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// A write that failed: what was being done, to which path, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} {}: {source}", .path.display())]
+pub struct WriteError {
+    pub what: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}
+
+fn failed<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> WriteError + 'a {
+    move |source| WriteError {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes a file through a temporary name and a rename (mode 0644).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write_atomic_mode(path, bytes, 0o644)
+}
+
+/// [`write_atomic`] with the file's mode (0600 for a container's record,
+/// which holds its `-e` values).
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(failed("creating", parent))?;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let write = || -> io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        f.write_all(bytes)
+    };
+    write().map_err(failed("writing", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(failed("renaming", path))
+}
+
+/// Makes one private directory (0700, root's only), or closes an existing one.
+pub fn make_private_dir(path: &Path) -> io::Result<()> {
+    match std::fs::DirBuilder::new().mode(0o700).create(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    set_mode(path, 0o700)
+}
+
+/// `chmod` where the mode differs (umask narrows what mkdir gets, and an
+/// older glassbox made everything 0755).
+pub fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.file_type().is_symlink() {
+        return Err(io::Error::other(
+            "is a symbolic link, not glassbox's own file",
+        ));
+    }
+    if meta.mode() & 0o7777 != mode {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_writes_replace_and_keep_the_mode() {
+        let dir = std::env::temp_dir().join(format!("glassbox-util-fs-{}", std::process::id()));
+        let path = dir.join("sub/state.json");
+        write_atomic_mode(&path, b"one", 0o600).unwrap();
+        write_atomic_mode(&path, b"two", 0o600).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let mode = std::fs::metadata(&path).unwrap().mode() & 0o7777;
+        assert_eq!(mode, 0o600);
+        let names: Vec<_> = std::fs::read_dir(dir.join("sub")).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file is left");
+        make_private_dir(&dir.join("private")).unwrap();
+        let mode = std::fs::metadata(dir.join("private")).unwrap().mode() & 0o7777;
+        assert_eq!(mode, 0o700);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,9 @@
+//! Small helpers every layer shares, knowing nothing of glassbox's own types:
+//! writing a file atomically and making root-only directories ([`fs`]), hex
+//! and random ids, sizes for people ([`text`]), one plain HTTP GET
+//! ([`http`]). They sit below the runtime, the engine, the image store, the
+//! lab and the CLI, so any of those can use them without an import cycle.
+
+pub mod fs;
+pub mod http;
+pub mod text;
