@@ -45,12 +45,13 @@ t_start=$(date +%s)
 # clone_into_cgroup, cgroup_v2_lane), network: bridge, NAT, published ports
 # reached (network_bridge, network_publish, network_cleanup), the exercise
 # checks that read the cgroup (exercises_fixed), cleanup after a failed start
-# (engine_faults), the device program (security_devices) and the freezer for
-# pause and commit (security_copy). A target whose tests/NAME.rs is not in
-# this tree is named in the summary, not run.
+# (engine_faults), the device program (security_devices), exec's joining
+# process (security_exec) and the freezer for pause and commit
+# (security_copy). A target whose tests/NAME.rs is not in this tree is named
+# in the summary, not run.
 LANE_TESTS=${LANE_TESTS:-"cgroup_v2_lane engine_cgroup_v2_live clone_into_cgroup engine_run \
 engine_isolation engine_limits engine_lifecycle engine_faults network_bridge network_publish \
-network_cleanup exercises_fixed security_devices security_copy"}
+network_cleanup exercises_fixed security_devices security_exec security_copy"}
 # Tests of those binaries that the guest leaves out (BINARY:TEST, exact
 # names): nothing of the cgroup in them, and each costs the emulated CPU
 # seconds to minutes. The main suite runs them all on the host.
@@ -231,6 +232,7 @@ for name in "${bad[@]}"; do
   echo "----- $name (in the guest) -----"
   cat "$out/$name.out" 2>/dev/null || echo "(no output)"
 done
+[ ${#bad[@]} -eq 0 ] || say "the guest's kernel log: $out/dmesg; its steps: $out/guest.log"
 if [ -s "$out/census" ]; then echo "----- leak census in the guest -----"; cat "$out/census"; fi
 if [ ! -f "$out/done" ]; then
   echo "----- guest log -----"; tail -30 "$out/guest.log" 2>/dev/null || true

@@ -54,8 +54,9 @@ fi
 step "tmpfs on /tmp; modules; loopback"
 mount -t tmpfs -o mode=1777,size=1200m lane-tmp /tmp || exit 1
 # The kernel loads most modules itself on first use (modprobe is the host's,
-# the modules are the kernel package's); these three are named by the lane.
-for m in overlay veth bridge; do modprobe "$m" || echo "modprobe $m failed (built in?)"; done
+# the modules are the kernel package's); these are named by the lane (loop:
+# the device tests attach loop devices).
+for m in overlay veth bridge loop; do modprobe "$m" || echo "modprobe $m failed (built in?)"; done
 ip link set lo up
 
 # 9p without a cache reads an executable again at each exec: glassbox, started
@@ -94,5 +95,6 @@ umount "$glassbox"
 if [ -n "$CENSUS" ]; then
   "$CENSUS" >"$out/census" 2>&1 || true
 fi
+dmesg >"$out/dmesg" 2>&1
 step "done"
 touch "$out/done"
