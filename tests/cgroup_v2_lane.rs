@@ -295,14 +295,8 @@ fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
 }
 
 fn lab_cgroup_panel(root: &TestRoot, name: &str) -> glassbox::lab::sample::CgroupView {
-    use glassbox::lab::sample::{Reading, Want};
-    let data_root = glassbox::engine::DataRoot::open(root.path()).expect("data root");
-    let mut sampler = glassbox::lab::sampler::Sampler::new(Some(data_root));
-    let want = Want {
-        focus: Some(name.to_string()),
-        panels: ["cgroup".to_string()].into(),
-    };
-    match sampler.sample(&want).cgroup {
+    use glassbox::lab::sample::Reading;
+    match lab_panel(root, name, "cgroup").cgroup {
         Reading::Ready(view) => view,
         other => panic!("the lab's cgroup panel has nothing for {name}: {other:?}"),
     }
@@ -461,4 +455,233 @@ fn an_oom_kill_is_counted_in_memory_events() {
     assert_eq!(doc["State"]["ExitCode"], 137);
     // Exited: its group is gone.
     assert!(!dir.exists(), "{} left after stop", dir.display());
+}
+
+/// The lab's panel `panel` for container `name` (the sampler the lab runs).
+fn lab_panel(root: &TestRoot, name: &str, panel: &str) -> glassbox::lab::sample::Sample {
+    use glassbox::lab::sample::Want;
+    let data_root = glassbox::engine::DataRoot::open(root.path()).expect("data root");
+    let mut sampler = glassbox::lab::sampler::Sampler::new(Some(data_root));
+    let want = Want {
+        focus: Some(name.to_string()),
+        panels: [panel.to_string()].into(),
+    };
+    sampler.sample(&want)
+}
+
+/// v2 has no devices controller: glassbox attaches a BPF_PROG_TYPE_CGROUP_DEVICE
+/// program to the container's group. The group /proc/PID/cgroup names holds
+/// exactly one, and it is the program compiled from docker's default rules
+/// (the instructions the kernel holds, read back with BPF_OBJ_GET_INFO_BY_FD);
+/// the lab's devices panel shows that program, instruction by instruction.
+#[test]
+fn the_device_program_is_attached_to_the_group_proc_names() {
+    use glassbox::runtime::cgroups::devices;
+    if !have_root("the_device_program_is_attached_to_the_group_proc_names") {
+        return;
+    }
+    if !needs_pure_v2("the_device_program_is_attached_to_the_group_proc_names") {
+        return;
+    }
+    let root = TestRoot::new("v2devices");
+    root.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "dev",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "600",
+    ]);
+    let dir = group_dir(root.pid_of("dev"));
+    let progs = devices::attached(&dir)
+        .unwrap_or_else(|e| panic!("BPF_PROG_QUERY on {}: {e}", dir.display()));
+    assert_eq!(
+        progs.len(),
+        1,
+        "device programs on {}: {progs:?}",
+        dir.display()
+    );
+    let want = devices::program(&devices::default_rules()).expect("compile the default rules");
+    // The kernel hides the instructions only under kernel.kptr_restrict=2.
+    let hidden =
+        std::fs::read_to_string("/proc/sys/kernel/kptr_restrict").is_ok_and(|v| v.trim() == "2");
+    if !hidden {
+        assert_eq!(
+            progs[0].insns,
+            want,
+            "the program on {} is not the default rules' program",
+            dir.display()
+        );
+    }
+    // Its parent, the data root's group, has none: the rules are the container's.
+    let parent = dir.parent().unwrap();
+    let above = devices::attached(parent).expect("BPF_PROG_QUERY on the parent");
+    assert!(above.is_empty(), "{}: {above:?}", parent.display());
+
+    use glassbox::lab::sample::Reading;
+    let view = match lab_panel(&root, "dev", "devices").devices {
+        Reading::Ready(view) => view,
+        other => panic!("the lab's devices panel has nothing for dev: {other:?}"),
+    };
+    assert_eq!(
+        view.source,
+        format!("BPF program id {} on {}", progs[0].id, dir.display())
+    );
+    if !hidden {
+        assert_eq!(view.lines.len(), want.len(), "{view:?}");
+        assert!(
+            view.lines[0].ends_with(&devices::disassemble(&want[0])),
+            "{view:?}"
+        );
+    }
+    root.ok(&["rm", "-f", "dev"]);
+}
+
+/// An inotify watch for modifications of one file. cgroup2 notifies a change
+/// of `cgroup.events` (`populated`, `frozen`) as a modification of the file.
+struct Watch {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl Watch {
+    fn new(path: &Path) -> Watch {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: inotify_init1 takes flags only; a non-negative result is a
+        // descriptor that nothing else owns.
+        let raw = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        assert!(
+            raw >= 0,
+            "inotify_init1: {}",
+            std::io::Error::last_os_error()
+        );
+        // SAFETY: raw was just checked to be a fresh descriptor of ours.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) };
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        use std::os::fd::AsRawFd;
+        // SAFETY: fd is an inotify descriptor, c a NUL-terminated path.
+        let wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), c.as_ptr(), libc::IN_MODIFY) };
+        assert!(
+            wd >= 0,
+            "inotify_add_watch {}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        );
+        Watch { fd }
+    }
+
+    /// How many modification events are queued (inotify merges an event
+    /// identical to the one queued last, so a freeze and its thaw read
+    /// unread may count once); reading them empties the queue.
+    fn take(&self) -> usize {
+        use std::os::fd::AsRawFd;
+        let mut events = 0;
+        let mut buf = [0u8; 4096];
+        loop {
+            // SAFETY: reading into a local buffer of the length given.
+            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                return events;
+            }
+            let mut at = 0;
+            while at + 16 <= n as usize {
+                // struct inotify_event: wd, mask, cookie, len, then len bytes of name.
+                let mask = u32::from_ne_bytes(buf[at + 4..at + 8].try_into().unwrap());
+                let len = u32::from_ne_bytes(buf[at + 12..at + 16].try_into().unwrap());
+                if mask & libc::IN_MODIFY != 0 {
+                    events += 1;
+                }
+                at += 16 + len as usize;
+            }
+        }
+    }
+}
+
+/// commit and export freeze a running container with v2's freezer: while
+/// they read its files, `cgroup.freeze` of the group /proc/PID/cgroup names
+/// is 1 and the kernel changes `cgroup.events` (frozen 1, then frozen 0),
+/// which an inotify watch sees; after, the group runs again. The control:
+/// `commit --pause=false` leaves `cgroup.events` alone.
+#[test]
+fn commit_and_export_freeze_the_group_with_cgroup_freeze() {
+    if !have_root("commit_and_export_freeze_the_group_with_cgroup_freeze") {
+        return;
+    }
+    if !needs_pure_v2("commit_and_export_freeze_the_group_with_cgroup_freeze") {
+        return;
+    }
+    let root = TestRoot::new("v2freeze");
+    root.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "fz",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "echo layer > /made-here; exec sleep 600",
+    ]);
+    let pid = root.pid_of("fz");
+    let dir = group_dir(pid);
+    let events = dir.join("cgroup.events");
+    // Its file is written once its shell has become the sleep.
+    let comm = PathBuf::from(format!("/proc/{pid}/comm"));
+    assert!(
+        wait_for(30, || (read(&comm) == "sleep").then_some(())).is_some(),
+        "fz never reached its sleep"
+    );
+    let frozen = || glassbox::runtime::cgroups::v2::frozen_in(&read(&events));
+    assert_eq!(frozen(), Some(false), "{}", read(&events));
+    let watch = Watch::new(&events);
+
+    // The control: no pause, no change of cgroup.events.
+    root.ok(&["commit", "--pause=false", "fz", "fz:nopause"]);
+    assert_eq!(
+        watch.take(),
+        0,
+        "cgroup.events changed during commit --pause=false"
+    );
+
+    root.ok(&["commit", "fz", "fz:paused"]);
+    assert!(
+        watch.take() >= 1,
+        "commit did not change {} (no frozen 1 then 0)",
+        events.display()
+    );
+    assert_eq!(
+        frozen(),
+        Some(false),
+        "still frozen after commit: {}",
+        read(&events)
+    );
+    assert_eq!(read(&dir.join("cgroup.freeze")), "0");
+
+    let out = root.cmd(&["export", "fz"]).output().expect("export");
+    assert!(
+        out.status.success(),
+        "export: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        watch.take() >= 1,
+        "export did not change {} (no frozen 1 then 0)",
+        events.display()
+    );
+    assert_eq!(
+        frozen(),
+        Some(false),
+        "still frozen after export: {}",
+        read(&events)
+    );
+    // It runs again: exec answers.
+    assert_eq!(
+        root.ok(&["exec", "fz", "cat", "/made-here"]).trim(),
+        "layer"
+    );
+    root.ok(&["rm", "-f", "fz"]);
 }
