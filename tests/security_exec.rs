@@ -142,10 +142,22 @@ fn the_runtime_binary_cannot_be_written_through_proc_exe() {
     let mut cli = copy
         .cmd(&root, &["exec", "-i", "c", "cat"])
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Once cat echoes a line, the CLI has re-executed itself (it does so
+    // before it starts anything): no fixed sleep, which a slow machine (the
+    // cgroup v2 lane's emulated guest) outlasts.
+    {
+        use std::io::{BufRead, Write};
+        let mut stdin = cli.stdin.as_ref().unwrap();
+        stdin.write_all(b"ping\n").unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(cli.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "ping\n", "exec -i c cat did not echo");
+    }
     let held = nix::fcntl::open(
         format!("/proc/{}/exe", cli.id()).as_str(),
         nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
