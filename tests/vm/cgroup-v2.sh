@@ -190,8 +190,15 @@ for line in sys.stdin:
 [ "$(wc -l <"$out/plan")" = ${#tests[@]} ] || { cat "$out/plan"; die "expected ${#tests[@]} test binaries from cargo, got the ones above"; }
 
 # --- the guest ------------------------------------------------------------
-census=${LEAK_CENSUS:-$repo/../shared/tools/leak-census}
-[ -x "$census" ] || census=
+# The census sits beside the checkout (…/shared/tools), one level further up
+# for a worktree under wt/.
+census=${LEAK_CENSUS:-}
+if [ -z "$census" ]; then
+  for c in "$repo/../shared/tools/leak-census" "$repo/../../shared/tools/leak-census"; do
+    if [ -x "$c" ]; then census=$(cd "$(dirname "$c")" && pwd)/leak-census; break; fi
+  done
+fi
+[ -z "$census" ] || [ -x "$census" ] || die "LEAK_CENSUS=$census is not an executable"
 {
   echo "GLASSBOX=$target/release/glassbox"
   echo "CENSUS=$census"
@@ -226,7 +233,7 @@ problems=()
 [ -f "$out/done" ] || problems+=("the guest did not finish (vng exit $rc after $((t_end - t_boot)) s)")
 [ ${#bad[@]} -eq 0 ] || problems+=("failed: ${bad[*]}")
 if [ -s "$out/census" ]; then problems+=("the guest's leak census is not empty"); fi
-[ -n "$census" ] || say "no leak census at $repo/../shared/tools/leak-census (LEAK_CENSUS=PATH names one): the guest's leftovers were not counted"
+[ -n "$census" ] || say "no leak census in $repo/../shared/tools or $repo/../../shared/tools (LEAK_CENSUS=PATH names one): the guest's leftovers were not counted"
 
 for name in "${bad[@]}"; do
   echo "----- $name (in the guest) -----"
