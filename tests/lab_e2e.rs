@@ -630,3 +630,84 @@ fn lesson_texts_say_what_the_kernel_shows() {
         root.ok(&["rm", "-f", name]);
     }
 }
+
+/// Starts the lab at `topic` in a tmux pane of `w` x `h`, as root, with its
+/// own data root and progress file; the pane's shell echoes `LAB-EXITED-$?`
+/// when the lab quits.
+fn open_lab(root: &TestRoot, session: &str, w: u16, h: u16, args: &str) -> Tmux {
+    let tmux = Tmux::start(session, w, h, "sh");
+    tmux.keys(&[
+        &format!(
+            "cd / && GLASSBOX_PROGRESS={}/progress.toml {} --root {} lab {args}; echo LAB-EXITED-$?",
+            root.path().display(),
+            env!("CARGO_BIN_EXE_glassbox"),
+            root.path().display()
+        ),
+        "Enter",
+    ]);
+    tmux
+}
+
+/// The shell pane: `!` opens `sh` inside the focused container beside the
+/// live panels; what is typed runs inside (a file written there is in the
+/// container's root, seen from the host through /proc/PID/root), `exit`
+/// closes the pane, and quitting the lab leaves nothing running.
+#[test]
+fn the_shell_pane_types_into_sh_inside_the_container() {
+    if !have_root("the_shell_pane_types_into_sh_inside_the_container") || !have_tmux() {
+        return;
+    }
+    let root = TestRoot::new("lab-shell");
+    let session = format!("glassbox-lab-shell-{}", std::process::id());
+    let tmux = open_lab(&root, &session, 120, 40, "1");
+    let long = Duration::from_secs(60);
+    tmux.wait_for("the lab to open", long, |s| s.contains("· 01/20 "));
+    // No container yet: `!` says which step starts one.
+    tmux.keys(&["!"]);
+    tmux.wait_for("the reason", long, |s| s.contains("starts lab-sleeper"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("lab-sleeper to run", long, |s| {
+        s.contains("processes · lab-sleeper pid ")
+    });
+    tmux.keys(&["!"]);
+    tmux.wait_for("the shell's prompt", long, |s| {
+        s.contains("sh in lab-sleeper") && s.contains("/ # ")
+    });
+    tmux.keys(&[
+        "echo inside-$((6*7)) > /typed; cat /typed; hostname",
+        "Enter",
+    ]);
+    let screen = tmux.wait_for("the command's output", long, |s| {
+        s.lines()
+            .any(|l| l.contains("inside-42") && !l.contains("echo"))
+    });
+    let pid = root.pid_of("lab-sleeper");
+    let typed = std::fs::read_to_string(format!("/proc/{pid}/root/typed")).expect("/typed");
+    assert_eq!(
+        typed.trim(),
+        "inside-42",
+        "the file is in the container's root"
+    );
+    let hostname = std::fs::read_to_string(format!("/proc/{pid}/root/etc/hostname"))
+        .expect("hostname")
+        .trim()
+        .to_string();
+    assert!(
+        screen.contains(&hostname),
+        "the container's hostname:\n{screen}"
+    );
+    // Lab keys go to the shell while it has focus: `q` does not quit.
+    tmux.keys(&["q"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(tmux.screen().contains("sh in lab-sleeper"));
+    tmux.keys(&["BSpace", "exit", "Enter"]);
+    tmux.wait_for("the pane to close", long, |s| {
+        s.contains("the shell in lab-sleeper ended (exit 0)")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_for("the lab to exit", long, |s| {
+        s.lines().any(|l| l.trim() == "LAB-EXITED-0")
+    });
+    let ps = root.ok(&["ps", "-a"]);
+    assert!(!ps.contains("lab-"), "lab containers left:\n{ps}");
+}

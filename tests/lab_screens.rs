@@ -377,6 +377,14 @@ fn help_and_output_views() {
     app.on_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE));
     assert!(app.help);
     insta::assert_snapshot!("help_120x40", draw(&app, 120, 40).backend());
+    // At 80x24 one column; arrows scroll it down to the panels.
+    insta::assert_snapshot!("help_80x24", draw(&app, 80, 24).backend());
+    app.on_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+    app.on_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+    app.on_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+    assert!(app.help, "arrows scroll the help");
+    let scrolled = draw(&app, 80, 24).backend().to_string();
+    assert!(scrolled.contains("Panels that read"), "{scrolled}");
     app.on_key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE));
     assert!(!app.help, "any key closes help");
     app.on_key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::NONE));

@@ -9,6 +9,8 @@
 //!   programs they run are in the container's image;
 //! - [`sample`] is the data the panels draw and [`sampler`] fills it from the
 //!   kernel through [`crate::inspect`], on its own thread;
+//! - [`shell`] is the shell pane's pty: `glassbox exec -it NAME sh` with the
+//!   lab as its terminal emulator;
 //! - [`run`] owns the terminal: the event loop that joins the input thread,
 //!   the sampler and the demo worker to the [`crate::tui`] app.
 
@@ -20,6 +22,7 @@ pub mod netview;
 pub mod run;
 pub mod sample;
 pub mod sampler;
+pub mod shell;
 pub mod tools;
 
 use std::path::{Path, PathBuf};

@@ -19,6 +19,7 @@ use crossterm::event::Event as CtEvent;
 
 use super::demo::{self, DemoEvent, DemoRunner, LineKind, LogLine};
 use super::sampler::Sampler;
+use super::shell::{ShellEvent, ShellSession};
 use crate::engine::DataRoot;
 use crate::engine::container;
 use crate::tui::{App, Effect, Event};
@@ -335,16 +336,27 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
                         }
                         emit(DemoEvent::Done { ok: true });
                     }
-                    Effect::Check(_) | Effect::SaveProgress(_) => {}
+                    // The main loop carries these out itself.
+                    Effect::Check(_)
+                    | Effect::SaveProgress(_)
+                    | Effect::OpenShell { .. }
+                    | Effect::ShellInput(_)
+                    | Effect::ShellResize { .. } => {}
                     Effect::Quit => break,
                 }
             }
         })
     };
+    // The shell pane's events come through this sender.
+    let shell_tx = tx.clone();
     drop(tx);
+    let mut shell: Option<ShellSession> = None;
 
     catch_stop_signals();
     let mut terminal = ratatui::try_init()?;
+    if let Ok(size) = terminal.size() {
+        app.size = (size.width, size.height);
+    }
     let result = (|| -> anyhow::Result<()> {
         loop {
             terminal.draw(|f| f.render_widget(&app, f.area()))?;
@@ -363,6 +375,42 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
                     Effect::Check(ids) => {
                         let _ = checks.send(ids);
                     }
+                    Effect::OpenShell {
+                        container,
+                        rows,
+                        cols,
+                    } => {
+                        let tx = shell_tx.clone();
+                        let opened = ShellSession::open(
+                            &runner.exe,
+                            &runner.root,
+                            &container,
+                            rows,
+                            cols,
+                            move |e| tx.send(Event::Shell(e)).is_ok(),
+                        );
+                        match opened {
+                            Ok(s) => shell = Some(s),
+                            Err(e) => {
+                                app.handle(Event::Shell(ShellEvent::Failed(format!(
+                                    "cannot start `glassbox exec -it {container} sh` on a pty: {e}"
+                                ))));
+                            }
+                        }
+                    }
+                    Effect::ShellInput(bytes) => {
+                        if let Some(s) = shell.as_mut()
+                            && let Err(e) = s.write(&bytes)
+                        {
+                            app.log
+                                .push(LogLine::new(LineKind::Fail, format!("the shell: {e}")));
+                        }
+                    }
+                    Effect::ShellResize { rows, cols } => {
+                        if let Some(screen) = shell.as_mut().and_then(|s| s.resize(rows, cols)) {
+                            app.handle(Event::Shell(ShellEvent::Screen(Box::new(screen))));
+                        }
+                    }
                     Effect::SaveProgress(p) => match super::exercises::save(&progress_file, &p) {
                         Ok(Some(merged)) => app.exercises.adopt(&merged),
                         Ok(None) => {}
@@ -372,6 +420,10 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
                         let _ = jobs.send(job);
                     }
                 }
+            }
+            // A shell that ended is gone from the app: let its session go.
+            if app.shell.is_none() {
+                drop(shell.take());
             }
             if let Ok(mut ids) = topic_ids.lock() {
                 *ids = app.exercises.ids(app.topic_number());
@@ -385,6 +437,12 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
         }
     })();
     ratatui::restore();
+    // The shell first: its `glassbox exec` ends with a hangup, as when a
+    // terminal window closes.
+    if let Some(s) = shell.take() {
+        s.close();
+    }
+    drop(shell_tx);
     stop.store(true, Ordering::Relaxed);
     let _ = jobs.send(Effect::Quit);
     // A demo still running finishes before the containers are removed.

@@ -33,6 +33,8 @@ pub enum Event {
     Checked(Vec<crate::exercises::Graded>),
     /// The presenter's scripted run moved to this step.
     GoStep(usize),
+    /// The shell pane's terminal: a new screen, or the shell ended.
+    Shell(crate::lab::shell::ShellEvent),
     /// The progress file as it is now: after the lab's own save (merged
     /// with other writers'), or after another program changed it.
     Progress(Box<crate::exercises::progress::Progress>),
@@ -64,7 +66,31 @@ pub enum Effect {
         steps: Vec<(usize, Vec<Action>)>,
         pause_ms: u64,
     },
+    /// Open a shell inside `container` on a pty of `rows` x `cols`.
+    OpenShell {
+        container: String,
+        rows: u16,
+        cols: u16,
+    },
+    /// Keys for the shell, as a terminal encodes them.
+    ShellInput(Vec<u8>),
+    /// The shell pane changed size.
+    ShellResize {
+        rows: u16,
+        cols: u16,
+    },
     Quit,
+}
+
+/// The shell pane (`!`): a terminal running `sh` inside a container.
+#[derive(Debug, Clone)]
+pub struct ShellPane {
+    pub container: String,
+    /// The screen as the terminal emulator holds it; `None` until the
+    /// shell's first output.
+    pub screen: Option<tui_term::vt100::Screen>,
+    /// Keys go to the shell (Ctrl-] gives them back to the lab).
+    pub focused: bool,
 }
 
 /// Most lines the output box keeps.
@@ -85,6 +111,8 @@ pub struct App {
     /// A demo job is running; Enter waits for it.
     pub busy: bool,
     pub help: bool,
+    /// Lines the help is scrolled down by (when it does not fit).
+    pub help_scroll: u16,
     pub is_root: bool,
     /// Needs (see `lesson::NEEDS`) this host or build lacks, with the line to show.
     pub missing: BTreeMap<String, String>,
@@ -112,6 +140,10 @@ pub struct App {
     pub present: bool,
     /// Presenter mode: how many paragraphs of the step are revealed.
     pub revealed: usize,
+    /// The shell pane, when one is open.
+    pub shell: Option<ShellPane>,
+    /// The terminal's size (columns, rows), for the shell's pty.
+    pub size: (u16, u16),
 }
 
 impl App {
@@ -126,6 +158,7 @@ impl App {
             tried: None,
             busy: false,
             help: false,
+            help_scroll: 0,
             is_root,
             missing: BTreeMap::new(),
             started: None,
@@ -140,6 +173,8 @@ impl App {
             show_exercise: false,
             present: false,
             revealed: 1,
+            shell: None,
+            size: (80, 24),
         }
     }
 
@@ -226,7 +261,17 @@ impl App {
     pub fn handle(&mut self, event: Event) -> Vec<Effect> {
         match event {
             Event::Key(key) => self.on_key(key),
-            Event::Resize(..) => Vec::new(),
+            Event::Resize(w, h) => {
+                self.size = (w, h);
+                match (&self.shell, self.shell_size()) {
+                    (Some(_), Some((rows, cols))) => vec![Effect::ShellResize { rows, cols }],
+                    _ => Vec::new(),
+                }
+            }
+            Event::Shell(e) => {
+                self.on_shell(e);
+                Vec::new()
+            }
             Event::Sample(sample) => {
                 self.sample = *sample;
                 Vec::new()
@@ -348,17 +393,169 @@ impl App {
         }
     }
 
+    fn on_shell(&mut self, event: crate::lab::shell::ShellEvent) {
+        use crate::lab::shell::ShellEvent;
+        match event {
+            ShellEvent::Screen(screen) => {
+                if let Some(shell) = &mut self.shell {
+                    shell.screen = Some(*screen);
+                }
+            }
+            ShellEvent::Exited { container, code } => {
+                self.shell = None;
+                let code = code.map_or("killed".to_string(), |c| format!("exit {c}"));
+                self.push_log(LogLine::new(
+                    LineKind::Note,
+                    format!("the shell in {container} ended ({code}); ! opens another"),
+                ));
+            }
+            ShellEvent::Failed(why) => {
+                self.shell = None;
+                self.push_log(LogLine::new(LineKind::Fail, why));
+            }
+        }
+    }
+
+    /// The shell pane's inner size (rows, columns) on this terminal.
+    pub fn shell_size(&self) -> Option<(u16, u16)> {
+        let (w, h) = self.size;
+        let inner = view::shell_inner(self, ratatui::layout::Rect::new(0, 0, w, h))?;
+        Some((inner.height, inner.width))
+    }
+
+    /// `!`: opens a shell inside the focused container, or gives it the keys
+    /// again; with no container running, says which step starts one.
+    pub fn open_shell(&mut self) -> Vec<Effect> {
+        if let Some(shell) = &mut self.shell {
+            shell.focused = true;
+            return Vec::new();
+        }
+        if !self.is_root {
+            self.push_log(LogLine::new(
+                LineKind::Fail,
+                "a shell inside a container needs root: quit (q) and run `sudo glassbox lab`",
+            ));
+            return Vec::new();
+        }
+        let running = self
+            .sample
+            .container
+            .ready()
+            .filter(|c| c.running)
+            .map(|c| c.name.clone());
+        let Some(name) = running.filter(|n| self.focus().as_deref() == Some(n.as_str())) else {
+            let why = self.no_shell_reason();
+            self.push_log(LogLine::new(LineKind::Note, why));
+            return Vec::new();
+        };
+        let Some((rows, cols)) = self.shell_size() else {
+            self.push_log(LogLine::new(
+                LineKind::Note,
+                "the terminal is too small for a shell pane: make it at least 80x24",
+            ));
+            return Vec::new();
+        };
+        self.shell = Some(ShellPane {
+            container: name.clone(),
+            screen: None,
+            focused: true,
+        });
+        vec![Effect::OpenShell {
+            container: name,
+            rows,
+            cols,
+        }]
+    }
+
+    /// Why `!` has no container to open a shell in, and which step starts one.
+    fn no_shell_reason(&self) -> String {
+        let Some(lesson) = self.lesson() else {
+            return "no lesson loaded".into();
+        };
+        let focus = self.focus();
+        // The steps that start a container that keeps running (`run -d`).
+        let starts = |s: &Step| -> Option<String> {
+            s.actions.iter().find_map(|a| {
+                (a.verb() == "run" && a.args.iter().any(|x| x == "-d"))
+                    .then(|| crate::lab::demo::name_flag(&a.args))
+                    .flatten()
+            })
+        };
+        let found = lesson
+            .step
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| starts(s).map(|n| (i, s, n)))
+            .find(|(_, _, n)| focus.as_deref().is_none_or(|f| f == n))
+            .or_else(|| {
+                lesson
+                    .step
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, s)| starts(s).map(|n| (i, s, n)))
+            });
+        match found {
+            Some((i, _, name)) if i == self.step => format!(
+                "no container is running yet: Enter runs this step's demo, which starts {name}; then ! opens a shell in it"
+            ),
+            Some((i, step, name)) => format!(
+                "no container is running yet: step {} ({}) starts {name}: go there (↑↓), press Enter, then !",
+                i + 1,
+                step.title
+            ),
+            None => "this topic starts no container that keeps running: ! opens a shell in one (topic 1's first step starts lab-sleeper)".into(),
+        }
+    }
+
+    /// Keys while the shell has focus: all go to it, but Ctrl-].
+    fn on_shell_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        // A terminal sends Ctrl-] as 0x1d, which crossterm reads as Ctrl-5.
+        if key.modifiers.contains(KeyModifiers::CONTROL)
+            && matches!(key.code, KeyCode::Char(']') | KeyCode::Char('5'))
+        {
+            if let Some(shell) = &mut self.shell {
+                shell.focused = false;
+            }
+            return Vec::new();
+        }
+        let app_cursor = self
+            .shell
+            .as_ref()
+            .and_then(|s| s.screen.as_ref())
+            .is_some_and(|s| s.application_cursor());
+        match crate::lab::shell::key_bytes(&key, app_cursor) {
+            Some(bytes) => vec![Effect::ShellInput(bytes)],
+            None => Vec::new(),
+        }
+    }
+
     /// Maps a key to its intent: arrows and vim keys move, Enter runs, `?` helps.
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
+        if self.shell.as_ref().is_some_and(|s| s.focused) {
+            return self.on_shell_key(key);
+        }
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             return self.quit();
         }
         if self.help {
-            // Any key closes help; q still quits.
+            // Arrows scroll a help longer than the screen; any other key
+            // closes it; q still quits.
+            match key.code {
+                KeyCode::Down | KeyCode::Char('j') | KeyCode::PageDown => {
+                    self.help_scroll = self.help_scroll.saturating_add(5);
+                    return Vec::new();
+                }
+                KeyCode::Up | KeyCode::Char('k') | KeyCode::PageUp => {
+                    self.help_scroll = self.help_scroll.saturating_sub(5);
+                    return Vec::new();
+                }
+                _ => {}
+            }
             self.help = false;
+            self.help_scroll = 0;
             return if key.code == KeyCode::Char('q') {
                 self.quit()
             } else {
@@ -386,6 +583,7 @@ impl App {
                 self.help = true;
                 Vec::new()
             }
+            KeyCode::Char('!') => self.open_shell(),
             KeyCode::Right | KeyCode::Char('l') | KeyCode::Char('n') => self.next_topic(),
             KeyCode::Left | KeyCode::Char('h') | KeyCode::Char('p') => self.prev_topic(),
             KeyCode::Down | KeyCode::Char('j') => self.next_step(),

@@ -19,25 +19,57 @@ use crate::lab::lesson::{ACTIONS, PANELS, Source};
 /// Smallest height one panel gets before the panels go into tabs.
 const PANEL_MIN_HEIGHT: u16 = 7;
 
+/// The screen's three rows: header, body, footer; `None` when too small.
+fn screen_rows(app: &App, area: Rect) -> Option<[Rect; 3]> {
+    if area.width < 20 || area.height < 6 {
+        return None;
+    }
+    let head = if app.present && area.height >= 16 {
+        3
+    } else {
+        1
+    };
+    let rows = Layout::vertical([
+        Constraint::Length(head),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .split(area);
+    Some([rows[0], rows[1], rows[2]])
+}
+
+/// Where the shell pane goes in the body: the text's place, the panels
+/// beside (wide) or below (narrow) it, with more room than the text gets.
+fn shell_split(app: &App, body: Rect) -> (Rect, Option<Rect>) {
+    let has_panels = app.current_step().is_some_and(|s| !s.panels.is_empty());
+    if !has_panels {
+        return (body, None);
+    }
+    let parts = if body.width >= 100 {
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).split(body)
+    } else {
+        Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).split(body)
+    };
+    (parts[0], Some(parts[1]))
+}
+
+/// The shell's terminal inside its frame, for a screen of `area`: the size
+/// its pty gets.
+pub fn shell_inner(app: &App, area: Rect) -> Option<Rect> {
+    let [_, body, _] = screen_rows(app, area)?;
+    let (outer, _) = shell_split(app, body);
+    let inner = Block::default().borders(Borders::ALL).inner(outer);
+    (inner.width >= 10 && inner.height >= 3).then_some(inner)
+}
+
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        if area.width < 20 || area.height < 6 {
+        let Some(rows) = screen_rows(self, area) else {
             Paragraph::new("glassbox lab: make the terminal larger (at least 80x24)")
                 .wrap(Wrap { trim: true })
                 .render(area, buf);
             return;
-        }
-        let head = if self.present && area.height >= 16 {
-            3
-        } else {
-            1
         };
-        let rows = Layout::vertical([
-            Constraint::Length(head),
-            Constraint::Min(3),
-            Constraint::Length(1),
-        ])
-        .split(area);
         if self.present {
             present_header(self, rows[0], buf);
         } else {
@@ -46,7 +78,7 @@ impl Widget for &App {
         body(self, rows[1], buf);
         footer(self, rows[2], buf);
         if self.help {
-            help(area, buf);
+            help(self, area, buf);
         }
     }
 }
@@ -114,16 +146,18 @@ fn present_header(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn footer(app: &App, area: Rect, buf: &mut Buffer) {
     let busy = if app.busy { "[running…] " } else { "" };
-    let keys = if app.exercises.answering.is_some() {
+    let keys = if app.shell.as_ref().is_some_and(|s| s.focused) {
+        "keys go to the shell  Ctrl-] back to the lab  exit or Ctrl-D closes it"
+    } else if app.exercises.answering.is_some() {
         "type your answer  Enter keep it  Esc cancel"
     } else if app.present {
         "Space next  Enter run  A play topic  e exercise  x check  r reset all  ←→ topic  ↑↓ step  q quit"
     } else if app.show_exercise {
         "x check  i hint  s solution  S skip  a answer  e next/close  ←→ topic  q quit"
     } else if area.width >= 110 {
-        "←/→ topic  ↑/↓ step  Enter run  t try  c request  r reset  o output  Tab panel  PgDn scroll  ? help  q quit"
+        "←/→ topic  ↑/↓ step  Enter run  t try  ! shell  c request  r reset  o output  Tab panel  PgDn scroll  ? help  q quit"
     } else {
-        "←→ topic ↑↓ step Enter run t try o output r reset ? help q quit"
+        "←→ topic ↑↓ step Enter run t try ! shell o output r reset ? help q quit"
     };
     Paragraph::new(Line::from(vec![
         Span::styled(busy, Style::default().add_modifier(Modifier::BOLD)),
@@ -137,6 +171,14 @@ fn body(app: &App, area: Rect, buf: &mut Buffer) {
     if app.show_log {
         // The whole body, so that wide output (ps -a, history) reads unwrapped.
         output(app, area, buf);
+        return;
+    }
+    if app.shell.is_some() {
+        let (shell, panels) = shell_split(app, area);
+        shell_pane(app, shell, buf);
+        if let Some(p) = panels {
+            panel_stack(app, p, buf);
+        }
         return;
     }
     let has_panels = app.current_step().is_some_and(|s| !s.panels.is_empty());
@@ -184,6 +226,53 @@ fn body(app: &App, area: Rect, buf: &mut Buffer) {
             lesson_text(app, parts[0], buf);
         }
         output(app, parts[1], buf);
+    }
+}
+
+/// The shell pane: the screen of `glassbox exec -it NAME sh`, as the vt100
+/// parser holds it.
+fn shell_pane(app: &App, area: Rect, buf: &mut Buffer) {
+    let Some(shell) = &app.shell else {
+        return;
+    };
+    let title = if shell.focused {
+        format!(
+            " sh in {} · typing here · Ctrl-] lab keys · exit closes ",
+            shell.container
+        )
+    } else {
+        format!(" sh in {} · ! to type here ", shell.container)
+    };
+    let style = if shell.focused {
+        Style::default().add_modifier(Modifier::BOLD)
+    } else {
+        Style::default()
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(if shell.focused {
+            ratatui::widgets::BorderType::Thick
+        } else {
+            ratatui::widgets::BorderType::Plain
+        })
+        .title(Span::styled(title, style));
+    match &shell.screen {
+        Some(screen) => {
+            let mut cursor = tui_term::widget::Cursor::default();
+            if !shell.focused {
+                cursor.hide();
+            }
+            tui_term::widget::PseudoTerminal::new(screen)
+                .block(block)
+                .cursor(cursor)
+                .render(area, buf);
+        }
+        None => Paragraph::new(format!(
+            "$ glassbox exec -it {} sh\nstarting…",
+            shell.container
+        ))
+        .block(block)
+        .render(area, buf),
     }
 }
 
@@ -405,41 +494,81 @@ fn panel_stack(app: &App, area: Rect, buf: &mut Buffer) {
     }
 }
 
-/// Every key, panel and action, over the screen.
-fn help(area: Rect, buf: &mut Buffer) {
-    let w = area.width.saturating_sub(4).min(90);
-    let h = area.height.saturating_sub(2);
-    let popup = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + 1,
-        width: w,
-        height: h,
-    };
-    Clear.render(popup, buf);
+/// `head` then `text` word-wrapped to `width`, the continuation lines
+/// indented to where `text` starts (a hanging indent, so that an entry reads
+/// as one block).
+fn hang(head: &str, text: &str, width: usize) -> Vec<Line<'static>> {
+    let indent = head.chars().count();
+    let width = width.max(indent + 10);
+    let mut lines = Vec::new();
+    let mut line = head.to_string();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let len = line.chars().count();
+        if !empty && len + 1 + word.chars().count() > width {
+            lines.push(Line::from(std::mem::replace(&mut line, " ".repeat(indent))));
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    lines.push(Line::from(line));
+    lines
+}
+
+/// The help's key lines.
+fn help_keys(width: usize) -> Vec<Line<'static>> {
     let bold = Style::default().add_modifier(Modifier::BOLD);
-    let mut lines = vec![
-        Line::from(Span::styled("Keys", bold)),
-        Line::from("  → l n   next topic           ← h p   previous topic"),
-        Line::from("  ↓ j     next step            ↑ k     previous step"),
-        Line::from("  g Home  first topic          G End   last topic"),
-        Line::from("  Enter   run the step's demo (real containers, named lab-…)"),
-        Line::from("  t       try it yourself: run the step's commands on the host and inside"),
-        Line::from("  c       send GET / to the published port (topic 11)"),
-        Line::from("  r       reset: remove every lab- container"),
-        Line::from("  Tab     next panel, when they do not all fit"),
-        Line::from("  PgDn J / PgUp K   scroll the lesson text (the output, in the output view)"),
-        Line::from("  o       show all the demo output over the whole screen, and back"),
-        Line::from("  e       the topic's exercises, one after another, then back"),
-        Line::from(
-            "  x       check the exercises against the kernel now (also redone on each change)",
+    let mut lines = vec![Line::from(Span::styled("Keys", bold))];
+    for (keys, what) in [
+        ("→ l n", "next topic (← h p: previous)"),
+        ("↓ j", "next step (↑ k: previous)"),
+        ("g G", "first topic, last topic (Home, End)"),
+        (
+            "Enter",
+            "run the step's demo (real containers, named lab-…)",
         ),
-        Line::from("  i s S a in the exercise: next hint, solution, skip, type an answer"),
-        Line::from("  Space A presenter mode (--present): next paragraph, play the topic"),
-        Line::from(
-            "  ?       this help (any key closes it)   q Ctrl-C  quit (removes lab containers)",
+        ("t", "try it: the step's commands on the host and inside"),
+        (
+            "!",
+            "a shell inside the focused container (glassbox exec -it NAME sh); keys go to it, Ctrl-] gives them back, exit or Ctrl-D closes it",
         ),
-        Line::from(""),
-    ];
+        ("c", "send GET / to the published port (topic 11)"),
+        ("r", "reset: remove every lab- container"),
+        ("Tab", "next panel, when they do not all fit"),
+        (
+            "PgDn J",
+            "scroll the lesson text down (PgUp K: up); in the output view, the output",
+        ),
+        ("o", "all the demo output over the whole screen, and back"),
+        ("e", "the topic's exercises, one after another, then back"),
+        (
+            "x",
+            "check the exercises against the kernel now (they also re-check when a container or image changes)",
+        ),
+        (
+            "i s S a",
+            "in the exercise: next hint, solution, skip, type an answer",
+        ),
+        (
+            "Space A",
+            "presenter mode (--present): next paragraph, play the topic",
+        ),
+        ("?", "this help (↑↓ scroll it, any other key closes it)"),
+        ("q Ctrl-C", "quit (removes the lab's containers)"),
+    ] {
+        lines.extend(hang(&format!("  {keys:<8} "), what, width));
+    }
+    lines
+}
+
+/// The help's panel and action lines.
+fn help_panels(width: usize) -> Vec<Line<'static>> {
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let mut lines = Vec::new();
     for (source, heading) in [
         (
             Source::Kernel,
@@ -452,20 +581,53 @@ fn help(area: Rect, buf: &mut Buffer) {
     ] {
         lines.push(Line::from(Span::styled(heading, bold)));
         for p in PANELS.iter().filter(|p| p.source == source) {
-            lines.push(Line::from(format!("  {:<11} {}", p.name, p.shows)));
+            lines.extend(hang(&format!("  {:<11} ", p.name), p.shows, width));
         }
     }
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("Demo actions", bold)));
     for (name, what) in ACTIONS {
-        lines.push(Line::from(format!("  {name:<8} {what}")));
+        lines.extend(hang(&format!("  {name:<8} "), what, width));
     }
+    lines
+}
+
+/// Every key, panel and action, over the screen: two columns where they
+/// fit, else one that scrolls (↑↓), so that nothing is cut off at 80x24.
+fn help(app: &App, area: Rect, buf: &mut Buffer) {
+    let w = area.width.saturating_sub(2).min(160);
+    let h = area.height.saturating_sub(2);
+    let popup = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + 1,
+        width: w,
+        height: h,
+    };
+    Clear.render(popup, buf);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" help: ↑↓ scroll · any other key closes ");
+    let inner = block.inner(popup);
+    block.render(popup, buf);
+    if inner.width >= 100 {
+        let cols = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .spacing(2)
+            .split(inner);
+        let width = cols[0].width as usize;
+        for (col, lines) in [(cols[0], help_keys(width)), (cols[1], help_panels(width))] {
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .scroll((app.help_scroll, 0))
+                .render(col, buf);
+        }
+        return;
+    }
+    let width = inner.width as usize;
+    let mut lines = help_keys(width);
+    lines.push(Line::from(""));
+    lines.extend(help_panels(width));
     Paragraph::new(lines)
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" help: any key closes "),
-        )
         .wrap(Wrap { trim: false })
-        .render(popup, buf);
+        .scroll((app.help_scroll, 0))
+        .render(inner, buf);
 }
