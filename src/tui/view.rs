@@ -547,7 +547,7 @@ fn help_keys(width: usize) -> Vec<Line<'static>> {
         ("e", "the topic's exercises, one after another, then back"),
         (
             "x",
-            "check the exercises against the kernel now (they also re-check when a container or image changes)",
+            "check the exercises against the kernel now (also redone on each change)",
         ),
         (
             "i s S a",
@@ -584,8 +584,16 @@ fn help_panels(width: usize) -> Vec<Line<'static>> {
             lines.extend(hang(&format!("  {:<11} ", p.name), p.shows, width));
         }
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("Demo actions", bold)));
+    lines
+}
+
+/// The help's demo action lines, after a blank line.
+fn help_actions(width: usize) -> Vec<Line<'static>> {
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let mut lines = vec![
+        Line::from(""),
+        Line::from(Span::styled("Demo actions", bold)),
+    ];
     for (name, what) in ACTIONS {
         lines.extend(hang(&format!("  {name:<8} "), what, width));
     }
@@ -614,7 +622,9 @@ fn help(app: &App, area: Rect, buf: &mut Buffer) {
             .spacing(2)
             .split(inner);
         let width = cols[0].width as usize;
-        for (col, lines) in [(cols[0], help_keys(width)), (cols[1], help_panels(width))] {
+        let mut left = help_keys(width);
+        left.extend(help_actions(width));
+        for (col, lines) in [(cols[0], left), (cols[1], help_panels(width))] {
             Paragraph::new(lines)
                 .wrap(Wrap { trim: false })
                 .scroll((app.help_scroll, 0))
@@ -626,6 +636,7 @@ fn help(app: &App, area: Rect, buf: &mut Buffer) {
     let mut lines = help_keys(width);
     lines.push(Line::from(""));
     lines.extend(help_panels(width));
+    lines.extend(help_actions(width));
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .scroll((app.help_scroll, 0))
