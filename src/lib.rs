@@ -1,4 +1,5 @@
 //! glassbox: a terminal lab that teaches how containers work by running real ones.
+#![recursion_limit = "256"]
 //!
 //! The crate is layered as ARCHITECTURE.md draws it, each layer using only
 //! those below:
@@ -14,6 +15,7 @@
 //!   procfs-core, thin readers);
 //! - [`verbs`], [`util`] and [`timefmt`] are shared by all of them.
 
+pub mod api;
 pub mod cli;
 pub mod engine;
 pub mod exercises;

@@ -155,7 +155,7 @@ fn names_are_unique_and_rm_refuses_running_containers() {
     assert!(String::from_utf8_lossy(&dup.stderr).contains("already in use"));
     let rm = root.glassbox(&["rm", "one"]);
     assert!(!rm.status.success());
-    assert!(String::from_utf8_lossy(&rm.stderr).contains("is running"));
+    assert!(String::from_utf8_lossy(&rm.stderr).contains("You cannot remove a running container"));
     root.ok(&["rm", "-f", "one"]);
     assert_eq!(root.ok(&["ps", "-aq"]), "");
     // The name is free again.

@@ -111,6 +111,12 @@ pub enum Command {
     },
     /// Remove every container and kernel object glassbox made under this root
     Cleanup,
+    /// Serve the Docker Engine API on a unix socket, for the docker CLI and SDKs
+    Daemon {
+        /// The socket to listen on (unix://PATH)
+        #[arg(short = 'H', long, default_value = "unix:///run/glassbox/docker.sock")]
+        host: String,
+    },
     #[command(flatten)]
     Image(image::ImageCommand),
     /// Check the exercises against the kernel (exit 0 only when all pass)
@@ -202,6 +208,8 @@ fn run_options(root: &DataRoot, a: RunArgs) -> anyhow::Result<RunOptions> {
                 .iter()
                 .map(|d| crate::engine::container::DeviceMapping::parse(d))
                 .collect::<anyhow::Result<_>>()?,
+            labels: Default::default(),
+            stop_signal: String::new(),
         },
         entrypoint: None,
     })
@@ -229,21 +237,7 @@ fn parse_security_opts(opts: &[String]) -> anyhow::Result<Vec<String>> {
         .collect()
 }
 
-/// Parses a signal given as `KILL`, `SIGKILL` or `9`.
-fn parse_signal(s: &str) -> anyhow::Result<i32> {
-    if let Ok(n) = s.parse::<i32>() {
-        return Ok(n);
-    }
-    let name = s.to_ascii_uppercase();
-    let name = if name.starts_with("SIG") {
-        name
-    } else {
-        format!("SIG{name}")
-    };
-    name.parse::<nix::sys::signal::Signal>()
-        .map(|s| s as i32)
-        .map_err(|_| anyhow::anyhow!("unknown signal {s:?}"))
-}
+use crate::engine::units::parse_signal;
 
 /// Runs the CLI; returns the process exit code.
 pub fn main() -> i32 {
@@ -323,7 +317,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         } => show::stats(&root, &containers, all, no_stream).map(|_| 0),
         Command::Inspect { names } => show::inspect(&root, &names),
         Command::Stop { time, containers } => each(&containers, |c| {
-            lifecycle::stop(&root, c, Duration::from_secs(time)).map(|_| ())
+            lifecycle::stop(&root, c, Duration::from_secs(time), None).map(|_| ())
         }),
         Command::Kill { signal, containers } => {
             let sig = parse_signal(&signal)?;
@@ -336,6 +330,20 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Volume { command } => volume::volume(&root, command).map(|_| 0),
         Command::Image(c) => image::dispatch(&root, c),
         Command::Check(a) => check::check(&root, a),
+        Command::Daemon { host } => {
+            let Some(path) = host.strip_prefix("unix://") else {
+                bail!(
+                    "--host {host:?}: glassbox listens on a unix socket only (unix:///PATH); a TCP socket would give root to anyone who can reach it"
+                );
+            };
+            crate::api::serve(
+                root,
+                crate::api::DaemonOptions {
+                    socket: PathBuf::from(path),
+                },
+            )?;
+            Ok(0)
+        }
         Command::Cleanup => {
             let report = cleanup::cleanup(&root)?;
             println!(

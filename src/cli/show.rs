@@ -1,8 +1,8 @@
 //! What the read-only commands print: `ps`, `logs`, `top`, `stats`,
 //! `inspect`, `images`, in docker's columns and field names.
 
-use crate::engine::DataRoot;
 use crate::engine::container::{self, Paths, Record};
+use crate::engine::{DataRoot, describe};
 use crate::image::store::digest_hex;
 use crate::inspect::{netdev, proc_stat, processes};
 use crate::runtime::cgroups::Cgroup;
@@ -306,135 +306,15 @@ pub fn stats(root: &DataRoot, names: &[String], all: bool, no_stream: bool) -> a
     }
 }
 
-/// docker's `inspect` document for a container.
-pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
-    let paths = Paths::new(root, &r.id);
-    let c = &r.config;
-    let lower = r
-        .lower_dirs
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(":");
-    let running = r.state.status == "running";
-    json!({
-        "Id": r.id,
-        "Created": timefmt::rfc3339(r.created),
-        "Path": r.path,
-        "Args": r.args,
-        "State": {
-            "Status": r.state.status,
-            "Running": running,
-            "Paused": false,
-            "Restarting": false,
-            "OOMKilled": r.state.oom_killed,
-            "Dead": false,
-            "Pid": if running { r.state.pid } else { 0 },
-            "ExitCode": r.state.exit_code,
-            "Error": r.state.error,
-            "StartedAt": timefmt::rfc3339(r.state.started_at),
-            "FinishedAt": timefmt::rfc3339(r.state.finished_at),
-        },
-        "Image": r.image_id,
-        "ResolvConfPath": paths.dir.join("resolv.conf"),
-        "HostnamePath": paths.dir.join("hostname"),
-        "HostsPath": paths.dir.join("hosts"),
-        "LogPath": paths.log(),
-        "Name": format!("/{}", r.name),
-        "Driver": "overlay2",
-        "HostConfig": {
-            "Memory": c.memory.unwrap_or(0),
-            "MemorySwap": c.memory.unwrap_or(0),
-            "NanoCpus": c.cpu_quota.map(|(q, p)| q * 1_000_000_000 / p as i64).unwrap_or(0),
-            "CpuQuota": c.cpu_quota.map(|(q, _)| q).unwrap_or(0),
-            "CpuPeriod": c.cpu_quota.map(|(_, p)| p).unwrap_or(0),
-            "PidsLimit": c.pids_limit,
-            "NetworkMode": c.network,
-            "PortBindings": crate::engine::network::port_bindings_json(c),
-            "AutoRemove": c.auto_remove,
-            "ReadonlyRootfs": c.read_only,
-            "SecurityOpt": c.security_opt,
-            "Binds": c.volumes.iter().map(|(s, d, ro)| format!("{s}:{d}{}", if *ro { ":ro" } else { "" })).collect::<Vec<_>>(),
-            "CgroupParent": r.cgroup.rsplit_once('/').map(|(p, _)| p).unwrap_or(""),
-        },
-        "GraphDriver": {
-            "Name": "overlay2",
-            "Data": {
-                "LowerDir": lower,
-                "UpperDir": paths.upper(),
-                "WorkDir": paths.work(),
-                "MergedDir": paths.rootfs(),
-            }
-        },
-        "Mounts": c.volumes.iter().map(|(s, d, ro)| {
-            match crate::engine::volume::name_of(root, std::path::Path::new(s)) {
-                Some(name) => json!({
-                    "Type": "volume", "Name": name, "Source": s, "Destination": d,
-                    "Driver": "local", "RW": !ro
-                }),
-                None => json!({ "Type": "bind", "Source": s, "Destination": d, "RW": !ro }),
-            }
-        }).collect::<Vec<_>>(),
-        "Config": {
-            "Hostname": c.hostname,
-            "User": c.user,
-            "Tty": c.tty,
-            "OpenStdin": c.open_stdin,
-            "Env": c.env,
-            "Cmd": std::iter::once(r.path.clone()).chain(r.args.iter().cloned()).collect::<Vec<_>>(),
-            "Image": r.image,
-            "WorkingDir": c.workdir,
-        },
-        "NetworkSettings": crate::engine::network::settings_json(root, r),
-        "Glassbox": {
-            "Bundle": paths.bundle(),
-            "Cgroup": r.cgroup,
-            "Journal": paths.journal(),
-            "Trace": paths.trace(),
-        }
-    })
-}
-
-/// docker's `inspect` document for an image.
-fn image_json(root: &DataRoot, id: &str, config: &crate::image::ImageConfig) -> serde_json::Value {
-    let store = root.images();
-    let tags: Vec<String> = store
-        .tags()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(_, v)| v == id)
-        .map(|(k, _)| k)
-        .collect();
-    let size = store.image_size(config);
-    json!({
-        "Id": id,
-        "RepoTags": tags,
-        "Parent": crate::image::manage::parent(&store, id).unwrap_or_default(),
-        "Created": config.created,
-        "Architecture": config.architecture,
-        "Os": config.os,
-        "Size": size,
-        "Config": config.config,
-        "RootFS": { "Type": config.rootfs.typ, "Layers": config.rootfs.diff_ids },
-        "History": config.history,
-        "GraphDriver": {
-            "Name": "overlay2",
-            "Data": {
-                "LowerDir": config.rootfs.diff_ids.iter().rev().map(|d| store.layer_diff(d).display().to_string()).collect::<Vec<_>>().join(":"),
-            }
-        }
-    })
-}
-
 /// `glassbox inspect NAME|IMAGE…`: containers first, then images, as docker.
 pub fn inspect(root: &DataRoot, names: &[String]) -> anyhow::Result<i32> {
     let mut docs = Vec::new();
     let mut code = 0;
     for n in names {
         if let Ok(r) = container::find(root, n) {
-            docs.push(container_json(root, &r));
+            docs.push(describe::container_json(root, &r));
         } else if let Ok((id, config)) = root.images().resolve(n) {
-            docs.push(image_json(root, &id, &config));
+            docs.push(describe::image_json(root, &id, &config));
         } else {
             eprintln!("glassbox: no such object: {n}");
             code = 1;

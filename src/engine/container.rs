@@ -45,6 +45,12 @@ pub struct RunConfig {
     /// `--device` mappings, as docker's `HostConfig.Devices`.
     #[serde(default)]
     pub devices: Vec<DeviceMapping>,
+    /// `--stop-signal` or the image's STOPSIGNAL (empty: SIGTERM).
+    #[serde(default)]
+    pub stop_signal: String,
+    /// `--label` / `Labels`: the user's metadata, as docker's `Config.Labels`.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// `--device HOST[:CONTAINER][:PERMISSIONS]`: a host device node made inside,
@@ -191,6 +197,12 @@ impl Record {
         self
     }
 
+    /// The signal `stop` sends first: the container's `StopSignal` (from the
+    /// image's STOPSIGNAL or `--stop-signal`), else SIGTERM.
+    pub fn stop_signal(&self) -> i32 {
+        super::units::parse_signal(&self.config.stop_signal).unwrap_or(libc::SIGTERM)
+    }
+
     /// docker's STATUS column: "Up 3 seconds", "Exited (137) 2 seconds ago", "Created".
     pub fn status_line(&self) -> String {
         let now = timefmt::now_unix_ns();
@@ -322,13 +334,15 @@ pub fn find(root: &DataRoot, name_or_id: &str) -> anyhow::Result<Record> {
         match matches.as_slice() {
             [id] => return load_by_id(root, id),
             [] => {}
-            _ => bail!(
-                "{key:?} matches {} containers: give more of the ID",
-                matches.len()
-            ),
+            _ => {
+                return Err(super::EngineError::Invalid(format!(
+                    "multiple IDs found with provided prefix: {key}"
+                ))
+                .into());
+            }
         }
     }
-    bail!("no such container: {name_or_id} (`glassbox ps -a` lists them)")
+    Err(super::EngineError::NoSuchContainer(name_or_id.to_string()).into())
 }
 
 /// Reserves a name atomically: `names/<name>` is a symlink to the ID, and

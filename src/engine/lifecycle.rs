@@ -68,12 +68,21 @@ fn wait_for_monitor(record: &Record) -> anyhow::Result<()> {
     )
 }
 
-/// `glassbox stop [-t SECONDS]`: SIGTERM, then SIGKILL after the timeout.
-pub fn stop(root: &DataRoot, name: &str, timeout: Duration) -> anyhow::Result<Record> {
+/// `glassbox stop [-t SECONDS] [-s SIGNAL]`: the stop signal (SIGTERM unless
+/// `-s` or the image's `STOPSIGNAL` says otherwise), then SIGKILL after the
+/// timeout.
+pub fn stop(
+    root: &DataRoot,
+    name: &str,
+    timeout: Duration,
+    stop_signal: Option<i32>,
+) -> anyhow::Result<Record> {
     super::require_root("glassbox stop")?;
     let record = container::find(root, name)?;
     if record.is_running() {
-        signal(record.state.pid, libc::SIGTERM);
+        let sig = stop_signal.unwrap_or_else(|| record.stop_signal());
+        super::events::container(root, "kill", &record, &[("signal", &sig.to_string())]);
+        signal(record.state.pid, sig);
         if !wait_for_exit(record.state.pid, record.state.pid_start, timeout) {
             signal(record.state.pid, libc::SIGKILL);
             wait_for_exit(
@@ -83,6 +92,7 @@ pub fn stop(root: &DataRoot, name: &str, timeout: Duration) -> anyhow::Result<Re
             );
         }
         wait_for_monitor(&record)?;
+        super::events::container(root, "stop", &record, &[]);
     }
     container::find(root, &record.id).or(Ok(record))
 }
@@ -92,9 +102,14 @@ pub fn kill(root: &DataRoot, name: &str, sig: i32) -> anyhow::Result<Record> {
     super::require_root("glassbox kill")?;
     let record = container::find(root, name)?;
     if !record.is_running() {
-        bail!("container {} is not running", record.name);
+        return Err(super::EngineError::Conflict(format!(
+            "Container {} is not running",
+            record.id
+        ))
+        .into());
     }
     signal(record.state.pid, sig);
+    super::events::container(root, "kill", &record, &[("signal", &sig.to_string())]);
     if sig == libc::SIGKILL {
         wait_for_exit(
             record.state.pid,
@@ -112,12 +127,11 @@ pub fn rm(root: &DataRoot, name: &str, force: bool) -> anyhow::Result<Record> {
     let record = container::find(root, name)?;
     if record.is_running() {
         if !force {
-            bail!(
-                "container {} is running: stop it first (`glassbox stop {}`) or force it (`glassbox rm -f {}`)",
-                record.name,
-                record.name,
-                record.name
-            );
+            return Err(super::EngineError::Conflict(format!(
+                "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
+                record.id
+            ))
+            .into());
         }
         signal(record.state.pid, libc::SIGKILL);
         wait_for_exit(
@@ -144,6 +158,7 @@ pub fn rm(root: &DataRoot, name: &str, force: bool) -> anyhow::Result<Record> {
 /// file. `cleanup` empties the trash too.
 pub fn remove_files(root: &DataRoot, record: &Record) {
     let paths = Paths::new(root, &record.id);
+    super::events::container(root, "destroy", record, &[]);
     cleanup::undo_journal(&paths.journal());
     container::release_name(root, &record.name, &record.id);
     let trash = root.path.join("trash");

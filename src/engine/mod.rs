@@ -11,14 +11,20 @@
 
 pub mod cleanup;
 pub mod container;
+pub mod describe;
+pub mod error;
+pub mod events;
 pub mod exec;
 pub mod lifecycle;
+pub mod logs;
 pub mod network;
 pub mod overlay;
 pub mod run;
 pub mod spec;
 pub mod units;
 pub mod volume;
+
+pub use error::EngineError;
 
 use crate::image::ImageStore;
 use crate::runtime::cgroups::{self, Layout};

@@ -435,6 +435,7 @@ fn supervise(
     record.state.monitor_start = process_start_time(std::process::id()).unwrap_or(0);
     record.state.started_at = timefmt::now_unix_ns();
     container::save(root, &record)?;
+    super::events::container(root, "start", &record, &[]);
     // A container removed at exit keeps no trace; the others show theirs live.
     if !record.config.auto_remove {
         let _ = std::fs::write(paths.trace(), trace.to_json_lines());
@@ -520,6 +521,8 @@ pub fn finish(
     if !errors.is_empty() {
         record.state.error = errors.join("; ");
     }
+    let code = exit.code.to_string();
+    super::events::container(root, "die", record, &[("exitCode", &code)]);
     if record.config.auto_remove {
         super::lifecycle::remove_files(root, record);
     } else {

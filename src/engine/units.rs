@@ -146,6 +146,22 @@ pub fn parse_user(text: &str, passwd: &str, group: &str) -> Result<(u32, u32), U
     Ok((check_id(text, "uid", uid)?, check_id(text, "gid", gid)?))
 }
 
+/// Parses a signal given as `KILL`, `SIGKILL` or `9`.
+pub fn parse_signal(s: &str) -> anyhow::Result<i32> {
+    if let Ok(n) = s.parse::<i32>() {
+        return Ok(n);
+    }
+    let name = s.to_ascii_uppercase();
+    let name = if name.starts_with("SIG") {
+        name
+    } else {
+        format!("SIG{name}")
+    };
+    name.parse::<nix::sys::signal::Signal>()
+        .map(|s| s as i32)
+        .map_err(|_| anyhow::anyhow!("Invalid signal: {s}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

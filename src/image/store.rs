@@ -148,8 +148,19 @@ pub fn digest_hex(digest: &str) -> &str {
     digest.strip_prefix("sha256:").unwrap_or(digest)
 }
 
-/// `busybox` → `busybox:latest`.
+/// `busybox` → `busybox:latest`; docker's fully qualified form of the same
+/// name (`docker.io/library/busybox:latest`, which the docker CLI sends to a
+/// daemon) is stored in its familiar form, as docker shows it.
 pub fn normalize_ref(name: &str) -> String {
+    let name = [
+        "docker.io/library/",
+        "index.docker.io/library/",
+        "docker.io/",
+        "index.docker.io/",
+    ]
+    .iter()
+    .find_map(|p| name.strip_prefix(p))
+    .unwrap_or(name);
     let last = name.rsplit('/').next().unwrap_or(name);
     if last.contains(':') || name.contains('@') {
         name.to_string()
@@ -381,6 +392,17 @@ pub fn content_size(dir: &Path) -> io::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn qualified_names_are_stored_familiar() {
+        assert_eq!(normalize_ref("busybox"), "busybox:latest");
+        assert_eq!(normalize_ref("docker.io/library/mybox:1"), "mybox:1");
+        assert_eq!(normalize_ref("docker.io/me/app"), "me/app:latest");
+        assert_eq!(
+            normalize_ref("localhost:5000/app"),
+            "localhost:5000/app:latest"
+        );
+    }
 
     #[test]
     fn references_get_a_default_tag() {
