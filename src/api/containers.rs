@@ -68,7 +68,7 @@ pub fn inspect(ctx: &mut Ctx, id: &str) -> Result<(), ApiError> {
 pub fn top(ctx: &mut Ctx, id: &str) -> Result<(), ApiError> {
     let r = find(ctx, id)?;
     let rows = describe::top(ctx.root(), &r)?;
-    let boot = boot_time_secs();
+    let boot = crate::inspect::proc_stat::boot_time_secs().unwrap_or(0);
     let procs: Vec<Value> = rows
         .iter()
         .map(|p| {
@@ -93,16 +93,6 @@ pub fn top(ctx: &mut Ctx, id: &str) -> Result<(), ApiError> {
             "Processes": procs,
         }),
     )
-}
-
-fn boot_time_secs() -> u64 {
-    std::fs::read_to_string("/proc/stat")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("btime ")?.trim().parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// `GET /containers/ID/logs?stdout=&stderr=&follow=&tail=&since=&until=&timestamps=`.

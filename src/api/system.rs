@@ -159,17 +159,6 @@ fn os_name() -> String {
         .unwrap_or_else(|| "Linux".into())
 }
 
-fn mem_total() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
 fn read_flag(path: &str) -> bool {
     std::fs::read_to_string(path).is_ok_and(|s| s.trim() == "1")
 }
@@ -243,7 +232,7 @@ fn info(ctx: &mut Ctx) -> Result<(), ApiError> {
             "OSType": "linux",
             "Architecture": uname_machine(),
             "NCPU": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-            "MemTotal": mem_total(),
+            "MemTotal": crate::engine::describe::host_memory(),
             "IndexServerAddress": "https://index.docker.io/v1/",
             "RegistryConfig": {
                 "AllowNondistributableArtifactsCIDRs": null,

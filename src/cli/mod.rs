@@ -57,6 +57,18 @@ pub enum Command {
         /// Follow log output
         #[arg(short, long)]
         follow: bool,
+        /// Number of lines to show from the end of the logs (or "all")
+        #[arg(short = 'n', long, default_value = "all")]
+        tail: String,
+        /// Show timestamps
+        #[arg(short, long)]
+        timestamps: bool,
+        /// Show logs since a timestamp (2013-01-02T13:23:37Z) or relative (42m)
+        #[arg(long)]
+        since: Option<String>,
+        /// Show logs before a timestamp or relative time
+        #[arg(long)]
+        until: Option<String>,
         container: String,
     },
     /// Display the running processes of a container
@@ -307,7 +319,30 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 workdir: a.workdir,
             },
         ),
-        Command::Logs { follow, container } => show::logs(&root, &container, follow).map(|_| 0),
+        Command::Logs {
+            follow,
+            tail,
+            timestamps,
+            since,
+            until,
+            container,
+        } => {
+            let now = crate::timefmt::now_unix_ns();
+            let time = |t: Option<String>| {
+                t.map(|t| crate::engine::logs::parse_time(&t, now))
+                    .transpose()
+                    .map_err(anyhow::Error::msg)
+            };
+            let opts = crate::engine::logs::LogOptions {
+                stdout: true,
+                stderr: true,
+                since: time(since)?,
+                until: time(until)?,
+                tail: crate::engine::logs::parse_tail(&tail).map_err(anyhow::Error::msg)?,
+                follow,
+            };
+            show::logs(&root, &container, &opts, timestamps).map(|_| 0)
+        }
         Command::Top { container } => show::top(&root, &container).map(|_| 0),
         Command::Port { container } => show::port(&root, &container).map(|_| 0),
         Command::Stats {

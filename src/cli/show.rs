@@ -1,10 +1,10 @@
 //! What the read-only commands print: `ps`, `logs`, `top`, `stats`,
 //! `inspect`, `images`, in docker's columns and field names.
 
-use crate::engine::container::{self, Paths, Record};
+use crate::engine::container::{self, Record};
 use crate::engine::{DataRoot, describe};
 use crate::image::store::digest_hex;
-use crate::inspect::{netdev, proc_stat, processes};
+use crate::inspect::netdev;
 use crate::runtime::cgroups::Cgroup;
 use crate::runtime::logs;
 use crate::timefmt;
@@ -101,63 +101,33 @@ pub fn ps(root: &DataRoot, all: bool, quiet: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_entries(text: &str) {
-    let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
-    for e in logs::parse(text) {
-        let _ = if e.stream == "stderr" {
+/// `glassbox logs [-f] [--tail N] [-t] [--since T] [--until T]`: the
+/// engine reads, this prints each line to stdout or stderr as it was written.
+pub fn logs(
+    root: &DataRoot,
+    name: &str,
+    opts: &crate::engine::logs::LogOptions,
+    timestamps: bool,
+) -> anyhow::Result<()> {
+    let record = container::find(root, name)?;
+    let mut emit = |e: &logs::Entry| -> std::io::Result<()> {
+        let prefix = if timestamps {
+            crate::engine::logs::timestamp_prefix(e)
+        } else {
+            String::new()
+        };
+        if e.stream == "stderr" {
+            let mut err = std::io::stderr().lock();
+            err.write_all(prefix.as_bytes())?;
             err.write_all(e.log.as_bytes())
         } else {
-            out.write_all(e.log.as_bytes())
-        };
-    }
-    let _ = out.flush();
-}
-
-/// `glassbox logs [-f]`.
-pub fn logs(root: &DataRoot, name: &str, follow: bool) -> anyhow::Result<()> {
-    let record = container::find(root, name)?;
-    let path = Paths::new(root, &record.id).log();
-    let running = || container::load_by_id(root, &record.id).is_ok_and(|r| r.is_running());
-    // Each round asks whether the container still runs *before* reading: the
-    // monitor writes the last lines before it records the exit, so a read
-    // after "not running" has seen everything there will be.
-    let mut file = loop {
-        let done = !follow || !running();
-        match std::fs::File::open(&path) {
-            Ok(f) => break f,
-            // The file is made with the first line; a silent container has none.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && done => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::thread::sleep(Duration::from_millis(50))
-            }
-            Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+            let mut out = std::io::stdout().lock();
+            out.write_all(prefix.as_bytes())?;
+            out.write_all(e.log.as_bytes())?;
+            out.flush()
         }
     };
-    let mut pending = String::new();
-    loop {
-        let done = !follow || !running();
-        let mut chunk = String::new();
-        file.read_to_string(&mut chunk)?;
-        pending.push_str(&chunk);
-        // Print whole lines only; keep a torn last line for the next round.
-        if let Some(end) = pending.rfind('\n') {
-            print_entries(&pending[..=end]);
-            pending.drain(..=end);
-        }
-        if done {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// The host's name for `uid` (the password database, through NSS, as `ps` asks it).
-fn user_name(uid: u32) -> String {
-    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-        .ok()
-        .flatten()
-        .map_or_else(|| uid.to_string(), |u| u.name)
+    crate::engine::logs::read(root, &record, opts, &mut emit, &|| true)
 }
 
 /// `glassbox port`: the container's published ports, `80/tcp -> 0.0.0.0:8080`.
@@ -169,34 +139,23 @@ pub fn port(root: &DataRoot, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `glassbox top`: the container's processes as the host sees them.
+/// `glassbox top`: the container's processes as the host sees them, with
+/// each one's PID inside the container beside its host PID.
 pub fn top(root: &DataRoot, name: &str) -> anyhow::Result<()> {
     let record = container::find(root, name)?;
-    if !record.is_running() {
-        anyhow::bail!("container {} is not running", record.name);
-    }
-    let cgroup = Cgroup::new(&root.cgroup_layout()?, &record.cgroup);
-    let ticks = proc_stat::clock_ticks_per_second().max(1);
-    let mut rows = Vec::new();
-    let mut pids = cgroup.pids();
-    pids.sort();
-    for pid in pids {
-        let (Ok(p), Ok(st)) = (
-            processes::read_process(pid as u32),
-            proc_stat::read_proc_stat(pid as u32),
-        ) else {
-            continue;
-        };
-        let cpu = (st.utime + st.stime) / ticks;
-        rows.push(vec![
-            user_name(p.uid),
-            pid.to_string(),
-            p.ppid.to_string(),
-            p.nspid.last().map(|n| n.to_string()).unwrap_or_default(),
-            format!("{:02}:{:02}:{:02}", cpu / 3600, (cpu / 60) % 60, cpu % 60),
-            p.command(),
-        ]);
-    }
+    let rows: Vec<Vec<String>> = describe::top(root, &record)?
+        .into_iter()
+        .map(|p| {
+            vec![
+                p.user,
+                p.pid.to_string(),
+                p.ppid.to_string(),
+                p.pid_inside.to_string(),
+                describe::cpu_time_text(p.cpu_secs),
+                p.command,
+            ]
+        })
+        .collect();
     table(&["UID", "PID", "PPID", "PID INSIDE", "TIME", "CMD"], &rows);
     Ok(())
 }

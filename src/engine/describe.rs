@@ -514,17 +514,13 @@ pub struct TopRow {
     pub command: String,
 }
 
-/// The user name of a host uid (from the host's /etc/passwd), or the number.
+/// The host's name for `uid` (the password database, through NSS, as `ps`
+/// asks it), or the number.
 pub fn host_user_name(uid: u32) -> String {
-    std::fs::read_to_string("/etc/passwd")
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
         .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
-            })
-        })
-        .unwrap_or_else(|| uid.to_string())
+        .flatten()
+        .map_or_else(|| uid.to_string(), |u| u.name)
 }
 
 /// The processes in a running container's cgroup, by host PID.
@@ -570,23 +566,12 @@ pub fn cpu_time_text(secs: u64) -> String {
     )
 }
 
-/// The host's CPU time in nanoseconds (the first line of /proc/stat), as
-/// docker's `system_cpu_usage`: the denominator of `stats`' CPU %.
+/// The host's CPU time in nanoseconds, docker's `system_cpu_usage`: the
+/// denominator of `stats`' CPU %.
 pub fn system_cpu_ns() -> u64 {
-    let ticks = crate::inspect::proc_stat::clock_ticks_per_second().max(1);
-    std::fs::read_to_string("/proc/stat")
-        .ok()
-        .and_then(|t| {
-            let line = t.lines().next()?;
-            let sum: u64 = line
-                .split_whitespace()
-                .skip(1)
-                .take(8)
-                .filter_map(|v| v.parse::<u64>().ok())
-                .sum();
-            Some(sum * (1_000_000_000 / ticks))
-        })
-        .unwrap_or(0)
+    use crate::inspect::proc_stat;
+    let ticks = proc_stat::clock_ticks_per_second().max(1);
+    proc_stat::host_cpu_ticks().unwrap_or(0) * (1_000_000_000 / ticks)
 }
 
 /// One `stats` reading of a container in docker's shape (`cpu_stats`,
@@ -665,29 +650,7 @@ pub fn stats_sample(root: &DataRoot, r: &Record, pre: Option<&Value>) -> Value {
     })
 }
 
-/// MemTotal of /proc/meminfo in bytes: a container without a limit may use it all.
+/// The host's memory in bytes: a container without a limit may use it all.
 pub fn host_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
-/// Bytes in the container's writable layer (docker's `SizeRw`).
-pub fn size_rw(root: &DataRoot, r: &Record) -> u64 {
-    crate::image::store::content_size(&Paths::new(root, &r.id).upper()).unwrap_or(0)
-}
-
-/// The writable layer plus the image's layers (docker's `SizeRootFs`).
-pub fn size_root_fs(root: &DataRoot, r: &Record) -> u64 {
-    let store = root.images();
-    let image = store
-        .config(&r.image_id)
-        .map(|c| store.image_size(&c))
-        .unwrap_or(0);
-    size_rw(root, r) + image
+    crate::inspect::meminfo::read_mem_total().unwrap_or(0)
 }

@@ -107,6 +107,31 @@ pub fn process_start_time(pid: u32) -> Option<u64> {
     read_proc_stat(pid).ok().map(|stat| stat.starttime)
 }
 
+/// /proc/stat's first line, summed: the time every CPU of the host has
+/// spent (user, nice, system, idle, iowait, irq, softirq, steal), in clock
+/// ticks. docker's `system_cpu_usage` (in ns) is this; `stats` divides a
+/// container's CPU time by its growth.
+pub fn host_cpu_ticks() -> Option<u64> {
+    use procfs::CurrentSI;
+    let t = procfs::KernelStats::current().ok()?.total;
+    Some(
+        t.user
+            + t.nice
+            + t.system
+            + t.idle
+            + t.iowait.unwrap_or(0)
+            + t.irq.unwrap_or(0)
+            + t.softirq.unwrap_or(0)
+            + t.steal.unwrap_or(0),
+    )
+}
+
+/// When the host booted, in seconds since the epoch (/proc/stat's btime):
+/// `starttime` plus this is a process's start on the wall clock.
+pub fn boot_time_secs() -> Option<u64> {
+    procfs::boot_time_secs().ok()
+}
+
 /// Clock ticks per second (`getconf CLK_TCK`, nearly always 100): the unit of
 /// `utime`, `stime` and `starttime`.
 pub fn clock_ticks_per_second() -> u64 {
