@@ -654,3 +654,18 @@ pub fn stats_sample(root: &DataRoot, r: &Record, pre: Option<&Value>) -> Value {
 pub fn host_memory() -> u64 {
     crate::inspect::meminfo::read_mem_total().unwrap_or(0)
 }
+
+/// Bytes in the container's writable layer (docker's `SizeRw`).
+pub fn size_rw(root: &DataRoot, r: &Record) -> u64 {
+    crate::image::store::content_size(&Paths::new(root, &r.id).upper()).unwrap_or(0)
+}
+
+/// The writable layer plus the image's layers (docker's `SizeRootFs`).
+pub fn size_root_fs(root: &DataRoot, r: &Record) -> u64 {
+    let store = root.images();
+    let image = store
+        .config(&r.image_id)
+        .map(|c| store.image_size(&c))
+        .unwrap_or(0);
+    size_rw(root, r) + image
+}
