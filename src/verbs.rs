@@ -68,9 +68,24 @@ pub struct RunArgs {
     /// Container host name
     #[arg(short = 'h', long)]
     pub hostname: Option<String>,
-    /// Set environment variables (KEY=VALUE)
+    /// Set environment variables (KEY=VALUE; KEY alone passes this shell's value)
     #[arg(short, long = "env")]
     pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file")]
+    pub env_file: Vec<std::path::PathBuf>,
+    /// Overwrite the default ENTRYPOINT of the image
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Set meta data on a container (KEY=VALUE)
+    #[arg(short, long = "label")]
+    pub label: Vec<String>,
+    /// Signal to stop the container
+    #[arg(long)]
+    pub stop_signal: Option<String>,
+    /// Restart policy to apply when a container exits (no, on-failure[:N], always)
+    #[arg(long, default_value = "no")]
+    pub restart: String,
     /// Working directory inside the container
     #[arg(short, long)]
     pub workdir: Option<String>,

@@ -243,3 +243,172 @@ fn restarting_the_daemon_loses_no_container() {
     assert_eq!(doc["State"]["Running"], true);
     root.ok(&["rm", "-f", "apikeep"]);
 }
+
+#[test]
+fn docker_run_goes_through_create_attach_wait_start() {
+    if !have_root("docker_run_goes_through_create_attach_wait_start") {
+        return;
+    }
+    if docker_cli("docker_run_goes_through_create_attach_wait_start").is_none() {
+        return;
+    }
+    let root = TestRoot::new("api-run");
+    let d = ApiDaemon::start(root.path());
+    let out = d.docker(&["run", "--rm", "--network", "none", "busybox", "echo", "hi"]);
+    assert_eq!(
+        (out.status.code(), text(&out).as_str()),
+        (Some(0), "hi\n"),
+        "{}",
+        err_text(&out)
+    );
+    let log = d.stderr();
+    for step in [
+        "/containers/create 201",
+        "/attach?",
+        "/wait?condition=removed",
+        "/start 204",
+    ] {
+        assert!(log.contains(step), "{step} in {log}");
+    }
+    // --rm: the daemon's shim removed it.
+    assert!(d.docker_ok(&["ps", "-aq"]).is_empty());
+
+    // The container's exit code, stderr apart, 127 for a missing command.
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "echo e >&2; exit 3",
+    ]);
+    assert_eq!(
+        (out.status.code(), err_text(&out).as_str()),
+        (Some(3), "e\n")
+    );
+    let out = d.docker(&["run", "--rm", "--network", "none", "busybox", "nosuchcmd"]);
+    assert_eq!(out.status.code(), Some(127), "{}", err_text(&out));
+    assert!(
+        err_text(&out).contains("executable file not found in $PATH"),
+        "{}",
+        err_text(&out)
+    );
+    assert!(
+        d.docker_ok(&["ps", "-aq"]).is_empty(),
+        "a --rm container whose start failed is removed"
+    );
+
+    // stdin reaches the container and its end closes it (StdinOnce).
+    let mut child = d
+        .docker_cmd(&[
+            "run",
+            "-i",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            "cat; echo done",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(text(&out), "hello\ndone\n");
+
+    // Detached, then the lifecycle verbs.
+    let id = d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "apirun",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "echo up; exec sleep 600",
+    ]);
+    assert_eq!(id.trim().len(), 64);
+    let out = d.docker(&[
+        "run",
+        "--name",
+        "apirun",
+        "--network",
+        "none",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        err_text(&out)
+            .contains("Conflict. The container name \"/apirun\" is already in use by container"),
+        "{}",
+        err_text(&out)
+    );
+    d.docker_ok(&["stop", "-t", "1", "apirun"]);
+    let st = d.docker_ok(&[
+        "inspect",
+        "-f",
+        "{{.State.Status}} {{.State.ExitCode}}",
+        "apirun",
+    ]);
+    assert_eq!(st.trim(), "exited 137");
+    d.docker_ok(&["start", "apirun"]);
+    d.docker_ok(&["restart", "-t", "1", "apirun"]);
+    assert_eq!(
+        d.docker_ok(&["ps", "--format", "{{.Names}}"]).trim(),
+        "apirun"
+    );
+    d.docker_ok(&["rename", "apirun", "apirun2"]);
+    let logs = d.docker_ok(&["logs", "apirun2"]);
+    assert_eq!(logs, "up\nup\nup\n", "three starts, one log");
+    d.docker_ok(&["kill", "apirun2"]);
+    assert_eq!(d.docker_ok(&["wait", "apirun2"]).trim(), "137");
+    d.docker_ok(&["rm", "apirun2"]);
+}
+
+#[test]
+fn glassbox_create_start_attach_wait() {
+    if !have_root("glassbox_create_start_attach_wait") {
+        return;
+    }
+    let root = TestRoot::new("api-verbs");
+    let id = root.ok(&[
+        "create",
+        "--name",
+        "verbs",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 4",
+    ]);
+    assert_eq!(id.trim().len(), 64);
+    let ps = root.ok(&["ps", "-a"]);
+    assert!(ps.contains("Created") && ps.contains("verbs"), "{ps}");
+    let out = root.glassbox(&["start", "-a", "verbs"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(
+        (text(&out).as_str(), err_text(&out).as_str()),
+        ("out\n", "err\n")
+    );
+    assert_eq!(root.ok(&["wait", "verbs"]).trim(), "4");
+    root.ok(&["rename", "verbs", "verbs2"]);
+    let out = root.glassbox(&["logs", "verbs"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err_text(&out).contains("Error response from daemon: No such container: verbs"));
+    root.ok(&["rm", "verbs2"]);
+    // A flag error is docker's 125.
+    assert_eq!(
+        root.glassbox(&["ps", "--no-such-flag"]).status.code(),
+        Some(125)
+    );
+}

@@ -27,6 +27,7 @@
 pub mod containers;
 pub mod http;
 pub mod images;
+pub mod lifecycle;
 pub mod objects;
 pub mod server;
 pub mod stream;

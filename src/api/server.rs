@@ -39,6 +39,9 @@ pub struct Daemon {
     requests_log: Mutex<Option<std::fs::File>>,
     /// The glassbox binary, for the child processes that start containers.
     pub exe: PathBuf,
+    /// Attach requests waiting for a container to start, by container ID:
+    /// `start` tells the shim to wait for them before the process runs.
+    pending: Mutex<std::collections::HashMap<String, usize>>,
 }
 
 /// Past this size the request log starts again (the lab shows the last lines).
@@ -57,7 +60,27 @@ impl Daemon {
             root,
             requests_log: Mutex::new(log),
             exe,
+            pending: Mutex::new(Default::default()),
         })
+    }
+
+    /// How many attach requests wait for container `id` to start.
+    pub fn pending_attach(&self, id: &str) -> usize {
+        self.pending
+            .lock()
+            .map(|m| m.get(id).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    /// Counts an attach request in (`+1`) or out (`-1`).
+    pub fn add_pending_attach(&self, id: &str, delta: i64) {
+        if let Ok(mut m) = self.pending.lock() {
+            let n = m.entry(id.to_string()).or_insert(0);
+            *n = (*n as i64 + delta).max(0) as usize;
+            if *n == 0 {
+                m.remove(id);
+            }
+        }
     }
 
     /// Logs one request: time, method, target, status, milliseconds.

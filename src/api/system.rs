@@ -1,7 +1,7 @@
 //! The routes, and the system endpoints: `_ping`, `version`, `info`, `events`.
 
 use super::server::Ctx;
-use super::{API_VERSION, ApiError, MIN_API_VERSION, containers, images, objects};
+use super::{API_VERSION, ApiError, MIN_API_VERSION, containers, images, lifecycle, objects};
 use crate::engine::{container, describe, events};
 use serde_json::{Value, json};
 use std::io::Write;
@@ -25,6 +25,13 @@ pub fn route(ctx: &mut Ctx, path: &str) -> Result<(), ApiError> {
         ("GET", ["events"]) => events_stream(ctx),
 
         ("GET", ["containers", "json"]) => containers::list(ctx),
+        ("POST", ["containers", "create"]) => lifecycle::create(ctx),
+        ("POST", ["containers", id, "start"]) => lifecycle::start(ctx, id),
+        ("POST", ["containers", id, "restart"]) => lifecycle::restart(ctx, id),
+        ("POST", ["containers", id, "wait"]) => lifecycle::wait(ctx, id),
+        ("POST", ["containers", id, "attach"]) => lifecycle::attach(ctx, id),
+        ("POST", ["containers", id, "resize"]) => lifecycle::resize(ctx, id),
+        ("POST", ["containers", id, "rename"]) => lifecycle::rename(ctx, id),
         ("GET", ["containers", id, "json"]) => containers::inspect(ctx, id),
         ("GET", ["containers", id, "top"]) => containers::top(ctx, id),
         ("GET", ["containers", id, "logs"]) => containers::logs(ctx, id),

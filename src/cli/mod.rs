@@ -4,6 +4,7 @@
 //! engine, and prints what comes back in docker's format.
 
 mod check;
+mod container;
 mod image;
 mod show;
 mod volume;
@@ -41,6 +42,47 @@ pub struct Cli {
 pub enum Command {
     /// Run a command in a new container
     Run(RunArgs),
+    /// Create a new container (started later with `start`)
+    Create(RunArgs),
+    /// Start one or more created or stopped containers
+    Start {
+        /// Attach STDOUT/STDERR and forward signals
+        #[arg(short, long)]
+        attach: bool,
+        /// Attach container's STDIN
+        #[arg(short, long)]
+        interactive: bool,
+        /// (internal) clients the shim waits for on its attach socket before the process runs
+        #[arg(long, default_value_t = 0, hide = true)]
+        wait_attach: usize,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Restart one or more containers
+    Restart {
+        /// Seconds to wait before killing the container
+        #[arg(short = 't', long = "time", default_value_t = 10)]
+        time: u64,
+        /// Signal to send to the container
+        #[arg(short, long)]
+        signal: Option<String>,
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Attach local standard input, output, and error streams to a running container
+    Attach {
+        /// Do not attach STDIN
+        #[arg(long)]
+        no_stdin: bool,
+        container: String,
+    },
+    /// Block until one or more containers stop, then print their exit codes
+    Wait {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Rename a container
+    Rename { container: String, new_name: String },
     /// List containers
     Ps {
         /// Show all containers (default shows just running)
@@ -95,6 +137,9 @@ pub enum Command {
         /// Seconds to wait before killing the container
         #[arg(short = 't', long = "time", default_value_t = 10)]
         time: u64,
+        /// Signal to send to the container (default: its StopSignal, else SIGTERM)
+        #[arg(short, long)]
+        signal: Option<String>,
         #[arg(required = true)]
         containers: Vec<String>,
     },
@@ -156,38 +201,21 @@ fn run_options(root: &DataRoot, a: RunArgs) -> anyhow::Result<RunOptions> {
         .iter()
         .map(|p| PortMapping::parse(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut volumes = Vec::new();
-    for v in &a.volume {
-        let parts: Vec<&str> = v.split(':').collect();
-        let (src, dst, ro) = match parts.as_slice() {
-            [s, d] => (*s, *d, false),
-            [s, d, "ro"] => (*s, *d, true),
-            [s, d, "rw"] => (*s, *d, false),
-            _ => bail!("invalid volume {v:?}: use SRC:DST or SRC:DST:ro"),
-        };
-        if !dst.starts_with('/') {
-            bail!("invalid volume {v:?}: the path inside ({dst}) must be absolute");
-        }
-        // An absolute source is a host directory (a bind mount); a name is a
-        // named volume, made on first use.
-        let src = if src.starts_with('/') {
-            if !std::path::Path::new(src).exists() {
-                bail!("volume source {src} does not exist on the host");
-            }
-            src.to_string()
-        } else if crate::engine::volume::valid_name(src) {
-            crate::engine::volume::create(root, src)?
-                .display()
-                .to_string()
-        } else {
-            bail!(
-                "invalid volume {v:?}: the source is an absolute host path or a volume name (letters, digits, `_`, `.`, `-`)"
-            );
-        };
-        volumes.push((src, dst.to_string(), ro));
+    let volumes = a
+        .volume
+        .iter()
+        .map(|v| crate::engine::volume::parse_spec(root, v))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let env = environment(&a.env, &a.env_file)?;
+    let mut labels = std::collections::BTreeMap::new();
+    for l in &a.label {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        labels.insert(k.to_string(), v.to_string());
     }
-    if let Some(u) = &a.user {
-        units::check_user_syntax(u)?;
+    let restart_policy = crate::engine::container::RestartPolicy::parse(&a.restart)?;
+    if restart_policy.name.is_empty() || a.restart == "no" {
+    } else if a.rm {
+        bail!("Conflicting options: --restart and --rm");
     }
     for e in &a.env {
         if e.starts_with('=') || e.is_empty() {
@@ -201,7 +229,7 @@ fn run_options(root: &DataRoot, a: RunArgs) -> anyhow::Result<RunOptions> {
         config: RunConfig {
             hostname: a.hostname.unwrap_or_default(),
             user: a.user.unwrap_or_default(),
-            env: a.env,
+            env,
             workdir: a.workdir.unwrap_or_default(),
             tty: a.tty,
             open_stdin: a.interactive,
@@ -220,11 +248,47 @@ fn run_options(root: &DataRoot, a: RunArgs) -> anyhow::Result<RunOptions> {
                 .iter()
                 .map(|d| crate::engine::container::DeviceMapping::parse(d))
                 .collect::<anyhow::Result<_>>()?,
-            labels: Default::default(),
-            stop_signal: String::new(),
+            labels,
+            stop_signal: a.stop_signal.unwrap_or_default(),
+            restart_policy,
+            stdin_once: a.interactive && !a.detach,
         },
-        entrypoint: None,
+        // docker: `--entrypoint ""` clears the image's entrypoint; a word is the
+        // new one (its arguments come from the command).
+        entrypoint: a
+            .entrypoint
+            .map(|e| if e.is_empty() { Vec::new() } else { vec![e] }),
     })
+}
+
+/// `-e KEY=VALUE`, `-e KEY` (this shell's value, left out when unset, as
+/// docker does) and `--env-file FILE` (one per line; `#` comments and blank
+/// lines skipped), files first.
+fn environment(flags: &[String], files: &[PathBuf]) -> anyhow::Result<Vec<String>> {
+    let mut items: Vec<String> = Vec::new();
+    for f in files {
+        let text =
+            std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("open {}: {e}", f.display()))?;
+        items.extend(
+            text.lines()
+                .map(|l| l.trim_start())
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
+    items.extend(flags.iter().cloned());
+    let mut out = Vec::new();
+    for e in items {
+        if e.starts_with('=') || e.is_empty() {
+            bail!("invalid environment variable: {e}");
+        }
+        if e.contains('=') {
+            out.push(e);
+        } else if let Ok(v) = std::env::var(&e) {
+            out.push(format!("{e}={v}"));
+        }
+    }
+    Ok(out)
 }
 
 /// Checks `--security-opt` values; docker's old `KEY:VALUE` forms are written
@@ -253,12 +317,27 @@ use crate::engine::units::parse_signal;
 
 /// Runs the CLI; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    // A flag error exits 125, as docker's CLI does (clap's own code is 2).
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+                _ => 125,
+            };
+        }
+    };
     // The commands that start processes in containers run from a read-only
     // view of this binary (see runtime::exe): re-executed once, here.
     let starts_containers = matches!(
         cli.command,
         Some(Command::Run(_))
+            | Some(Command::Create(_))
+            | Some(Command::Start { .. })
+            | Some(Command::Restart { .. })
             | Some(Command::Exec(_))
             | Some(Command::Image(image::ImageCommand::Build { .. }))
     );
@@ -269,16 +348,41 @@ pub fn main() -> i32 {
         eprintln!("glassbox: {e}");
         return 125;
     }
+    // run and create fail with 125 like docker run; the other verbs with 1
+    // where the engine refused (docker's "Error response from daemon"),
+    // 125 where glassbox itself failed.
+    let creates = matches!(
+        cli.command,
+        Some(Command::Run(_)) | Some(Command::Create(_))
+    );
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
             if let Some(start) = e.downcast_ref::<StartError>() {
                 eprintln!("glassbox: {}", start.message);
-                start.code
-            } else {
-                eprintln!("glassbox: {e:#}");
-                125
+                return start.code;
             }
+            let engine = print_error(&e);
+            if engine && !creates { 1 } else { 125 }
+        }
+    }
+}
+
+/// Prints an error in docker's words: the engine's refusals (no such
+/// container, a name in use, …) as `Error response from daemon: …`, the
+/// rest as glassbox's own. True when it was the engine's.
+pub fn print_error(e: &anyhow::Error) -> bool {
+    match e
+        .chain()
+        .find_map(|c| c.downcast_ref::<crate::engine::EngineError>())
+    {
+        Some(err) => {
+            eprintln!("Error response from daemon: {err}");
+            true
+        }
+        None => {
+            eprintln!("glassbox: {e:#}");
+            false
         }
     }
 }
@@ -306,6 +410,34 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 Ok(0)
             }
         },
+        Command::Create(a) => {
+            let record = crate::engine::run::create(&root, &run_options(&root, a)?)?;
+            println!("{}", record.id);
+            Ok(0)
+        }
+        Command::Start {
+            attach,
+            interactive,
+            wait_attach,
+            containers,
+        } => container::start(&root, &containers, attach, interactive, wait_attach),
+        Command::Restart {
+            time,
+            signal,
+            containers,
+        } => {
+            let sig = signal.as_deref().map(parse_signal).transpose()?;
+            container::restart(&root, &containers, time, sig)
+        }
+        Command::Attach {
+            no_stdin,
+            container,
+        } => container::attach(&root, &container, no_stdin),
+        Command::Wait { containers } => container::wait_all(&root, &containers),
+        Command::Rename {
+            container,
+            new_name,
+        } => crate::engine::container::rename(&root, &container, &new_name).map(|_| 0),
         Command::Ps { all, quiet } => show::ps(&root, all, quiet).map(|_| 0),
         Command::Exec(a) => exec::exec(
             &root,
@@ -351,9 +483,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             containers,
         } => show::stats(&root, &containers, all, no_stream).map(|_| 0),
         Command::Inspect { names } => show::inspect(&root, &names),
-        Command::Stop { time, containers } => each(&containers, |c| {
-            lifecycle::stop(&root, c, Duration::from_secs(time), None).map(|_| ())
-        }),
+        Command::Stop {
+            time,
+            signal,
+            containers,
+        } => {
+            let sig = signal.as_deref().map(parse_signal).transpose()?;
+            each(&containers, |c| {
+                lifecycle::stop(&root, c, Duration::from_secs(time), sig).map(|_| ())
+            })
+        }
         Command::Kill { signal, containers } => {
             let sig = parse_signal(&signal)?;
             each(&containers, |c| lifecycle::kill(&root, c, sig).map(|_| ()))
@@ -402,7 +541,7 @@ fn each(names: &[String], mut f: impl FnMut(&str) -> anyhow::Result<()>) -> anyh
         match f(n) {
             Ok(()) => println!("{n}"),
             Err(e) => {
-                eprintln!("glassbox: {e:#}");
+                print_error(&e);
                 code = 1;
             }
         }

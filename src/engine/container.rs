@@ -48,6 +48,13 @@ pub struct RunConfig {
     /// `--stop-signal` or the image's STOPSIGNAL (empty: SIGTERM).
     #[serde(default)]
     pub stop_signal: String,
+    /// Close the container's stdin when the first attached client's input
+    /// ends (docker's `StdinOnce`, set by `docker run -i`).
+    #[serde(default)]
+    pub stdin_once: bool,
+    /// `--restart`: what the shim does when the process exits.
+    #[serde(default)]
+    pub restart_policy: RestartPolicy,
     /// `--label` / `Labels`: the user's metadata, as docker's `Config.Labels`.
     #[serde(default)]
     pub labels: std::collections::BTreeMap<String, String>,
@@ -135,6 +142,59 @@ impl RunConfig {
     }
 }
 
+/// docker's `RestartPolicy`: `no` (or empty), `on-failure[:N]`, `always`,
+/// `unless-stopped`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RestartPolicy {
+    pub name: String,
+    /// For `on-failure`: at most this many restarts (0: no limit).
+    pub max_retries: u32,
+}
+
+impl RestartPolicy {
+    /// Parses `--restart no|on-failure[:N]|always|unless-stopped`.
+    pub fn parse(s: &str) -> Result<RestartPolicy, super::EngineError> {
+        let (name, count) = s.split_once(':').unwrap_or((s, ""));
+        let max_retries = if count.is_empty() {
+            0
+        } else {
+            count.parse().map_err(|_| {
+                super::EngineError::Invalid(format!(
+                    "invalid restart policy: maximum retry count must be a number: {s}"
+                ))
+            })?
+        };
+        match name {
+            "" | "no" if count.is_empty() => Ok(RestartPolicy::default()),
+            "on-failure" => Ok(RestartPolicy {
+                name: name.into(),
+                max_retries,
+            }),
+            "always" | "unless-stopped" if count.is_empty() => Ok(RestartPolicy {
+                name: name.into(),
+                max_retries: 0,
+            }),
+            _ => Err(super::EngineError::Invalid(format!(
+                "invalid restart policy '{s}': use no, on-failure[:max-retries], always or unless-stopped"
+            ))),
+        }
+    }
+
+    /// Whether the shim starts the process again after it exited with
+    /// `code`, having restarted it `restarts` times; `stopped`: the user
+    /// stopped it (`stop`, `kill`), which no policy overrides.
+    pub fn restarts(&self, code: i32, restarts: u32, stopped: bool) -> bool {
+        if stopped {
+            return false;
+        }
+        match self.name.as_str() {
+            "always" | "unless-stopped" => true,
+            "on-failure" => code != 0 && (self.max_retries == 0 || restarts < self.max_retries),
+            _ => false,
+        }
+    }
+}
+
 /// The container's lifecycle state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
@@ -152,6 +212,12 @@ pub struct State {
     pub exit_code: i32,
     pub oom_killed: bool,
     pub error: String,
+    /// How many times the shim restarted it (`--restart`).
+    #[serde(default)]
+    pub restart_count: u32,
+    /// `paused` is shown while the cgroup is frozen.
+    #[serde(default)]
+    pub paused: bool,
 }
 
 /// `state.json`.
@@ -166,6 +232,12 @@ pub struct Record {
     /// The command: path and arguments.
     pub path: String,
     pub args: Vec<String>,
+    /// docker's `Config.Entrypoint` and `Config.Cmd`, merged from the image
+    /// and the flags: `path` and `args` are their concatenation.
+    #[serde(default)]
+    pub entrypoint: Vec<String>,
+    #[serde(default)]
+    pub cmd: Vec<String>,
     pub config: RunConfig,
     pub state: State,
     /// The cgroup, relative to the hierarchy's mount.
@@ -374,13 +446,39 @@ pub fn reserve_name(root: &DataRoot, name: &str, id: &str) -> anyhow::Result<()>
                 std::fs::remove_file(&link)?;
                 return reserve_name(root, name, id);
             }
-            bail!(
-                "the container name {name:?} is already in use by container {}: remove it (`glassbox rm -f {name}`) or choose another --name",
-                &holder[..12.min(holder.len())]
-            )
+            Err(super::EngineError::Conflict(format!(
+                "Conflict. The container name \"/{name}\" is already in use by container \"{holder}\". You have to remove (or rename) that container to be able to reuse that name."
+            ))
+            .into())
         }
         Err(e) => Err(e).with_context(|| format!("cannot create {}", link.display())),
     }
+}
+
+/// `rename OLD NEW`: reserves the new name (atomically, as at create),
+/// then moves the record to it and frees the old one.
+pub fn rename(root: &DataRoot, name_or_id: &str, new_name: &str) -> anyhow::Result<Record> {
+    let mut record = find(root, name_or_id)?;
+    if new_name.is_empty() {
+        return Err(
+            super::EngineError::Invalid("Neither old nor new names may be empty".into()).into(),
+        );
+    }
+    if record.name == new_name {
+        return Err(super::EngineError::Invalid(
+            "Renaming a container with the same name as its current name".to_string(),
+        )
+        .into());
+    }
+    reserve_name(root, new_name, &record.id)?;
+    let old = std::mem::replace(&mut record.name, new_name.to_string());
+    if let Err(e) = save(root, &record) {
+        release_name(root, new_name, &record.id);
+        return Err(e);
+    }
+    release_name(root, &old, &record.id);
+    super::events::container(root, "rename", &record, &[("oldName", &format!("/{old}"))]);
+    Ok(record)
 }
 
 pub fn release_name(root: &DataRoot, name: &str, id: &str) {

@@ -133,6 +133,7 @@ pub fn exec(
         input_from: opts.interactive.then_some(0),
         pty_master: master.map(|m| m.as_raw_fd()),
         forward_signals: forward,
+        attach: None,
     };
     let exit = shim::relay_until_exit(
         started.pid,

@@ -159,6 +159,7 @@ pub fn rm(root: &DataRoot, name: &str, force: bool) -> anyhow::Result<Record> {
 pub fn remove_files(root: &DataRoot, record: &Record) {
     let paths = Paths::new(root, &record.id);
     super::events::container(root, "destroy", record, &[]);
+    let _ = std::fs::remove_file(crate::runtime::attach::socket_path(&root.key, &record.id));
     cleanup::undo_journal(&paths.journal());
     container::release_name(root, &record.name, &record.id);
     let trash = root.path.join("trash");

@@ -23,6 +23,7 @@ pub mod run;
 pub mod spec;
 pub mod units;
 pub mod volume;
+pub mod wait;
 
 pub use error::EngineError;
 

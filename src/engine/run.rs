@@ -77,13 +77,17 @@ pub fn image_for(
     }
 }
 
-/// Everything up to the `clone`: image, name, directories, overlay, bundle, cgroup.
-pub fn prepare(root: &DataRoot, opts: &RunOptions) -> anyhow::Result<Prepared> {
-    super::require_root("glassbox run")?;
-    // A bad --network or a host port in use is refused before anything is made.
-    super::network::preflight(&opts.config)?;
+/// `glassbox create`, `POST /containers/create`, and the first half of
+/// `run`: the image (busybox assembled on first use), the name, the
+/// container's directory and its record with docker's merged config (the
+/// image's defaults under the user's flags). Nothing is asked of the kernel
+/// yet: a created container holds no mount, cgroup, address or port.
+pub fn create(root: &DataRoot, opts: &RunOptions) -> anyhow::Result<Record> {
+    super::require_root("glassbox create")?;
+    if !["bridge", "none", "host", ""].contains(&opts.config.network.as_str()) {
+        return Err(super::EngineError::NoSuchNetwork(opts.config.network.clone()).into());
+    }
     let mut trace = Trace::default();
-    let layout = root.cgroup_layout()?;
     let (image_id, image) = image_for(root, &opts.image, &mut trace)?;
     let id = container::new_id();
     let name = opts
@@ -91,30 +95,78 @@ pub fn prepare(root: &DataRoot, opts: &RunOptions) -> anyhow::Result<Prepared> {
         .clone()
         .unwrap_or_else(|| container::generated_name(&id));
     container::reserve_name(root, &name, &id)?;
-    let result = prepare_named(root, opts, &id, &name, image_id, &image, &layout, trace);
+    let result = create_named(root, opts, &id, &name, image_id, &image);
     if result.is_err() {
-        // Nothing of it may stay: undo what its journal holds, then the files.
         let paths = Paths::new(root, &id);
-        let _ = super::cleanup::undo_journal(&paths.journal());
         let _ = std::fs::remove_dir_all(&paths.dir);
         container::release_name(root, &name, &id);
     }
     result
 }
 
-#[allow(clippy::too_many_arguments)]
-fn prepare_named(
+/// docker's merged config: the image's `Env` with the user's `-e` over it
+/// (by name), the image's `User`, `WorkingDir`, `StopSignal` and `Labels`
+/// where the user gave none, and the command from `--entrypoint` (which
+/// drops the image's CMD) or the image's ENTRYPOINT, then the given
+/// arguments or the image's CMD.
+pub fn merged_config(
+    opts: &RunOptions,
+    image: &crate::image::ImageConfig,
+) -> anyhow::Result<(RunConfig, Vec<String>, Vec<String>)> {
+    let mut config = opts.config.clone();
+    let mut env: Vec<String> = image.config.env.clone();
+    for e in &opts.config.env {
+        let key = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
+        env.retain(|x| x.split_once('=').map_or(x.as_str(), |(k, _)| k) != key);
+        env.push(e.clone());
+    }
+    config.env = env;
+    if config.user.is_empty() {
+        config.user = image.config.user.clone();
+    }
+    if config.workdir.is_empty() {
+        config.workdir = image.config.working_dir.clone();
+    }
+    if config.stop_signal.is_empty() {
+        config.stop_signal = image.config.stop_signal.clone();
+    }
+    for (k, v) in &image.config.labels {
+        config.labels.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    if config.network.is_empty() {
+        config.network = "bridge".into();
+    }
+    let entrypoint: Vec<String> = opts
+        .entrypoint
+        .clone()
+        .or_else(|| image.config.entrypoint.clone())
+        .unwrap_or_default();
+    let cmd: Vec<String> = if !opts.command.is_empty() {
+        opts.command.clone()
+    } else if opts.entrypoint.is_some() {
+        Vec::new()
+    } else {
+        image.config.cmd.clone().unwrap_or_default()
+    };
+    if entrypoint.is_empty() && cmd.is_empty() {
+        return Err(super::EngineError::Invalid(format!(
+            "No command specified: the image {} has no CMD or ENTRYPOINT; add a command after the image name",
+            opts.image
+        ))
+        .into());
+    }
+    Ok((config, entrypoint, cmd))
+}
+
+fn create_named(
     root: &DataRoot,
     opts: &RunOptions,
     id: &str,
     name: &str,
     image_id: String,
     image: &crate::image::ImageConfig,
-    layout: &cgroups::Layout,
-    mut trace: Trace,
-) -> anyhow::Result<Prepared> {
+) -> anyhow::Result<Record> {
     let paths = Paths::new(root, id);
-    let t = now_ns();
     for dir in [
         paths.dir.clone(),
         paths.upper(),
@@ -124,7 +176,79 @@ fn prepare_named(
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let init_layer = root.init_layer()?;
+    let (mut config, entrypoint, cmd) = merged_config(opts, image)?;
+    if config.hostname.is_empty() {
+        config.hostname = id[..12].to_string();
+    }
+    let command: Vec<String> = entrypoint.iter().chain(cmd.iter()).cloned().collect();
+    let store = root.images();
+    let lower_dirs: Vec<_> = std::iter::once(root.init_layer()?)
+        .chain(
+            image
+                .rootfs
+                .diff_ids
+                .iter()
+                .rev()
+                .map(|d| store.layer_diff(d)),
+        )
+        .collect();
+    let record = Record {
+        id: id.to_string(),
+        name: name.to_string(),
+        image: opts.image.clone(),
+        image_id,
+        created: timefmt::now_unix_ns(),
+        path: command[0].clone(),
+        args: command[1..].to_vec(),
+        entrypoint,
+        cmd,
+        config,
+        state: container::State {
+            status: "created".into(),
+            ..Default::default()
+        },
+        cgroup: format!("{}/{}", root.cgroup_parent(), &id[..12]),
+        lower_dirs,
+    };
+    container::save(root, &record)?;
+    super::events::container(root, "create", &record, &[]);
+    Ok(record)
+}
+
+/// Everything from the overlay to the cgroup, for a created or exited
+/// container: what `start` does before the `clone`. On failure what it made
+/// is undone (the journal replayed) and the record says why.
+pub fn prepare_start(root: &DataRoot, record: Record) -> anyhow::Result<Prepared> {
+    super::require_root("glassbox start")?;
+    // A host port in use is refused before anything is made.
+    super::network::preflight(&record.config)?;
+    let image = root.images().config(&record.image_id)?;
+    let layout = root.cgroup_layout()?;
+    let paths = Paths::new(root, &record.id);
+    let result = prepare_named(root, record.clone(), &image, &layout, Trace::default());
+    if let Err(e) = &result {
+        let _ = super::cleanup::undo_journal(&paths.journal());
+        let mut failed = record;
+        failed.state.error = format!("{e:#}");
+        let _ = container::save(root, &failed);
+    }
+    result
+}
+
+fn prepare_named(
+    root: &DataRoot,
+    mut record: Record,
+    image: &crate::image::ImageConfig,
+    layout: &cgroups::Layout,
+    mut trace: Trace,
+) -> anyhow::Result<Prepared> {
+    let paths = Paths::new(root, &record.id);
+    let t = now_ns();
+    for dir in [paths.upper(), paths.work(), paths.rootfs()] {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    root.init_layer()?;
     let journal = Journal::open(&paths.journal())?;
     trace.step(
         "engine",
@@ -142,23 +266,12 @@ fn prepare_named(
         format!("mkdir -p {} (each hierarchy)", root.cgroup_parent()),
     );
 
-    let store = root.images();
-    let lower_dirs: Vec<_> = std::iter::once(init_layer)
-        .chain(
-            image
-                .rootfs
-                .diff_ids
-                .iter()
-                .rev()
-                .map(|d| store.layer_diff(d)),
-        )
-        .collect();
     overlay::mount_overlay(
-        &lower_dirs,
+        &record.lower_dirs,
         &paths.upper(),
         &paths.work(),
         &paths.rootfs(),
-        if opts.config.auto_remove {
+        if record.config.auto_remove {
             overlay::Upper::Discarded
         } else {
             overlay::Upper::Kept
@@ -167,66 +280,27 @@ fn prepare_named(
         &mut trace,
     )?;
 
-    let mut config = opts.config.clone();
-    if config.hostname.is_empty() {
-        config.hostname = id[..12].to_string();
-    }
-    if config.network.is_empty() {
-        config.network = "bridge".into();
-    }
-    let user = if config.user.is_empty() {
-        image.config.user.clone()
-    } else {
-        config.user.clone()
-    };
-    let (uid, gid) = if user.is_empty() {
+    let (uid, gid) = if record.config.user.is_empty() {
         (0, 0)
     } else {
         // Inside the image's root only: /etc/passwd may be a symlink.
         let read = |f: &str| crate::image::inroot::account_file(&paths.rootfs(), f);
-        super::units::parse_user(&user, &read("etc/passwd"), &read("etc/group"))?
+        super::units::parse_user(&record.config.user, &read("etc/passwd"), &read("etc/group"))?
     };
-    let mut command: Vec<String> = opts
-        .entrypoint
-        .clone()
-        .or_else(|| image.config.entrypoint.clone())
-        .unwrap_or_default();
-    if opts.command.is_empty() {
-        command.extend(image.config.cmd.clone().unwrap_or_default());
-    } else {
-        command.extend(opts.command.iter().cloned());
-    }
-    if command.is_empty() {
-        bail!(
-            "no command given and the image {} has no CMD: add one after the image name",
-            opts.image
-        );
-    }
-    let record = Record {
-        id: id.to_string(),
-        name: name.to_string(),
-        image: opts.image.clone(),
-        image_id,
-        created: timefmt::now_unix_ns(),
-        path: command[0].clone(),
-        args: command[1..].to_vec(),
-        config,
-        state: container::State {
-            status: "created".into(),
-            ..Default::default()
-        },
-        cgroup: format!("{}/{}", root.cgroup_parent(), &id[..12]),
-        lower_dirs,
-    };
-    let network =
-        super::network::setup(root, &paths, id, name, &record.config, &journal, &mut trace)?;
+    record.state.error.clear();
+    let network = super::network::setup(
+        root,
+        &paths,
+        &record.id,
+        &record.name,
+        &record.config,
+        &journal,
+        &mut trace,
+    )?;
     let t = now_ns();
     let mut spec = spec_builder::build(&record, image, uid, gid, layout.version() == 2);
     super::network::apply_to_spec(&mut spec, &paths, &network);
     spec.save(&paths.dir)?;
-    // The record itself (state.json) is first written once the process runs
-    // (or failed to start): one file write less on every start. Until then the
-    // container has its directory, name and journal, which is all `cleanup` needs.
     trace.step(
         "engine",
         t,
@@ -244,14 +318,64 @@ fn prepare_named(
     })
 }
 
-/// `glassbox run`.
+/// `glassbox run`: create, then start (in the foreground, or under a
+/// detached shim with `-d`). A container that cannot start is removed again.
 pub fn run(root: &DataRoot, opts: &RunOptions) -> anyhow::Result<Outcome> {
-    let prepared = prepare(root, opts)?;
+    super::require_root("glassbox run")?;
+    // A bad --network or a host port in use is refused before anything is made.
+    super::network::preflight(&opts.config)?;
+    let record = create(root, opts)?;
+    let prepared = match prepare_start(root, record.clone()) {
+        Ok(p) => p,
+        Err(e) => {
+            super::lifecycle::remove_files(root, &record);
+            return Err(e);
+        }
+    };
     if opts.config.detach {
-        return detach(root, prepared);
+        detach(root, prepared, 0)?;
+        return Ok(Outcome::Detached(record.id));
     }
-    let code = supervise(root, prepared, Attach::Terminal, None)?;
+    let code = supervise(root, prepared, Attach::Terminal, None, None, 0)?;
     Ok(Outcome::Exited(code))
+}
+
+/// `glassbox start` / `POST /containers/ID/start`: starts a created or
+/// exited container under a detached shim. `wait_attach`: how many clients
+/// the shim waits for on its attach socket before the process runs (docker
+/// attaches before it starts, so that no output is missed).
+pub fn start(root: &DataRoot, name: &str, wait_attach: usize) -> anyhow::Result<Record> {
+    let record = container::find(root, name)?;
+    if record.is_running() {
+        return Err(super::EngineError::NotModified(format!(
+            "container {} is already running",
+            record.name
+        ))
+        .into());
+    }
+    let prepared = match prepare_start(root, record.clone()) {
+        Ok(p) => p,
+        Err(e) => {
+            if record.config.auto_remove {
+                super::lifecycle::remove_files(root, &record);
+            }
+            return Err(e);
+        }
+    };
+    let id = prepared.record.id.clone();
+    if let Err(e) = detach(root, prepared, wait_attach) {
+        // What the start made goes; a --rm container goes with it (docker
+        // removes an AutoRemove container whose start failed).
+        let _ = super::cleanup::undo_journal(&Paths::new(root, &id).journal());
+        if record.config.auto_remove {
+            super::lifecycle::remove_files(root, &record);
+        } else if let Ok(mut r) = container::load_by_id(root, &id) {
+            r.state.error = format!("{e:#}");
+            let _ = container::save(root, &r);
+        }
+        return Err(e);
+    }
+    container::load_by_id(root, &id)
 }
 
 /// Where the container's standard streams are connected.
@@ -286,8 +410,21 @@ fn require_one_thread() -> anyhow::Result<()> {
 
 /// Forks the monitor, which starts and supervises the container; returns
 /// once the monitor reports that the container runs (or failed to).
-fn detach(root: &DataRoot, prepared: Prepared) -> anyhow::Result<Outcome> {
+fn detach(root: &DataRoot, prepared: Prepared, wait_attach: usize) -> anyhow::Result<()> {
     let id = prepared.record.id.clone();
+    // Bound here, before the fork, so that a failure is this process's to
+    // report; the shim inherits the listening socket.
+    let server = crate::runtime::attach::AttachServer::bind(
+        &crate::runtime::attach::socket_path(&root.key, &id),
+        prepared.record.config.tty,
+        prepared.record.config.stdin_once,
+    )
+    .with_context(|| {
+        format!(
+            "cannot listen on {}",
+            crate::runtime::attach::socket_path(&root.key, &id).display()
+        )
+    })?;
     let (mut report_r, report_w) = {
         let (r, w) = pipe()?;
         (std::fs::File::from(r), w)
@@ -322,7 +459,14 @@ fn detach(root: &DataRoot, prepared: Prepared) -> anyhow::Result<Outcome> {
                     unsafe { libc::dup2(null.as_raw_fd(), fd) };
                 }
             }
-            let code = match supervise(root, prepared, Attach::Log, Some(report_w)) {
+            let code = match supervise(
+                root,
+                prepared,
+                Attach::Log,
+                Some(report_w),
+                Some(server),
+                wait_attach,
+            ) {
                 Ok(_) => 0,
                 Err(_) => 1,
             };
@@ -334,7 +478,7 @@ fn detach(root: &DataRoot, prepared: Prepared) -> anyhow::Result<Outcome> {
             let mut text = String::new();
             let _ = report_r.read_to_string(&mut text);
             match text.split_once('\t') {
-                Some(("ok", _)) => Ok(Outcome::Detached(id)),
+                Some(("ok", _)) => Ok(()),
                 Some(("fail", rest)) => {
                     let (code, msg) = rest.split_once('\t').unwrap_or(("125", rest));
                     Err(StartError {
@@ -366,6 +510,8 @@ fn supervise(
     prepared: Prepared,
     attach: Attach,
     report: Option<OwnedFd>,
+    attach_server: Option<crate::runtime::attach::AttachServer>,
+    wait_attach: usize,
 ) -> anyhow::Result<i32> {
     let Prepared {
         mut record,
@@ -392,6 +538,14 @@ fn supervise(
     let signals = shim::signal_fd(forward).context("signalfd")?;
     let mut log = LogWriter::open(&paths.log())
         .with_context(|| format!("cannot open {}", paths.log().display()))?;
+    // A detached container's streams are reachable through its shim's
+    // attach socket (docker attach, docker run's own attach).
+    let mut attach_server = attach_server;
+    if let Some(server) = attach_server.as_mut()
+        && wait_attach > 0
+    {
+        server.wait_for_clients(wait_attach, std::time::Duration::from_secs(10));
+    }
 
     let started = runtime::start(
         &spec,
@@ -471,6 +625,7 @@ fn supervise(
         input_from: (attach == Attach::Terminal && interactive).then_some(0),
         pty_master: master.map(|m| m.as_raw_fd()),
         forward_signals: forward,
+        attach: attach_server.as_mut(),
     };
     let mut terminal = Terminal;
     let exit = match attach {

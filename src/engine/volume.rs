@@ -47,6 +47,35 @@ pub fn create(root: &DataRoot, name: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// Parses docker's `-v` / `Binds` form: `SRC:DST[:ro|rw]`. An absolute
+/// source is a host path (a bind mount; it must exist); a name is a named
+/// volume, made on first use. Returns (source on the host, destination, read-only).
+pub fn parse_spec(root: &DataRoot, v: &str) -> anyhow::Result<(String, String, bool)> {
+    let parts: Vec<&str> = v.split(':').collect();
+    let (src, dst, ro) = match parts.as_slice() {
+        [s, d] => (*s, *d, false),
+        [s, d, "ro"] => (*s, *d, true),
+        [s, d, "rw"] => (*s, *d, false),
+        _ => bail!("invalid volume {v:?}: use SRC:DST or SRC:DST:ro"),
+    };
+    if !dst.starts_with('/') {
+        bail!("invalid volume {v:?}: the path inside ({dst}) must be absolute");
+    }
+    let src = if src.starts_with('/') {
+        if !Path::new(src).exists() {
+            bail!("volume source {src} does not exist on the host");
+        }
+        src.to_string()
+    } else if valid_name(src) {
+        create(root, src)?.display().to_string()
+    } else {
+        bail!(
+            "invalid volume {v:?}: the source is an absolute host path or a volume name (letters, digits, `_`, `.`, `-`)"
+        );
+    };
+    Ok((src, dst.to_string(), ro))
+}
+
 /// The name of the volume a mount source belongs to, if it is one.
 pub fn name_of(root: &DataRoot, source: &Path) -> Option<String> {
     let rest = source.strip_prefix(dir(root)).ok()?;

@@ -91,6 +91,20 @@ pub struct RunDefaults {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub exposed_ports: BTreeMap<String, serde_json::Value>,
+    /// `VOLUME` paths: each container gets an anonymous volume there.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub volumes: BTreeMap<String, serde_json::Value>,
+    /// `STOPSIGNAL`: what `stop` sends first.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub stop_signal: String,
     #[serde(
         default,
         deserialize_with = "null_as_default",

@@ -55,6 +55,8 @@ pub struct Relay<'a> {
     pub pty_master: Option<RawFd>,
     /// Forward SIGINT/SIGTERM/SIGHUP/SIGQUIT to the container (attached runs).
     pub forward_signals: bool,
+    /// A detached shim's attach socket and its clients.
+    pub attach: Option<&'a mut super::attach::AttachServer>,
 }
 
 /// How the container's process ended.
@@ -181,6 +183,9 @@ pub fn relay_until_exit(
         const PIDFD: usize = usize::MAX;
         const INPUT: usize = usize::MAX - 1;
         const SIGNALS: usize = usize::MAX - 2;
+        const ATTACH_LISTENER: usize = usize::MAX - 3;
+        // Attach clients: ATTACH_CLIENT + their index.
+        const ATTACH_CLIENT: usize = usize::MAX / 2;
         if !exited {
             fds.push(PollFd::new(pidfd.as_fd(), PollFlags::POLLIN));
             roles.push(PIDFD);
@@ -197,6 +202,15 @@ pub fn relay_until_exit(
         if let Some(s) = signals {
             fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
             roles.push(SIGNALS);
+        }
+        if let Some(a) = relay.attach.as_deref().filter(|_| !exited) {
+            for (fd, client) in a.poll_fds() {
+                fds.push(PollFd::new(fd, PollFlags::POLLIN));
+                roles.push(match client {
+                    None => ATTACH_LISTENER,
+                    Some(i) => ATTACH_CLIENT + i,
+                });
+            }
         }
         let timeout = if exited {
             PollTimeout::from(50u16)
@@ -243,6 +257,27 @@ pub fn relay_until_exit(
                         }
                     }
                 }
+                ATTACH_LISTENER => {
+                    if let Some(a) = relay.attach.as_deref_mut() {
+                        a.accept();
+                    }
+                }
+                r if (ATTACH_CLIENT..ATTACH_LISTENER).contains(&r) => {
+                    let Some(a) = relay.attach.as_deref_mut() else {
+                        continue;
+                    };
+                    match a.on_readable(r - ATTACH_CLIENT, &mut buf, relay.pty_master) {
+                        super::attach::Input::Data(data) => {
+                            if let Some(to) = &relay.input_to
+                                && write_all(to.as_raw_fd(), data).is_err()
+                            {
+                                relay.input_to = None;
+                            }
+                        }
+                        super::attach::Input::CloseStdin => relay.input_to = None,
+                        super::attach::Input::Nothing => {}
+                    }
+                }
                 SIGNALS => {
                     if let Some(s) = signals {
                         while let Ok(Some(info)) = s.read_signal() {
@@ -267,7 +302,12 @@ pub fn relay_until_exit(
                                 open[i] = false;
                                 break;
                             }
-                            Ok(n) => sink.write(stream, &buf[..n]),
+                            Ok(n) => {
+                                sink.write(stream, &buf[..n]);
+                                if let Some(a) = relay.attach.as_deref_mut() {
+                                    a.broadcast(stream, &buf[..n]);
+                                }
+                            }
                             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                             // EIO: a pty master whose every slave is closed.
@@ -282,6 +322,9 @@ pub fn relay_until_exit(
         }
     }
     sink.finish();
+    if let Some(a) = relay.attach.as_deref_mut() {
+        a.close_all();
+    }
     let status = loop {
         match waitpid(Pid::from_raw(pid), None) {
             Err(nix::Error::EINTR) => continue,
