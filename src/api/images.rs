@@ -209,9 +209,11 @@ pub fn commit(ctx: &mut Ctx) -> Result<(), ApiError> {
         _ => None,
     };
     let comment = ctx.req.q("comment").unwrap_or("").to_string();
+    // docker pauses a running container while it is committed unless pause=0.
+    let pause = !matches!(ctx.req.q("pause"), Some("0" | "false" | "False"));
     let _ = ctx.body_json()?;
     let root = ctx.root().clone();
     crate::engine::container::find(&root, &container)?;
-    let id = manage::commit(&root, &container, reference.as_deref(), &comment)?;
+    let id = manage::commit(&root, &container, reference.as_deref(), &comment, pause)?;
     ctx.json(201, &json!({ "Id": id }))
 }

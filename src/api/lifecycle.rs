@@ -126,6 +126,25 @@ pub fn run_options(
         Value::Null => None,
         v => Some(strings(v).into_iter().filter(|s| !s.is_empty()).collect()),
     };
+    // HostConfig.Devices: [{PathOnHost, PathInContainer, CgroupPermissions}],
+    // read and checked as `--device HOST:CONTAINER:PERMS` is.
+    let devices = hc["Devices"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|d| {
+            let host = text(&d["PathOnHost"]);
+            let inside = Some(text(&d["PathInContainer"]))
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| host.clone());
+            let perms = Some(text(&d["CgroupPermissions"]))
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "rwm".into());
+            crate::engine::container::DeviceMapping::parse(&format!("{host}:{inside}:{perms}"))
+                .map_err(|e| ApiError::bad_request(format!("{e:#}")))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
     let restart = &hc["RestartPolicy"];
     Ok(RunOptions {
         image,
@@ -150,6 +169,7 @@ pub fn run_options(
             read_only: hc["ReadonlyRootfs"].as_bool().unwrap_or(false),
             volumes,
             security_opt: strings(&hc["SecurityOpt"]),
+            devices,
             labels,
             stop_signal: text(&b["StopSignal"]),
             restart_policy: crate::engine::container::RestartPolicy {

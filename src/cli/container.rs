@@ -86,7 +86,7 @@ pub fn start(
     let mut waiter = wait::begin(root, &r.id, wait::Condition::NextExit)?;
     // The start runs in a child glassbox: this process stays a plain client
     // of the shim (and may use threads).
-    let exe = std::env::current_exe().context("cannot find the glassbox binary")?;
+    let exe = crate::runtime::exe::self_path().context("cannot find the glassbox binary")?;
     let child = std::process::Command::new(exe)
         .arg("--root")
         .arg(&root.path)

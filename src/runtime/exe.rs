@@ -121,6 +121,17 @@ fn memfd_copy() -> io::Result<OwnedFd> {
     Ok(OwnedFd::from(copy))
 }
 
+/// The binary to run for a child glassbox. A sealed process names its
+/// own read-only view, `/proc/self/exe` (its `current_exe()` would be a
+/// path inside a detached mount, which nothing can execute), so the child is
+/// sealed from its first instruction; an unsealed one names its path.
+pub fn self_path() -> io::Result<std::path::PathBuf> {
+    if sealed().is_some() {
+        return Ok(std::path::PathBuf::from("/proc/self/exe"));
+    }
+    std::env::current_exe()
+}
+
 /// Re-executes this process from a read-only bind mount of its own binary
 /// (or a sealed memfd copy), with the same arguments and environment; returns
 /// only when that is not needed (already sealed) or on failure.
