@@ -1,9 +1,10 @@
 //! glassbox: a terminal lab that teaches how containers work by running real ones.
-#![recursion_limit = "256"]
 //!
 //! The crate is layered as ARCHITECTURE.md draws it, each layer using only
 //! those below:
 //! - [`cli`] is docker's command line (`main.rs` only calls [`cli::main`]);
+//!   [`api`] is docker's Engine API (`glassbox daemon`), beside it: both are
+//!   clients of the engine, neither imports the other;
 //! - [`lab`] holds the lessons, their demos, the sampler and the runner's
 //!   threads; [`tui`] draws them; [`exercises`] grades against the kernel;
 //! - [`engine`] keeps container state and drives the runtime; [`image`] keeps
@@ -14,6 +15,9 @@
 //! - [`inspect`] reads what the kernel says about a process (pure parsers on
 //!   procfs-core, thin readers);
 //! - [`verbs`], [`util`] and [`timefmt`] are shared by all of them.
+
+// serde_json's json! of the API's inspect documents nests deeper than 128.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod cli;

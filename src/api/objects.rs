@@ -171,7 +171,7 @@ fn networks(ctx: &Ctx) -> Vec<Value> {
 /// A stable 64-hex-digit ID for a network name.
 fn network_id(name: &str) -> String {
     use sha2::Digest;
-    crate::image::store::hex(&sha2::Sha256::digest(
+    crate::util::text::hex(&sha2::Sha256::digest(
         format!("glassbox network {name}").as_bytes(),
     ))
 }

@@ -193,7 +193,7 @@ fn info(ctx: &mut Ctx) -> Result<(), ApiError> {
     let id = {
         use sha2::Digest;
         let h = sha2::Sha256::digest(root.path.as_os_str().as_encoded_bytes());
-        crate::image::store::hex(&h[..16])
+        crate::util::text::hex(&h[..16])
     };
     ctx.json(
         200,

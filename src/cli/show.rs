@@ -9,8 +9,7 @@ use crate::runtime::cgroups::Cgroup;
 use crate::runtime::logs;
 use crate::timefmt;
 use crate::util::text::{SizeStyle, human_bytes};
-use serde_json::json;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::time::Duration;
 
 /// Prints rows as left-aligned columns separated by three spaces.
