@@ -363,6 +363,7 @@ pub fn start(root: &DataRoot, name: &str, wait_attach: usize) -> anyhow::Result<
         }
     };
     let id = prepared.record.id.clone();
+    let prepared_record = prepared.record.clone();
     if let Err(e) = detach(root, prepared, wait_attach) {
         // What the start made goes; a --rm container goes with it (docker
         // removes an AutoRemove container whose start failed).
@@ -375,7 +376,13 @@ pub fn start(root: &DataRoot, name: &str, wait_attach: usize) -> anyhow::Result<
         }
         return Err(e);
     }
-    container::load_by_id(root, &id)
+    // A --rm container that has already ended is already removed by its
+    // shim: the start still succeeded.
+    match container::load_by_id(root, &id) {
+        Ok(r) => Ok(r),
+        Err(_) if record.config.auto_remove => Ok(prepared_record),
+        Err(e) => Err(e),
+    }
 }
 
 /// Where the container's standard streams are connected.

@@ -72,6 +72,10 @@ pub struct Outcome {
 impl Waiter {
     /// One look: `Some` when the condition holds.
     pub fn poll(&mut self, root: &DataRoot) -> Option<Outcome> {
+        // The record first, the events after: the shim writes `die` before
+        // it removes a --rm container, so a record found gone here has its
+        // `die` in the events read next.
+        let record = container::load_by_id(root, &self.id).ok();
         let (evs, next) = events::read_from(root, self.offset);
         self.offset = next;
         let mut died = None;
@@ -93,7 +97,6 @@ impl Waiter {
                 _ => {}
             }
         }
-        let record = container::load_by_id(root, &self.id).ok();
         let code = |r: &container::Record| Outcome {
             code: r.state.exit_code,
             error: None,
