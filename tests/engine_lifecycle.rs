@@ -91,9 +91,15 @@ fn stop_kills_pid1_that_ignores_sigterm_after_the_timeout() {
         "busybox",
         "sh",
         "-c",
-        "trap 'exit 143' TERM; while true; do sleep 0.1; done",
+        "trap 'exit 143' TERM; echo trapped; while true; do sleep 0.1; done",
     ]);
-    std::thread::sleep(Duration::from_millis(300));
+    // Until its trap is set, sh as PID 1 drops SIGTERM too: wait for it (a
+    // fixed sleep is too short on a slow machine, the cgroup v2 lane's guest).
+    let end = Instant::now() + Duration::from_secs(30);
+    while !root.ok(&["logs", "polite"]).contains("trapped") {
+        assert!(Instant::now() < end, "polite never set its trap");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let t = Instant::now();
     root.ok(&["stop", "-t", "1", "deaf"]);
     assert!(
@@ -103,8 +109,9 @@ fn stop_kills_pid1_that_ignores_sigterm_after_the_timeout() {
     let t = Instant::now();
     root.ok(&["stop", "-t", "5", "polite"]);
     assert!(
-        t.elapsed() < Duration::from_secs(4),
-        "the handled SIGTERM should end it early"
+        t.elapsed() < Duration::from_secs(5),
+        "the handled SIGTERM should end it before the timeout: {:?}",
+        t.elapsed()
     );
     assert_eq!(root.inspect("deaf")["State"]["ExitCode"], 137);
     assert_eq!(root.inspect("polite")["State"]["ExitCode"], 143);
