@@ -207,10 +207,12 @@ fi
 } >"$out/env"
 say "booting $(basename "$kimg") under qemu (TCG, 2 CPUs, 2 GiB), ${#tests[@]} test binaries"
 t_boot=$(date +%s)
+# --verbose: the kernel's messages reach the console (vm/console.log), which the
+# summary shows when the guest ends early (a panic, a hang).
 rc=0
 TIMEFORMAT='%R %U %S'
 { time timeout --kill-after=10 "${VM_TIMEOUT:-900}" nice -n "${VM_NICE:-0}" \
-  vng --run "$kimg" --disable-kvm --cpus 2 --memory 2G --rwdir "$out" \
+  vng --run "$kimg" --disable-kvm --verbose --cpus 2 --memory 2G --rwdir "$out" \
       --exec "$repo/tests/vm/guest.sh $out $venv/bin/python3" </dev/null >"$vm/console.log" 2>&1 || rc=$?; } 2>"$vm/time"
 read -r _ cpu_user cpu_sys <"$vm/time" || true
 t_end=$(date +%s)
