@@ -18,6 +18,7 @@
 mod common;
 use common::{TestRoot, have_root};
 use glassbox::inspect::cgroup::{parse_memory_events, read_proc_cgroup, v2_path};
+use glassbox::lab::lesson::PanelKind;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -296,7 +297,7 @@ fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
 
 fn lab_cgroup_panel(root: &TestRoot, name: &str) -> glassbox::lab::sample::CgroupView {
     use glassbox::lab::sample::Reading;
-    match lab_panel(root, name, "cgroup").cgroup {
+    match lab_panel(root, name, PanelKind::Cgroup).cgroup {
         Reading::Ready(view) => view,
         other => panic!("the lab's cgroup panel has nothing for {name}: {other:?}"),
     }
@@ -458,13 +459,13 @@ fn an_oom_kill_is_counted_in_memory_events() {
 }
 
 /// The lab's panel `panel` for container `name` (the sampler the lab runs).
-fn lab_panel(root: &TestRoot, name: &str, panel: &str) -> glassbox::lab::sample::Sample {
+fn lab_panel(root: &TestRoot, name: &str, panel: PanelKind) -> glassbox::lab::sample::Sample {
     use glassbox::lab::sample::Want;
     let data_root = glassbox::engine::DataRoot::open(root.path()).expect("data root");
     let mut sampler = glassbox::lab::sampler::Sampler::new(Some(data_root));
     let want = Want {
         focus: Some(name.to_string()),
-        panels: [panel.to_string()].into(),
+        panels: [panel].into(),
     };
     sampler.sample(&want)
 }
@@ -522,7 +523,7 @@ fn the_device_program_is_attached_to_the_group_proc_names() {
     assert!(above.is_empty(), "{}: {above:?}", parent.display());
 
     use glassbox::lab::sample::Reading;
-    let view = match lab_panel(&root, "dev", "devices").devices {
+    let view = match lab_panel(&root, "dev", PanelKind::Devices).devices {
         Reading::Ready(view) => view,
         other => panic!("the lab's devices panel has nothing for dev: {other:?}"),
     };

@@ -16,13 +16,13 @@ use glassbox::image::ImageStore;
 use glassbox::image::busybox::FALLBACK_MARKER;
 use glassbox::image::store::{History, ImageConfig, RootFs, RunDefaults};
 use glassbox::lab::demo::{DemoEvent, DemoRunner, LineKind, LogLine};
-use glassbox::lab::lesson::Action;
+use glassbox::lab::lesson::{Action, ActionKind};
 
 const BUSYBOX_MESSAGE: &str = "is not in this image: install busybox-static and run `glassbox rmi busybox` so it is assembled again";
 
-fn action(verb: &str, args: &[&str], expect_failure: bool) -> Action {
+fn action(verb: ActionKind, args: &[&str], expect_failure: bool) -> Action {
     Action {
-        verb: toml::Spanned::new(0..0, verb.to_string()),
+        verb: toml::Spanned::new(0..0, verb),
         args: args.iter().map(|a| a.to_string()).collect(),
         asset: None,
         tag: None,
@@ -109,7 +109,7 @@ fn a_program_missing_from_the_image_stops_the_step_before_it_runs() {
     let root = TestRoot::new("lab-demo-missing");
     fallback_busybox(root.path());
     let web = action(
-        "run",
+        ActionKind::Run,
         &[
             "-d", "--name", "lab-web", "-p", "8080:80", "busybox", "httpd", "-f",
         ],
@@ -127,12 +127,12 @@ fn a_program_missing_from_the_image_stops_the_step_before_it_runs() {
     // that run's image, before the run.
     let steps = [
         action(
-            "run",
+            ActionKind::Run,
             &["-d", "--name", "lab-root", "busybox", "sleep", "3600"],
             false,
         ),
         action(
-            "exec",
+            ActionKind::Exec,
             &[
                 "lab-root",
                 "sh",
@@ -156,7 +156,7 @@ fn not_found_is_never_the_expected_failure() {
     let root = TestRoot::new("lab-demo-127");
     // No such container: the lab cannot look, so the action runs.
     let mount = action(
-        "exec",
+        ActionKind::Exec,
         &["lab-gone", "mount", "-t", "tmpfs", "none", "/tmp"],
         true,
     );

@@ -361,7 +361,7 @@ fn network_panel_reads_each_interfaces_own_addresses() {
     let mut sampler = Sampler::new(Some(data_root));
     let want = Want {
         focus: Some("lab-addr".into()),
-        panels: ["network".to_string()].into(),
+        panels: [glassbox::lab::lesson::PanelKind::Network].into(),
     };
     let sample = sampler.sample(&want);
     let view = match &sample.network {
@@ -575,7 +575,7 @@ fn lesson_texts_say_what_the_kernel_shows() {
     let mut lowerdirs = |name: &str| {
         let want = Want {
             focus: Some(name.into()),
-            panels: ["layers".to_string()].into(),
+            panels: [glassbox::lab::lesson::PanelKind::Layers].into(),
         };
         match sampler.sample(&want).layers {
             Reading::Ready(v) => v.lower.len(),

@@ -514,14 +514,20 @@ fn keys_map_to_intents() {
 
     // Enter asks the runner to run the step's actions, once at a time.
     let effects = app.on_key(key(KeyCode::Enter));
-    assert!(matches!(effects.as_slice(), [Effect::RunActions(a)] if a[0].verb() == "run"));
+    assert!(
+        matches!(effects.as_slice(), [Effect::RunActions(a)] if a[0].verb() == glassbox::lab::lesson::ActionKind::Run)
+    );
     assert!(app.busy);
     assert!(app.on_key(key(KeyCode::Enter)).is_empty());
     app.handle(Event::Demo(DemoEvent::Started("lab-sleeper".into())));
     app.handle(Event::Demo(DemoEvent::Done { ok: true }));
     assert!(!app.busy);
     assert_eq!(app.want().focus.as_deref(), Some("lab-sleeper"));
-    assert!(app.want().panels.contains("processes"));
+    assert!(
+        app.want()
+            .panels
+            .contains(&glassbox::lab::lesson::PanelKind::Processes)
+    );
 
     // t runs the try-it commands beside the focused container.
     let effects = app.on_key(key(KeyCode::Char('t')));

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::lesson::Action;
+use super::lesson::{Action, ActionKind};
 use super::tools;
 
 /// What kind of line the output box shows.
@@ -167,8 +167,8 @@ impl DemoRunner {
             format!("$ {}", action.display()),
         )));
         match verb {
-            "plain" => return self.plain(emit),
-            "curl" => {
+            ActionKind::Plain => return self.plain(emit),
+            ActionKind::Curl => {
                 let port = action.port.as_ref().map(|p| *p.get_ref()).unwrap_or(0);
                 return match curl(port) {
                     Ok(line) => {
@@ -181,15 +181,27 @@ impl DemoRunner {
                     }
                 };
             }
-            _ => {}
+            ActionKind::Run
+            | ActionKind::Exec
+            | ActionKind::Stop
+            | ActionKind::Kill
+            | ActionKind::Rm
+            | ActionKind::Inspect
+            | ActionKind::Logs
+            | ActionKind::Top
+            | ActionKind::Ps
+            | ActionKind::Stats
+            | ActionKind::Build
+            | ActionKind::History
+            | ActionKind::Commit => {}
         }
         if !self.is_root {
             emit(DemoEvent::Line(LogLine::new(LineKind::Fail, NEEDS_ROOT)));
             return false;
         }
-        let mut args: Vec<String> = vec![verb.to_string()];
+        let mut args: Vec<String> = vec![verb.name().to_string()];
         match verb {
-            "build" => {
+            ActionKind::Build => {
                 let asset = action
                     .asset
                     .as_ref()
@@ -199,11 +211,11 @@ impl DemoRunner {
                 args.push(action.tag.clone().unwrap_or_default());
                 args.push(self.base.join(asset).display().to_string());
             }
-            "commit" => {
+            ActionKind::Commit => {
                 args.extend(action.args.iter().cloned());
                 args.extend(action.tag.iter().cloned());
             }
-            "stats" => {
+            ActionKind::Stats => {
                 args.extend(action.args.iter().cloned());
                 if !args.iter().any(|a| a == "--no-stream") {
                     args.insert(1, "--no-stream".into());
@@ -211,7 +223,7 @@ impl DemoRunner {
             }
             _ => args.extend(action.args.iter().cloned()),
         }
-        if verb == "run"
+        if verb == ActionKind::Run
             && let Some(name) = name_flag(&action.args)
         {
             // A container of this name from an earlier try would block the
@@ -231,7 +243,7 @@ impl DemoRunner {
                 false
             }
             Ok(out) => {
-                if verb == "build" {
+                if verb == ActionKind::Build {
                     emit(DemoEvent::Build(BuildRun {
                         tag: action.tag.clone().unwrap_or_default(),
                         steps: parse_build_output(&out.stdout, out.end),
@@ -253,7 +265,7 @@ impl DemoRunner {
         emit: &mut dyn FnMut(DemoEvent),
     ) -> bool {
         let code = out.code.unwrap_or(-1);
-        if let Some(missing) = missing_feature(action.verb(), code, &out.stderr_text()) {
+        if let Some(missing) = missing_feature(action.verb().name(), code, &out.stderr_text()) {
             emit(DemoEvent::Line(LogLine::new(LineKind::Fail, missing)));
             return false;
         }

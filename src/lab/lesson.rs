@@ -87,14 +87,14 @@ pub struct Step {
     pub title: String,
     /// The step's text: short and exact. Blank lines separate paragraphs.
     pub text: String,
-    /// The live panels shown beside the text, top to bottom; see [`PANELS`].
+    /// The live panels shown beside the text, top to bottom; see [`PanelKind`].
     #[serde(default)]
-    pub panels: Vec<Spanned<String>>,
+    pub panels: Vec<Spanned<PanelKind>>,
     /// The container the panels follow (a `lab-` name a demo starts). Without
     /// it, the panels follow the last container this topic's demos started.
     #[serde(default)]
     pub focus: Option<Spanned<String>>,
-    /// What Enter does, in order; the first failure stops the rest. See [`ACTIONS`].
+    /// What Enter does, in order; the first failure stops the rest. See [`ActionKind`].
     #[serde(default)]
     pub actions: Vec<Action>,
     /// "Try it yourself" on the host: shell commands (run with `sh -c`); `t`
@@ -113,9 +113,9 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Action {
-    /// The action's name: one of [`ACTIONS`].
+    /// Which action: one of [`ActionKind`].
     #[serde(rename = "do")]
-    pub verb: Spanned<String>,
+    pub verb: Spanned<ActionKind>,
     /// Arguments, as typed after `glassbox VERB` (for `host`: one shell
     /// command line; for `curl`: unused).
     #[serde(default)]
@@ -170,24 +170,107 @@ fn default_exercise_kind() -> Spanned<String> {
 /// The exercise kinds.
 pub const EXERCISE_KINDS: [&str; 2] = ["task", "predict"];
 
-/// Every demo action, with what it does (the help screen lists these).
-pub const ACTIONS: [(&str, &str); 15] = [
-    ("run", "glassbox run ARGS (docker run)"),
-    ("exec", "glassbox exec ARGS"),
-    ("stop", "glassbox stop ARGS"),
-    ("kill", "glassbox kill ARGS"),
-    ("rm", "glassbox rm ARGS"),
-    ("inspect", "glassbox inspect ARGS"),
-    ("logs", "glassbox logs ARGS"),
-    ("top", "glassbox top ARGS"),
-    ("ps", "glassbox ps ARGS"),
-    ("stats", "glassbox stats --no-stream ARGS"),
-    ("build", "glassbox build -t TAG assets/ASSET"),
-    ("history", "glassbox history ARGS"),
-    ("commit", "glassbox commit ARGS TAG"),
-    ("curl", "GET / from 127.0.0.1:PORT, the lab's own request"),
-    ("plain", "start a plain host process (true) and time it"),
-];
+/// Every demo action a step's `actions` may name (`do = "run"`). An unknown
+/// name is a lesson-check error at its place in the file. A new action is a
+/// variant here: the compiler then leads through its name and help line
+/// below, the checker's field rules (`check.rs`), the screen's display
+/// ([`Action::display`]) and the demo runner (`demo.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ActionKind {
+    Run,
+    Exec,
+    Stop,
+    Kill,
+    Rm,
+    Inspect,
+    Logs,
+    Top,
+    Ps,
+    Stats,
+    Build,
+    History,
+    Commit,
+    Curl,
+    Plain,
+}
+
+impl ActionKind {
+    /// Every action, in the order the help screen lists them.
+    pub const ALL: [ActionKind; 15] = [
+        ActionKind::Run,
+        ActionKind::Exec,
+        ActionKind::Stop,
+        ActionKind::Kill,
+        ActionKind::Rm,
+        ActionKind::Inspect,
+        ActionKind::Logs,
+        ActionKind::Top,
+        ActionKind::Ps,
+        ActionKind::Stats,
+        ActionKind::Build,
+        ActionKind::History,
+        ActionKind::Commit,
+        ActionKind::Curl,
+        ActionKind::Plain,
+    ];
+
+    /// The name a lesson writes (`do = "run"`); for a docker verb, the verb.
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionKind::Run => "run",
+            ActionKind::Exec => "exec",
+            ActionKind::Stop => "stop",
+            ActionKind::Kill => "kill",
+            ActionKind::Rm => "rm",
+            ActionKind::Inspect => "inspect",
+            ActionKind::Logs => "logs",
+            ActionKind::Top => "top",
+            ActionKind::Ps => "ps",
+            ActionKind::Stats => "stats",
+            ActionKind::Build => "build",
+            ActionKind::History => "history",
+            ActionKind::Commit => "commit",
+            ActionKind::Curl => "curl",
+            ActionKind::Plain => "plain",
+        }
+    }
+
+    /// What it does (the help screen lists these).
+    pub fn does(self) -> &'static str {
+        match self {
+            ActionKind::Run => "glassbox run ARGS (docker run)",
+            ActionKind::Exec => "glassbox exec ARGS",
+            ActionKind::Stop => "glassbox stop ARGS",
+            ActionKind::Kill => "glassbox kill ARGS",
+            ActionKind::Rm => "glassbox rm ARGS",
+            ActionKind::Inspect => "glassbox inspect ARGS",
+            ActionKind::Logs => "glassbox logs ARGS",
+            ActionKind::Top => "glassbox top ARGS",
+            ActionKind::Ps => "glassbox ps ARGS",
+            ActionKind::Stats => "glassbox stats --no-stream ARGS",
+            ActionKind::Build => "glassbox build -t TAG assets/ASSET",
+            ActionKind::History => "glassbox history ARGS",
+            ActionKind::Commit => "glassbox commit ARGS TAG",
+            ActionKind::Curl => "GET / from 127.0.0.1:PORT, the lab's own request",
+            ActionKind::Plain => "start a plain host process (true) and time it",
+        }
+    }
+
+    /// The action a lesson names, if there is one by that name.
+    pub fn from_name(name: &str) -> Option<ActionKind> {
+        ActionKind::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+impl<'de> Deserialize<'de> for ActionKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(ByName {
+            what: "action",
+            find: ActionKind::from_name,
+            names: || ActionKind::ALL.map(ActionKind::name).join(", "),
+        })
+    }
+}
 
 /// Where a panel's values come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,102 +284,192 @@ pub enum Source {
     Records,
 }
 
-/// One panel a step can show.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Panel {
-    /// The name a step's `panels` list uses.
-    pub name: &'static str,
-    pub source: Source,
-    /// What it shows, and from where (the help screen lists these).
-    pub shows: &'static str,
+/// Every live panel a step's `panels` may name (`"cgroup"`). An unknown name
+/// is a lesson-check error at its place in the file. A new panel is a variant
+/// here: the compiler then leads through its name, source and help line
+/// below, the sampler's reading (`sampler.rs`) and the TUI's drawing
+/// (`tui/panels.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PanelKind {
+    Namespaces,
+    Processes,
+    Cgroup,
+    Layers,
+    Upper,
+    Network,
+    Nat,
+    Security,
+    Devices,
+    Timeline,
+    Chain,
+    Bundle,
+    Dataroot,
+    Build,
+    Trace,
 }
 
-const fn panel(name: &'static str, source: Source, shows: &'static str) -> Panel {
-    Panel {
-        name,
-        source,
-        shows,
+impl PanelKind {
+    /// Every panel, in the order the help screen lists them.
+    pub const ALL: [PanelKind; 15] = [
+        PanelKind::Namespaces,
+        PanelKind::Processes,
+        PanelKind::Cgroup,
+        PanelKind::Layers,
+        PanelKind::Upper,
+        PanelKind::Network,
+        PanelKind::Nat,
+        PanelKind::Security,
+        PanelKind::Devices,
+        PanelKind::Timeline,
+        PanelKind::Chain,
+        PanelKind::Bundle,
+        PanelKind::Dataroot,
+        PanelKind::Build,
+        PanelKind::Trace,
+    ];
+
+    /// The name a step's `panels` list uses, and the panel's title.
+    pub fn name(self) -> &'static str {
+        match self {
+            PanelKind::Namespaces => "namespaces",
+            PanelKind::Processes => "processes",
+            PanelKind::Cgroup => "cgroup",
+            PanelKind::Layers => "layers",
+            PanelKind::Upper => "upper",
+            PanelKind::Network => "network",
+            PanelKind::Nat => "nat",
+            PanelKind::Security => "security",
+            PanelKind::Devices => "devices",
+            PanelKind::Timeline => "timeline",
+            PanelKind::Chain => "chain",
+            PanelKind::Bundle => "bundle",
+            PanelKind::Dataroot => "dataroot",
+            PanelKind::Build => "build",
+            PanelKind::Trace => "trace",
+        }
+    }
+
+    /// Where its values come from.
+    pub fn source(self) -> Source {
+        match self {
+            PanelKind::Namespaces
+            | PanelKind::Processes
+            | PanelKind::Cgroup
+            | PanelKind::Layers
+            | PanelKind::Upper
+            | PanelKind::Network
+            | PanelKind::Nat
+            | PanelKind::Security
+            | PanelKind::Devices
+            | PanelKind::Chain
+            | PanelKind::Dataroot => Source::Kernel,
+            PanelKind::Timeline | PanelKind::Bundle | PanelKind::Build | PanelKind::Trace => {
+                Source::Records
+            }
+        }
+    }
+
+    /// True for a panel about the whole host (or data root), not about the
+    /// focused container: its title names no container.
+    pub fn host_wide(self) -> bool {
+        match self {
+            PanelKind::Build | PanelKind::Dataroot | PanelKind::Nat => true,
+            PanelKind::Namespaces
+            | PanelKind::Processes
+            | PanelKind::Cgroup
+            | PanelKind::Layers
+            | PanelKind::Upper
+            | PanelKind::Network
+            | PanelKind::Security
+            | PanelKind::Devices
+            | PanelKind::Timeline
+            | PanelKind::Chain
+            | PanelKind::Bundle
+            | PanelKind::Trace => false,
+        }
+    }
+
+    /// What it shows, and from where (the help screen lists these).
+    pub fn shows(self) -> &'static str {
+        match self {
+            PanelKind::Namespaces => "/proc/1/ns vs /proc/PID/ns: each type, same or not",
+            PanelKind::Processes => "host pids vs pids inside (NSpid)",
+            PanelKind::Cgroup => "memory vs limit, cpu and throttling, pids, OOM kills",
+            PanelKind::Layers => "overlay lowerdirs from mountinfo (size, created-by: image store)",
+            PanelKind::Upper => "the container's upper dir: copy-ups and whiteouts",
+            PanelKind::Network => "bridge, veth pair, addresses, routes, counters",
+            PanelKind::Nat => "iptables-save -c: the GLASSBOX rules and counters",
+            PanelKind::Security => "capabilities by name, uids, NoNewPrivs, Seccomp",
+            PanelKind::Devices => {
+                "the device cgroup: devices.list (v1) or the attached BPF program (v2)"
+            }
+            PanelKind::Timeline => "trace.jsonl's start phases in ms, beside a plain process",
+            PanelKind::Chain => "the process chain from the container up to PID 1",
+            PanelKind::Bundle => "the OCI bundle's config.json, as the engine wrote it",
+            PanelKind::Dataroot => "the data root on disk, as a tree with sizes",
+            PanelKind::Build => "the builder's output: steps cached or rebuilt, with time",
+            PanelKind::Trace => "trace.jsonl: what glassbox asked the kernel, step by step",
+        }
+    }
+
+    /// The panel a lesson names, if there is one by that name.
+    pub fn from_name(name: &str) -> Option<PanelKind> {
+        PanelKind::ALL.into_iter().find(|p| p.name() == name)
     }
 }
 
-/// Every panel a step can show.
-pub const PANELS: [Panel; 15] = [
-    panel(
-        "namespaces",
-        Source::Kernel,
-        "/proc/1/ns vs /proc/PID/ns: each type, same or not",
-    ),
-    panel(
-        "processes",
-        Source::Kernel,
-        "host pids vs pids inside (NSpid)",
-    ),
-    panel(
-        "cgroup",
-        Source::Kernel,
-        "memory vs limit, cpu and throttling, pids, OOM kills",
-    ),
-    panel(
-        "layers",
-        Source::Kernel,
-        "overlay lowerdirs from mountinfo (size, created-by: image store)",
-    ),
-    panel(
-        "upper",
-        Source::Kernel,
-        "the container's upper dir: copy-ups and whiteouts",
-    ),
-    panel(
-        "network",
-        Source::Kernel,
-        "bridge, veth pair, addresses, routes, counters",
-    ),
-    panel(
-        "nat",
-        Source::Kernel,
-        "iptables-save -c: the GLASSBOX rules and counters",
-    ),
-    panel(
-        "security",
-        Source::Kernel,
-        "capabilities by name, uids, NoNewPrivs, Seccomp",
-    ),
-    panel(
-        "devices",
-        Source::Kernel,
-        "the device cgroup: devices.list (v1) or the attached BPF program (v2)",
-    ),
-    panel(
-        "timeline",
-        Source::Records,
-        "trace.jsonl's start phases in ms, beside a plain process",
-    ),
-    panel(
-        "chain",
-        Source::Kernel,
-        "the process chain from the container up to PID 1",
-    ),
-    panel(
-        "bundle",
-        Source::Records,
-        "the OCI bundle's config.json, as the engine wrote it",
-    ),
-    panel(
-        "dataroot",
-        Source::Kernel,
-        "the data root on disk, as a tree with sizes",
-    ),
-    panel(
-        "build",
-        Source::Records,
-        "the builder's output: steps cached or rebuilt, with time",
-    ),
-    panel(
-        "trace",
-        Source::Records,
-        "trace.jsonl: what glassbox asked the kernel, step by step",
-    ),
-];
+// Each `ALL` lists the variants in declaration order, each once (checked
+// here, when compiling); a variant added at the end goes into `ALL` too, or
+// no lesson can name it.
+const _: () = {
+    let mut i = 0;
+    while i < PanelKind::ALL.len() {
+        assert!(PanelKind::ALL[i] as usize == i);
+        i += 1;
+    }
+    let mut i = 0;
+    while i < ActionKind::ALL.len() {
+        assert!(ActionKind::ALL[i] as usize == i);
+        i += 1;
+    }
+};
+
+impl<'de> Deserialize<'de> for PanelKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(ByName {
+            what: "panel",
+            find: PanelKind::from_name,
+            names: || PanelKind::ALL.map(PanelKind::name).join(", "),
+        })
+    }
+}
+
+/// Reads a kind by its name. The unknown name is refused while the string is
+/// read (in the visitor), so that toml reports it at the name's own place in
+/// the file, not at the list that holds it.
+struct ByName<T> {
+    what: &'static str,
+    find: fn(&str) -> Option<T>,
+    names: fn() -> String,
+}
+
+impl<T> serde::de::Visitor<'_> for ByName<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "the name of a {}", self.what)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<T, E> {
+        (self.find)(name).ok_or_else(|| {
+            E::custom(format!(
+                "unknown {} \"{name}\": expected one of {}",
+                self.what,
+                (self.names)()
+            ))
+        })
+    }
+}
 
 /// What `needs` may name, with the line the lab shows when it is missing.
 pub const NEEDS: [&str; 6] = [
@@ -318,9 +491,9 @@ impl Step {
         self.id.get_ref()
     }
 
-    /// The panel names, in order.
-    pub fn panel_names(&self) -> impl Iterator<Item = &str> {
-        self.panels.iter().map(|p| p.get_ref().as_str())
+    /// The panels, top to bottom.
+    pub fn panel_kinds(&self) -> impl Iterator<Item = PanelKind> + '_ {
+        self.panels.iter().map(|p| *p.get_ref())
     }
 
     pub fn focus(&self) -> Option<&str> {
@@ -329,8 +502,8 @@ impl Step {
 }
 
 impl Action {
-    pub fn verb(&self) -> &str {
-        self.verb.get_ref()
+    pub fn verb(&self) -> ActionKind {
+        *self.verb.get_ref()
     }
 
     /// The action as a student would type it, for the screen.
@@ -342,12 +515,12 @@ impl Action {
             .collect::<Vec<_>>()
             .join(" ");
         match self.verb() {
-            "curl" => format!(
+            ActionKind::Curl => format!(
                 "curl http://127.0.0.1:{}/",
                 self.port.as_ref().map(|p| *p.get_ref()).unwrap_or(0)
             ),
-            "plain" => "time a plain process: true".to_string(),
-            "build" => format!(
+            ActionKind::Plain => "time a plain process: true".to_string(),
+            ActionKind::Build => format!(
                 "glassbox build -t {} {}",
                 self.tag.as_deref().unwrap_or("?"),
                 self.asset
@@ -355,13 +528,25 @@ impl Action {
                     .map(|a| a.get_ref().as_str())
                     .unwrap_or("?")
             ),
-            "commit" => format!(
+            ActionKind::Commit => format!(
                 "glassbox commit {args} {}",
                 self.tag.as_deref().unwrap_or("")
             )
             .trim_end()
             .to_string(),
-            verb => format!("glassbox {verb} {args}").trim_end().to_string(),
+            verb @ (ActionKind::Run
+            | ActionKind::Exec
+            | ActionKind::Stop
+            | ActionKind::Kill
+            | ActionKind::Rm
+            | ActionKind::Inspect
+            | ActionKind::Logs
+            | ActionKind::Top
+            | ActionKind::Ps
+            | ActionKind::Stats
+            | ActionKind::History) => format!("glassbox {} {args}", verb.name())
+                .trim_end()
+                .to_string(),
         }
     }
 }
@@ -376,5 +561,48 @@ pub fn shell_quote(word: &str) -> String {
         word.to_string()
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Kinds {
+        panels: Vec<PanelKind>,
+        actions: Vec<ActionKind>,
+    }
+
+    fn quoted<'a>(names: impl Iterator<Item = &'a str>) -> String {
+        names
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    #[test]
+    fn every_kind_is_read_by_its_name() {
+        let text = format!(
+            "panels = [{}]\nactions = [{}]",
+            quoted(PanelKind::ALL.iter().map(|p| p.name())),
+            quoted(ActionKind::ALL.iter().map(|a| a.name()))
+        );
+        let kinds: Kinds = toml::from_str(&text).expect("every name parses");
+        assert_eq!(kinds.panels, PanelKind::ALL);
+        assert_eq!(kinds.actions, ActionKind::ALL);
+    }
+
+    #[test]
+    fn an_unknown_name_is_refused_at_its_place() {
+        let text = "panels = [\"processes\", \"cgroups\"]\nactions = []";
+        let e = toml::from_str::<Kinds>(text)
+            .err()
+            .expect("cgroups is no panel");
+        assert!(
+            e.message()
+                .starts_with("unknown panel \"cgroups\": expected one of namespaces")
+        );
+        assert_eq!(e.span(), Some(23..32), "the span of \"cgroups\"");
     }
 }

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeSet;
 
+use super::lesson::PanelKind;
+
 use crate::inspect::cgroup::CgroupUsage;
 use crate::inspect::iptables::Rule;
 use crate::inspect::namespaces::NsComparison;
@@ -47,8 +49,8 @@ impl<T> Reading<T> {
 pub struct Want {
     /// The container the panels follow, by name.
     pub focus: Option<String>,
-    /// Panel names (see [`super::lesson::PANELS`]).
-    pub panels: BTreeSet<String>,
+    /// The panels shown.
+    pub panels: BTreeSet<PanelKind>,
 }
 
 /// Everything one pass of the sampler read.

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::lesson::PanelKind;
 use super::netview;
 use super::sample::{
     CgroupView, ChainRow, ContainerInfo, DevicesView, IfaceRow, LayerRow, LayersView, NetworkView,
@@ -86,109 +87,107 @@ impl Sampler {
             seq: self.tick,
             ..Sample::default()
         };
-        let wants = |p: &str| want.panels.contains(p);
         let Some(root) = self.root.clone() else {
             let why = "reading a container's kernel state needs root: run `sudo glassbox lab`";
             s.container = Reading::Missing(why.into());
             return s;
         };
-        if wants("dataroot") {
-            if self.tick % 4 == 1 || matches!(self.dataroot, Reading::Absent) {
-                self.dataroot = Reading::from_result(data_root_tree(&root));
-            }
-            s.dataroot = self.dataroot.clone();
-        }
-        if wants("nat") {
-            if self.tick % 2 == 1 || matches!(self.nat, Reading::Absent) {
-                self.nat = read_nat();
-            }
-            s.nat = self.nat.clone();
-        }
-        let Some(name) = &want.focus else {
-            s.container =
-                Reading::Missing("no container yet: press Enter to run this step's demo".into());
-            return s;
-        };
-        let record = match container::find(&root, name) {
-            Ok(r) => r,
-            Err(_) => {
-                s.container = Reading::Missing(format!(
-                    "no container {name} yet: press Enter to run this step's demo"
-                ));
-                return s;
-            }
-        };
-        let paths = Paths::new(&root, &record.id);
-        let running = record.is_running();
-        let pid = if running { record.state.pid as u32 } else { 0 };
-        s.container = Reading::Ready(ContainerInfo {
-            name: record.name.clone(),
-            short_id: record.short_id().to_string(),
-            status: record.status_line(),
-            running,
-            pid,
-            image: record.image.clone(),
-            exit_code: record.state.exit_code,
-            oom_killed: record.state.oom_killed,
-        });
-        let not_running = format!(
-            "{} is not running ({}): its process is gone, so the kernel has nothing to show",
-            record.name,
-            record.status_line()
-        );
-        if wants("trace") || wants("timeline") {
-            s.trace = match std::fs::read_to_string(paths.trace()) {
-                Ok(text) => Reading::Ready(Trace::from_json_lines(&text).events),
-                Err(e) => Reading::Missing(format!("cannot read {}: {e}", paths.trace().display())),
-            };
-        }
-        if wants("bundle") {
-            s.bundle = Reading::from_result(bundle_summary(&paths.bundle().join("config.json")));
-        }
-        if wants("upper") {
-            s.upper = Reading::from_result(upper_view(&paths.upper(), &record.lower_dirs));
-        }
-        if wants("layers") {
-            s.layers = Reading::from_result(self.layers(&root, &record, pid));
-        }
-        if !running {
-            for (panel, slot) in [
-                ("namespaces", &mut s.namespaces as &mut dyn SetMissing),
-                ("processes", &mut s.processes),
-                ("cgroup", &mut s.cgroup),
-                ("network", &mut s.network),
-                ("security", &mut s.security),
-                ("devices", &mut s.devices),
-                ("chain", &mut s.chain),
-            ] {
-                if wants(panel) {
-                    slot.set_missing(not_running.clone());
-                }
-            }
-            return s;
-        }
-        if wants("namespaces") {
-            s.namespaces = Reading::from_result(namespace_view(pid));
-        }
-        if wants("processes") {
-            s.processes = Reading::from_result(self.processes(&record, pid));
-        }
-        if wants("cgroup") {
-            s.cgroup = self.cgroup(&record);
-        }
-        if wants("security") {
-            s.security = Reading::from_result(proc_status::read_proc_status(pid));
-        }
-        if wants("devices") {
-            s.devices = Reading::from_result(self.devices(&record));
-        }
-        if wants("chain") {
-            s.chain = Reading::Ready(chain(&record, pid));
-        }
-        if wants("network") {
-            s.network = Reading::from_result(network(&record, pid));
+        let focus = focus(&root, want, &mut s);
+        for &panel in &want.panels {
+            self.read_panel(panel, &root, focus.as_ref(), &mut s);
         }
         s
+    }
+
+    /// Reads one panel's values into `s`. A container's panel stays empty
+    /// without a container (`s.container` says why); one that reads the live
+    /// process says so when the process is gone.
+    fn read_panel(
+        &mut self,
+        panel: PanelKind,
+        root: &DataRoot,
+        focus: Option<&Focus>,
+        s: &mut Sample,
+    ) {
+        match panel {
+            // The builder's output: the app keeps it from the demo's run.
+            PanelKind::Build => {}
+            PanelKind::Dataroot => {
+                if self.tick % 4 == 1 || matches!(self.dataroot, Reading::Absent) {
+                    self.dataroot = Reading::from_result(data_root_tree(root));
+                }
+                s.dataroot = self.dataroot.clone();
+            }
+            PanelKind::Nat => {
+                if self.tick % 2 == 1 || matches!(self.nat, Reading::Absent) {
+                    self.nat = read_nat();
+                }
+                s.nat = self.nat.clone();
+            }
+            PanelKind::Trace | PanelKind::Timeline => {
+                if let Some(f) = focus
+                    && matches!(s.trace, Reading::Absent)
+                {
+                    let trace = f.paths.trace();
+                    s.trace = match std::fs::read_to_string(&trace) {
+                        Ok(text) => Reading::Ready(Trace::from_json_lines(&text).events),
+                        Err(e) => Reading::Missing(format!("cannot read {}: {e}", trace.display())),
+                    };
+                }
+            }
+            PanelKind::Bundle => {
+                if let Some(f) = focus {
+                    s.bundle =
+                        Reading::from_result(bundle_summary(&f.paths.bundle().join("config.json")));
+                }
+            }
+            PanelKind::Upper => {
+                if let Some(f) = focus {
+                    s.upper =
+                        Reading::from_result(upper_view(&f.paths.upper(), &f.record.lower_dirs));
+                }
+            }
+            PanelKind::Layers => {
+                if let Some(f) = focus {
+                    s.layers = Reading::from_result(self.layers(root, &f.record, f.pid));
+                }
+            }
+            PanelKind::Namespaces => {
+                if let Some(f) = live(focus, &mut s.namespaces) {
+                    s.namespaces = Reading::from_result(namespace_view(f.pid));
+                }
+            }
+            PanelKind::Processes => {
+                if let Some(f) = live(focus, &mut s.processes) {
+                    s.processes = Reading::from_result(self.processes(&f.record, f.pid));
+                }
+            }
+            PanelKind::Cgroup => {
+                if let Some(f) = live(focus, &mut s.cgroup) {
+                    s.cgroup = self.cgroup(&f.record);
+                }
+            }
+            PanelKind::Security => {
+                if let Some(f) = live(focus, &mut s.security) {
+                    s.security = Reading::from_result(proc_status::read_proc_status(f.pid));
+                }
+            }
+            PanelKind::Devices => {
+                if let Some(f) = live(focus, &mut s.devices) {
+                    s.devices = Reading::from_result(self.devices(&f.record));
+                }
+            }
+            PanelKind::Chain => {
+                if let Some(f) = live(focus, &mut s.chain) {
+                    s.chain = Reading::Ready(chain(&f.record, f.pid));
+                }
+            }
+            PanelKind::Network => {
+                if let Some(f) = live(focus, &mut s.network) {
+                    s.network = Reading::from_result(network(&f.record, f.pid));
+                }
+            }
+        }
     }
 
     /// The device cgroup of the container, as the kernel holds it.
@@ -375,14 +374,71 @@ impl Sampler {
     }
 }
 
-/// Lets the "not running" loop fill panels of different types.
-trait SetMissing {
-    fn set_missing(&mut self, why: String);
+/// The container the panels follow, found through its record.
+struct Focus {
+    record: Record,
+    paths: Paths,
+    /// Its host PID while it runs, else 0.
+    pid: u32,
+    /// Why the kernel has nothing to show when it does not run.
+    not_running: Option<String>,
 }
 
-impl<T> SetMissing for Reading<T> {
-    fn set_missing(&mut self, why: String) {
-        *self = Reading::Missing(why);
+/// Finds the focused container and fills `s.container`; `None` (with the
+/// reason in `s.container`) when there is none.
+fn focus(root: &DataRoot, want: &Want, s: &mut Sample) -> Option<Focus> {
+    let Some(name) = &want.focus else {
+        s.container =
+            Reading::Missing("no container yet: press Enter to run this step's demo".into());
+        return None;
+    };
+    let record = match container::find(root, name) {
+        Ok(r) => r,
+        Err(_) => {
+            s.container = Reading::Missing(format!(
+                "no container {name} yet: press Enter to run this step's demo"
+            ));
+            return None;
+        }
+    };
+    let paths = Paths::new(root, &record.id);
+    let running = record.is_running();
+    let pid = if running { record.state.pid as u32 } else { 0 };
+    s.container = Reading::Ready(ContainerInfo {
+        name: record.name.clone(),
+        short_id: record.short_id().to_string(),
+        status: record.status_line(),
+        running,
+        pid,
+        image: record.image.clone(),
+        exit_code: record.state.exit_code,
+        oom_killed: record.state.oom_killed,
+    });
+    let not_running = (!running).then(|| {
+        format!(
+            "{} is not running ({}): its process is gone, so the kernel has nothing to show",
+            record.name,
+            record.status_line()
+        )
+    });
+    Some(Focus {
+        record,
+        paths,
+        pid,
+        not_running,
+    })
+}
+
+/// The focus, for a panel that reads its live process: `None` without a
+/// container, or (saying so in `slot`) when its process is gone.
+fn live<'a, T>(focus: Option<&'a Focus>, slot: &mut Reading<T>) -> Option<&'a Focus> {
+    let f = focus?;
+    match &f.not_running {
+        Some(why) => {
+            *slot = Reading::Missing(why.clone());
+            None
+        }
+        None => Some(f),
     }
 }
 

@@ -24,7 +24,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use super::demo::name_flag;
-use super::lesson::Action;
+use super::lesson::{Action, ActionKind};
 use crate::engine::DataRoot;
 use crate::engine::container;
 use crate::image::ImageStore;
@@ -70,10 +70,10 @@ pub struct Invocation {
 /// and the CLI says what is wrong).
 pub fn invocation(action: &Action) -> Option<Invocation> {
     let verb = action.verb();
-    if verb != "run" && verb != "exec" {
+    if verb != ActionKind::Run && verb != ActionKind::Exec {
         return None;
     }
-    match ContainerCommand::parse_words(verb, &action.args)? {
+    match ContainerCommand::parse_words(verb.name(), &action.args)? {
         ContainerVerb::Run(a) => Some(Invocation {
             target: Target::Image(a.image),
             command: a.command,
@@ -689,8 +689,8 @@ mod tests {
 
     #[test]
     fn the_cli_parser_reads_the_action() {
-        let action = |verb: &str, args: &[&str]| Action {
-            verb: toml::Spanned::new(0..0, verb.to_string()),
+        let action = |verb: ActionKind, args: &[&str]| Action {
+            verb: toml::Spanned::new(0..0, verb),
             args: strings(args),
             asset: None,
             tag: None,
@@ -698,7 +698,7 @@ mod tests {
             expect_failure: false,
         };
         let run = action(
-            "run",
+            ActionKind::Run,
             &[
                 "-d", "--name", "lab-web", "-p", "8080:80", "busybox", "httpd", "-f",
             ],
@@ -712,14 +712,14 @@ mod tests {
             })
         );
         let exec = action(
-            "exec",
+            ActionKind::Exec,
             &["lab-root", "mount", "-t", "tmpfs", "none", "/tmp"],
         );
         assert_eq!(
             invocation(&exec).map(|i| (i.target, i.command[0].clone())),
             Some((Target::Container("lab-root".into()), "mount".into()))
         );
-        assert_eq!(invocation(&action("logs", &["lab-root"])), None);
+        assert_eq!(invocation(&action(ActionKind::Logs, &["lab-root"])), None);
     }
 
     #[test]

@@ -238,7 +238,7 @@ impl App {
             focus: self.focus(),
             panels: self
                 .current_step()
-                .map(|s| s.panel_names().map(str::to_string).collect())
+                .map(|s| s.panel_kinds().collect())
                 .unwrap_or_default(),
         }
     }
@@ -476,9 +476,10 @@ impl App {
         // The steps that start a container that keeps running (`run -d`).
         let starts = |s: &Step| -> Option<String> {
             s.actions.iter().find_map(|a| {
-                (a.verb() == "run" && a.args.iter().any(|x| x == "-d"))
-                    .then(|| crate::lab::demo::name_flag(&a.args))
-                    .flatten()
+                (a.verb() == crate::lab::lesson::ActionKind::Run
+                    && a.args.iter().any(|x| x == "-d"))
+                .then(|| crate::lab::demo::name_flag(&a.args))
+                .flatten()
             })
         };
         let found = lesson

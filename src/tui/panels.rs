@@ -11,44 +11,44 @@ use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Sparkline, Widget, Wrap
 
 use super::App;
 use crate::inspect::proc_status::{CAPABILITIES, capability_names};
+use crate::lab::lesson::PanelKind;
 use crate::lab::sample::{Reading, Sample, UpperKind};
 use crate::util::text::{SizeStyle, human_bytes};
 
-/// Draws the panel `name` of the current sample.
-pub fn render_panel(name: &str, app: &App, area: Rect, buf: &mut Buffer) {
+/// Draws the panel `kind` of the current sample.
+pub fn render_panel(kind: PanelKind, app: &App, area: Rect, buf: &mut Buffer) {
     let s = &app.sample;
     // Host-wide panels are not about the focused container.
-    let label = if matches!(name, "build" | "dataroot" | "nat") {
+    let label = if kind.host_wide() {
         String::new()
     } else {
         focus_label(s)
     };
-    let title = format!(" {name} {label}");
+    let title = format!(" {} {label}", kind.name());
     let block = Block::default().borders(Borders::ALL).title(title);
     let inner = block.inner(area);
     block.render(area, buf);
     if inner.height == 0 || inner.width == 0 {
         return;
     }
-    let lines = match name {
-        "namespaces" => with(&s.namespaces, namespaces),
-        "processes" => with(&s.processes, |p| processes(p, inner.width as usize)),
-        "cgroup" => return cgroup(s, inner, buf),
-        "layers" => with(&s.layers, layers),
-        "upper" => with(&s.upper, upper),
-        "network" => with(&s.network, network),
-        "nat" => with(&s.nat, |r| nat(r)),
-        "security" => with(&s.security, security),
-        "devices" => with(&s.devices, devices),
-        "timeline" => return timeline(app, inner, buf),
-        "chain" => with(&s.chain, |c| chain(c, inner.width as usize)),
-        "bundle" => with(&s.bundle, |b| {
+    let lines = match kind {
+        PanelKind::Namespaces => with(&s.namespaces, namespaces),
+        PanelKind::Processes => with(&s.processes, |p| processes(p, inner.width as usize)),
+        PanelKind::Cgroup => return cgroup(s, inner, buf),
+        PanelKind::Layers => with(&s.layers, layers),
+        PanelKind::Upper => with(&s.upper, upper),
+        PanelKind::Network => with(&s.network, network),
+        PanelKind::Nat => with(&s.nat, |r| nat(r)),
+        PanelKind::Security => with(&s.security, security),
+        PanelKind::Devices => with(&s.devices, devices),
+        PanelKind::Timeline => return timeline(app, inner, buf),
+        PanelKind::Chain => with(&s.chain, |c| chain(c, inner.width as usize)),
+        PanelKind::Bundle => with(&s.bundle, |b| {
             b.iter().map(|l| Line::from(l.clone())).collect()
         }),
-        "dataroot" => with(&s.dataroot, |r| dataroot(r)),
-        "build" => build(app),
-        "trace" => with(&s.trace, |e| trace(e)),
-        other => vec![Line::from(format!("unknown panel {other}"))],
+        PanelKind::Dataroot => with(&s.dataroot, |r| dataroot(r)),
+        PanelKind::Build => build(app),
+        PanelKind::Trace => with(&s.trace, |e| trace(e)),
     };
     let lines = if lines.is_empty() {
         container_missing(s)

@@ -14,7 +14,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 use super::App;
 use super::panels;
 use crate::lab::demo::{LineKind, LogLine};
-use crate::lab::lesson::{ACTIONS, PANELS, Source};
+use crate::lab::lesson::{ActionKind, PanelKind, Source};
 
 /// Smallest height one panel gets before the panels go into tabs.
 const PANEL_MIN_HEIGHT: u16 = 7;
@@ -466,31 +466,31 @@ fn panel_stack(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(step) = app.current_step() else {
         return;
     };
-    let names: Vec<&str> = step.panel_names().collect();
-    if names.is_empty() {
+    let kinds: Vec<PanelKind> = step.panel_kinds().collect();
+    if kinds.is_empty() {
         return;
     }
-    let fits = area.height >= PANEL_MIN_HEIGHT * names.len() as u16;
+    let fits = area.height >= PANEL_MIN_HEIGHT * kinds.len() as u16;
     if fits {
-        let constraints: Vec<Constraint> = names.iter().map(|_| Constraint::Fill(1)).collect();
+        let constraints: Vec<Constraint> = kinds.iter().map(|_| Constraint::Fill(1)).collect();
         let areas = Layout::vertical(constraints).split(area);
-        for (name, a) in names.iter().zip(areas.iter()) {
-            panels::render_panel(name, app, *a, buf);
+        for (&kind, a) in kinds.iter().zip(areas.iter()) {
+            panels::render_panel(kind, app, *a, buf);
         }
     } else {
-        let sel = app.panel_tab.min(names.len() - 1);
+        let sel = app.panel_tab.min(kinds.len() - 1);
         let v = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).split(area);
         let mut spans = vec![Span::raw("Tab: ")];
-        for (i, n) in names.iter().enumerate() {
+        for (i, n) in kinds.iter().enumerate() {
             let style = if i == sel {
                 Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
             } else {
                 Style::default()
             };
-            spans.push(Span::styled(format!(" {n} "), style));
+            spans.push(Span::styled(format!(" {} ", n.name()), style));
         }
         Paragraph::new(Line::from(spans)).render(v[0], buf);
-        panels::render_panel(names[sel], app, v[1], buf);
+        panels::render_panel(kinds[sel], app, v[1], buf);
     }
 }
 
@@ -580,8 +580,8 @@ fn help_panels(width: usize) -> Vec<Line<'static>> {
         ),
     ] {
         lines.push(Line::from(Span::styled(heading, bold)));
-        for p in PANELS.iter().filter(|p| p.source == source) {
-            lines.extend(hang(&format!("  {:<11} ", p.name), p.shows, width));
+        for p in PanelKind::ALL.iter().filter(|p| p.source() == source) {
+            lines.extend(hang(&format!("  {:<11} ", p.name()), p.shows(), width));
         }
     }
     lines
@@ -594,8 +594,8 @@ fn help_actions(width: usize) -> Vec<Line<'static>> {
         Line::from(""),
         Line::from(Span::styled("Demo actions", bold)),
     ];
-    for (name, what) in ACTIONS {
-        lines.extend(hang(&format!("  {name:<8} "), what, width));
+    for a in ActionKind::ALL {
+        lines.extend(hang(&format!("  {:<8} ", a.name()), a.does(), width));
     }
     lines
 }
