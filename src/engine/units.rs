@@ -1,5 +1,7 @@
 //! docker's units on the command line: `-m 200m`, `--cpus 0.5`, `-u 1000:1000`.
 
+use crate::image::accounts::{find_group, find_user};
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum UnitError {
     #[error(
@@ -114,33 +116,20 @@ pub fn parse_user(text: &str, passwd: &str, group: &str) -> Result<(u32, u32), U
         Some((u, g)) => (u, Some(g)),
         None => (text, None),
     };
-    let entry = |file: &str, key: &str| -> Option<Vec<String>> {
-        file.lines()
-            .map(|l| l.split(':').map(String::from).collect::<Vec<_>>())
-            .find(|f| f.len() >= 3 && (f[0] == key || f[2] == key))
-    };
     // Ids from the image's files are checked like typed ones: an image can
     // say 4294967295 as well as a user can.
     let (uid, primary_gid): (u64, u64) = match u.parse::<u64>() {
-        Ok(uid) => (
-            uid,
-            entry(passwd, u)
-                .and_then(|f| f.get(3)?.parse().ok())
-                .unwrap_or(0),
-        ),
+        Ok(uid) => (uid, find_user(passwd, u).and_then(|e| e.gid).unwrap_or(0)),
         Err(_) => {
-            let f = entry(passwd, u).ok_or_else(bad)?;
-            let uid = f[2].parse().map_err(|_| bad())?;
-            (uid, f.get(3).and_then(|g| g.parse().ok()).unwrap_or(0))
+            let entry = find_user(passwd, u).ok_or_else(bad)?;
+            (entry.uid.ok_or_else(bad)?, entry.gid.unwrap_or(0))
         }
     };
     let gid: u64 = match g {
         None => primary_gid,
         Some(g) => match g.parse::<u64>() {
             Ok(gid) => gid,
-            Err(_) => entry(group, g)
-                .and_then(|f| f[2].parse().ok())
-                .ok_or_else(bad)?,
+            Err(_) => find_group(group, g).ok_or_else(bad)?,
         },
     };
     Ok((check_id(text, "uid", uid)?, check_id(text, "gid", gid)?))

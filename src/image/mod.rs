@@ -31,8 +31,10 @@
 //! [`archive`] saves and loads, [`export`] flattens a container. Two guards
 //! sit beside them: [`reference`] checks a name against docker's grammar
 //! before anything is called by it, and [`inroot`] reads trees a container
-//! or an image's author controls without being led out of them.
+//! or an image's author controls without being led out of them ([`accounts`]
+//! then finds a user or group in the image's /etc/passwd and /etc/group).
 
+pub mod accounts;
 pub mod archive;
 pub mod builder;
 pub mod busybox;
