@@ -13,7 +13,7 @@ use serde::Serialize;
 use procfs_core::FromRead;
 use procfs_core::process::Status;
 
-use super::{ParseError, ReadError, proc_dir, read_parsed};
+use super::{ParseError, ReadError, parse_num, proc_dir, read_parsed};
 
 /// Every Linux capability with its bit number (include/uapi/linux/capability.h).
 /// This is the one table of capability numbers in glassbox; the runtime uses
@@ -70,6 +70,15 @@ pub fn capability_names(mask: u64) -> Vec<&'static str> {
         .filter(|(_, bit)| mask & (1u64 << bit) != 0)
         .map(|(name, _)| *name)
         .collect()
+}
+
+/// The highest capability number the running kernel knows
+/// (/proc/sys/kernel/cap_last_cap): an older kernel knows fewer than
+/// [`CAPABILITIES`] lists, and a newer one may know more.
+pub fn read_last_cap() -> Result<u8, ReadError> {
+    read_parsed(Path::new("/proc/sys/kernel/cap_last_cap"), |text| {
+        parse_num("cap_last_cap", text.trim())
+    })
 }
 
 /// The bit number of a capability, by name: `CAP_NET_RAW`, `net_raw` and

@@ -71,8 +71,8 @@ pub struct Lesson {
     /// The steps, in order; at least one.
     #[serde(default)]
     pub step: Vec<Step>,
-    /// Exercises the student does (checked against the kernel by
-    /// `glassbox check`; the checking lives with issue 6). Optional here.
+    /// Exercises the student does, each checked against the kernel (by the
+    /// lab's `x` and `glassbox check`: [`crate::exercises`]).
     #[serde(default)]
     pub exercise: Vec<Exercise>,
 }
@@ -137,8 +137,7 @@ pub struct Action {
     pub expect_failure: bool,
 }
 
-/// An exercise. Issue 6 adds how each is checked; this format leaves room for
-/// it: new fields go here, with serde defaults, and `check` is free-form for now.
+/// An exercise: a task or a prediction, and the check that proves it done.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Exercise {
@@ -158,7 +157,10 @@ pub struct Exercise {
     /// The commands that solve it, shown on request (and run by the honesty check).
     #[serde(default)]
     pub solution: Vec<String>,
-    /// How the kernel's state is checked: defined by issue 6; not read yet.
+    /// What proves it done: a table whose `kind` names one of
+    /// [`crate::exercises::spec::Check`]'s kinds. It is kept as a table here
+    /// and read by [`crate::exercises::spec::from_table`] (`glassbox lessons
+    /// --check` reports a bad one at the exercise's id).
     #[serde(default)]
     pub check: Option<toml::Table>,
 }

@@ -46,12 +46,10 @@ pub fn mask(names: &[String]) -> Result<u64, CapError> {
     })
 }
 
-/// The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap).
+/// The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap;
+/// 40, CAP_CHECKPOINT_RESTORE, where it cannot be read).
 fn last_cap() -> u8 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40)
+    crate::inspect::proc_status::read_last_cap().unwrap_or(40)
 }
 
 /// Step `drop_bounding_set`: prctl(PR_CAPBSET_DROP) for every capability not kept.
