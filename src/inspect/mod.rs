@@ -15,9 +15,13 @@
 //! leaves raw. Our own parsers remain where procfs has nothing (cgroupfs
 //! control files, iptables-save, fib_trie, overlay options, the text of an
 //! ns link) and where it is wrong for us: mountinfo (it keeps options in
-//! hash maps, losing their order, and leaves `\040` escapes in paths) and
+//! hash maps, losing their order, and leaves `\040` escapes in paths),
 //! net/dev (a counter too wide for its column, `enp0s3:1873344128`, runs into
-//! the name and shifts every field).
+//! the name and shifts every field; and its errors do not name the field),
+//! cmdline (procfs reads it as UTF-8 and fails on any other argument bytes;
+//! ps shows them lossily) and /proc/PID/ns (procfs stats each link and
+//! reports a failure as an "internal error" without its errno, EACCES or
+//! ENOENT; the link's text, `net:[4026531840]`, is what the lesson shows).
 
 pub mod cgroup;
 pub mod iptables;
