@@ -250,3 +250,13 @@ pub fn remove(ctx: &mut Ctx, id: &str) -> Result<(), ApiError> {
     lifecycle::rm(ctx.root(), &r.id, ctx.req.flag("force"))?;
     ctx.empty(204)
 }
+
+/// `POST /containers/ID/pause` and `/unpause`: 204.
+pub fn pause(ctx: &mut Ctx, id: &str, pause: bool) -> Result<(), ApiError> {
+    if pause {
+        lifecycle::pause(ctx.root(), id)?;
+    } else {
+        lifecycle::unpause(ctx.root(), id)?;
+    }
+    ctx.empty(204)
+}

@@ -24,7 +24,10 @@
 //! fork the way a runtime must (only the forking thread survives in the
 //! child, and a lock another thread held stays locked forever).
 
+pub mod archive;
+pub mod build;
 pub mod containers;
+pub mod exec;
 pub mod http;
 pub mod images;
 pub mod lifecycle;

@@ -42,6 +42,8 @@ pub struct Daemon {
     /// Attach requests waiting for a container to start, by container ID:
     /// `start` tells the shim to wait for them before the process runs.
     pending: Mutex<std::collections::HashMap<String, usize>>,
+    /// Exec instances by ID (docker keeps them in memory too).
+    pub execs: Arc<Mutex<std::collections::HashMap<String, super::exec::ExecInstance>>>,
 }
 
 /// Past this size the request log starts again (the lab shows the last lines).
@@ -61,6 +63,7 @@ impl Daemon {
             requests_log: Mutex::new(log),
             exe,
             pending: Mutex::new(Default::default()),
+            execs: Arc::new(Mutex::new(Default::default())),
         })
     }
 

@@ -1,7 +1,10 @@
 //! The routes, and the system endpoints: `_ping`, `version`, `info`, `events`.
 
 use super::server::Ctx;
-use super::{API_VERSION, ApiError, MIN_API_VERSION, containers, images, lifecycle, objects};
+use super::{
+    API_VERSION, ApiError, MIN_API_VERSION, archive, build, containers, exec, images, lifecycle,
+    objects,
+};
 use crate::engine::{container, describe, events};
 use serde_json::{Value, json};
 use std::io::Write;
@@ -41,6 +44,15 @@ pub fn route(ctx: &mut Ctx, path: &str) -> Result<(), ApiError> {
         ("POST", ["containers", id, "stop"]) => containers::stop(ctx, id),
         ("POST", ["containers", id, "kill"]) => containers::kill(ctx, id),
         ("DELETE", ["containers", id]) => containers::remove(ctx, id),
+        ("GET" | "HEAD", ["containers", id, "archive"]) => archive::get(ctx, id),
+        ("PUT", ["containers", id, "archive"]) => archive::put(ctx, id),
+        ("POST", ["containers", id, "pause"]) => containers::pause(ctx, id, true),
+        ("POST", ["containers", id, "unpause"]) => containers::pause(ctx, id, false),
+        ("POST", ["containers", id, "exec"]) => exec::create(ctx, id),
+        ("POST", ["exec", id, "start"]) => exec::start(ctx, id),
+        ("POST", ["exec", id, "resize"]) => exec::resize(ctx, id),
+        ("GET", ["exec", id, "json"]) => exec::inspect(ctx, id),
+        ("POST", ["build"]) => build::build(ctx),
 
         ("GET", ["images", "json"]) => images::list(ctx),
         ("POST", ["images", "create"]) => images::pull(ctx),

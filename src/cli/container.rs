@@ -196,3 +196,189 @@ pub fn restart(
     }
     Ok(code)
 }
+
+/// `glassbox cp CONTAINER:SRC DEST` and `glassbox cp SRC CONTAINER:DEST`,
+/// with docker's rules: a destination directory that exists receives the
+/// source under its own name; one that does not exist is the new name.
+pub fn cp(root: &DataRoot, src: &str, dst: &str) -> anyhow::Result<i32> {
+    let split = |s: &str| -> Option<(String, String)> {
+        let (c, p) = s.split_once(':')?;
+        (!c.is_empty() && !c.contains('/')).then(|| (c.to_string(), p.to_string()))
+    };
+    match (split(src), split(dst)) {
+        (Some((c, path)), None) => copy_out(root, &c, &path, std::path::Path::new(dst)),
+        (None, Some((c, path))) => copy_in(root, std::path::Path::new(src), &c, &path),
+        _ => bail!(
+            "copying between containers or within the host is not supported: one of SRC and DEST must be CONTAINER:PATH"
+        ),
+    }
+}
+
+fn helper_output(
+    root: &DataRoot,
+    c: &str,
+    op: &str,
+    path: &str,
+) -> anyhow::Result<std::process::Output> {
+    let out = crate::engine::archive::helper(root, c, op, path)?
+        .stdin(std::process::Stdio::null())
+        .output()?;
+    if !out.status.success() {
+        let text = String::from_utf8_lossy(&out.stderr);
+        let msg = text
+            .lines()
+            .last()
+            .unwrap_or("")
+            .trim_start_matches("glassbox: ");
+        return Err(crate::engine::EngineError::Invalid(
+            msg.trim_start_matches("Error response from daemon: ")
+                .to_string(),
+        )
+        .into());
+    }
+    Ok(out)
+}
+
+fn copy_out(root: &DataRoot, c: &str, path: &str, dst: &std::path::Path) -> anyhow::Result<i32> {
+    let tar = helper_output(root, c, "get", path)?.stdout;
+    let (dir, rename_to) = if dst.is_dir() {
+        (dst.to_path_buf(), None)
+    } else {
+        let parent = dst
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        if !parent.is_dir() {
+            bail!("destination directory {} does not exist", parent.display());
+        }
+        (
+            parent.to_path_buf(),
+            dst.file_name().map(std::path::PathBuf::from),
+        )
+    };
+    let stage = tempdir_in(&dir)?;
+    let result =
+        crate::image::import::extract(&tar[..], &stage, crate::image::import::Target::Plain)
+            .map_err(anyhow::Error::from)
+            .and_then(|_| {
+                let top = std::fs::read_dir(&stage)?
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("the container sent an empty archive"))??
+                    .path();
+                let name = rename_to
+                    .unwrap_or_else(|| top.file_name().map(Into::into).unwrap_or_default());
+                let target = dir.join(name);
+                if target.is_dir() && top.is_dir() {
+                    // docker merges a directory into an existing one.
+                    merge_dir(&top, &target)?;
+                } else {
+                    std::fs::rename(&top, &target)
+                        .with_context(|| format!("cannot write {}", target.display()))?;
+                }
+                Ok(())
+            });
+    let _ = std::fs::remove_dir_all(&stage);
+    result.map(|_| 0)
+}
+
+fn merge_dir(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() && dest.is_dir() {
+            merge_dir(&e.path(), &dest)?;
+        } else {
+            std::fs::rename(e.path(), &dest)?;
+        }
+    }
+    Ok(())
+}
+
+fn tempdir_in(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let p = dir.join(format!(".glassbox-cp-{}", std::process::id()));
+    std::fs::create_dir(&p).with_context(|| format!("cannot create {}", p.display()))?;
+    Ok(p)
+}
+
+fn copy_in(root: &DataRoot, src: &std::path::Path, c: &str, path: &str) -> anyhow::Result<i32> {
+    let meta = std::fs::symlink_metadata(src)
+        .with_context(|| format!("lstat {}: no such file or directory", src.display()))?;
+    // Where it goes: into PATH if that is a directory in the container,
+    // else PATH's parent under PATH's name.
+    let stat_out = crate::engine::archive::helper(root, c, "stat", path)?
+        .stdin(std::process::Stdio::null())
+        .output()?;
+    let is_dir = stat_out.status.success()
+        && serde_json::from_slice::<crate::engine::archive::PathStat>(&stat_out.stdout)
+            .is_ok_and(|s| s.mode & (1 << 31) != 0);
+    let (dir, name) = if is_dir {
+        (
+            path.to_string(),
+            src.file_name()
+                .map(std::path::PathBuf::from)
+                .unwrap_or_default(),
+        )
+    } else {
+        let p = std::path::Path::new(path);
+        let parent = p
+            .parent()
+            .map(|x| x.display().to_string())
+            .filter(|x| !x.is_empty())
+            .unwrap_or_else(|| "/".into());
+        (
+            parent,
+            p.file_name()
+                .map(std::path::PathBuf::from)
+                .unwrap_or_default(),
+        )
+    };
+    let mut b = tar::Builder::new(Vec::new());
+    b.follow_symlinks(false);
+    if meta.is_dir() {
+        b.append_dir_all(&name, src)?;
+    } else {
+        b.append_path_with_name(src, &name)?;
+    }
+    let tar = b.into_inner()?;
+    let mut child = crate::engine::archive::helper(root, c, "put", &dir)?
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    if let Some(mut i) = child.stdin.take() {
+        i.write_all(&tar)?;
+    }
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        let text = String::from_utf8_lossy(&out.stderr);
+        bail!(crate::engine::EngineError::Invalid(
+            text.lines()
+                .last()
+                .unwrap_or("")
+                .trim_start_matches("glassbox: ")
+                .trim_start_matches("Error response from daemon: ")
+                .to_string()
+        ));
+    }
+    Ok(0)
+}
+
+/// `glassbox cp-helper OP ID PATH` (internal): run inside the container's
+/// filesystem by `cp` and the daemon's archive endpoints.
+pub fn cp_helper(root: &DataRoot, op: &str, id: &str, path: &str) -> anyhow::Result<i32> {
+    let r = container::find(root, id)?;
+    crate::engine::archive::enter(root, &r)?;
+    match op {
+        "stat" => {
+            let s = crate::engine::archive::stat(&r.name, path)?;
+            println!("{}", serde_json::to_string(&s)?);
+        }
+        "get" => {
+            crate::engine::archive::stat(&r.name, path)?;
+            let out = std::io::stdout().lock();
+            crate::engine::archive::write_tar(path, std::io::BufWriter::new(out))?;
+        }
+        "put" => crate::engine::archive::read_tar(&r.name, path, std::io::stdin().lock())?,
+        other => bail!("cp-helper: unknown operation {other:?}"),
+    }
+    Ok(0)
+}

@@ -83,6 +83,30 @@ pub enum Command {
     },
     /// Rename a container
     Rename { container: String, new_name: String },
+    /// Copy files/folders between a container and the local filesystem
+    Cp {
+        /// CONTAINER:SRC_PATH or a local path
+        src: String,
+        /// a local path or CONTAINER:DEST_PATH
+        dst: String,
+    },
+    /// (internal) one side of `cp`, run inside the container's filesystem
+    #[command(hide = true)]
+    CpHelper {
+        op: String,
+        id: String,
+        path: String,
+    },
+    /// Pause all processes within one or more containers
+    Pause {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Unpause all processes within one or more containers
+    Unpause {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
     /// List containers
     Ps {
         /// Show all containers (default shows just running)
@@ -339,6 +363,7 @@ pub fn main() -> i32 {
             | Some(Command::Start { .. })
             | Some(Command::Restart { .. })
             | Some(Command::Exec(_))
+            | Some(Command::CpHelper { .. })
             | Some(Command::Image(image::ImageCommand::Build { .. }))
     );
     if starts_containers
@@ -438,6 +463,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             container,
             new_name,
         } => crate::engine::container::rename(&root, &container, &new_name).map(|_| 0),
+        Command::Cp { src, dst } => container::cp(&root, &src, &dst),
+        Command::CpHelper { op, id, path } => container::cp_helper(&root, &op, &id, &path),
+        Command::Pause { containers } => {
+            each(&containers, |c| lifecycle::pause(&root, c).map(|_| ()))
+        }
+        Command::Unpause { containers } => {
+            each(&containers, |c| lifecycle::unpause(&root, c).map(|_| ()))
+        }
         Command::Ps { all, quiet } => show::ps(&root, all, quiet).map(|_| 0),
         Command::Exec(a) => exec::exec(
             &root,

@@ -280,8 +280,9 @@ impl Record {
         let now = timefmt::now_unix_ns();
         match self.state.status.as_str() {
             "running" => format!(
-                "Up {}",
-                timefmt::human_duration(now.saturating_sub(self.state.started_at))
+                "Up {}{}",
+                timefmt::human_duration(now.saturating_sub(self.state.started_at)),
+                if self.state.paused { " (Paused)" } else { "" }
             ),
             "exited" if self.state.finished_at > 0 => format!(
                 "Exited ({}) {} ago",

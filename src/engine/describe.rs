@@ -23,15 +23,16 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
         .collect::<Vec<_>>()
         .join(":");
     let running = r.state.status == "running";
+    let paused = running && r.state.paused;
     json!({
         "Id": r.id,
         "Created": timefmt::rfc3339(r.created),
         "Path": r.path,
         "Args": r.args,
         "State": {
-            "Status": r.state.status,
+            "Status": state_word(r),
             "Running": running,
-            "Paused": false,
+            "Paused": paused,
             "Restarting": false,
             "OOMKilled": r.state.oom_killed,
             "Dead": false,
@@ -147,6 +148,9 @@ pub fn command_line(r: &Record) -> String {
 
 /// docker's `State` word for `ps`: `created`, `running`, `paused`, `exited`, `dead`.
 pub fn state_word(r: &Record) -> String {
+    if r.state.status == "running" && r.state.paused {
+        return "paused".into();
+    }
     r.state.status.clone()
 }
 

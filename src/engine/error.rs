@@ -16,6 +16,9 @@ pub enum EngineError {
     NoSuchExec(String),
     #[error("network {0} not found")]
     NoSuchNetwork(String),
+    /// docker cp: nothing at that path inside the container.
+    #[error("Could not find the file {0} in container")]
+    NoSuchContainerPath(String),
     /// The object exists but its state forbids the action (docker's 409).
     #[error("{0}")]
     Conflict(String),
@@ -35,7 +38,8 @@ impl EngineError {
             | EngineError::NoSuchImage(_)
             | EngineError::NoSuchVolume(_)
             | EngineError::NoSuchExec(_)
-            | EngineError::NoSuchNetwork(_) => 404,
+            | EngineError::NoSuchNetwork(_)
+            | EngineError::NoSuchContainerPath(_) => 404,
             EngineError::Conflict(_) => 409,
             EngineError::Invalid(_) => 400,
             EngineError::NotModified(_) => 304,

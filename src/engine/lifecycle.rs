@@ -83,6 +83,7 @@ pub fn stop(
         let sig = stop_signal.unwrap_or_else(|| record.stop_signal());
         super::events::container(root, "kill", &record, &[("signal", &sig.to_string())]);
         signal(record.state.pid, sig);
+        thaw_if_paused(root, &record);
         if !wait_for_exit(record.state.pid, record.state.pid_start, timeout) {
             signal(record.state.pid, libc::SIGKILL);
             wait_for_exit(
@@ -111,6 +112,7 @@ pub fn kill(root: &DataRoot, name: &str, sig: i32) -> anyhow::Result<Record> {
     signal(record.state.pid, sig);
     super::events::container(root, "kill", &record, &[("signal", &sig.to_string())]);
     if sig == libc::SIGKILL {
+        thaw_if_paused(root, &record);
         wait_for_exit(
             record.state.pid,
             record.state.pid_start,
@@ -134,6 +136,7 @@ pub fn rm(root: &DataRoot, name: &str, force: bool) -> anyhow::Result<Record> {
             .into());
         }
         signal(record.state.pid, libc::SIGKILL);
+        thaw_if_paused(root, &record);
         wait_for_exit(
             record.state.pid,
             record.state.pid_start,
@@ -204,6 +207,95 @@ fn delete_in_background(dir: &std::path::Path) {
     if !started.is_ok_and(|s| s.success()) {
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+/// `glassbox pause`: freezes every process of the container with its
+/// cgroup's freezer (v1 `freezer.state` FROZEN, v2 `cgroup.freeze` 1 until
+/// `cgroup.events` says `frozen 1`). Frozen tasks are not scheduled at all:
+/// they get no signal handled and no CPU until `unpause`.
+pub fn pause(root: &DataRoot, name: &str) -> anyhow::Result<Record> {
+    super::require_root("glassbox pause")?;
+    let mut record = container::find(root, name)?;
+    if !record.is_running() {
+        return Err(super::EngineError::Conflict(format!(
+            "Container {} is not running",
+            record.id
+        ))
+        .into());
+    }
+    if record.state.paused {
+        return Err(super::EngineError::Conflict(format!(
+            "Container {} is already paused",
+            record.id
+        ))
+        .into());
+    }
+    let cgroup = crate::runtime::cgroups::Cgroup::new(&root.cgroup_layout()?, &record.cgroup);
+    let mut trace = crate::runtime::trace::Trace::default();
+    cgroup
+        .freeze(&mut trace)
+        .map_err(|e| anyhow::anyhow!("cannot pause {}: {e}", record.name))?;
+    // Frozen, it cannot exit any more; read the record again in case it
+    // exited just before (the shim wrote that), and write over nothing newer.
+    record = container::load_by_id(root, &record.id)?;
+    if !record.is_running() {
+        let _ = cgroup.thaw(&mut trace);
+        return Err(super::EngineError::Conflict(format!(
+            "Container {} is not running",
+            record.id
+        ))
+        .into());
+    }
+    record.state.paused = true;
+    container::save(root, &record)?;
+    super::events::container(root, "pause", &record, &[]);
+    Ok(record)
+}
+
+/// `glassbox unpause`: thaws the container's cgroup.
+pub fn unpause(root: &DataRoot, name: &str) -> anyhow::Result<Record> {
+    super::require_root("glassbox unpause")?;
+    let mut record = container::find(root, name)?;
+    if !record.is_running() || !record.state.paused {
+        return Err(
+            super::EngineError::Conflict(format!("Container {} is not paused", record.id)).into(),
+        );
+    }
+    // The record first: once thawed the process may exit, and its shim
+    // then writes the record.
+    record.state.paused = false;
+    container::save(root, &record)?;
+    if let Err(e) = thaw(root, &record) {
+        record.state.paused = true;
+        let _ = container::save(root, &record);
+        return Err(e);
+    }
+    super::events::container(root, "unpause", &record, &[]);
+    Ok(record)
+}
+
+/// Thaws a container's cgroup (whether or not it was frozen).
+fn thaw(root: &DataRoot, record: &Record) -> anyhow::Result<()> {
+    let cgroup = crate::runtime::cgroups::Cgroup::new(&root.cgroup_layout()?, &record.cgroup);
+    let mut trace = crate::runtime::trace::Trace::default();
+    cgroup
+        .thaw(&mut trace)
+        .map_err(|e| anyhow::anyhow!("cannot unpause {}: {e}", record.name))
+}
+
+/// A paused container's signal is delivered only once it runs again:
+/// stop, kill -9 and rm -f thaw it after sending (as dockerd does). The
+/// record forgets the pause first: frozen, the process cannot exit, so the
+/// shim cannot be writing its exit into the record meanwhile.
+fn thaw_if_paused(root: &DataRoot, record: &Record) {
+    if !record.state.paused {
+        return;
+    }
+    if let Ok(mut r) = container::load_by_id(root, &record.id) {
+        r.state.paused = false;
+        let _ = container::save(root, &r);
+    }
+    let _ = thaw(root, record);
 }
 
 /// Runs `f` with the container's processes frozen (its cgroup's freezer:

@@ -9,6 +9,7 @@
 //! `GLASSBOX_ROOT`), and the names of kernel objects carry a key derived from
 //! it, so two data roots never collide.
 
+pub mod archive;
 pub mod cleanup;
 pub mod container;
 pub mod describe;

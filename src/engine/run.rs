@@ -590,6 +590,7 @@ fn supervise(
     };
 
     record.state.status = "running".into();
+    record.state.paused = false;
     record.state.pid = started.pid;
     record.state.pid_start = process_start_time(started.pid as u32).unwrap_or(0);
     record.state.monitor_pid = std::process::id() as i32;
