@@ -59,6 +59,8 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
             "NetworkMode": c.network,
             "PortBindings": crate::engine::network::port_bindings_json(c),
             "AutoRemove": c.auto_remove,
+            // runtime::logs writes docker's json-file format.
+            "LogConfig": { "Type": "json-file", "Config": {} },
             "ReadonlyRootfs": c.read_only,
             "SecurityOpt": c.security_opt,
             "Binds": c.volumes.iter().map(|(s, d, ro)| format!("{s}:{d}{}", if *ro { ":ro" } else { "" })).collect::<Vec<_>>(),
