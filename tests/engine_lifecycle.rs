@@ -106,15 +106,16 @@ fn stop_kills_pid1_that_ignores_sigterm_after_the_timeout() {
         t.elapsed() >= Duration::from_secs(1),
         "SIGKILL came before the timeout"
     );
-    let t = Instant::now();
+    // The handled SIGTERM ends it: 143, its trap's code. Had the timeout
+    // come first, SIGKILL would have made it 137. (Not a wall-clock bound:
+    // the stop's teardown alone can take seconds in the lane's guest.)
     root.ok(&["stop", "-t", "5", "polite"]);
-    assert!(
-        t.elapsed() < Duration::from_secs(5),
-        "the handled SIGTERM should end it before the timeout: {:?}",
-        t.elapsed()
-    );
     assert_eq!(root.inspect("deaf")["State"]["ExitCode"], 137);
-    assert_eq!(root.inspect("polite")["State"]["ExitCode"], 143);
+    assert_eq!(
+        root.inspect("polite")["State"]["ExitCode"],
+        143,
+        "polite did not end by its SIGTERM trap"
+    );
     let all = root.ok(&["ps", "-a"]);
     assert!(
         all.contains("Exited (137)") && all.contains("Exited (143)"),
