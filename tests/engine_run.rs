@@ -84,3 +84,67 @@ fn exit_codes_follow_docker() {
     ]);
     assert_eq!(survived, "survived\n");
 }
+
+#[test]
+fn run_rm_trace_shows_every_step_and_nothing_stays() {
+    if !have_root("run_rm_trace_shows_every_step_and_nothing_stays") {
+        return;
+    }
+    let root = TestRoot::new("rmtrace");
+    let file = root.path().join("start-trace.jsonl");
+    let file_arg = file.display().to_string();
+    root.ok(&[
+        "--trace",
+        &file_arg,
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "true",
+    ]);
+    // When `run --rm` has returned: no container, no cgroup of it.
+    assert_eq!(root.ok(&["ps", "-aq"]), "");
+    assert_eq!(root.container_cgroups(), Vec::<std::path::PathBuf>::new());
+    // Its overlay and files are removed by a child after the CLI exits; that
+    // child appends the whole trace when done. Both within 5 s.
+    let gone = || {
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let trash = std::fs::read_dir(root.path().join("trash")).map_or(0, |d| d.count());
+        !mounts.contains(&root.path().display().to_string()) && trash == 0
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !(gone() && file.exists()) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(
+        gone(),
+        "a mount or trash/ entry of the container is left after 5 s"
+    );
+    let text = std::fs::read_to_string(&file).expect("the trace file");
+    let steps: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["step"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for step in [
+        "open_data_root",
+        "reserve_name",
+        "mount_overlay",
+        "clone",
+        "join_cgroup",
+        "pivot_root",
+        "install_seccomp",
+        "wait_for_exec",
+        "wait_for_exit",
+        "remove_cgroup",
+        "unmount_overlay",
+        "remove_files",
+    ] {
+        assert!(steps.iter().any(|s| s == step), "no {step} in {steps:?}");
+    }
+}

@@ -177,6 +177,7 @@ pub fn run_options(
                 max_retries: restart["MaximumRetryCount"].as_u64().unwrap_or(0) as u32,
             },
         },
+        ..Default::default()
     })
 }
 

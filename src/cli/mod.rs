@@ -14,6 +14,7 @@ use crate::engine::exec::ExecOptions;
 use crate::engine::run::{Outcome, RunOptions, StartError};
 use crate::engine::{DEFAULT_ROOT, DataRoot, cleanup, exec, lifecycle, run, units};
 use crate::runtime::network::ports::PortMapping;
+use crate::runtime::trace::{Trace, now_ns};
 use crate::verbs::{ExecArgs, RunArgs};
 use anyhow::bail;
 use clap::{Parser, Subcommand};
@@ -32,6 +33,11 @@ pub struct Cli {
     /// Where glassbox keeps images, containers and its journal.
     #[arg(long, global = true, env = "GLASSBOX_ROOT", default_value = DEFAULT_ROOT)]
     pub root: PathBuf,
+    /// Append the trace of each container this command starts (every step,
+    /// what it asked the kernel, how long it took; JSON lines) to FILE, `--rm`
+    /// runs included; benches/phases.sh reads it
+    #[arg(long, global = true, env = "GLASSBOX_TRACE", value_name = "FILE")]
+    pub trace: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -282,6 +288,7 @@ fn run_options(root: &DataRoot, a: RunArgs) -> anyhow::Result<RunOptions> {
         entrypoint: a
             .entrypoint
             .map(|e| if e.is_empty() { Vec::new() } else { vec![e] }),
+        ..Default::default()
     })
 }
 
@@ -366,12 +373,24 @@ pub fn main() -> i32 {
             | Some(Command::CpHelper { .. })
             | Some(Command::Image(image::ImageCommand::Build { .. }))
     );
-    if starts_containers
-        && nix::unistd::geteuid().is_root()
-        && let Err(e) = crate::runtime::exe::seal()
-    {
-        eprintln!("glassbox: {e}");
-        return 125;
+    let mut early = Trace::default();
+    if starts_containers && nix::unistd::geteuid().is_root() {
+        match crate::runtime::exe::seal() {
+            Ok(Some(how)) => early.step(
+                "cli",
+                how.began_ns,
+                "seal",
+                match how.how.as_str() {
+                    "memfd" => "memfd_create, copy, F_ADD_SEALS; execveat: glassbox again, from a sealed copy",
+                    _ => "open_tree(/proc/self/exe, OPEN_TREE_CLONE), mount_setattr(MOUNT_ATTR_RDONLY), execveat: glassbox again, from a read-only mount",
+                },
+            ),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("glassbox: {e}");
+                return 125;
+            }
+        }
     }
     // run and create fail with 125 like docker run; the other verbs with 1
     // where the engine refused (docker's "Error response from daemon"),
@@ -380,7 +399,7 @@ pub fn main() -> i32 {
         cli.command,
         Some(Command::Run(_)) | Some(Command::Create(_))
     );
-    match dispatch(cli) {
+    match dispatch(cli, early) {
         Ok(code) => code,
         Err(e) => {
             if let Some(start) = e.downcast_ref::<StartError>() {
@@ -412,7 +431,8 @@ pub fn print_error(e: &anyhow::Error) -> bool {
     }
 }
 
-fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+/// `early`: the steps taken before dispatch (`seal`), for a run's trace.
+fn dispatch(cli: Cli, mut early: Trace) -> anyhow::Result<i32> {
     // No subcommand opens the lab. The lab and the lesson list work without
     // root, so they open the data root themselves (or not at all).
     let command = cli
@@ -425,16 +445,31 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Exercise(a) => return check::exercise(&cli.root, a),
         _ => {}
     }
+    let t = now_ns();
     let root = DataRoot::open(&cli.root)?;
+    early.step(
+        "cli",
+        t,
+        "open_data_root",
+        format!("mkdir -p, chmod 0711/0700: {}", root.path.display()),
+    );
     match command {
         Command::Lab(_) | Command::Lessons(_) | Command::Exercise(_) => Ok(0),
-        Command::Run(a) => match run::run(&root, &run_options(&root, a)?)? {
-            Outcome::Exited(code) => Ok(code),
-            Outcome::Detached(id) => {
-                println!("{id}");
-                Ok(0)
+        Command::Run(a) => {
+            let mut opts = run_options(&root, a)?;
+            opts.trace = early;
+            opts.trace_file = cli.trace.clone();
+            // The CLI exits once run returns: a --rm container's teardown may
+            // finish after that (engine::run::finish).
+            opts.exits_after = true;
+            match run::run(&root, &opts)? {
+                Outcome::Exited(code) => Ok(code),
+                Outcome::Detached(id) => {
+                    println!("{id}");
+                    Ok(0)
+                }
             }
-        },
+        }
         Command::Create(a) => {
             let record = crate::engine::run::create(&root, &run_options(&root, a)?)?;
             println!("{}", record.id);

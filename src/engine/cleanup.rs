@@ -112,6 +112,16 @@ pub fn cleanup(root: &DataRoot) -> anyhow::Result<Report> {
             let _ = overlay::unmount_all(&m.mount_point);
         }
     }
+    // `--rm` containers whose teardown was left to a child that did not
+    // finish (engine::run::finish): what their journals hold (their mounts
+    // went with the sweep above; the files go with trash/ below).
+    if let Ok(entries) = std::fs::read_dir(root.path.join("trash")) {
+        for e in entries.flatten() {
+            report
+                .errors
+                .extend(undo_journal(&e.path().join("journal")));
+        }
+    }
     // This root's cgroup subtree in *every* hierarchy (another runtime, such as
     // runc running one of our bundles, makes groups in all of them), then the
     // shared parent wherever it is now empty.

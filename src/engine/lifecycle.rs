@@ -174,6 +174,91 @@ pub fn remove_files(root: &DataRoot, record: &Record) {
     }
 }
 
+/// Takes a stopped container out of the data root in one step: its directory
+/// is renamed into `trash/` (a `rename` moves the mounts below it too) and
+/// its name released. From then on `ps -a` does not list it, its name is
+/// free, and a crash leaves nothing `cleanup` cannot find (it sweeps
+/// `trash/`). Returns where the directory is now.
+pub fn retire(root: &DataRoot, record: &Record) -> std::io::Result<std::path::PathBuf> {
+    let from = Paths::new(root, &record.id).dir;
+    let trash = root.path.join("trash");
+    let target = trash.join(&record.id);
+    match std::fs::rename(&from, &target) {
+        Ok(()) => {}
+        // `cleanup` removes trash/ itself; opening the root makes it again.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && from.is_dir() => {
+            super::make_private_dir(&trash)?;
+            std::fs::rename(&from, &target)?;
+        }
+        Err(e) => return Err(e),
+    }
+    container::release_name(root, &record.name, &record.id);
+    Ok(target)
+}
+
+/// True when this process has one thread, the condition for a `fork` that
+/// goes on running glassbox's code (see `in_background`).
+pub(crate) fn one_thread() -> bool {
+    crate::inspect::proc_stat::read_proc_stat(std::process::id())
+        .is_ok_and(|stat| stat.num_threads == 1)
+}
+
+/// Runs `work` in a forked child named `name` that outlives this process,
+/// and returns at once: true if the child was made, false (nothing run) if
+/// not, and the caller then does the work itself.
+///
+/// For a caller that exits next (the CLI after a `--rm` run): its parent
+/// (a shell, a test) sees the exit status while the child finishes, and
+/// once the caller has exited, the child is reaped by init. The child is
+/// in a session of its own, with /dev/null as its standard streams and no
+/// other descriptor of ours, and this returns only once it has let go of
+/// them (a pipe that the child closes as it does so reaches end-of-file
+/// here), so no pipe the caller's reader waits on stays open after the
+/// caller exits. A fork that goes on running Rust code is sound only in a process
+/// with one thread (a lock another thread held would stay locked in the
+/// child): a threaded caller gets false.
+pub fn in_background(name: &std::ffi::CStr, work: impl FnOnce()) -> bool {
+    if !one_thread() {
+        return false;
+    }
+    let Ok((let_go_r, let_go_w)) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) else {
+        return false;
+    };
+    // SAFETY: this process has one thread (checked just above), so the child
+    // inherits no lock held by another thread.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            drop(let_go_r);
+            let _ = nix::unistd::setsid();
+            let _ = nix::sys::prctl::set_name(name);
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                let _ = nix::unistd::dup2_stdin(&null);
+                let _ = nix::unistd::dup2_stdout(&null);
+                let _ = nix::unistd::dup2_stderr(&null);
+            }
+            // SAFETY: close_range closes descriptors 3 and up of this process
+            // only; `let_go_w` among them, which tells the caller.
+            unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+            std::mem::forget(let_go_w);
+            work();
+            // SAFETY: leave without running the parent's exit handlers a second time.
+            unsafe { libc::_exit(0) }
+        }
+        Ok(nix::unistd::ForkResult::Parent { .. }) => {
+            drop(let_go_w);
+            // End-of-file once the child holds none of our descriptors.
+            let mut byte = [0u8; 1];
+            while let Err(nix::errno::Errno::EINTR) = nix::unistd::read(&let_go_r, &mut byte) {}
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 /// Deletes a directory tree in the background, in a process of its own;
 /// deletes it in place if no process can be started.
 ///

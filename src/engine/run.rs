@@ -22,6 +22,7 @@ use anyhow::{Context, bail};
 use nix::fcntl::OFlag;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
 
 /// What `glassbox run` was asked.
 #[derive(Debug, Clone, Default)]
@@ -34,6 +35,14 @@ pub struct RunOptions {
     /// Replaces the image's ENTRYPOINT (docker's `--entrypoint`); `Some(vec![])`
     /// runs `command` as it is, as a build's RUN step does.
     pub entrypoint: Option<Vec<String>>,
+    /// Steps the caller took before (`seal`, `open_data_root`): the trace starts with them.
+    pub trace: Trace,
+    /// `--trace FILE`: the whole trace is appended there (`--rm` runs too).
+    pub trace_file: Option<PathBuf>,
+    /// The caller exits as soon as `run` returns (the CLI does): the teardown
+    /// of a foreground `--rm` container is then finished after its exit status
+    /// is reported, by a forked child ([`finish`]).
+    pub exits_after: bool,
 }
 
 /// The outcome of a foreground run, or the ID of a detached one.
@@ -49,6 +58,10 @@ pub struct Prepared {
     pub cgroup: Cgroup,
     pub journal: Journal,
     pub trace: Trace,
+    /// Where the trace goes besides `trace.jsonl` (`--trace FILE`).
+    pub trace_file: Option<PathBuf>,
+    /// See [`RunOptions::exits_after`].
+    pub exits_after: bool,
 }
 
 /// Finds the image, assembling `busybox` on first use (also a build's FROM).
@@ -94,6 +107,7 @@ pub fn create(root: &DataRoot, opts: &RunOptions) -> anyhow::Result<Record> {
         .name
         .clone()
         .unwrap_or_else(|| container::generated_name(&id));
+    let t = now_ns();
     container::reserve_name(root, &name, &id)?;
     let result = create_named(root, opts, &id, &name, image_id, &image);
     if result.is_err() {
@@ -315,6 +329,8 @@ fn prepare_named(
         cgroup,
         journal,
         trace,
+        trace_file: None,
+        exits_after: false,
     })
 }
 
@@ -325,13 +341,19 @@ pub fn run(root: &DataRoot, opts: &RunOptions) -> anyhow::Result<Outcome> {
     // A bad --network or a host port in use is refused before anything is made.
     super::network::preflight(&opts.config)?;
     let record = create(root, opts)?;
-    let prepared = match prepare_start(root, record.clone()) {
+    let mut prepared = match prepare_start(root, record.clone()) {
         Ok(p) => p,
         Err(e) => {
             super::lifecycle::remove_files(root, &record);
             return Err(e);
         }
     };
+    // The trace starts with the caller's steps (`seal`, `open_data_root`).
+    let mut trace = opts.trace.clone();
+    trace.events.append(&mut prepared.trace.events);
+    prepared.trace = trace;
+    prepared.trace_file = opts.trace_file.clone();
+    prepared.exits_after = opts.exits_after;
     if opts.config.detach {
         detach(root, prepared, 0)?;
         return Ok(Outcome::Detached(record.id));
@@ -526,7 +548,16 @@ fn supervise(
         cgroup,
         journal: _journal,
         mut trace,
+        trace_file,
+        exits_after,
     } = prepared;
+    // Only the CLI's own foreground run leaves teardown to a child: a monitor
+    // (`-d`) is in the background already, and whoever waits for it (`stop`,
+    // `rm`) expects the container gone when it exits.
+    let teardown = Teardown {
+        trace_file: trace_file.as_deref(),
+        after_exit: exits_after && attach == Attach::Terminal,
+    };
     let paths = Paths::new(root, &record.id);
     let tty = record.config.tty;
     let interactive = record.config.open_stdin;
@@ -580,6 +611,7 @@ fn supervise(
                 &cgroup,
                 Exit { code, signal: None },
                 &mut trace,
+                teardown,
             );
             if let Some(r) = report {
                 let _ = std::fs::File::from(r)
@@ -596,7 +628,14 @@ fn supervise(
     record.state.monitor_pid = std::process::id() as i32;
     record.state.monitor_start = process_start_time(std::process::id()).unwrap_or(0);
     record.state.started_at = timefmt::now_unix_ns();
+    let t = now_ns();
     container::save(root, &record)?;
+    trace.step(
+        "engine",
+        t,
+        "save_state",
+        "state.json: running, pid (temporary file, then rename)",
+    );
     super::events::container(root, "start", &record, &[]);
     // A container removed at exit keeps no trace; the others show theirs live.
     if !record.config.auto_remove {
@@ -636,6 +675,7 @@ fn supervise(
         attach: attach_server.as_mut(),
     };
     let mut terminal = Terminal;
+    let t = now_ns();
     let exit = match attach {
         Attach::Terminal => {
             let mut tee = Tee(&mut terminal, &mut log);
@@ -650,18 +690,50 @@ fn supervise(
         ),
     };
     drop(_raw);
-    finish(root, &mut record, &cgroup, exit, &mut trace)?;
+    trace.step(
+        "runtime",
+        t,
+        "wait_for_exit",
+        format!(
+            "poll(pidfd, stdout, stderr) until the process exits; waitpid = {}",
+            exit.code
+        ),
+    );
+    finish(root, &mut record, &cgroup, exit, &mut trace, teardown)?;
     Ok(exit.code)
+}
+
+/// How a container's teardown goes.
+#[derive(Clone, Copy)]
+pub struct Teardown<'a> {
+    /// `--trace FILE`: where the trace is appended once the teardown is over.
+    pub trace_file: Option<&'a Path>,
+    /// A `--rm` container's cgroup, mount and files may be removed after this
+    /// process has reported the exit status and exited ([`RunOptions::exits_after`]).
+    pub after_exit: bool,
 }
 
 /// Step `teardown`: read the OOM counter, remove the cgroup, unmount the
 /// overlay, record the exit; with `--rm`, remove the container.
+///
+/// A foreground `--rm` run whose caller exits next (the CLI) does less
+/// before its exit status is known. The cgroup and the network objects go
+/// first, as always (so when the CLI returns, no process, group or interface
+/// of the container is left); then the container leaves the data root in one
+/// `rename` into `trash/` (`ps -a` no longer lists it, its name is free); then
+/// a forked child (`glassbox-reap`) unmounts the overlay and removes the
+/// files while the caller reports the exit status and exits. Nothing waits
+/// for that child and the next `run` does not depend on it: it is done a few
+/// milliseconds after the CLI exits (benches/startup.sh waits for it and
+/// reports the time as `done`). What it cannot remove stays in `trash/<id>`
+/// with a `teardown-error` file, and `cleanup` finishes it.
 pub fn finish(
     root: &DataRoot,
     record: &mut Record,
     cgroup: &Cgroup,
     exit: Exit,
     trace: &mut Trace,
+    teardown: Teardown,
 ) -> anyhow::Result<()> {
     let paths = Paths::new(root, &record.id);
     let oom_kills = cgroup.oom_kills();
@@ -673,6 +745,49 @@ pub fn finish(
     }
     // Before the overlay: the kernel destroys the namespace meanwhile.
     errors.extend(super::network::teardown(&paths, trace));
+    if record.config.auto_remove && teardown.after_exit && errors.is_empty() {
+        let t = now_ns();
+        if let Ok(dir) = super::lifecycle::retire(root, record) {
+            trace.step(
+                "engine",
+                t,
+                "retire_container",
+                format!(
+                    "rename {} {}; unlink names/{}",
+                    paths.dir.display(),
+                    dir.display(),
+                    record.name
+                ),
+            );
+            let t = now_ns();
+            let forked = super::lifecycle::in_background(c"glassbox-reap", || {
+                let mut own = Trace::default();
+                own.step(
+                    "reaper",
+                    t,
+                    "fork_reaper",
+                    "fork: a child unmounts and removes what is left, the caller exits",
+                );
+                remove_retired(&dir, &mut own);
+                if let Some(file) = teardown.trace_file {
+                    for e in &mut own.events {
+                        e.actor = "reaper".into();
+                    }
+                    trace.events.extend(own.events);
+                    let _ = trace.append_to(file);
+                }
+            });
+            if !forked {
+                remove_retired(&dir, trace);
+                if let Some(file) = teardown.trace_file {
+                    let _ = trace.append_to(file);
+                }
+            }
+            return Ok(());
+        }
+        // The container could not leave the data root in one step: tear
+        // down here, as for any other container.
+    }
     if let Err(e) = overlay::unmount(&paths.rootfs(), trace) {
         errors.push(format!("{e:#}"));
     }
@@ -692,10 +807,43 @@ pub fn finish(
         container::save(root, record)?;
         let _ = std::fs::write(paths.trace(), trace.to_json_lines());
     }
+    if let Some(file) = teardown.trace_file {
+        let _ = trace.append_to(file);
+    }
     if !errors.is_empty() {
         bail!("teardown of {}: {}", record.name, errors.join("; "));
     }
     Ok(())
+}
+
+/// Removes what is left of a `--rm` container once it has left the data
+/// root (`dir` = `trash/<id>`; its cgroup and network are gone already): the
+/// overlay mount, then the journal's other entries, then the files. What
+/// fails is written to `dir/teardown-error` and the directory stays for
+/// `cleanup`.
+fn remove_retired(dir: &Path, trace: &mut Trace) {
+    let mut errors = Vec::new();
+    if let Err(e) = overlay::unmount(&dir.join("rootfs"), trace) {
+        errors.push(format!("{e:#}"));
+    }
+    let t = now_ns();
+    // The journal names the old paths: its mount is gone from there
+    // already (ENOENT is success), other objects are undone here.
+    errors.extend(super::cleanup::undo_journal(&dir.join("journal")));
+    if errors.is_empty()
+        && let Err(e) = std::fs::remove_dir_all(dir)
+    {
+        errors.push(format!("removing {}: {e}", dir.display()));
+    }
+    trace.step(
+        "engine",
+        t,
+        "remove_files",
+        format!("replay the journal; rm -r {}", dir.display()),
+    );
+    if !errors.is_empty() {
+        let _ = std::fs::write(dir.join("teardown-error"), errors.join("\n"));
+    }
 }
 
 #[cfg(test)]

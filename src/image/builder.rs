@@ -551,6 +551,7 @@ fn run_step(
             network: "none".into(),
             ..Default::default()
         },
+        ..Default::default()
     };
     let result = run::run(root, &opts);
     unblock_signals();

@@ -132,33 +132,69 @@ pub fn self_path() -> io::Result<std::path::PathBuf> {
     std::env::current_exe()
 }
 
+/// Set by [`seal`] for the re-executed process only: when the re-execution
+/// began (CLOCK_MONOTONIC ns) and how (`bind` or `memfd`), for the trace.
+const SEAL_VAR: &str = "GLASSBOX_SEALED_AT";
+
+/// How this process came to run sealed, for the trace's `seal` step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resealed {
+    /// When the previous image of this process began the re-execution
+    /// (CLOCK_MONOTONIC, ns).
+    pub began_ns: u64,
+    /// `bind` (a read-only bind mount) or `memfd` (a sealed copy).
+    pub how: String,
+}
+
 /// Re-executes this process from a read-only bind mount of its own binary
 /// (or a sealed memfd copy), with the same arguments and environment; returns
-/// only when that is not needed (already sealed) or on failure.
-pub fn seal() -> io::Result<()> {
+/// only when that is not needed (already sealed) or on failure. In the
+/// re-executed process it returns when and how the re-execution began
+/// (`None` where the binary was sealed already, e.g. installed read-only).
+///
+/// The caller must be single-threaded (it edits the environment).
+pub fn seal() -> io::Result<Option<Resealed>> {
     if sealed().is_some() {
         // Named "glassbox" again (execveat from a descriptor names it "3").
         let _ = nix::sys::prctl::set_name(c"glassbox");
-        return Ok(());
+        let resealed = std::env::var(SEAL_VAR).ok().and_then(|v| {
+            let (ns, how) = v.split_once(':')?;
+            Some(Resealed {
+                began_ns: ns.parse().ok()?,
+                how: how.to_string(),
+            })
+        });
+        // SAFETY: the caller is single-threaded (CLI start-up): nothing reads
+        // the environment while it changes.
+        unsafe { std::env::remove_var(SEAL_VAR) };
+        return Ok(resealed);
     }
-    let fd = match read_only_bind() {
-        Ok(fd) => fd,
-        Err(bind) => memfd_copy().map_err(|memfd| {
-            io::Error::other(format!(
-                "cannot run glassbox from a read-only copy of itself ({bind}; then {memfd}); \
-                 glassbox needs Linux 5.12+ (mount_setattr) or memfd sealing"
-            ))
-        })?,
+    let began = crate::runtime::trace::now_ns();
+    let (fd, how) = match read_only_bind() {
+        Ok(fd) => (fd, "bind"),
+        Err(bind) => (
+            memfd_copy().map_err(|memfd| {
+                io::Error::other(format!(
+                    "cannot run glassbox from a read-only copy of itself ({bind}; then {memfd}); \
+                     glassbox needs Linux 5.12+ (mount_setattr) or memfd sealing"
+                ))
+            })?,
+            "memfd",
+        ),
     };
     let cstr = |s: OsString| CString::new(s.as_bytes()).map_err(io::Error::other);
     let argv: Vec<CString> = std::env::args_os().map(cstr).collect::<Result<_, _>>()?;
     let envp: Vec<CString> = std::env::vars_os()
+        .filter(|(k, _)| k != SEAL_VAR)
         .map(|(k, v)| {
             let mut kv = k;
             kv.push("=");
             kv.push(v);
             cstr(kv)
         })
+        .chain(std::iter::once(cstr(OsString::from(format!(
+            "{SEAL_VAR}={began}:{how}"
+        )))))
         .collect::<Result<_, _>>()?;
     let ptrs = |v: &[CString]| -> Vec<*const libc::c_char> {
         v.iter()

@@ -64,6 +64,18 @@ impl Trace {
         out
     }
 
+    /// Appends the trace to `path` (`--trace FILE`) in one `write`, so that
+    /// two processes appending to one file (a `--rm` run and the child that
+    /// removes what is left of it) never interleave their lines.
+    pub fn append_to(&self, path: &std::path::Path) -> std::io::Result<()> {
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?
+            .write_all(self.to_json_lines().as_bytes())
+    }
+
     /// Reads a trace written by [`Trace::to_json_lines`]; bad lines are skipped.
     pub fn from_json_lines(text: &str) -> Trace {
         Trace {

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Where a start's time goes: `glassbox run --rm --network none busybox true`
+# N times with `--trace FILE`, then the median of each traced step over the N
+# runs, in the order the steps happen, beside the kernel's floor measured the
+# same way (`unshare` of the same five namespaces, fork, execve of /bin/true).
+#
+#   sudo benches/phases.sh [N]        (default 50)
+#
+# `wall` is what the caller waits for (spawn to exit status, timed here);
+# `traced` is the span from the first traced step (the re-execution from a
+# read-only copy, `seal`) to the last one before the exit status; the
+# difference is the process start-up before `seal` and the exit after it.
+# Steps of actor `reaper` run after the CLI has exited (a `--rm` container's
+# overlay and files), steps of actor `init` inside the container before
+# execve, within the runtime's `wait_for_exec`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet
+exec python3 benches/phases.py "$PWD/target/release/glassbox" "${1:-50}"
