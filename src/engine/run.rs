@@ -96,12 +96,24 @@ pub fn image_for(
 /// image's defaults under the user's flags). Nothing is asked of the kernel
 /// yet: a created container holds no mount, cgroup, address or port.
 pub fn create(root: &DataRoot, opts: &RunOptions) -> anyhow::Result<Record> {
+    create_traced(root, opts, &mut Trace::default())
+}
+
+/// [`create`], its steps (`find_image`, `reserve_name`) added to `trace`:
+/// `run` shows them in the start's trace before the kernel's steps.
+fn create_traced(root: &DataRoot, opts: &RunOptions, trace: &mut Trace) -> anyhow::Result<Record> {
     super::require_root("glassbox create")?;
     if !["bridge", "none", "host", ""].contains(&opts.config.network.as_str()) {
         return Err(super::EngineError::NoSuchNetwork(opts.config.network.clone()).into());
     }
-    let mut trace = Trace::default();
-    let (image_id, image) = image_for(root, &opts.image, &mut trace)?;
+    let t = now_ns();
+    let (image_id, image) = image_for(root, &opts.image, trace)?;
+    trace.step(
+        "engine",
+        t,
+        "find_image",
+        format!("read images/repositories.json, images/configs/{image_id}.json"),
+    );
     let id = container::new_id();
     let name = opts
         .name
@@ -109,6 +121,12 @@ pub fn create(root: &DataRoot, opts: &RunOptions) -> anyhow::Result<Record> {
         .unwrap_or_else(|| container::generated_name(&id));
     let t = now_ns();
     container::reserve_name(root, &name, &id)?;
+    trace.step(
+        "engine",
+        t,
+        "reserve_name",
+        format!("symlink names/{name} -> {}", &id[..12]),
+    );
     let result = create_named(root, opts, &id, &name, image_id, &image);
     if result.is_err() {
         let paths = Paths::new(root, &id);
@@ -233,13 +251,30 @@ fn create_named(
 /// container: what `start` does before the `clone`. On failure what it made
 /// is undone (the journal replayed) and the record says why.
 pub fn prepare_start(root: &DataRoot, record: Record) -> anyhow::Result<Prepared> {
+    prepare_start_traced(root, record, Trace::default())
+}
+
+/// [`prepare_start`], its steps appended to `trace` (`run` passes the
+/// trace of its create).
+fn prepare_start_traced(
+    root: &DataRoot,
+    record: Record,
+    mut trace: Trace,
+) -> anyhow::Result<Prepared> {
     super::require_root("glassbox start")?;
     // A host port in use is refused before anything is made.
     super::network::preflight(&record.config)?;
     let image = root.images().config(&record.image_id)?;
+    let t = now_ns();
     let layout = root.cgroup_layout()?;
+    trace.step(
+        "engine",
+        t,
+        "detect_cgroups",
+        format!("read /proc/self/mountinfo: cgroup v{}", layout.version()),
+    );
     let paths = Paths::new(root, &record.id);
-    let result = prepare_named(root, record.clone(), &image, &layout, Trace::default());
+    let result = prepare_named(root, record.clone(), &image, &layout, trace);
     if let Err(e) = &result {
         let _ = super::cleanup::undo_journal(&paths.journal());
         let mut failed = record;
@@ -340,18 +375,17 @@ pub fn run(root: &DataRoot, opts: &RunOptions) -> anyhow::Result<Outcome> {
     super::require_root("glassbox run")?;
     // A bad --network or a host port in use is refused before anything is made.
     super::network::preflight(&opts.config)?;
-    let record = create(root, opts)?;
-    let mut prepared = match prepare_start(root, record.clone()) {
+    // The trace starts with the caller's steps (`seal`, `open_data_root`),
+    // then create's, then the start's.
+    let mut trace = opts.trace.clone();
+    let record = create_traced(root, opts, &mut trace)?;
+    let mut prepared = match prepare_start_traced(root, record.clone(), trace) {
         Ok(p) => p,
         Err(e) => {
             super::lifecycle::remove_files(root, &record);
             return Err(e);
         }
     };
-    // The trace starts with the caller's steps (`seal`, `open_data_root`).
-    let mut trace = opts.trace.clone();
-    trace.events.append(&mut prepared.trace.events);
-    prepared.trace = trace;
     prepared.trace_file = opts.trace_file.clone();
     prepared.exits_after = opts.exits_after;
     if opts.config.detach {
