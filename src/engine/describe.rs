@@ -104,6 +104,17 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
     })
 }
 
+/// The references that name image `id` (docker's `RepoTags`).
+fn tags_of(store: &crate::image::ImageStore, id: &str) -> Vec<String> {
+    store
+        .tags()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, v)| v == id)
+        .map(|(k, _)| k)
+        .collect()
+}
+
 /// docker's `inspect` document for an image.
 pub fn image_json(
     root: &DataRoot,
@@ -111,13 +122,7 @@ pub fn image_json(
     config: &crate::image::ImageConfig,
 ) -> serde_json::Value {
     let store = root.images();
-    let tags: Vec<String> = store
-        .tags()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(_, v)| v == id)
-        .map(|(k, _)| k)
-        .collect();
+    let tags = tags_of(&store, id);
     let size = store.image_size(config);
     json!({
         "Id": id,
@@ -214,13 +219,7 @@ pub fn mounts_json(root: &DataRoot, r: &Record) -> Value {
 /// One entry of `GET /images/json` (docker's `ImageSummary`).
 pub fn image_summary(root: &DataRoot, id: &str, config: &crate::image::ImageConfig) -> Value {
     let store = root.images();
-    let tags: Vec<String> = store
-        .tags()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(_, v)| v == id)
-        .map(|(k, _)| k)
-        .collect();
+    let tags = tags_of(&store, id);
     let size = store.image_size(config);
     let containers = super::container::list(root)
         .map(|l| l.iter().filter(|r| r.image_id == id).count() as i64)
