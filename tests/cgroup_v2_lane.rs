@@ -15,6 +15,7 @@
 //! tests/vm/cgroup-v2.sh runs them all in a pure v2 guest, with
 //! GLASSBOX_REQUIRE_PURE_V2 set: there a host that is not pure v2 fails them.
 
+mod api_util;
 mod common;
 use common::{TestRoot, have_root};
 use glassbox::inspect::cgroup::{parse_memory_events, read_proc_cgroup, v2_path};
@@ -685,4 +686,67 @@ fn commit_and_export_freeze_the_group_with_cgroup_freeze() {
         "layer"
     );
     root.ok(&["rm", "-f", "fz"]);
+}
+
+/// The Engine API's pause is v2's freezer: `POST /containers/NAME/pause`
+/// writes 1 to `cgroup.freeze` of the group /proc/PID/cgroup names, the
+/// kernel reports `frozen 1` in `cgroup.events`, the container's own clock
+/// stops (its file does not change) and inspect says `Paused`; unpause
+/// writes 0 and the file moves again. Raw HTTP: the guest has no docker CLI.
+#[test]
+fn api_pause_freezes_the_group_with_cgroup_freeze() {
+    if !have_root("api_pause_freezes_the_group_with_cgroup_freeze") {
+        return;
+    }
+    if !needs_pure_v2("api_pause_freezes_the_group_with_cgroup_freeze") {
+        return;
+    }
+    let root = TestRoot::new("v2pause");
+    let d = api_util::ApiDaemon::start(root.path());
+    root.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "pz",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "i=0; while true; do i=$((i+1)); echo $i > /tick; usleep 20000; done",
+    ]);
+    let pid = root.pid_of("pz");
+    let dir = group_dir(pid);
+    let tick = || std::fs::read_to_string(format!("/proc/{pid}/root/tick")).unwrap_or_default();
+    assert!(
+        wait_for(30, || (!tick().is_empty()).then_some(())).is_some(),
+        "pz never wrote its file"
+    );
+    let frozen = || glassbox::runtime::cgroups::v2::frozen_in(&read(&dir.join("cgroup.events")));
+    assert_eq!(frozen(), Some(false));
+
+    let (status, _, body) = d.request("POST", "/containers/pz/pause", None);
+    assert_eq!(status, 204, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(read(&dir.join("cgroup.freeze")), "1");
+    assert!(
+        wait_for(10, || (frozen() == Some(true)).then_some(())).is_some(),
+        "cgroup.events never said frozen 1: {}",
+        read(&dir.join("cgroup.events"))
+    );
+    let (_, _, body) = d.request("GET", "/containers/pz/json", None);
+    let state: serde_json::Value = serde_json::from_slice(&body).expect("inspect JSON");
+    assert_eq!(state["State"]["Status"], "paused", "{state}");
+    assert_eq!(state["State"]["Paused"], true, "{state}");
+    let a = tick();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(a, tick(), "the file changed while paused");
+
+    let (status, _, body) = d.request("POST", "/containers/pz/unpause", None);
+    assert_eq!(status, 204, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(read(&dir.join("cgroup.freeze")), "0");
+    assert!(
+        wait_for(10, || (tick() != a).then_some(())).is_some(),
+        "the file did not change after unpause"
+    );
+    root.ok(&["rm", "-f", "pz"]);
 }
