@@ -104,6 +104,10 @@ pub struct RunArgs {
     /// Mount the container's root filesystem as read only
     #[arg(long)]
     pub read_only: bool,
+    /// Run an init inside the container that forwards signals and reaps
+    /// processes (glassbox-init as PID 1, docker's tini)
+    #[arg(long)]
+    pub init: bool,
     /// Security options: seccomp=unconfined runs without the system-call filter;
     /// no-new-privileges=false lets setuid programs raise privileges (docker's default)
     #[arg(long)]

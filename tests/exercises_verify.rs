@@ -152,3 +152,70 @@ fn dishonest_exercises_are_refused_with_the_step_that_failed() {
     let ps = root.ok(&["ps", "-a", "-q"]);
     assert!(ps.trim().is_empty(), "left containers: {ps}");
 }
+
+/// Every file under `dir`, with its bytes.
+fn tree(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                todo.push(path);
+            } else {
+                out.insert(path.clone(), std::fs::read(&path).unwrap_or_default());
+            }
+        }
+    }
+    out
+}
+
+/// From `/`, as a student who never cd'd into the checkout: the lessons are
+/// found, the solutions that edit a Dockerfile or app.sh edit a scratch copy,
+/// and the shipped assets and lessons are byte for byte as before.
+#[test]
+fn verify_from_the_root_directory_leaves_the_checkout_unchanged() {
+    if !have_root("verify_from_the_root_directory_leaves_the_checkout_unchanged") {
+        return;
+    }
+    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let before = (tree(&repo.join("assets")), tree(&repo.join("lessons")));
+    let root = TestRoot::new("ex-verify-slash");
+    let out = root
+        .cmd(&[
+            "check",
+            "--verify",
+            "--format",
+            "json",
+            "topic16-rebuild",
+            "topic17-fix-order",
+        ])
+        .current_dir("/")
+        .env_remove("GLASSBOX_LESSONS")
+        .env("GLASSBOX_PROGRESS", root.path.join("progress.toml"))
+        .env_remove("SUDO_USER")
+        .output()
+        .expect("run glassbox");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    for e in doc["exercises"].as_array().expect("exercises") {
+        assert_eq!(e["status"], "pass", "{}: {}", e["id"], e["message"]);
+    }
+    assert_eq!(doc["summary"]["total"].as_u64(), Some(2));
+    let after = (tree(&repo.join("assets")), tree(&repo.join("lessons")));
+    for (path, bytes) in &before.0 {
+        assert_eq!(
+            after.0.get(path),
+            Some(bytes),
+            "{} changed or went",
+            path.display()
+        );
+    }
+    assert_eq!(before.0.len(), after.0.len(), "files appeared in assets/");
+    assert!(before.1 == after.1, "lessons/ changed");
+}

@@ -709,3 +709,55 @@ fn the_shell_pane_types_into_sh_inside_the_container() {
     let ps = root.ok(&["ps", "-a"]);
     assert!(!ps.contains("lab-"), "lab containers left:\n{ps}");
 }
+
+/// Presenter mode: Space reveals the step's paragraphs and then the topic's
+/// "What really happens"; A plays the topic's demo and Esc stops it before
+/// the next step; quitting leaves nothing running.
+#[test]
+fn the_presenter_reveals_the_corrections_and_stops_a_play() {
+    if !have_root("the_presenter_reveals_the_corrections_and_stops_a_play") || !have_tmux() {
+        return;
+    }
+    let root = TestRoot::new("lab-present");
+    let session = format!("glassbox-lab-present-{}", std::process::id());
+    let tmux = open_lab(&root, &session, 120, 40, "--present 4");
+    let long = Duration::from_secs(60);
+    tmux.wait_for("the lab to open", long, |s| s.contains("4 · CGROUPS"));
+    // Space until the corrections are offered, then one more.
+    for _ in 0..10 {
+        if tmux.screen().contains("Space: what really happens") {
+            break;
+        }
+        tmux.keys(&["Space"]);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(!tmux.screen().contains("What really happens"));
+    tmux.keys(&["Space"]);
+    tmux.wait_for("the first correction", long, |s| {
+        s.contains("What really happens") && s.contains("• /proc/self/cgroup only says")
+    });
+    // A plays step 1 (starts lab-capped), then pauses 4 s: Esc there.
+    tmux.keys(&["A"]);
+    tmux.wait_for("the play", long, |s| s.contains("playing the topic"));
+    tmux.wait_for("step 1's container", long, |s| {
+        s.contains("cgroup · lab-capped") || s.contains("$ glassbox run -d --init")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the stop", long, |s| s.contains("play stopped"));
+    std::thread::sleep(Duration::from_secs(6));
+    let screen = tmux.screen();
+    assert!(
+        screen.contains("A container with limits") && !screen.contains("Use memory, then too much"),
+        "the play stayed on step 1:\n{screen}"
+    );
+    assert!(
+        !screen.contains("head -c 120m"),
+        "step 2 never ran:\n{screen}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("the lab to exit", long, |s| {
+        s.lines().any(|l| l.trim() == "LAB-EXITED-0")
+    });
+    let ps = root.ok(&["ps", "-a"]);
+    assert!(!ps.contains("lab-"), "lab containers left:\n{ps}");
+}

@@ -133,3 +133,85 @@ fn the_lab_without_a_terminal_says_what_it_needs() {
     }
     assert!(!Path::new("/nonexistent/glassbox-lab-no-tty").exists());
 }
+
+/// Installed as `PREFIX/bin/glassbox`, glassbox finds its lessons in
+/// `PREFIX/share/glassbox/lessons` from any directory, before the source
+/// tree it was built from.
+#[test]
+fn an_installed_glassbox_finds_its_lessons_next_to_it() {
+    let prefix = std::env::temp_dir().join(format!("glassbox-prefix-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&prefix);
+    std::fs::create_dir_all(prefix.join("bin")).expect("bin");
+    let lessons = prefix.join("share/glassbox/lessons");
+    std::fs::create_dir_all(&lessons).expect("share");
+    for entry in std::fs::read_dir(repo().join("lessons"))
+        .expect("lessons")
+        .flatten()
+    {
+        if entry.path().extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(entry.path(), lessons.join(entry.file_name())).expect("copy");
+        }
+    }
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg(repo().join("assets"))
+        .arg(prefix.join("share/glassbox/assets"))
+        .status()
+        .expect("cp -r assets");
+    assert!(copied.success());
+    let exe = prefix.join("bin/glassbox");
+    std::fs::copy(env!("CARGO_BIN_EXE_glassbox"), &exe).expect("copy the binary");
+    let out = Command::new(&exe)
+        .args(["lessons", "--check"])
+        .current_dir("/")
+        .env_remove("GLASSBOX_LESSONS")
+        .output()
+        .expect("run the installed glassbox");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let _ = std::fs::remove_dir_all(&prefix);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.starts_with(&format!("{}: 20 lessons", lessons.display())),
+        "{text}"
+    );
+}
+
+/// `glassbox exercise workdir` copies the files exercises edit out of the
+/// shipped assets, once, and prints where: from any directory.
+#[test]
+fn the_work_directory_holds_the_students_copy_of_the_edited_assets() {
+    let work = std::env::temp_dir().join(format!("glassbox-work-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_glassbox"))
+            .args(["exercise", "workdir"])
+            .current_dir("/")
+            .env("GLASSBOX_WORK", &work)
+            .env_remove("GLASSBOX_LESSONS")
+            .output()
+            .expect("run glassbox exercise workdir")
+    };
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        work.display().to_string()
+    );
+    let app = work.join("assets/cache/v1/app.sh");
+    let dockerfile = work.join("assets/order/exercise/Dockerfile");
+    assert_eq!(
+        std::fs::read(&app).expect("app.sh copied"),
+        std::fs::read(repo().join("assets/cache/v1/app.sh")).expect("shipped app.sh")
+    );
+    assert!(dockerfile.is_file());
+    std::fs::write(&app, "echo mine\n").expect("edit");
+    let again = run();
+    assert!(again.status.success());
+    let kept = std::fs::read_to_string(&app).expect("app.sh");
+    let _ = std::fs::remove_dir_all(&work);
+    assert_eq!(kept, "echo mine\n", "a second run keeps the student's edit");
+}

@@ -302,6 +302,7 @@ fn fixture_sample() -> Sample {
                 is_dir: true,
             },
         ]),
+        lab_running: Vec::new(),
     }
 }
 

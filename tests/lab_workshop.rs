@@ -188,3 +188,158 @@ fn a_resize_resizes_the_shells_pty() {
     assert_eq!(effects, vec![Effect::ShellResize { rows, cols }]);
     assert!(cols < 80 && rows < 24);
 }
+
+/// Presenter mode on topic 4 (cgroups), with every step paragraph shown.
+fn presenter_at_end_of_step() -> App {
+    let mut app = App::new(lessons(), 3, true).presenting();
+    let n = app.paragraphs().len();
+    for _ in 1..n {
+        app.on_key(key(KeyCode::Char(' ')));
+    }
+    assert_eq!(app.revealed, n);
+    app
+}
+
+#[test]
+fn presenter_reveals_what_really_happens_with_space() {
+    let mut app = presenter_at_end_of_step();
+    let really = app.corrections().to_vec();
+    assert!(really.len() >= 2, "topic 4 corrects the seed");
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(
+        screen.contains("Space: what really happens"),
+        "the room is told there is more:\n{screen}"
+    );
+    assert!(!screen.contains("What really happens"), "{screen}");
+    for told in 1..=really.len() {
+        app.on_key(key(KeyCode::Char(' ')));
+        let lines: Vec<String> = glassbox::tui::view::lesson_lines(&app)
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        assert!(lines.iter().any(|l| l == "What really happens"));
+        let shown = lines.iter().filter(|l| l.starts_with("• ")).count();
+        assert_eq!(shown, told, "one correction per Space:\n{lines:#?}");
+    }
+    // Past the last one, Space changes nothing.
+    let before = app.revealed;
+    app.on_key(key(KeyCode::Char(' ')));
+    assert_eq!(app.revealed, before);
+    for (w, h) in [(80, 24), (120, 40)] {
+        // First correction only, so that both sizes show it.
+        let mut app = presenter_at_end_of_step();
+        app.on_key(key(KeyCode::Char(' ')));
+        let terminal = draw(&app, w, h);
+        let screen = terminal.backend().to_string();
+        assert!(screen.contains("What really happens"), "{w}x{h}:\n{screen}");
+        insta::assert_snapshot!(format!("present_really_{w}x{h}"), terminal.backend());
+    }
+}
+
+#[test]
+fn a_play_moves_steps_but_leaves_the_corrections_for_space() {
+    let mut app = App::new(lessons(), 3, true).presenting();
+    let effects = app.on_key(key(KeyCode::Char('A')));
+    assert!(matches!(effects.as_slice(), [Effect::Script { .. }]));
+    assert!(app.playing && app.busy);
+    app.handle(Event::GoStep(1));
+    assert_eq!(app.step, 1);
+    assert_eq!(
+        app.revealed,
+        app.paragraphs().len(),
+        "the step's text, all of it"
+    );
+    let text: Vec<String> = glassbox::tui::view::lesson_lines(&app)
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    assert!(
+        !text.iter().any(|l| l == "What really happens"),
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn r_during_a_play_stops_it_and_resets_without_waiting() {
+    let mut app = App::new(lessons(), 3, true).presenting();
+    app.on_key(key(KeyCode::Char('A')));
+    // r: stop the play now, then the reset (not queued behind the topic).
+    assert_eq!(
+        app.on_key(key(KeyCode::Char('r'))),
+        vec![Effect::StopPlay, Effect::Reset]
+    );
+    assert!(!app.playing && app.busy);
+    // A GoStep already on its way is ignored once the play stopped.
+    app.handle(Event::GoStep(2));
+    assert_eq!(app.step, 0);
+    // The play's end, then the reset's: only then is the lab idle.
+    app.handle(Event::Demo(glassbox::lab::demo::DemoEvent::Done {
+        ok: false,
+    }));
+    assert!(app.busy, "the reset still runs");
+    app.handle(Event::Demo(glassbox::lab::demo::DemoEvent::Done {
+        ok: true,
+    }));
+    assert!(!app.busy);
+    // Outside a play, r while a demo runs says to wait.
+    app.on_key(key(KeyCode::Enter));
+    assert!(app.busy);
+    assert_eq!(app.on_key(key(KeyCode::Char('r'))), vec![]);
+    assert!(
+        app.log
+            .last()
+            .is_some_and(|l| l.text.contains("r resets once it ends"))
+    );
+}
+
+#[test]
+fn esc_or_leaving_the_topic_stops_a_play() {
+    let mut app = App::new(lessons(), 3, true).presenting();
+    app.on_key(key(KeyCode::Char('A')));
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(screen.contains("Esc stop the play"), "{screen}");
+    assert_eq!(app.on_key(key(KeyCode::Esc)), vec![Effect::StopPlay]);
+    assert!(!app.playing);
+    assert!(
+        app.log
+            .last()
+            .is_some_and(|l| l.text.contains("play stopped"))
+    );
+    app.handle(Event::Demo(glassbox::lab::demo::DemoEvent::Done {
+        ok: false,
+    }));
+    assert!(!app.busy);
+    app.on_key(key(KeyCode::Char('A')));
+    let effects = app.on_key(key(KeyCode::Right));
+    assert_eq!(effects.first(), Some(&Effect::StopPlay), "{effects:?}");
+    assert_eq!(app.topic, 4);
+}
+
+#[test]
+fn the_footer_counts_the_labs_containers_and_fits_80_columns() {
+    let mut app = App::new(lessons(), 0, true);
+    app.handle(Event::Sample(Box::new(Sample {
+        seq: 3,
+        lab_running: vec!["lab-capped".into(), "lab-sleeper".into(), "lab-web".into()],
+        ..sleeper_sample()
+    })));
+    for (w, h) in [(80, 24), (120, 40)] {
+        let screen = draw(&app, w, h).backend().to_string();
+        let footer = screen.lines().last().expect("a footer").to_string();
+        assert!(
+            footer.contains("[3 lab containers up · r removes]"),
+            "{footer}"
+        );
+        for k in ["Enter run", "? help", "q quit"] {
+            assert!(footer.contains(k), "{w}x{h}: {k:?} in {footer:?}");
+        }
+    }
+    // Without them, 80 columns hold e too (x is in the help, and in the
+    // exercise pane's footer).
+    let app = App::new(lessons(), 0, true);
+    let screen = draw(&app, 80, 24).backend().to_string();
+    let footer = screen.lines().last().expect("a footer").to_string();
+    for k in ["e exercise", "r reset", "! shell"] {
+        assert!(footer.contains(k), "{k:?} in {footer:?}");
+    }
+}

@@ -161,6 +161,7 @@ pub fn run_options(
             stdin_once: b["StdinOnce"].as_bool().unwrap_or(false),
             detach: true,
             auto_remove: hc["AutoRemove"].as_bool().unwrap_or(false),
+            init: hc["Init"].as_bool().unwrap_or(false),
             memory,
             cpu_quota,
             pids_limit,

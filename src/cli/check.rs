@@ -1,7 +1,7 @@
 //! `glassbox check` (grade exercises against the kernel, or prove them honest
 //! with `--verify`) and `glassbox exercise` (hints, solution, skip, answers).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -10,9 +10,6 @@ use crate::engine::DataRoot;
 use crate::exercises::progress::{self, Progress};
 use crate::exercises::report::{self, Format, Summary};
 use crate::exercises::{self, Exercise, Kind, honesty};
-
-/// The environment variable that points glassbox at a lessons directory.
-pub const LESSONS_ENV: &str = "GLASSBOX_LESSONS";
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -48,26 +45,16 @@ pub enum ExerciseCommand {
     Skip { id: String },
     /// Answer a predict exercise (graded by `glassbox check` against the live value)
     Answer { id: String, value: String },
+    /// Make your work directory (~/glassbox-work: a copy of the files the
+    /// exercises edit) and print its path: cd there to do them
+    Workdir,
 }
 
-/// Where the lessons are: `$GLASSBOX_LESSONS`, else `./lessons`, else the
-/// source tree's, else /usr/share/glassbox/lessons.
+/// Where the lessons are: as the lab finds them ([`crate::lab::find_lessons_dir`]):
+/// `$GLASSBOX_LESSONS`, `./lessons`, next to the binary or in its install
+/// prefix, the source tree's, /usr/share/glassbox/lessons.
 pub fn lessons_dir() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os(LESSONS_ENV) {
-        return Ok(PathBuf::from(dir));
-    }
-    [
-        PathBuf::from("lessons"),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons"),
-        PathBuf::from("/usr/share/glassbox/lessons"),
-    ]
-    .into_iter()
-    .find(|d| d.is_dir())
-    .ok_or_else(|| {
-        anyhow::anyhow!(
-            "no lessons directory found: run glassbox from its source tree, or set {LESSONS_ENV}=/path/to/lessons"
-        )
-    })
+    crate::lab::find_lessons_dir()
 }
 
 fn load_exercises() -> anyhow::Result<(PathBuf, Vec<Exercise>)> {
@@ -172,6 +159,28 @@ pub fn check(root: &DataRoot, args: CheckArgs) -> anyhow::Result<i32> {
 /// on what the file holds at that moment ([`progress::update`]), so the lab
 /// open in another terminal loses nothing and shows it.
 pub fn exercise(root_path: &std::path::Path, args: ExerciseArgs) -> anyhow::Result<i32> {
+    if let ExerciseCommand::Workdir = args.command {
+        let lessons = lessons_dir()?;
+        let assets = lessons
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.parent().map(|p| p.join("assets")))
+            .ok_or_else(|| anyhow::anyhow!("no assets/ beside {}", lessons.display()))?;
+        let owner = exercises::progress::invoking_user();
+        let work = exercises::workdir::path(owner.as_ref()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "cannot find a home directory for the work directory: set HOME or {}",
+                exercises::workdir::WORK_ENV
+            )
+        })?;
+        let copied = exercises::workdir::prepare(&work, &assets, owner.as_ref())
+            .map_err(|e| anyhow::anyhow!(e))?;
+        for c in copied {
+            eprintln!("copied {c} from {}", assets.display());
+        }
+        println!("{}", work.display());
+        return Ok(0);
+    }
     let (_, all) = load_exercises()?;
     let (path, owner, progress) = load_progress()?;
     let find = |id: &str| -> anyhow::Result<&Exercise> {
@@ -243,6 +252,7 @@ pub fn exercise(root_path: &std::path::Path, args: ExerciseArgs) -> anyhow::Resu
                 "answered {id}: {value} (now watch the demo; `glassbox check {id}` grades it)"
             ));
         }
+        ExerciseCommand::Workdir => {}
     }
     for line in said {
         println!("{line}");

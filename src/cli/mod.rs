@@ -7,6 +7,7 @@ mod check;
 mod container;
 mod image;
 mod show;
+pub mod template;
 mod volume;
 
 use crate::engine::container::RunConfig;
@@ -159,6 +160,10 @@ pub enum Command {
     },
     /// Return low-level information on containers or images, as JSON
     Inspect {
+        /// Format the output using a Go template: {{.State.Pid}}, {{json .Config}},
+        /// {{range .Mounts}}{{.Source}} {{end}} (docker's subset; see `glassbox inspect --help`)
+        #[arg(short, long)]
+        format: Option<String>,
         #[arg(required = true)]
         names: Vec<String>,
     },
@@ -271,6 +276,7 @@ fn run_options(root: &DataRoot, a: RunArgs) -> anyhow::Result<RunOptions> {
             network: a.network,
             publish,
             read_only: a.read_only,
+            init: a.init,
             volumes,
             security_opt: parse_security_opts(&a.security_opt)?,
             devices: a
@@ -550,7 +556,7 @@ fn dispatch(cli: Cli, mut early: Trace) -> anyhow::Result<i32> {
             all,
             containers,
         } => show::stats(&root, &containers, all, no_stream).map(|_| 0),
-        Command::Inspect { names } => show::inspect(&root, &names),
+        Command::Inspect { format, names } => show::inspect(&root, &names, format.as_deref()),
         Command::Stop {
             time,
             signal,

@@ -264,8 +264,11 @@ pub fn stats(root: &DataRoot, names: &[String], all: bool, no_stream: bool) -> a
     }
 }
 
-/// `glassbox inspect NAME|IMAGE…`: containers first, then images, as docker.
-pub fn inspect(root: &DataRoot, names: &[String]) -> anyhow::Result<i32> {
+/// `glassbox inspect [-f TEMPLATE] NAME|IMAGE…`: containers first, then
+/// images, as docker; with `-f`, one line per object from the template
+/// ([`super::template`]) over the same document.
+pub fn inspect(root: &DataRoot, names: &[String], format: Option<&str>) -> anyhow::Result<i32> {
+    let template = format.map(super::template::Template::parse).transpose()?;
     let mut docs = Vec::new();
     let mut code = 0;
     for n in names {
@@ -278,7 +281,14 @@ pub fn inspect(root: &DataRoot, names: &[String]) -> anyhow::Result<i32> {
             code = 1;
         }
     }
-    println!("{}", serde_json::to_string_pretty(&docs)?);
+    match template {
+        Some(t) => {
+            for doc in &docs {
+                println!("{}", t.render(doc)?);
+            }
+        }
+        None => println!("{}", serde_json::to_string_pretty(&docs)?),
+    }
     Ok(code)
 }
 

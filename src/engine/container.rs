@@ -37,6 +37,10 @@ pub struct RunConfig {
     #[serde(default)]
     pub publish: Vec<crate::runtime::network::ports::PortMapping>,
     pub read_only: bool,
+    /// `--init`: PID 1 is glassbox-init, which reaps and forwards signals
+    /// (docker's `HostConfig.Init`).
+    #[serde(default)]
+    pub init: bool,
     /// `-v` bind mounts: (source on the host, destination inside, read-only).
     pub volumes: Vec<(String, String, bool)>,
     /// `--security-opt` values, as docker's `HostConfig.SecurityOpt`.

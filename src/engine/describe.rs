@@ -59,6 +59,7 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
             "NetworkMode": c.network,
             "PortBindings": crate::engine::network::port_bindings_json(c),
             "AutoRemove": c.auto_remove,
+            "Init": c.init,
             // runtime::logs writes docker's json-file format.
             "LogConfig": { "Type": "json-file", "Config": {} },
             "ReadonlyRootfs": c.read_only,

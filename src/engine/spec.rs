@@ -208,6 +208,9 @@ pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2
     let mut annotations = BTreeMap::new();
     annotations.insert("org.glassbox.name".into(), record.name.clone());
     annotations.insert("org.glassbox.image".into(), record.image.clone());
+    if c.init {
+        annotations.insert(crate::runtime::spec::INIT_ANNOTATION.into(), "true".into());
+    }
     let nofile = nofile_limit();
     let cwd = if !c.workdir.is_empty() {
         c.workdir.clone()

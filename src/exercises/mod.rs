@@ -12,6 +12,7 @@
 //! - [`grade`]: each check kind, with the reason a failure gives;
 //! - [`report`]: `glassbox check`'s text, JSON and JUnit outputs;
 //! - [`progress`]: the student's progress file (atomic, per user, also under sudo);
+//! - [`workdir`]: the student's copy of the files exercises edit;
 //! - [`honesty`]: the proof that every check can fail and that its stored
 //!   solution makes it pass (`glassbox check --verify`), as rustlings' dev check.
 
@@ -22,6 +23,7 @@ pub mod pane;
 pub mod progress;
 pub mod report;
 pub mod spec;
+pub mod workdir;
 
 use std::path::Path;
 use std::time::Instant;

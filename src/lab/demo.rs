@@ -131,6 +131,19 @@ impl DemoRunner {
     /// A step that runs a program its container's image lacks does not run
     /// at all: the lab says which program, and how to get it.
     pub fn run_actions(&self, actions: &[Action], emit: &mut dyn FnMut(DemoEvent)) {
+        let ok = self.run_actions_until(actions, emit, &|| false);
+        emit(DemoEvent::Done { ok });
+    }
+
+    /// Runs the actions in order until one fails or `stop` says so (it is
+    /// asked before each action); emits no `Done`. True when all ran and
+    /// succeeded.
+    pub fn run_actions_until(
+        &self,
+        actions: &[Action],
+        emit: &mut dyn FnMut(DemoEvent),
+        stop: &dyn Fn() -> bool,
+    ) -> bool {
         if self.is_root
             && let Some((index, missing)) = tools::first_missing(&self.root, actions)
         {
@@ -146,17 +159,14 @@ impl DemoRunner {
                 LineKind::Note,
                 "this step's demo did not run: the shell would only answer `not found` (exit 127)",
             )));
-            emit(DemoEvent::Done { ok: false });
-            return;
+            return false;
         }
-        let mut ok = true;
         for action in actions {
-            if !self.run_action(action, emit) {
-                ok = false;
-                break;
+            if stop() || !self.run_action(action, emit) {
+                return false;
             }
         }
-        emit(DemoEvent::Done { ok });
+        true
     }
 
     /// Runs one action; false when the step must stop.

@@ -32,18 +32,26 @@ pub use lesson::Lesson;
 /// The environment variable that points the lab at a lessons directory.
 pub const LESSONS_ENV: &str = "GLASSBOX_LESSONS";
 
-/// Where the lessons are: `$GLASSBOX_LESSONS`, else `./lessons`, else the
-/// `lessons/` of the source tree glassbox was built from, else
-/// /usr/share/glassbox/lessons.
+/// Where the lessons are: `$GLASSBOX_LESSONS`, else `./lessons`, else next
+/// to the binary (`BIN/lessons`, or `PREFIX/share/glassbox/lessons` for a
+/// binary in `PREFIX/bin`), else the `lessons/` of the source tree glassbox
+/// was built from, else /usr/share/glassbox/lessons. Their `assets/` is the
+/// directory beside them.
 pub fn find_lessons_dir() -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os(LESSONS_ENV) {
         return Ok(PathBuf::from(dir));
     }
-    let candidates = [
-        PathBuf::from("lessons"),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons"),
-        PathBuf::from("/usr/share/glassbox/lessons"),
-    ];
+    let mut candidates = vec![PathBuf::from("lessons")];
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(bin) = exe.parent()
+    {
+        candidates.push(bin.join("lessons"));
+        if let Some(prefix) = bin.parent() {
+            candidates.push(prefix.join("share/glassbox/lessons"));
+        }
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons"));
+    candidates.push(PathBuf::from("/usr/share/glassbox/lessons"));
     candidates
         .into_iter()
         .find(|d| d.join("01-container-is-a-process.toml").is_file())

@@ -165,6 +165,15 @@ fn catch_stop_signals() {
     }
 }
 
+/// Sleeps `total`, in slices, until `stop` says so.
+fn pause(total: Duration, stop: &dyn Fn() -> bool) {
+    let slice = Duration::from_millis(50);
+    let start = std::time::Instant::now();
+    while !stop() && start.elapsed() < total {
+        std::thread::sleep(slice.min(total.saturating_sub(start.elapsed())));
+    }
+}
+
 /// `glassbox lab [TOPIC]`: the TUI. Returns once the student quits, after
 /// removing the containers the demos started.
 pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
@@ -287,10 +296,14 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
         let tx = tx.clone();
         move |p| tx.send(Event::Progress(Box::new(p))).is_ok()
     });
-    // The demo worker: one job at a time, in order.
+    // The demo worker: one job at a time, in order. A play looks at
+    // `stop_play` before each command and while it pauses, so that Esc or
+    // r stop it at once rather than wait behind it.
     let (jobs, job_rx) = mpsc::channel::<Effect>();
+    let stop_play = Arc::new(AtomicBool::new(false));
     let worker = {
         let (tx, runner, root) = (tx.clone(), runner.clone(), root.clone());
+        let stop_play = stop_play.clone();
         std::thread::spawn(move || {
             for job in job_rx {
                 let mut emit = |d: DemoEvent| {
@@ -322,22 +335,28 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
                         emit(DemoEvent::Done { ok: true });
                     }
                     Effect::Script { steps, pause_ms } => {
+                        let stopped = || stop_play.load(Ordering::SeqCst);
                         let last = steps.len().saturating_sub(1);
+                        let mut ok = true;
                         for (n, (i, actions)) in steps.into_iter().enumerate() {
-                            if tx.send(Event::GoStep(i)).is_err() {
+                            if stopped() || tx.send(Event::GoStep(i)).is_err() {
                                 break;
                             }
-                            if !actions.is_empty() {
-                                runner.run_actions(&actions, &mut emit);
+                            if !actions.is_empty()
+                                && !runner.run_actions_until(&actions, &mut emit, &stopped)
+                            {
+                                ok = false;
+                                break;
                             }
                             if n < last {
-                                std::thread::sleep(Duration::from_millis(pause_ms));
+                                pause(Duration::from_millis(pause_ms), &stopped);
                             }
                         }
-                        emit(DemoEvent::Done { ok: true });
+                        emit(DemoEvent::Done { ok });
                     }
                     // The main loop carries these out itself.
-                    Effect::Check(_)
+                    Effect::StopPlay
+                    | Effect::Check(_)
                     | Effect::SaveProgress(_)
                     | Effect::OpenShell { .. }
                     | Effect::ShellInput(_)
@@ -374,6 +393,12 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
                     Effect::Quit => return Ok(()),
                     Effect::Check(ids) => {
                         let _ = checks.send(ids);
+                    }
+                    Effect::StopPlay => stop_play.store(true, Ordering::SeqCst),
+                    Effect::Script { steps, pause_ms } => {
+                        // A stop meant for an earlier play must not end this one.
+                        stop_play.store(false, Ordering::SeqCst);
+                        let _ = jobs.send(Effect::Script { steps, pause_ms });
                     }
                     Effect::OpenShell {
                         container,
@@ -444,6 +469,8 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     }
     drop(shell_tx);
     stop.store(true, Ordering::Relaxed);
+    // A play stops after its current command, not at the topic's end.
+    stop_play.store(true, Ordering::SeqCst);
     let _ = jobs.send(Effect::Quit);
     // A demo still running finishes before the containers are removed.
     let _ = worker.join();

@@ -73,6 +73,8 @@ pub struct Sample {
     pub chain: Reading<Vec<ChainRow>>,
     pub bundle: Reading<Vec<String>>,
     pub dataroot: Reading<Vec<TreeRow>>,
+    /// The lab's containers that run now (`lab-…`), from every topic.
+    pub lab_running: Vec<String>,
 }
 
 /// The devices panel: which device nodes the container's cgroup lets it

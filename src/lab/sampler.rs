@@ -48,6 +48,7 @@ pub struct Sampler {
     last_cpu: Option<(Instant, u64)>,
     dataroot: Reading<Vec<TreeRow>>,
     nat: Reading<Vec<iptables::Rule>>,
+    lab_running: Option<Vec<String>>,
 }
 
 impl Sampler {
@@ -92,6 +93,19 @@ impl Sampler {
             s.container = Reading::Missing(why.into());
             return s;
         };
+        // Every topic's demos leave their lab- containers running until r
+        // (or quitting): the footer counts them, once a second.
+        if self.tick % 4 == 1 || self.lab_running.is_none() {
+            self.lab_running = Some(
+                container::list(&root)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|r| r.name.starts_with("lab-") && r.is_running())
+                    .map(|r| r.name)
+                    .collect(),
+            );
+        }
+        s.lab_running = self.lab_running.clone().unwrap_or_default();
         let focus = focus(&root, want, &mut s);
         for &panel in &want.panels {
             self.read_panel(panel, &root, focus.as_ref(), &mut s);

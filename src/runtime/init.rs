@@ -56,6 +56,15 @@ fn setup_failed(step: &str, e: impl std::fmt::Display) -> InitFailure {
 /// Runs the init to `execve`; never returns.
 pub fn run(args: InitArgs, mut chan: InitSide) -> ! {
     let failure = match prepare(&args, &mut chan) {
+        Ok(exec) if args.spec.wants_init() => {
+            let t = now_ns();
+            chan.step_done(
+                t,
+                "fork_under_init",
+                "fork(): PID 1 stays as glassbox-init (reaps, forwards signals); the command runs as its child",
+            );
+            super::reaper::run_under_init(exec, chan)
+        }
         Ok(exec) => {
             chan.about_to_exec();
             exec.exec()

@@ -22,6 +22,7 @@ pub mod logs;
 pub mod namespaces;
 pub mod network;
 pub mod pty;
+pub mod reaper;
 pub mod rootfs;
 pub mod security;
 pub mod shim;

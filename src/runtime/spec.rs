@@ -18,6 +18,11 @@ use std::path::Path;
 /// The version of the runtime spec these files follow.
 pub const OCI_VERSION: &str = "1.0.2";
 
+/// The annotation that asks for `--init` (OCI has no field for it; docker
+/// puts tini in the command instead): the init stays PID 1 and reaps, see
+/// [`super::reaper`].
+pub const INIT_ANNOTATION: &str = "org.glassbox.init";
+
 /// The PATH a container gets when its image sets none (docker's default).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -253,6 +258,13 @@ pub struct PidsResources {
 }
 
 impl Spec {
+    /// `--init`: the container's init stays PID 1 and runs the command as its child.
+    pub fn wants_init(&self) -> bool {
+        self.annotations
+            .get(INIT_ANNOTATION)
+            .is_some_and(|v| v == "true")
+    }
+
     /// Reads `config.json` from a bundle directory.
     pub fn load(bundle: &Path) -> Result<Spec, SpecError> {
         let path = bundle.join("config.json");

@@ -66,6 +66,9 @@ pub enum Effect {
         steps: Vec<(usize, Vec<Action>)>,
         pause_ms: u64,
     },
+    /// Stop the play now: the command running finishes, nothing after it
+    /// runs. The runner carries this out at once, not behind the play.
+    StopPlay,
     /// Open a shell inside `container` on a pty of `rows` x `cols`.
     OpenShell {
         container: String,
@@ -138,8 +141,14 @@ pub struct App {
     /// Presenter mode (`glassbox lab --present`): large headings, one
     /// paragraph revealed at a time, hints hidden, a scripted demo.
     pub present: bool,
-    /// Presenter mode: how many paragraphs of the step are revealed.
+    /// Presenter mode: how many paragraphs of the step are revealed, then
+    /// how many of the topic's "What really happens" corrections.
     pub revealed: usize,
+    /// Presenter mode: the topic's demo is playing (`A`).
+    pub playing: bool,
+    /// Jobs sent behind the one running (a reset asked for during a play):
+    /// that many `Done`s come before the lab is idle.
+    pub queued: usize,
     /// The shell pane, when one is open.
     pub shell: Option<ShellPane>,
     /// The terminal's size (columns, rows), for the shell's pty.
@@ -173,6 +182,8 @@ impl App {
             show_exercise: false,
             present: false,
             revealed: 1,
+            playing: false,
+            queued: 0,
             shell: None,
             size: (80, 24),
         }
@@ -215,6 +226,12 @@ impl App {
             );
         }
         out
+    }
+
+    /// The topic's corrections of the seed ("What really happens"), which
+    /// presenter mode reveals after the step's paragraphs, one per Space.
+    pub fn corrections(&self) -> &[String] {
+        self.lesson().map_or(&[], |l| l.really.as_slice())
     }
 
     pub fn lesson(&self) -> Option<&Lesson> {
@@ -293,11 +310,12 @@ impl App {
             }
             Event::GoStep(step) => {
                 let steps = self.lesson().map_or(0, |l| l.step.len());
-                if step < steps {
+                if step < steps && self.playing {
                     self.step = step;
                     self.scroll = 0;
                     self.panel_tab = 0;
-                    self.revealed = usize::MAX;
+                    // The step's text; the corrections stay for Space.
+                    self.revealed = self.paragraphs().len();
                 }
                 Vec::new()
             }
@@ -381,7 +399,14 @@ impl App {
                 }
             }
             DemoEvent::Try(out) => self.tried = Some(out),
-            DemoEvent::Done { .. } => self.busy = false,
+            DemoEvent::Done { .. } => {
+                self.playing = false;
+                if self.queued > 0 {
+                    self.queued -= 1;
+                } else {
+                    self.busy = false;
+                }
+            }
         }
     }
 
@@ -579,6 +604,7 @@ impl App {
                 self.check_exercises()
             }
             KeyCode::Char(' ') if self.present => self.reveal_next(),
+            KeyCode::Esc if self.playing => self.stop_play(),
             KeyCode::Char('A') if self.present => self.play_topic(),
             KeyCode::Char('?') => {
                 self.help = true;
@@ -619,6 +645,12 @@ impl App {
     pub fn go_topic(&mut self, topic: usize) -> Vec<Effect> {
         let topic = topic.min(self.lessons.len().saturating_sub(1));
         if topic != self.topic {
+            // A play belongs to its topic: leaving the topic ends it.
+            let mut effects = if self.playing {
+                self.stop_play()
+            } else {
+                Vec::new()
+            };
             self.topic = topic;
             self.step = 0;
             self.scroll = 0;
@@ -632,7 +664,8 @@ impl App {
             self.exercises.answering = None;
             let number = self.topic_number();
             self.exercises.progress.jump(number);
-            return vec![self.save_progress()];
+            effects.push(self.save_progress());
+            return effects;
         }
         Vec::new()
     }
@@ -746,14 +779,38 @@ impl App {
     }
 
     /// Removes the lab's containers, so the topic's demo starts clean.
+    /// During a play it stops the play first (the reset does not wait for
+    /// the rest of the topic).
     pub fn reset(&mut self) -> Vec<Effect> {
-        if self.busy {
+        let mut effects = Vec::new();
+        if self.playing {
+            effects = self.stop_play();
+            self.queued += 1;
+        } else if self.busy {
+            self.push_log(LogLine::new(
+                LineKind::Note,
+                "a demo is still running: r resets once it ends",
+            ));
             return Vec::new();
         }
         self.busy = true;
         self.started = None;
         self.tried = None;
-        vec![Effect::Reset]
+        effects.push(Effect::Reset);
+        effects
+    }
+
+    /// Presenter mode: stops the play; the command running now finishes.
+    pub fn stop_play(&mut self) -> Vec<Effect> {
+        if !self.playing {
+            return Vec::new();
+        }
+        self.playing = false;
+        self.push_log(LogLine::new(
+            LineKind::Note,
+            "play stopped: the command running now finishes, nothing after it runs",
+        ));
+        vec![Effect::StopPlay]
     }
 
     pub fn next_panel(&mut self) -> Vec<Effect> {
@@ -814,9 +871,10 @@ impl App {
         vec![Effect::Check(ids)]
     }
 
-    /// Presenter mode: reveals the step's next paragraph.
+    /// Presenter mode: reveals the step's next paragraph, then the topic's
+    /// corrections ("What really happens"), one at a time.
     pub fn reveal_next(&mut self) -> Vec<Effect> {
-        let n = self.paragraphs().len();
+        let n = self.paragraphs().len() + self.corrections().len();
         if self.revealed < n {
             self.revealed += 1;
         }
@@ -851,6 +909,7 @@ impl App {
             return Vec::new();
         }
         self.busy = true;
+        self.playing = true;
         vec![Effect::Script {
             steps,
             pause_ms: 4000,

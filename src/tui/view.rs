@@ -144,23 +144,125 @@ fn present_header(app: &App, area: Rect, buf: &mut Buffer) {
         .render(area, buf);
 }
 
+/// The footer's keys for the current mode: (key, what, rank), in the order
+/// shown; when they do not all fit, the highest ranks go first.
+fn footer_keys(app: &App) -> Vec<(&'static str, &'static str, u8)> {
+    if app.shell.as_ref().is_some_and(|s| s.focused) {
+        return vec![
+            ("", "keys go to the shell", 0),
+            ("Ctrl-]", "back to the lab", 0),
+            ("exit", "or Ctrl-D closes it", 1),
+        ];
+    }
+    if app.exercises.answering.is_some() {
+        return vec![
+            ("", "type your answer", 0),
+            ("Enter", "keep it", 0),
+            ("Esc", "cancel", 0),
+        ];
+    }
+    if app.present && app.playing {
+        return vec![
+            ("", "playing the topic…", 0),
+            ("Esc", "stop the play", 0),
+            ("r", "stop and reset all", 0),
+            ("Space", "next", 1),
+            ("←→", "topic (stops it)", 2),
+            ("q", "quit", 0),
+        ];
+    }
+    if app.present {
+        return vec![
+            ("Space", "next", 0),
+            ("Enter", "run", 0),
+            ("A", "play topic", 0),
+            ("e", "exercise", 2),
+            ("x", "check", 2),
+            ("r", "reset all", 1),
+            ("←→", "topic", 0),
+            ("↑↓", "step", 1),
+            ("q", "quit", 0),
+        ];
+    }
+    if app.show_exercise {
+        return vec![
+            ("x", "check", 0),
+            ("i", "hint", 0),
+            ("s", "solution", 1),
+            ("S", "skip", 1),
+            ("a", "answer", 0),
+            ("e", "next/close", 0),
+            ("←→", "topic", 2),
+            ("q", "quit", 0),
+        ];
+    }
+    vec![
+        ("←→", "topic", 0),
+        ("↑↓", "step", 0),
+        ("Enter", "run", 0),
+        ("t", "try", 1),
+        ("!", "shell", 1),
+        ("e", "exercise", 1),
+        ("x", "check", 2),
+        ("r", "reset", 1),
+        ("c", "request", 4),
+        ("o", "output", 3),
+        ("Tab", "panel", 3),
+        ("PgDn", "scroll", 3),
+        ("?", "help", 0),
+        ("q", "quit", 0),
+    ]
+}
+
+/// The keys that fit in `width` columns: two spaces between entries, then
+/// one, then the lowest-ranked entries left out (`?` lists them all).
+pub fn fit_keys(keys: &[(&str, &str, u8)], width: usize) -> String {
+    let render = |max_rank: u8, sep: &str| -> String {
+        keys.iter()
+            .filter(|(_, _, rank)| *rank <= max_rank)
+            .map(|(k, what, _)| {
+                if k.is_empty() {
+                    what.to_string()
+                } else {
+                    format!("{k} {what}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(sep)
+    };
+    let top = keys.iter().map(|k| k.2).max().unwrap_or(0);
+    for max_rank in (0..=top).rev() {
+        for sep in ["  ", " "] {
+            let line = render(max_rank, sep);
+            if line.chars().count() <= width {
+                return line;
+            }
+        }
+    }
+    render(0, " ")
+}
+
 fn footer(app: &App, area: Rect, buf: &mut Buffer) {
     let busy = if app.busy { "[running…] " } else { "" };
-    let keys = if app.shell.as_ref().is_some_and(|s| s.focused) {
-        "keys go to the shell  Ctrl-] back to the lab  exit or Ctrl-D closes it"
-    } else if app.exercises.answering.is_some() {
-        "type your answer  Enter keep it  Esc cancel"
-    } else if app.present {
-        "Space next  Enter run  A play topic  e exercise  x check  r reset all  ←→ topic  ↑↓ step  q quit"
-    } else if app.show_exercise {
-        "x check  i hint  s solution  S skip  a answer  e next/close  ←→ topic  q quit"
-    } else if area.width >= 110 {
-        "←/→ topic  ↑/↓ step  Enter run  t try  ! shell  c request  r reset  o output  Tab panel  PgDn scroll  ? help  q quit"
+    // The lab's containers pile up from topic to topic: say how many run,
+    // and which key removes them.
+    let n = app.sample.lab_running.len();
+    let running = if n > 0 && !app.busy {
+        format!(
+            "[{n} lab container{} up · r removes] ",
+            if n == 1 { "" } else { "s" }
+        )
     } else {
-        "←→ topic ↑↓ step Enter run t try ! shell o output r reset ? help q quit"
+        String::new()
     };
+    let used = busy.chars().count() + running.chars().count();
+    let keys = fit_keys(
+        &footer_keys(app),
+        (area.width as usize).saturating_sub(used),
+    );
     Paragraph::new(Line::from(vec![
         Span::styled(busy, Style::default().add_modifier(Modifier::BOLD)),
+        Span::styled(running, Style::default().add_modifier(Modifier::BOLD)),
         Span::raw(keys),
     ]))
     .style(Style::default().add_modifier(Modifier::REVERSED))
@@ -307,10 +409,19 @@ pub fn lesson_lines(app: &App) -> Vec<Line<'static>> {
         )));
     }
     if app.present {
-        // One paragraph at a time (Space), for the room to read together.
+        // One paragraph at a time (Space), for the room to read together,
+        // then the topic's corrections of the seed, one at a time too.
         let paragraphs = app.paragraphs();
         let shown = app.revealed.min(paragraphs.len());
-        for (i, para) in paragraphs.iter().take(shown).enumerate() {
+        let really = app.corrections();
+        let told = app
+            .revealed
+            .saturating_sub(paragraphs.len())
+            .min(really.len());
+        // Once the corrections start, they have the text area to themselves
+        // (the room has read the step), so that they fit at 80x24 too.
+        let skip = if told > 0 { shown } else { 0 };
+        for (i, para) in paragraphs.iter().take(shown).skip(skip).enumerate() {
             if i > 0 {
                 lines.push(Line::from(""));
             }
@@ -327,12 +438,31 @@ pub fn lesson_lines(app: &App) -> Vec<Line<'static>> {
         }
         if let Some(step) = app.current_step()
             && !step.actions.is_empty()
+            && told == 0
         {
             lines.push(Line::from(""));
             lines.push(Line::from(Span::styled("Enter runs:", bold)));
             for a in &step.actions {
                 lines.push(Line::from(format!("  {}", a.display())));
             }
+        }
+        if told > 0 {
+            lines.push(Line::from(Span::styled("What really happens", bold)));
+            for r in &really[..told] {
+                lines.push(Line::from(format!("• {r}")));
+            }
+        }
+        if told < really.len() {
+            lines.push(Line::from(""));
+            lines.push(Line::from(if told == 0 {
+                format!(
+                    "… Space: what really happens ({} correction{} of the seed)",
+                    really.len(),
+                    if really.len() == 1 { "" } else { "s" }
+                )
+            } else {
+                format!("… Space for more ({told} of {})", really.len())
+            }));
         }
         return lines;
     }
@@ -555,7 +685,7 @@ fn help_keys(width: usize) -> Vec<Line<'static>> {
         ),
         (
             "Space A",
-            "presenter mode (--present): next paragraph, play the topic",
+            "presenter mode (--present): next paragraph, then what really happens; play the topic (Esc stops the play, r stops it and resets)",
         ),
         ("?", "this help (↑↓ scroll it, any other key closes it)"),
         ("q Ctrl-C", "quit (removes the lab's containers)"),
