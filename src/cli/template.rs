@@ -627,12 +627,11 @@ mod tests {
             render("{{range .Mounts}}{{$.Name}}{{end}}").unwrap(),
             "/web/web"
         );
-        assert_eq!(
+        assert!(
             render("{{range .Nothing}}x{{else}}none{{end}}")
                 .unwrap_err()
                 .to_string()
-                .contains("no field \"Nothing\""),
-            true
+                .contains("no field \"Nothing\"")
         );
         assert_eq!(
             render("{{range .Config.Env}}[{{.}}]{{end}}").unwrap(),
