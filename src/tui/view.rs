@@ -176,12 +176,12 @@ fn footer_keys(app: &App) -> Vec<(&'static str, &'static str, u8)> {
             ("Space", "next", 0),
             ("Enter", "run", 0),
             ("A", "play topic", 0),
-            ("e", "exercise", 2),
-            ("x", "check", 2),
-            ("r", "reset all", 1),
+            ("e", "exercise", 0),
+            ("x", "check", 0),
+            ("r", "reset all", 0),
             ("←→", "topic", 0),
             ("↑↓", "step", 1),
-            ("q", "quit", 0),
+            ("q", "quit", 1),
         ];
     }
     if app.show_exercise {
@@ -198,12 +198,12 @@ fn footer_keys(app: &App) -> Vec<(&'static str, &'static str, u8)> {
     }
     vec![
         ("←→", "topic", 0),
-        ("↑↓", "step", 0),
+        ("↑↓", "step", 2),
         ("Enter", "run", 0),
         ("t", "try", 1),
         ("!", "shell", 1),
-        ("e", "exercise", 1),
-        ("x", "check", 2),
+        ("e", "exercise", 0),
+        ("x", "check", 0),
         ("r", "reset", 1),
         ("c", "request", 4),
         ("o", "output", 3),
@@ -217,49 +217,67 @@ fn footer_keys(app: &App) -> Vec<(&'static str, &'static str, u8)> {
 /// The keys that fit in `width` columns: two spaces between entries, then
 /// one, then the lowest-ranked entries left out (`?` lists them all).
 pub fn fit_keys(keys: &[(&str, &str, u8)], width: usize) -> String {
-    let render = |max_rank: u8, sep: &str| -> String {
-        keys.iter()
-            .filter(|(_, _, rank)| *rank <= max_rank)
-            .map(|(k, what, _)| {
-                if k.is_empty() {
-                    what.to_string()
-                } else {
-                    format!("{k} {what}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(sep)
-    };
+    try_fit_keys(keys, width).unwrap_or_else(|| render_keys(keys, 0, " "))
+}
+
+fn render_keys(keys: &[(&str, &str, u8)], max_rank: u8, sep: &str) -> String {
+    keys.iter()
+        .filter(|(_, _, rank)| *rank <= max_rank)
+        .map(|(k, what, _)| {
+            if k.is_empty() {
+                what.to_string()
+            } else {
+                format!("{k} {what}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// As [`fit_keys`], or `None` when not even the rank-0 keys fit.
+fn try_fit_keys(keys: &[(&str, &str, u8)], width: usize) -> Option<String> {
     let top = keys.iter().map(|k| k.2).max().unwrap_or(0);
     for max_rank in (0..=top).rev() {
         for sep in ["  ", " "] {
-            let line = render(max_rank, sep);
+            let line = render_keys(keys, max_rank, sep);
             if line.chars().count() <= width {
-                return line;
+                return Some(line);
             }
         }
     }
-    render(0, " ")
+    None
 }
 
 fn footer(app: &App, area: Rect, buf: &mut Buffer) {
     let busy = if app.busy { "[running…] " } else { "" };
     // The lab's containers pile up from topic to topic: say how many run,
-    // and which key removes them.
+    // and which key removes them; the count shrinks before a rank-0 key
+    // (e, x) leaves the line.
     let n = app.sample.lab_running.len();
-    let running = if n > 0 && !app.busy {
-        format!(
-            "[{n} lab container{} up · r removes] ",
-            if n == 1 { "" } else { "s" }
-        )
+    let counts: Vec<String> = if n > 0 && !app.busy {
+        vec![
+            format!(
+                "[{n} lab container{} up · r removes] ",
+                if n == 1 { "" } else { "s" }
+            ),
+            format!("[{n} running · r removes] "),
+            format!("[{n} up] "),
+        ]
     } else {
-        String::new()
+        vec![String::new()]
     };
-    let used = busy.chars().count() + running.chars().count();
-    let keys = fit_keys(
-        &footer_keys(app),
-        (area.width as usize).saturating_sub(used),
-    );
+    let keys = footer_keys(app);
+    let width = (area.width as usize).saturating_sub(busy.chars().count());
+    let (running, keys) = counts
+        .iter()
+        .find_map(|c| {
+            try_fit_keys(&keys, width.saturating_sub(c.chars().count())).map(|k| (c.clone(), k))
+        })
+        .unwrap_or_else(|| {
+            let c = counts.last().cloned().unwrap_or_default();
+            let k = fit_keys(&keys, width.saturating_sub(c.chars().count()));
+            (c, k)
+        });
     Paragraph::new(Line::from(vec![
         Span::styled(busy, Style::default().add_modifier(Modifier::BOLD)),
         Span::styled(running, Style::default().add_modifier(Modifier::BOLD)),
