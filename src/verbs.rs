@@ -108,6 +108,15 @@ pub struct RunArgs {
     /// processes (glassbox-init as PID 1, docker's tini)
     #[arg(long)]
     pub init: bool,
+    /// Add Linux capabilities (NET_ADMIN, CAP_SYS_TIME, ALL)
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities (CHOWN, ALL)
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    /// Mount a tmpfs directory (PATH[:OPTIONS], e.g. /run:size=64m,mode=1777)
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
     /// Security options: seccomp=unconfined runs without the system-call filter;
     /// no-new-privileges=false lets setuid programs raise privileges (docker's default)
     #[arg(long)]
@@ -124,6 +133,9 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
+    /// Detached mode: run command in the background
+    #[arg(short, long)]
+    pub detach: bool,
     /// Keep STDIN open
     #[arg(short, long)]
     pub interactive: bool,

@@ -20,23 +20,17 @@ fn find(ctx: &Ctx, id: &str) -> Result<Record, ApiError> {
 /// `GET /containers/json?all=&limit=&size=&filters=`.
 pub fn list(ctx: &mut Ctx) -> Result<(), ApiError> {
     let root = ctx.root().clone();
-    let filters = describe::Filters::from_json(ctx.req.q("filters").unwrap_or(""))?;
-    let all = ctx.req.flag("all");
-    let limit: i64 = ctx
-        .req
-        .q("limit")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(-1);
-    let mut records = container::list(&root)?;
-    // `all` shows every state; otherwise only running ones, unless a status
-    // filter asks for others (docker's rule).
-    if !all && filters.get("status").is_none() && limit <= 0 {
-        records.retain(|r| r.state.status == "running");
-    }
-    let mut records = filters.containers(&root, records)?;
-    if limit > 0 {
-        records.truncate(limit as usize);
-    }
+    let opts = describe::ListOptions {
+        all: ctx.req.flag("all"),
+        limit: ctx
+            .req
+            .q("limit")
+            .and_then(|l| l.parse::<i64>().ok())
+            .filter(|l| *l > 0)
+            .map(|l| l as usize),
+        filters: describe::Filters::from_json(ctx.req.q("filters").unwrap_or(""))?,
+    };
+    let records = describe::list_containers(&root, &opts)?;
     let size = ctx.req.flag("size");
     let out: Vec<Value> = records
         .iter()

@@ -11,7 +11,7 @@ use std::io::Write;
 pub fn list(ctx: &mut Ctx) -> Result<(), ApiError> {
     let root = ctx.root().clone();
     let filters = describe::Filters::from_json(ctx.req.q("filters").unwrap_or(""))?;
-    let rows = filters.images(&root, describe::image_rows(&root))?;
+    let rows = filters.images(&root, describe::image_rows(&root, ctx.req.flag("all")))?;
     let store = root.images();
     let mut seen: Vec<String> = Vec::new();
     let mut out: Vec<Value> = Vec::new();

@@ -177,6 +177,12 @@ pub fn run_options(
                 name: text(&restart["Name"]),
                 max_retries: restart["MaximumRetryCount"].as_u64().unwrap_or(0) as u32,
             },
+            cap_add: strings(&hc["CapAdd"]),
+            cap_drop: strings(&hc["CapDrop"]),
+            tmpfs: match &hc["Tmpfs"] {
+                Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
+                _ => Default::default(),
+            },
         },
         ..Default::default()
     })

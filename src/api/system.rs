@@ -194,7 +194,7 @@ fn info(ctx: &mut Ctx) -> Result<(), ApiError> {
         .iter()
         .filter(|r| r.state.status == "paused")
         .count();
-    let images = describe::image_rows(&root).len();
+    let images = describe::image_rows(&root, false).len();
     let cgroup_version = match root.cgroup_layout() {
         Ok(l) => l.version().to_string(),
         Err(_) => String::new(),

@@ -122,21 +122,7 @@ fn table(header: &[&str], rows: &[Vec<String>]) {
 
 /// docker's sizes in history and images: `1.2MB`, `0B` (powers of 1000).
 pub fn size(b: u64) -> String {
-    if b < 1000 {
-        return format!("{b}B");
-    }
-    let units = ["kB", "MB", "GB", "TB"];
-    let mut v = b as f64 / 1000.0;
-    let mut i = 0;
-    while v >= 1000.0 && i + 1 < units.len() {
-        v /= 1000.0;
-        i += 1;
-    }
-    format!("{v:.3}")
-        .trim_end_matches('0')
-        .trim_end_matches('.')
-        .to_string()
-        + units[i]
+    crate::util::text::docker_size(b)
 }
 
 pub use crate::timefmt::parse_rfc3339;

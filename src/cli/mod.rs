@@ -5,6 +5,7 @@
 
 mod check;
 mod container;
+mod format;
 mod image;
 mod show;
 pub mod template;
@@ -115,14 +116,7 @@ pub enum Command {
         containers: Vec<String>,
     },
     /// List containers
-    Ps {
-        /// Show all containers (default shows just running)
-        #[arg(short, long)]
-        all: bool,
-        /// Only display container IDs
-        #[arg(short, long)]
-        quiet: bool,
-    },
+    Ps(show::PsArgs),
     /// Run a command in a running container
     Exec(ExecArgs),
     /// Fetch the logs of a container
@@ -195,7 +189,7 @@ pub enum Command {
         containers: Vec<String>,
     },
     /// List images
-    Images,
+    Images(show::ImagesArgs),
     /// Manage named volumes (directories under the data root's volumes/)
     Volume {
         #[command(subcommand)]
@@ -288,6 +282,16 @@ fn run_options(root: &DataRoot, a: RunArgs) -> anyhow::Result<RunOptions> {
             stop_signal: a.stop_signal.unwrap_or_default(),
             restart_policy,
             stdin_once: a.interactive && !a.detach,
+            cap_add: a.cap_add,
+            cap_drop: a.cap_drop,
+            tmpfs: a
+                .tmpfs
+                .iter()
+                .map(|t| {
+                    let (dest, opts) = t.split_once(':').unwrap_or((t, ""));
+                    (dest.to_string(), opts.to_string())
+                })
+                .collect(),
         },
         // docker: `--entrypoint ""` clears the image's entrypoint; a word is the
         // new one (its arguments come from the command).
@@ -512,7 +516,7 @@ fn dispatch(cli: Cli, mut early: Trace) -> anyhow::Result<i32> {
         Command::Unpause { containers } => {
             each(&containers, |c| lifecycle::unpause(&root, c).map(|_| ()))
         }
-        Command::Ps { all, quiet } => show::ps(&root, all, quiet).map(|_| 0),
+        Command::Ps(a) => show::ps(&root, a).map(|_| 0),
         Command::Exec(a) => exec::exec(
             &root,
             &a.container,
@@ -523,6 +527,7 @@ fn dispatch(cli: Cli, mut early: Trace) -> anyhow::Result<i32> {
                 user: a.user,
                 env: a.env,
                 workdir: a.workdir,
+                detach: a.detach,
             },
         ),
         Command::Logs {
@@ -574,7 +579,7 @@ fn dispatch(cli: Cli, mut early: Trace) -> anyhow::Result<i32> {
         Command::Rm { force, containers } => {
             each(&containers, |c| lifecycle::rm(&root, c, force).map(|_| ()))
         }
-        Command::Images => show::images(&root).map(|_| 0),
+        Command::Images(a) => show::images(&root, a).map(|_| 0),
         Command::Volume { command } => volume::volume(&root, command).map(|_| 0),
         Command::Image(c) => image::dispatch(&root, c),
         Command::Check(a) => check::check(&root, a),

@@ -1,9 +1,9 @@
 //! What the read-only commands print: `ps`, `logs`, `top`, `stats`,
 //! `inspect`, `images`, in docker's columns and field names.
 
+use super::format;
 use crate::engine::container::{self, Record};
 use crate::engine::{DataRoot, describe};
-use crate::image::store::digest_hex;
 use crate::inspect::netdev;
 use crate::runtime::cgroups::Cgroup;
 use crate::runtime::logs;
@@ -38,65 +38,72 @@ fn table(header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
-/// docker's COMMAND column: quoted, cut at 20 characters with an ellipsis.
-fn command_column(r: &Record) -> String {
-    let full = std::iter::once(r.path.as_str())
-        .chain(r.args.iter().map(|s| s.as_str()))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let cut: String = if full.chars().count() > 20 {
-        format!("{}…", full.chars().take(19).collect::<String>())
+/// `glassbox ps`'s flags, docker's.
+#[derive(Debug, clap::Args)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Filter output based on conditions provided: id, name (regular
+    /// expressions), status, exited, label, ancestor, before, since, network, volume
+    #[arg(short, long = "filter")]
+    pub filter: Vec<String>,
+    /// Show n last created containers (includes all states)
+    #[arg(short = 'n', long = "last", default_value_t = -1, allow_hyphen_values = true)]
+    pub last: i64,
+    /// Show the latest created container (includes all states)
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only display container IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Display total file sizes
+    #[arg(short, long)]
+    pub size: bool,
+}
+
+/// `glassbox ps`: the engine's list (dockerd's rules for `-a`, `-n`, `-l`
+/// and `--filter`), printed as docker's table.
+pub fn ps(root: &DataRoot, a: PsArgs) -> anyhow::Result<()> {
+    let limit = if a.latest && a.last < 0 {
+        Some(1)
     } else {
-        full
+        usize::try_from(a.last).ok().filter(|n| *n > 0)
     };
-    format!("\"{cut}\"")
-}
-
-fn ago(ns: u64) -> String {
-    format!(
-        "{} ago",
-        timefmt::human_duration(timefmt::now_unix_ns().saturating_sub(ns))
-    )
-}
-
-/// `glassbox ps [-a] [-q]`.
-pub fn ps(root: &DataRoot, all: bool, quiet: bool) -> anyhow::Result<()> {
-    let records: Vec<Record> = container::list(root)?
-        .into_iter()
-        .filter(|r| all || r.is_running())
-        .collect();
-    if quiet {
+    let opts = describe::ListOptions {
+        all: a.all,
+        limit,
+        filters: describe::Filters::from_args(&a.filter)
+            .map_err(|e| crate::engine::EngineError::Invalid(e.0))?,
+    };
+    let records = describe::list_containers(root, &opts)?;
+    let trunc = !a.no_trunc;
+    if a.quiet {
         for r in &records {
-            println!("{}", r.short_id());
+            println!("{}", if trunc { r.short_id() } else { &r.id });
         }
         return Ok(());
     }
-    let rows: Vec<Vec<String>> = records
+    let rows: Vec<serde_json::Value> = records
         .iter()
-        .map(|r| {
-            vec![
-                r.short_id().to_string(),
-                r.image.clone(),
-                command_column(r),
-                ago(r.created),
-                r.status_line(),
-                crate::engine::network::ports_column(root, r),
-                r.name.clone(),
-            ]
-        })
+        .map(|r| format::container_row(root, r, trunc, a.size))
         .collect();
-    table(
-        &[
-            "CONTAINER ID",
-            "IMAGE",
-            "COMMAND",
-            "CREATED",
-            "STATUS",
-            "PORTS",
-            "NAMES",
-        ],
-        &rows,
-    );
+    let mut fields = vec![
+        "ID",
+        "Image",
+        "Command",
+        "RunningFor",
+        "Status",
+        "Ports",
+        "Names",
+    ];
+    if a.size {
+        fields.push("Size");
+    }
+    format::print_table(&fields, &format::container_headers(), &rows);
     Ok(())
 }
 
@@ -292,24 +299,74 @@ pub fn inspect(root: &DataRoot, names: &[String], format: Option<&str>) -> anyho
     Ok(code)
 }
 
-/// `glassbox images`.
-pub fn images(root: &DataRoot) -> anyhow::Result<()> {
+/// `glassbox images`'s flags, docker's.
+#[derive(Debug, clap::Args)]
+pub struct ImagesArgs {
+    /// Show all images (default hides intermediate images)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Show digests
+    #[arg(long)]
+    pub digests: bool,
+    /// Filter output based on conditions provided: dangling=true|false,
+    /// reference=PATTERN, label, before, since
+    #[arg(short, long = "filter")]
+    pub filter: Vec<String>,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only show image IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// REPOSITORY[:TAG]: only images with this name (a reference filter)
+    pub repository: Option<String>,
+}
+
+/// `glassbox images`: a row per tag (and `<none>` for a dangling image),
+/// newest image first, through the engine's filters.
+pub fn images(root: &DataRoot, a: ImagesArgs) -> anyhow::Result<()> {
     let store = root.images();
-    let mut rows = Vec::new();
-    for (reference, id) in store.tags()? {
-        let Ok(config) = store.config(&id) else {
-            continue;
-        };
-        let (repo, tag) = reference.rsplit_once(':').unwrap_or((&reference, "latest"));
-        let size = store.image_size(&config);
-        rows.push(vec![
-            repo.to_string(),
-            tag.to_string(),
-            digest_hex(&id)[..12].to_string(),
-            super::image::ago(config.created.as_deref()),
-            super::image::size(size),
-        ]);
+    let mut filters = a.filter.clone();
+    if let Some(r) = &a.repository {
+        filters.push(format!("reference={r}"));
     }
-    table(&["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], &rows);
+    let filters = describe::Filters::from_args(&filters)
+        .map_err(|e| crate::engine::EngineError::Invalid(e.0))?;
+    let rows = filters
+        .images(root, describe::image_rows(root, a.all))
+        .map_err(|e| crate::engine::EngineError::Invalid(e.0))?;
+    let mut rows: Vec<(u64, serde_json::Value)> = rows
+        .iter()
+        .filter_map(|(reference, id)| {
+            let config = store.config(id).ok()?;
+            let created = config
+                .created
+                .as_deref()
+                .and_then(timefmt::parse_rfc3339)
+                .unwrap_or(0);
+            Some((
+                created,
+                format::image_row(root, reference.as_deref(), id, &config, !a.no_trunc),
+            ))
+        })
+        .collect();
+    rows.sort_by(|x, y| {
+        y.0.cmp(&x.0)
+            .then_with(|| x.1["Repository"].as_str().cmp(&y.1["Repository"].as_str()))
+            .then_with(|| x.1["Tag"].as_str().cmp(&y.1["Tag"].as_str()))
+    });
+    let rows: Vec<serde_json::Value> = rows.into_iter().map(|(_, v)| v).collect();
+    if a.quiet {
+        for r in &rows {
+            println!("{}", r["ID"].as_str().unwrap_or(""));
+        }
+        return Ok(());
+    }
+    let fields: &[&str] = if a.digests {
+        &["Repository", "Tag", "Digest", "ID", "CreatedSince", "Size"]
+    } else {
+        &["Repository", "Tag", "ID", "CreatedSince", "Size"]
+    };
+    format::print_table(fields, &format::image_headers(), &rows);
     Ok(())
 }

@@ -62,6 +62,18 @@ pub struct RunConfig {
     /// `--label` / `Labels`: the user's metadata, as docker's `Config.Labels`.
     #[serde(default)]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// `--cap-add` / `HostConfig.CapAdd`, as given (`NET_ADMIN`,
+    /// `CAP_SYS_TIME`, `ALL`); checked at create, applied by
+    /// [`super::spec::capability_set`].
+    #[serde(default)]
+    pub cap_add: Vec<String>,
+    /// `--cap-drop` / `HostConfig.CapDrop`.
+    #[serde(default)]
+    pub cap_drop: Vec<String>,
+    /// `--tmpfs PATH[:OPTIONS]` / `HostConfig.Tmpfs`: a fresh tmpfs at each
+    /// destination, with its mount options (`size=64m,mode=1770`).
+    #[serde(default)]
+    pub tmpfs: std::collections::BTreeMap<String, String>,
 }
 
 /// `--device HOST[:CONTAINER][:PERMISSIONS]`: a host device node made inside,

@@ -24,7 +24,7 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
         .join(":");
     let running = r.state.status == "running";
     let paused = running && r.state.paused;
-    json!({
+    let mut doc = json!({
         "Id": r.id,
         "Created": timefmt::rfc3339(r.created),
         "Path": r.path,
@@ -64,6 +64,8 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
             "LogConfig": { "Type": "json-file", "Config": {} },
             "ReadonlyRootfs": c.read_only,
             "SecurityOpt": c.security_opt,
+            "CapAdd": if c.cap_add.is_empty() { Value::Null } else { json!(c.cap_add) },
+            "CapDrop": if c.cap_drop.is_empty() { Value::Null } else { json!(c.cap_drop) },
             "Binds": c.volumes.iter().map(|(s, d, ro)| format!("{s}:{d}{}", if *ro { ":ro" } else { "" })).collect::<Vec<_>>(),
             "CgroupParent": r.cgroup.rsplit_once('/').map(|(p, _)| p).unwrap_or(""),
         },
@@ -102,7 +104,12 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
             "Journal": paths.journal(),
             "Trace": paths.trace(),
         }
-    })
+    });
+    // docker leaves HostConfig.Tmpfs out when there is none (omitempty).
+    if !c.tmpfs.is_empty() {
+        doc["HostConfig"]["Tmpfs"] = json!(c.tmpfs);
+    }
+    doc
 }
 
 /// The references that name image `id` (docker's `RepoTags`).
@@ -314,9 +321,12 @@ impl Filters {
         Ok(())
     }
 
-    /// Keeps the containers the filters accept (docker's rules for `id`
-    /// (prefix), `name` (substring), `status`, `exited`, `label`,
-    /// `ancestor`, `before`, `since`, `network`, `volume`).
+    /// Keeps the containers the filters accept, by docker's rules: `id` and
+    /// `name` are regular expressions searched in the ID and the name (with
+    /// and without its `/`), `status` a state word, `exited` an exit code of
+    /// an exited container, `label` a key or `key=value`, `ancestor` an
+    /// image the container's image is or was built on, `before`/`since` a
+    /// container created after/before it, `network`, `volume`.
     pub fn containers(
         &self,
         root: &DataRoot,
@@ -371,8 +381,10 @@ impl Filters {
         Ok(records
             .into_iter()
             .filter(|r| {
-                any("id", &|v| r.id.starts_with(v))
-                    && any("name", &|v| r.name.contains(v.trim_start_matches('/')))
+                any("id", &|v| matches_pattern(v, &r.id))
+                    && any("name", &|v| {
+                        matches_pattern(v, &format!("/{}", r.name)) || matches_pattern(v, &r.name)
+                    })
                     && any("status", &|v| state_word(r) == v)
                     && any("exited", &|v| {
                         state_word(r) == "exited" && v.parse() == Ok(r.state.exit_code)
@@ -381,9 +393,11 @@ impl Filters {
                         Some((k, val)) => r.config.labels.get(k).is_some_and(|x| x == val),
                         None => r.config.labels.contains_key(v),
                     })
-                    && ancestors
-                        .as_ref()
-                        .is_none_or(|ids| ids.contains(&r.image_id))
+                    && ancestors.as_ref().is_none_or(|ids| {
+                        image_and_parents(&store, &r.image_id)
+                            .iter()
+                            .any(|i| ids.contains(i))
+                    })
                     && any("network", &|v| r.config.network == v)
                     && any("volume", &|v| {
                         r.config.volumes.iter().any(|(s, d, _)| {
@@ -454,9 +468,63 @@ impl Filters {
     }
 }
 
+/// docker's `filters.Match`: `pattern` is a regular expression searched
+/// anywhere in `text` (Go's RE2 syntax, which the regex crate shares); a
+/// pattern that does not compile matches nothing, as in dockerd.
+fn matches_pattern(pattern: &str, text: &str) -> bool {
+    regex::Regex::new(pattern).is_ok_and(|re| re.is_match(text))
+}
+
+/// `id` and the images it was built on, nearest first (`ancestor=` matches
+/// a container whose image descends from the named one).
+fn image_and_parents(store: &crate::image::ImageStore, id: &str) -> Vec<String> {
+    let mut chain = vec![id.to_string()];
+    while let Some(p) = chain
+        .last()
+        .and_then(|last| crate::image::manage::parent(store, last))
+    {
+        if chain.contains(&p) || chain.len() > 256 {
+            break;
+        }
+        chain.push(p);
+    }
+    chain
+}
+
+/// What `ps` / `GET /containers/json` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ListOptions {
+    /// Every state, not only running containers (`-a`, `all=1`).
+    pub all: bool,
+    /// At most this many, newest first (`-n`, `-l`, `limit=`); `None`: all.
+    pub limit: Option<usize>,
+    pub filters: Filters,
+}
+
+/// The containers `ps` lists, newest first, by dockerd's rules: without
+/// `all` only running ones, unless a `status` filter or a limit asks for
+/// others (a `status` filter implies `all`; `-n`/`-l` count every state).
+pub fn list_containers(root: &DataRoot, opts: &ListOptions) -> anyhow::Result<Vec<Record>> {
+    let records = super::container::list(root)?;
+    let every_state = opts.all || opts.filters.get("status").is_some() || opts.limit.is_some();
+    let records: Vec<Record> = records
+        .into_iter()
+        .filter(|r| every_state || r.is_running())
+        .collect();
+    let mut records = opts
+        .filters
+        .containers(root, records)
+        .map_err(|e| super::EngineError::Invalid(e.0))?;
+    if let Some(n) = opts.limit {
+        records.truncate(n);
+    }
+    Ok(records)
+}
+
 /// Every image row: one per tag, and one `<none>` row for an image with no
-/// tag that is no other image's parent's only name (docker's dangling images).
-pub fn image_rows(root: &DataRoot) -> Vec<(Option<String>, String)> {
+/// tag that is no other image's parent (docker's dangling images); `all`
+/// adds the untagged parents too (docker's intermediate images, `images -a`).
+pub fn image_rows(root: &DataRoot, all: bool) -> Vec<(Option<String>, String)> {
     let store = root.images();
     let tags = store.tags().unwrap_or_default();
     let mut rows: Vec<(Option<String>, String)> = tags
@@ -465,7 +533,7 @@ pub fn image_rows(root: &DataRoot) -> Vec<(Option<String>, String)> {
         .collect();
     let tagged: std::collections::BTreeSet<&String> = tags.values().collect();
     for id in crate::image::manage::all_images(&store) {
-        if !tagged.contains(&id) && !is_parent(&store, &id) {
+        if !tagged.contains(&id) && (all || !is_parent(&store, &id)) {
             rows.push((None, id));
         }
     }

@@ -30,9 +30,22 @@ pub struct ExecOptions {
     pub user: Option<String>,
     pub env: Vec<String>,
     pub workdir: Option<String>,
+    /// `-d`: start it and return; a forked `glassbox-exec` monitor waits for
+    /// it (as containerd's shim holds docker's exec'd processes) and drops
+    /// its output.
+    pub detach: bool,
 }
 
-/// Runs `command` in the container and returns its exit code.
+/// An exec'd process that runs, and our ends of its streams.
+struct Launched {
+    started: runtime::Started,
+    out_r: OwnedFd,
+    err_r: OwnedFd,
+    stdin_ours: Option<OwnedFd>,
+}
+
+/// Runs `command` in the container and returns its exit code (0 at once
+/// with `-d`, once the process runs).
 pub fn exec(
     root: &DataRoot,
     name: &str,
@@ -42,10 +55,11 @@ pub fn exec(
     super::require_root("glassbox exec")?;
     let record = container::find(root, name)?;
     if !record.is_running() {
-        bail!(
+        return Err(super::EngineError::Conflict(format!(
             "container {} is not running: start a new one with `glassbox run`",
             record.name
-        );
+        ))
+        .into());
     }
     if command.is_empty() {
         bail!(
@@ -53,64 +67,19 @@ pub fn exec(
             record.name
         );
     }
-    let paths = Paths::new(root, &record.id);
-    let mut spec = Spec::load(paths.bundle())?;
-    spec.process.args = command.to_vec();
-    spec.process.terminal = opts.tty;
-    if opts.tty {
-        spec.process.env.push("TERM=xterm".into());
-    }
-    spec.process.env.extend(opts.env.iter().cloned());
-    if let Some(w) = &opts.workdir {
-        spec.process.cwd = w.clone();
-    }
-    if let Some(u) = &opts.user {
-        // The container's root as its process sees it (/proc/PID/root), and
-        // every symlink under it resolved there, never on the host.
-        let base = std::path::PathBuf::from(format!("/proc/{}/root", record.state.pid));
-        let read = |f: &str| crate::image::inroot::account_file(&base, f);
-        let (uid, gid) = super::units::parse_user(u, &read("etc/passwd"), &read("etc/group"))?;
-        spec.process.user.uid = uid;
-        spec.process.user.gid = gid;
-    }
+    let spec = exec_spec(root, &record, command, opts)?;
     let cgroup = Cgroup::new(&root.cgroup_layout()?, &record.cgroup);
-    // The process's 0, 1 and 2: pipes of ours (stdin: /dev/null without -i).
-    let pipe = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe2");
-    let (out_r, out_w) = pipe()?;
-    let (err_r, err_w) = pipe()?;
-    let (stdin_child, stdin_ours): (OwnedFd, Option<OwnedFd>) = if opts.interactive && !opts.tty {
-        let (r, w) = pipe()?;
-        (r, Some(w))
-    } else {
-        let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
-        (OwnedFd::from(null), None)
-    };
+    if opts.detach {
+        return detached(record.state.pid, &spec, &cgroup);
+    }
     let forward = !opts.tty;
     let signals = shim::signal_fd(forward).context("signalfd")?;
-    let mut trace = Trace::default();
-    let started = runtime::exec(
-        record.state.pid,
-        &spec,
-        &cgroup,
-        [
-            stdin_child.as_raw_fd(),
-            out_w.as_raw_fd(),
-            err_w.as_raw_fd(),
-        ],
-        &mut trace,
-    );
-    drop((stdin_child, out_w, err_w));
-    let started = match started {
-        Ok(s) => s,
-        Err(RuntimeError::InitFailed { exit_code, message }) => {
-            return Err(super::run::StartError {
-                code: exit_code,
-                message,
-            }
-            .into());
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let Launched {
+        started,
+        out_r,
+        err_r,
+        stdin_ours,
+    } = launch(record.state.pid, &spec, &cgroup, opts.interactive)?;
     let master = started.console.as_ref();
     let _raw = master.and_then(|_| pty::RawMode::enter(0));
     if let (Some(m), Some(ws)) = (master, pty::window_size(0)) {
@@ -143,4 +112,175 @@ pub fn exec(
         &mut Terminal,
     );
     Ok(exit.code)
+}
+
+/// The exec'd process's spec: the container's `config.json` (user,
+/// capabilities, no_new_privs, environment, working directory, as `runc
+/// exec` reads it) with the command and `-t`, `-e`, `-w`, `-u` over it.
+fn exec_spec(
+    root: &DataRoot,
+    record: &container::Record,
+    command: &[String],
+    opts: &ExecOptions,
+) -> anyhow::Result<Spec> {
+    let paths = Paths::new(root, &record.id);
+    let mut spec = Spec::load(paths.bundle())?;
+    spec.process.args = command.to_vec();
+    spec.process.terminal = opts.tty;
+    if opts.tty {
+        spec.process.env.push("TERM=xterm".into());
+    }
+    spec.process.env.extend(opts.env.iter().cloned());
+    if let Some(w) = &opts.workdir {
+        spec.process.cwd = w.clone();
+    }
+    if let Some(u) = &opts.user {
+        // The container's root as its process sees it (/proc/PID/root), and
+        // every symlink under it resolved there, never on the host.
+        let base = std::path::PathBuf::from(format!("/proc/{}/root", record.state.pid));
+        let read = |f: &str| crate::image::inroot::account_file(&base, f);
+        let (uid, gid) = super::units::parse_user(u, &read("etc/passwd"), &read("etc/group"))?;
+        spec.process.user.uid = uid;
+        spec.process.user.gid = gid;
+    }
+    Ok(spec)
+}
+
+/// Starts the process with pipes of ours as its 0, 1 and 2 (stdin:
+/// /dev/null without `-i`; with `-t` a pty made inside, whose master comes
+/// back in `started.console`).
+fn launch(
+    container_pid: i32,
+    spec: &Spec,
+    cgroup: &Cgroup,
+    interactive: bool,
+) -> anyhow::Result<Launched> {
+    let pipe = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe2");
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    let (stdin_child, stdin_ours): (OwnedFd, Option<OwnedFd>) =
+        if interactive && !spec.process.terminal {
+            let (r, w) = pipe()?;
+            (r, Some(w))
+        } else {
+            let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
+            (OwnedFd::from(null), None)
+        };
+    let mut trace = Trace::default();
+    let started = runtime::exec(
+        container_pid,
+        spec,
+        cgroup,
+        [
+            stdin_child.as_raw_fd(),
+            out_w.as_raw_fd(),
+            err_w.as_raw_fd(),
+        ],
+        &mut trace,
+    );
+    drop((stdin_child, out_w, err_w));
+    match started {
+        Ok(started) => Ok(Launched {
+            started,
+            out_r,
+            err_r,
+            stdin_ours,
+        }),
+        Err(RuntimeError::InitFailed { exit_code, message }) => Err(super::run::StartError {
+            code: exit_code,
+            message,
+        }
+        .into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Output nobody reads (`exec -d`).
+struct Discard;
+
+impl shim::OutputSink for Discard {
+    fn write(&mut self, _: Stream, _: &[u8]) {}
+}
+
+/// `exec -d`: forks the `glassbox-exec` monitor, which starts the process,
+/// reports on a pipe whether it runs, then drains its output until it
+/// exits and reaps it. Returns 0 once it runs, or the start's error.
+fn detached(container_pid: i32, spec: &Spec, cgroup: &Cgroup) -> anyhow::Result<i32> {
+    use std::io::{Read, Write};
+    super::run::require_one_thread()?;
+    let (report_r, report_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe2")?;
+    // SAFETY: this process has one thread (checked just above), so the
+    // child inherits no lock held by another thread.
+    match unsafe { nix::unistd::fork() }.context("fork of the exec monitor")? {
+        nix::unistd::ForkResult::Child => {
+            drop(report_r);
+            let _ = nix::unistd::setsid();
+            let _ = nix::sys::prctl::set_name(c"glassbox-exec");
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                let _ = nix::unistd::dup2_stdin(&null);
+                let _ = nix::unistd::dup2_stdout(&null);
+                let _ = nix::unistd::dup2_stderr(&null);
+            }
+            let mut report = std::fs::File::from(report_w);
+            let launched = match launch(container_pid, spec, cgroup, false) {
+                Ok(l) => l,
+                Err(e) => {
+                    let (code, message) = match e.downcast_ref::<super::run::StartError>() {
+                        Some(s) => (s.code, s.message.clone()),
+                        None => (126, format!("{e:#}")),
+                    };
+                    let _ = report.write_all(format!("fail\t{code}\t{message}\n").as_bytes());
+                    // SAFETY: leave without running the parent's exit handlers twice.
+                    unsafe { libc::_exit(1) }
+                }
+            };
+            let _ = report.write_all(b"ok\t\n");
+            drop(report);
+            let Launched {
+                started,
+                out_r,
+                err_r,
+                ..
+            } = launched;
+            let mut outputs = vec![
+                (out_r.as_fd(), Stream::Stdout),
+                (err_r.as_fd(), Stream::Stderr),
+            ];
+            if let Some(m) = started.console.as_ref() {
+                outputs.push((m.as_fd(), Stream::Stdout));
+            }
+            let relay = Relay {
+                outputs,
+                input_to: None,
+                input_from: None,
+                pty_master: None,
+                forward_signals: false,
+                attach: None,
+            };
+            shim::relay_until_exit(started.pid, &started.pidfd, relay, None, &mut Discard);
+            // SAFETY: as above.
+            unsafe { libc::_exit(0) }
+        }
+        nix::unistd::ForkResult::Parent { .. } => {
+            drop(report_w);
+            let mut text = String::new();
+            let _ = std::fs::File::from(report_r).read_to_string(&mut text);
+            match text.split_once('\t') {
+                Some(("ok", _)) => Ok(0),
+                Some(("fail", rest)) => {
+                    let (code, msg) = rest.split_once('\t').unwrap_or(("126", rest));
+                    Err(super::run::StartError {
+                        code: code.trim().parse().unwrap_or(126),
+                        message: msg.trim().to_string(),
+                    }
+                    .into())
+                }
+                _ => bail!("the exec monitor exited before reporting whether the process runs"),
+            }
+        }
+    }
 }

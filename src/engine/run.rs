@@ -106,6 +106,7 @@ fn create_traced(root: &DataRoot, opts: &RunOptions, trace: &mut Trace) -> anyho
     if !["bridge", "none", "host", ""].contains(&opts.config.network.as_str()) {
         return Err(super::EngineError::NoSuchNetwork(opts.config.network.clone()).into());
     }
+    spec_builder::check_config(&opts.config)?;
     let t = now_ns();
     let (image_id, image) = image_for(root, &opts.image, trace)?;
     trace.step(
@@ -347,7 +348,7 @@ fn prepare_named(
         &mut trace,
     )?;
     let t = now_ns();
-    let mut spec = spec_builder::build(&record, image, uid, gid, layout.version() == 2);
+    let mut spec = spec_builder::build(&record, image, uid, gid, layout.version() == 2)?;
     super::network::apply_to_spec(&mut spec, &paths, &network);
     spec.save(&paths.dir)?;
     trace.step(
@@ -460,11 +461,11 @@ fn pipe() -> anyhow::Result<(OwnedFd, OwnedFd)> {
 /// (the allocator's, stdio's) would stay locked in it for ever. glassbox's
 /// CLI has one thread here; a threaded caller is refused rather than risk a
 /// monitor that hangs.
-fn require_one_thread() -> anyhow::Result<()> {
+pub(super) fn require_one_thread() -> anyhow::Result<()> {
     match crate::inspect::proc_stat::read_proc_stat(std::process::id()) {
         Ok(stat) if stat.num_threads > 1 => bail!(
-            "cannot start a detached container from a process with {} threads: \
-             the monitor is forked without exec; run `glassbox run -d` as its own process",
+            "cannot start a detached container or exec from a process with {} threads: \
+             the monitor is forked without exec; run `glassbox run -d` or `exec -d` as its own process",
             stat.num_threads
         ),
         _ => Ok(()),

@@ -7,6 +7,7 @@
 //! allow-list (`--device` adds to it). The runtime then does
 //! exactly what the file says, and so would runc.
 
+use super::EngineError;
 use super::container::Record;
 use crate::image::ImageConfig;
 use crate::runtime::cgroups::devices;
@@ -144,12 +145,175 @@ fn nofile_limit() -> u64 {
     }
 }
 
-/// Builds `config.json` for a container record.
-pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2: bool) -> Spec {
-    let caps: Vec<String> = capabilities::DEFAULT
+/// Every capability this kernel knows (bit up to /proc/sys/kernel/cap_last_cap),
+/// by name: what `--cap-add` may name, and what `--cap-add ALL` gives.
+fn known_capabilities() -> Vec<&'static str> {
+    let last = crate::inspect::proc_status::read_last_cap().unwrap_or(40);
+    crate::inspect::proc_status::CAPABILITIES
         .iter()
-        .map(|s| s.to_string())
-        .collect();
+        .filter(|(_, bit)| *bit <= last)
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+/// moby's `NormalizeLegacyCapabilities`: upper case, `CAP_` in front,
+/// `ALL` kept; a name this kernel does not know is docker's 400
+/// (`invalid CapAdd: unknown capability: "CAP_FOO"`).
+fn normalize_capabilities(names: &[String], what: &str) -> Result<Vec<String>, EngineError> {
+    let known = known_capabilities();
+    names
+        .iter()
+        .map(|n| {
+            let upper = n.trim().to_ascii_uppercase();
+            if upper == "ALL" {
+                return Ok(upper);
+            }
+            let full = if upper.starts_with("CAP_") {
+                upper
+            } else {
+                format!("CAP_{upper}")
+            };
+            if known.contains(&full.as_str()) {
+                Ok(full)
+            } else {
+                Err(EngineError::Invalid(format!(
+                    "invalid {what}: unknown capability: {full:?}"
+                )))
+            }
+        })
+        .collect()
+}
+
+/// The capabilities the process keeps (its bounding, permitted and
+/// effective sets), by moby's `TweakCapabilities`: docker's 14 defaults
+/// less `--cap-drop`, plus `--cap-add`; `--cap-add ALL` starts from every
+/// capability the kernel knows (less the drops), `--cap-drop ALL` from none
+/// (plus the adds).
+pub fn capability_set(add: &[String], drop: &[String]) -> Result<Vec<String>, EngineError> {
+    let add = normalize_capabilities(add, "CapAdd")?;
+    let drop = normalize_capabilities(drop, "CapDrop")?;
+    let all = "ALL".to_string();
+    let mut caps: Vec<String> = if add.contains(&all) {
+        known_capabilities()
+            .into_iter()
+            .map(str::to_string)
+            .filter(|c| !drop.contains(c))
+            .collect()
+    } else if drop.contains(&all) {
+        add
+    } else {
+        capabilities::DEFAULT
+            .iter()
+            .map(|s| s.to_string())
+            .filter(|c| !drop.contains(c))
+            .chain(add)
+            .collect()
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    caps.retain(|c| seen.insert(c.clone()));
+    Ok(caps)
+}
+
+/// The mount flags `--tmpfs` may give, each with the flag it cancels.
+const TMPFS_FLAG_PAIRS: [(&str, &str); 9] = [
+    ("noexec", "exec"),
+    ("nosuid", "suid"),
+    ("nodev", "dev"),
+    ("ro", "rw"),
+    ("noatime", "atime"),
+    ("nodiratime", "diratime"),
+    ("sync", "async"),
+    ("relatime", "norelatime"),
+    ("strictatime", "nostrictatime"),
+];
+
+/// The data options tmpfs takes (moby's list).
+const TMPFS_DATA: [&str; 7] = [
+    "size",
+    "mode",
+    "uid",
+    "gid",
+    "nr_inodes",
+    "nr_blocks",
+    "mpol",
+];
+
+/// `--tmpfs DEST:OPTIONS` as mount options: docker's defaults (`noexec,
+/// nosuid,nodev`), then the user's, a later flag cancelling an earlier one
+/// (`exec` cancels `noexec`) and a later `size=` replacing an earlier one
+/// (moby's `MergeTmpfsOptions`). A relative destination, `/`, or an option
+/// tmpfs does not take is docker's 400.
+pub fn tmpfs_options(dest: &str, options: &str) -> Result<Vec<String>, EngineError> {
+    if !dest.starts_with('/') || dest.trim_end_matches('/').is_empty() {
+        return Err(EngineError::Invalid(format!(
+            "invalid mount config for type \"tmpfs\": invalid mount path: '{dest}' mount path must be absolute and not /"
+        )));
+    }
+    let mut flags: Vec<&str> = vec!["noexec", "nosuid", "nodev"];
+    let mut data: Vec<(String, String)> = Vec::new();
+    for opt in options.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        if let Some((set, _)) = TMPFS_FLAG_PAIRS
+            .iter()
+            .find(|(set, clear)| opt == *set || opt == *clear)
+        {
+            flags.retain(|f| f != set);
+            if opt == *set {
+                flags.push(set);
+            }
+            continue;
+        }
+        match opt.split_once('=') {
+            Some((k, v)) if TMPFS_DATA.contains(&k) && !v.is_empty() => {
+                data.retain(|(key, _)| key != k);
+                data.push((k.to_string(), v.to_string()));
+            }
+            _ => {
+                return Err(EngineError::Invalid(format!(
+                    "invalid tmpfs option {opt:?} for {dest}: use mount flags (ro, exec, nosuid, …) \
+                     or size=, mode=, uid=, gid=, nr_inodes=, nr_blocks=, mpol="
+                )));
+            }
+        }
+    }
+    Ok(flags
+        .into_iter()
+        .map(str::to_string)
+        .chain(data.into_iter().map(|(k, v)| format!("{k}={v}")))
+        .collect())
+}
+
+/// Checks what create accepts of the flags that become `config.json`:
+/// the capability names, the `--tmpfs` options, and no two mounts at one
+/// destination (docker's `Duplicate mount point`).
+pub fn check_config(c: &crate::engine::container::RunConfig) -> Result<(), EngineError> {
+    capability_set(&c.cap_add, &c.cap_drop)?;
+    let mut seen = std::collections::BTreeSet::new();
+    let tmpfs = c.tmpfs.iter().map(|(d, o)| (d, Some(o)));
+    let binds = c.volumes.iter().map(|(_, d, _)| (d, None));
+    for (dest, options) in tmpfs.chain(binds) {
+        if let Some(o) = options {
+            tmpfs_options(dest, o)?;
+        }
+        let key = dest.trim_end_matches('/').to_string();
+        if !seen.insert(key) {
+            return Err(EngineError::Invalid(format!(
+                "Duplicate mount point: {dest}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Builds `config.json` for a container record; its capability names and
+/// tmpfs options were checked at create ([`check_config`]).
+pub fn build(
+    record: &Record,
+    image: &ImageConfig,
+    uid: u32,
+    gid: u32,
+    cgroup_v2: bool,
+) -> Result<Spec, EngineError> {
+    let caps = capability_set(&record.config.cap_add, &record.config.cap_drop)?;
     let mut namespaces: Vec<Namespace> = ["pid", "ipc", "uts", "mount"]
         .iter()
         .map(|t| Namespace {
@@ -176,6 +340,16 @@ pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2
             opts.push("ro");
         }
         mounts.push(mount(dst, "bind", src, &opts));
+    }
+    for (dest, options) in &record.config.tmpfs {
+        let mut opts = tmpfs_options(dest, options)?;
+        opts.push("rprivate".into());
+        mounts.push(Mount {
+            destination: dest.clone(),
+            typ: "tmpfs".into(),
+            source: "tmpfs".into(),
+            options: opts,
+        });
     }
     let c = &record.config;
     let resources = Resources {
@@ -219,7 +393,7 @@ pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2
     } else {
         "/".into()
     };
-    Spec {
+    Ok(Spec {
         oci_version: crate::runtime::spec::OCI_VERSION.into(),
         process: Process {
             terminal: c.tty,
@@ -277,5 +451,47 @@ pub fn build(record: &Record, image: &ImageConfig, uid: u32, gid: u32, cgroup_v2
                 .collect(),
         },
         annotations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn capabilities_tweak_as_moby_does() {
+        let caps = capability_set(&v(&["net_admin"]), &v(&["CAP_CHOWN", "kill"])).unwrap();
+        assert!(caps.contains(&"CAP_NET_ADMIN".to_string()));
+        assert!(!caps.contains(&"CAP_CHOWN".to_string()));
+        assert!(!caps.contains(&"CAP_KILL".to_string()));
+        assert_eq!(caps.len(), 13);
+        assert_eq!(
+            capability_set(&v(&["SYS_TIME"]), &v(&["ALL"])).unwrap(),
+            v(&["CAP_SYS_TIME"])
+        );
+        let all = capability_set(&v(&["ALL"]), &v(&["SYS_ADMIN"])).unwrap();
+        assert!(all.contains(&"CAP_SYS_MODULE".to_string()));
+        assert!(!all.contains(&"CAP_SYS_ADMIN".to_string()));
+        let err = capability_set(&v(&["FOO"]), &[]).unwrap_err().to_string();
+        assert_eq!(err, "invalid CapAdd: unknown capability: \"CAP_FOO\"");
+    }
+
+    #[test]
+    fn tmpfs_options_merge_over_docker_s_defaults() {
+        assert_eq!(
+            tmpfs_options("/run", "").unwrap(),
+            v(&["noexec", "nosuid", "nodev"])
+        );
+        assert_eq!(
+            tmpfs_options("/run", "exec,size=1m,size=2m,mode=1770").unwrap(),
+            v(&["nosuid", "nodev", "size=2m", "mode=1770"])
+        );
+        assert!(tmpfs_options("run", "").is_err());
+        assert!(tmpfs_options("/", "").is_err());
+        assert!(tmpfs_options("/run", "bogus").is_err());
     }
 }

@@ -19,6 +19,30 @@ pub fn random_id() -> String {
     hex(&bytes)
 }
 
+/// docker's `HumanSizeWithPrecision(n, 3)`, the sizes of `images` and
+/// `ps -s`: decimal units (`kB` is 1000 bytes), three significant digits,
+/// no trailing zeros: `512B`, `4.26MB`, `12.3kB`, `100MB`.
+pub fn docker_size(n: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    let before = if v < 1.0 {
+        1
+    } else {
+        v.log10().floor() as usize + 1
+    };
+    let decimals = 3usize.saturating_sub(before);
+    let mut text = format!("{v:.decimals$}");
+    if text.contains('.') {
+        text = text.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    text + UNITS[unit]
+}
+
 /// How [`human_bytes`] writes a size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SizeStyle {
@@ -51,6 +75,12 @@ mod tests {
 
     #[test]
     fn sizes_in_both_styles() {
+        assert_eq!(docker_size(0), "0B");
+        assert_eq!(docker_size(512), "512B");
+        assert_eq!(docker_size(4_261_100), "4.26MB");
+        assert_eq!(docker_size(12_340), "12.3kB");
+        assert_eq!(docker_size(100_000_000), "100MB");
+        assert_eq!(docker_size(1_500), "1.5kB");
         assert_eq!(human_bytes(512, SizeStyle::Docker), "512B");
         assert_eq!(human_bytes(1536, SizeStyle::Docker), "1.50KiB");
         assert_eq!(human_bytes(200 << 20, SizeStyle::Docker), "200.00MiB");

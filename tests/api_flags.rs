@@ -1,0 +1,667 @@
+//! docker's everyday flags, in the glassbox CLI and through `glassbox
+//! daemon` with the real docker CLI, on one engine: `ps --filter/-n/-l/
+//! --no-trunc/-s/-q`, `images -q/--filter`, `exec -d -w -u -e`, `run
+//! --cap-add/--cap-drop` (read back from the kernel's CapEff) and
+//! `--tmpfs` (read back from the container's mountinfo), `stop -s`, `logs
+//! --until`, `pause`/`unpause`. Each test makes its own data root (and
+//! daemon, on its own socket).
+
+mod api_util;
+mod common;
+
+use api_util::{ApiDaemon, docker_cli, err_text, text};
+use common::{TestRoot, have_root};
+use std::time::Duration;
+
+/// docker's 14 default capabilities as a mask (CapEff of a root process).
+const DEFAULT_CAPS: u64 = 0xa80425fb;
+
+fn cap_eff(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let hex = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .expect("CapEff line")
+        .trim();
+    u64::from_str_radix(hex, 16).unwrap()
+}
+
+/// The mount options of `dest` in the container's own mount table.
+fn mount_line(pid: u32, dest: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+        .unwrap()
+        .lines()
+        .find(|l| l.split_whitespace().nth(4) == Some(dest))
+        .unwrap_or_else(|| panic!("no mount at {dest} in the container"))
+        .to_string()
+}
+
+fn names(out: &str) -> Vec<String> {
+    let mut v: Vec<String> = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().last().map(str::to_string))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn ps_lists_filters_and_sizes_as_docker() {
+    if !have_root("ps_lists_filters_and_sizes_as_docker")
+        || docker_cli("ps_lists_filters_and_sizes_as_docker").is_none()
+    {
+        return;
+    }
+    let root = TestRoot::new("api-ps");
+    let p = std::process::id();
+    let (up, ended, made) = (
+        format!("psup{p}"),
+        format!("psend{p}"),
+        format!("psmade{p}"),
+    );
+    root.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &up,
+        "--network",
+        "none",
+        "-l",
+        "app=web",
+        "busybox",
+        "sh",
+        "-c",
+        "echo data > /grown; sleep 300",
+    ]);
+    let out = root.glassbox(&[
+        "run",
+        "--name",
+        &ended,
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    // A child image (commit) and a container made from it, but not started.
+    root.ok(&["commit", &ended, &format!("pschild{p}:1")]);
+    root.ok(&[
+        "create",
+        "--name",
+        &made,
+        "--network",
+        "none",
+        &format!("pschild{p}:1"),
+        "true",
+    ]);
+
+    // docker's header and columns; only the running one by default.
+    let ps = root.ok(&["ps"]);
+    let header: Vec<&str> = ps
+        .lines()
+        .next()
+        .unwrap()
+        .split("   ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "CONTAINER ID",
+            "IMAGE",
+            "COMMAND",
+            "CREATED",
+            "STATUS",
+            "PORTS",
+            "NAMES"
+        ],
+        "{ps}"
+    );
+    // Go's tabwriter: a column at least 10 wide ("IMAGE" and 5 spaces).
+    assert!(ps.contains("   IMAGE     COMMAND"), "{ps}");
+    assert_eq!(names(&ps), vec![up.clone()]);
+    assert!(ps.contains("\"sh -c echo data > /…\""), "{ps}");
+    let mut all = vec![up.clone(), ended.clone(), made.clone()];
+    all.sort();
+    assert_eq!(names(&root.ok(&["ps", "-a"])), all);
+    // -n and -l count every state, newest first.
+    assert_eq!(names(&root.ok(&["ps", "-l"])), vec![made.clone()]);
+    let mut two = vec![made.clone(), ended.clone()];
+    two.sort();
+    assert_eq!(names(&root.ok(&["ps", "-n", "2"])), two);
+    // A status filter implies -a; exited= needs an exited container.
+    assert_eq!(
+        names(&root.ok(&["ps", "-f", "status=exited"])),
+        vec![ended.clone()]
+    );
+    assert_eq!(
+        names(&root.ok(&["ps", "-a", "-f", "exited=3"])),
+        vec![ended.clone()]
+    );
+    assert_eq!(
+        names(&root.ok(&["ps", "-a", "-f", "status=created"])),
+        vec![made.clone()]
+    );
+    // name and id are regular expressions, as dockerd's.
+    assert_eq!(
+        names(&root.ok(&["ps", "-a", "-f", &format!("name=^psu.*{p}$")])),
+        vec![up.clone()]
+    );
+    assert_eq!(
+        names(&root.ok(&["ps", "-a", "-f", &format!("name=/psend{p}")])),
+        vec![ended.clone()]
+    );
+    let id = root.inspect(&up)["Id"].as_str().unwrap().to_string();
+    assert_eq!(
+        names(&root.ok(&["ps", "-a", "-f", &format!("id={}", &id[..8])])),
+        vec![up.clone()]
+    );
+    assert_eq!(
+        names(&root.ok(&["ps", "-a", "-f", "label=app=web"])),
+        vec![up.clone()]
+    );
+    assert_eq!(
+        names(&root.ok(&["ps", "-a", "-f", "label=app=db"])),
+        Vec::<String>::new()
+    );
+    // ancestor: the image itself or one built on it.
+    assert_eq!(
+        names(&root.ok(&["ps", "-a", "-f", &format!("ancestor=pschild{p}:1")])),
+        vec![made.clone()]
+    );
+    assert_eq!(
+        names(&root.ok(&["ps", "-a", "-f", "ancestor=busybox"])),
+        all
+    );
+    // Filters of one name are ORed, of two names ANDed.
+    let mut either = vec![up.clone(), ended.clone()];
+    either.sort();
+    assert_eq!(
+        names(&root.ok(&["ps", "-f", "status=running", "-f", "status=exited"])),
+        either
+    );
+    assert_eq!(
+        names(&root.ok(&["ps", "-f", "status=running", "-f", "exited=3"])),
+        Vec::<String>::new()
+    );
+    // -q, --no-trunc.
+    assert_eq!(root.ok(&["ps", "-q"]), format!("{}\n", &id[..12]));
+    assert_eq!(root.ok(&["ps", "-q", "--no-trunc"]), format!("{id}\n"));
+    let full = root.ok(&["ps", "--no-trunc"]);
+    assert!(full.contains(&id), "{full}");
+    assert!(
+        full.contains("\"sh -c echo data > /grown; sleep 300\""),
+        "{full}"
+    );
+    // -s: the writable layer (the file made inside) and the whole.
+    let sized = root.ok(&["ps", "-s"]);
+    let header = sized.lines().next().unwrap();
+    assert!(
+        header.contains("   NAMES") && header.ends_with("   SIZE"),
+        "{sized}"
+    );
+    let row = sized.lines().nth(1).unwrap();
+    assert!(
+        row.contains("B (virtual ") && !row.contains(" 0B (virtual"),
+        "{sized}"
+    );
+    // A bad filter: docker's words, exit 1.
+    let bad = root.glassbox(&["ps", "-f", "status=sleeping"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("invalid filter 'status=sleeping'"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+
+    // The daemon lists through the same engine function: the docker CLI
+    // gets the same containers for the same flags.
+    let d = ApiDaemon::start(root.path());
+    for flags in [
+        vec!["ps"],
+        vec!["ps", "-a"],
+        vec!["ps", "-l"],
+        vec!["ps", "-n", "2"],
+        vec!["ps", "-f", "status=exited"],
+        vec!["ps", "-a", "-f", "label=app=web"],
+        vec!["ps", "-a", "-f", "ancestor=busybox"],
+    ] {
+        assert_eq!(
+            names(&d.docker_ok(&flags)),
+            names(&root.ok(&flags)),
+            "{flags:?}"
+        );
+    }
+    assert_eq!(d.docker_ok(&["ps", "-q"]), root.ok(&["ps", "-q"]));
+    let bad = d.docker(&["ps", "-f", "status=sleeping"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        err_text(&bad).contains("invalid filter 'status=sleeping'"),
+        "{}",
+        err_text(&bad)
+    );
+    root.ok(&["rm", "-f", &up, &ended, &made]);
+    root.ok(&["rmi", &format!("pschild{p}:1")]);
+}
+
+#[test]
+fn images_quiet_filters_and_reference() {
+    if !have_root("images_quiet_filters_and_reference")
+        || docker_cli("images_quiet_filters_and_reference").is_none()
+    {
+        return;
+    }
+    let root = TestRoot::new("api-images");
+    let p = std::process::id();
+    let ctx = root.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nRUN echo one > /f\n").unwrap();
+    let tag = format!("imgq{p}:1");
+    root.ok(&["build", "-t", &tag, ctx.to_str().unwrap()]);
+    let first = root.inspect(&tag)["Id"].as_str().unwrap().to_string();
+    // The same tag again, from another build: the first image loses its
+    // name and becomes dangling.
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nRUN echo two > /f\n").unwrap();
+    root.ok(&["build", "-t", &tag, ctx.to_str().unwrap()]);
+    let second = root.inspect(&tag)["Id"].as_str().unwrap().to_string();
+    assert_ne!(first, second);
+    let short = |id: &str| id.trim_start_matches("sha256:")[..12].to_string();
+
+    let table = root.ok(&["images"]);
+    assert!(
+        table.starts_with("REPOSITORY   TAG       IMAGE ID       CREATED"),
+        "{table}"
+    );
+    assert!(table.contains("<none>       <none>"), "{table}");
+    let q = root.ok(&["images", "-q"]);
+    assert!(q.lines().any(|l| l == short(&first)), "{q}");
+    assert!(q.lines().any(|l| l == short(&second)), "{q}");
+    assert_eq!(
+        root.ok(&["images", "-q", "-f", "dangling=true"]),
+        format!("{}\n", short(&first))
+    );
+    assert!(
+        !root
+            .ok(&["images", "-q", "-f", "dangling=false"])
+            .contains(&short(&first))
+    );
+    assert_eq!(
+        root.ok(&["images", "-q", "-f", &format!("reference=imgq{p}*")]),
+        format!("{}\n", short(&second))
+    );
+    assert_eq!(
+        root.ok(&["images", "-q", &format!("imgq{p}")]),
+        format!("{}\n", short(&second))
+    );
+    assert_eq!(
+        root.ok(&["images", "-q", "--no-trunc", &tag]),
+        format!("{second}\n")
+    );
+    let bad = root.glassbox(&["images", "-f", "colour=red"]);
+    assert_eq!(bad.status.code(), Some(1));
+
+    // The daemon: the same filters through GET /images/json.
+    let d = ApiDaemon::start(root.path());
+    assert_eq!(
+        d.docker_ok(&["images", "-q", "-f", "dangling=true"]),
+        root.ok(&["images", "-q", "-f", "dangling=true"])
+    );
+    assert_eq!(
+        d.docker_ok(&["images", "-q", "-f", &format!("reference=imgq{p}*")]),
+        root.ok(&["images", "-q", "-f", &format!("reference=imgq{p}*")])
+    );
+    root.ok(&["rmi", &tag, &first]);
+}
+
+#[test]
+fn exec_detach_workdir_user_env() {
+    if !have_root("exec_detach_workdir_user_env") {
+        return;
+    }
+    let root = TestRoot::new("api-exec");
+    let name = format!("ex{}", std::process::id());
+    root.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    // -d returns while the process runs (it waits for a file the test
+    // writes afterwards); the glassbox-exec monitor reaps it.
+    assert_eq!(
+        root.ok(&[
+            "exec",
+            "-d",
+            &name,
+            "sh",
+            "-c",
+            "while [ ! -e /tmp/go ]; do usleep 20000; done; echo late > /tmp/late"
+        ]),
+        ""
+    );
+    let monitors = || {
+        common::sh("for p in /proc/[0-9]*; do cat $p/comm 2>/dev/null; done")
+            .lines()
+            .filter(|l| *l == "glassbox-exec")
+            .count()
+    };
+    assert!(
+        monitors() >= 1,
+        "no glassbox-exec monitor holds the process"
+    );
+    root.ok(&["exec", &name, "touch", "/tmp/go"]);
+    let mut late = String::new();
+    for _ in 0..100 {
+        late = root
+            .glassbox(&["exec", &name, "cat", "/tmp/late"])
+            .stdout
+            .iter()
+            .map(|b| *b as char)
+            .collect();
+        if !late.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(late, "late\n");
+    // A detached command that cannot start is reported, as docker's 127.
+    let out = root.glassbox(&["exec", "-d", &name, "no-such-command"]);
+    assert_eq!(out.status.code(), Some(127));
+    // -w, -u, -e reach the process.
+    assert_eq!(
+        root.ok(&[
+            "exec",
+            "-w",
+            "/tmp",
+            "-u",
+            "1000:1000",
+            "-e",
+            "GREETING=hi",
+            &name,
+            "sh",
+            "-c",
+            "echo $(pwd) $(id -u):$(id -g) $GREETING",
+        ]),
+        "/tmp 1000:1000 hi\n"
+    );
+    root.ok(&["rm", "-f", &name]);
+}
+
+#[test]
+fn cap_add_and_drop_reach_the_kernel() {
+    if !have_root("cap_add_and_drop_reach_the_kernel")
+        || docker_cli("cap_add_and_drop_reach_the_kernel").is_none()
+    {
+        return;
+    }
+    let root = TestRoot::new("api-caps");
+    let p = std::process::id();
+    let name = format!("caps{p}");
+    root.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        "none",
+        "--cap-add",
+        "net_admin",
+        "--cap-drop",
+        "CAP_CHOWN",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    let pid = root.pid_of(&name);
+    let want = (DEFAULT_CAPS | 1 << 12) & !1;
+    assert_eq!(cap_eff(pid), want, "CapEff {:#x}", cap_eff(pid));
+    // An exec'd process gets the container's sets (from config.json).
+    let status = root.ok(&["exec", &name, "grep", "CapEff", "/proc/self/status"]);
+    assert_eq!(status.trim(), format!("CapEff:\t{want:016x}"));
+    // What the kernel allows follows: no chown, but lo can go down.
+    let out = root.glassbox(&["exec", &name, "sh", "-c", "touch /f && chown 1 /f"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        root.ok(&[
+            "exec",
+            &name,
+            "sh",
+            "-c",
+            "ip link set lo down && cat /sys/class/net/lo/operstate"
+        ]),
+        "down\n"
+    );
+    let doc = root.inspect(&name);
+    assert_eq!(
+        doc["HostConfig"]["CapAdd"],
+        serde_json::json!(["net_admin"])
+    );
+    assert_eq!(
+        doc["HostConfig"]["CapDrop"],
+        serde_json::json!(["CAP_CHOWN"])
+    );
+    // A name the kernel does not know: docker's words, 125, nothing made.
+    let out = root.glassbox(&["run", "--rm", "--cap-add", "FLY", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("invalid CapAdd: unknown capability: \"CAP_FLY\""),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(root.ok(&["ps", "-aq"]).lines().count(), 1);
+
+    // Through the daemon: HostConfig.CapAdd/CapDrop, the same engine call.
+    let d = ApiDaemon::start(root.path());
+    let dname = format!("dcaps{p}");
+    d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &dname,
+        "--network",
+        "none",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "SYS_TIME",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(cap_eff(root.pid_of(&dname)), 1 << 25);
+    let out = d.docker(&["run", "--rm", "--cap-drop", "nope", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        err_text(&out).contains("invalid CapDrop: unknown capability: \"CAP_NOPE\""),
+        "{}",
+        err_text(&out)
+    );
+    root.ok(&["rm", "-f", &name, &dname]);
+}
+
+#[test]
+fn tmpfs_mounts_a_fresh_filesystem() {
+    if !have_root("tmpfs_mounts_a_fresh_filesystem")
+        || docker_cli("tmpfs_mounts_a_fresh_filesystem").is_none()
+    {
+        return;
+    }
+    let root = TestRoot::new("api-tmpfs");
+    let p = std::process::id();
+    let name = format!("tmp{p}");
+    root.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        "none",
+        "--read-only",
+        "--tmpfs",
+        "/scratch:size=1m,mode=1770",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    let pid = root.pid_of(&name);
+    let line = mount_line(pid, "/scratch");
+    // docker's defaults (noexec, nosuid, nodev) and the given size and mode.
+    assert!(line.contains(" - tmpfs tmpfs "), "{line}");
+    for opt in ["nosuid", "nodev", "noexec", "size=1024k", "mode=1770"] {
+        assert!(line.contains(opt), "{opt} missing: {line}");
+    }
+    // Writable though the root is read-only, and capped at its size.
+    let out = root.glassbox(&[
+        "exec",
+        &name,
+        "sh",
+        "-c",
+        "echo ok > /scratch/f && cat /scratch/f && dd if=/dev/zero of=/scratch/big bs=1k count=2048",
+    ]);
+    assert_eq!(text(&out).lines().next(), Some("ok"));
+    assert_ne!(out.status.code(), Some(0), "2 MiB fit into a 1 MiB tmpfs");
+    assert!(
+        err_text(&out).contains("No space left"),
+        "{}",
+        err_text(&out)
+    );
+    assert_eq!(
+        root.inspect(&name)["HostConfig"]["Tmpfs"],
+        serde_json::json!({"/scratch": "size=1m,mode=1770"})
+    );
+    // A bad option or a relative path: refused, nothing made.
+    let out = root.glassbox(&["run", "--rm", "--tmpfs", "/x:bogus", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("invalid tmpfs option \"bogus\""),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Through the daemon (HostConfig.Tmpfs): `exec` cancels the default noexec.
+    let d = ApiDaemon::start(root.path());
+    let dname = format!("dtmp{p}");
+    d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &dname,
+        "--network",
+        "none",
+        "--tmpfs",
+        "/run/x:exec",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    let line = mount_line(root.pid_of(&dname), "/run/x");
+    assert!(
+        line.contains(" - tmpfs ") && !line.contains("noexec"),
+        "{line}"
+    );
+    root.ok(&["rm", "-f", &name, &dname]);
+}
+
+#[test]
+fn stop_signal_logs_until_and_pause() {
+    if !have_root("stop_signal_logs_until_and_pause")
+        || docker_cli("stop_signal_logs_until_and_pause").is_none()
+    {
+        return;
+    }
+    let root = TestRoot::new("api-stop");
+    let p = std::process::id();
+    let name = format!("sig{p}");
+    let trap = "trap 'echo got USR1; exit 7' USR1; echo ready; while true; do usleep 50000; done";
+    root.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        trap,
+    ]);
+    // The trap is set once the n-th start has said "ready".
+    let wait_ready = |root: &TestRoot, name: &str, n: usize| {
+        for _ in 0..200 {
+            if root.ok(&["logs", name]).matches("ready").count() >= n {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{name} never became ready");
+    };
+    wait_ready(&root, &name, 1);
+    // pause freezes the cgroup: the kernel says frozen, ps says Paused.
+    root.ok(&["pause", &name]);
+    let cg = root.inspect(&name)["Glassbox"]["Cgroup"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let frozen = if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/{cg}/cgroup.events"))
+            .unwrap()
+            .contains("frozen 1")
+    } else {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/freezer/{cg}/freezer.state")).unwrap()
+            == "FROZEN\n"
+    };
+    assert!(frozen, "the cgroup is not frozen");
+    assert!(root.ok(&["ps"]).contains("(Paused)"));
+    root.ok(&["unpause", &name]);
+    assert!(!root.ok(&["ps"]).contains("(Paused)"));
+    // stop -s sends that signal first: the trap's exit code.
+    root.ok(&["stop", "-s", "USR1", "-t", "5", &name]);
+    let doc = root.inspect(&name);
+    assert_eq!(doc["State"]["ExitCode"], 7);
+
+    // logs --until: lines written before the time, not after.
+    let talk = format!("talk{p}");
+    root.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &talk,
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "echo early; sleep 2; echo late",
+    ]);
+    std::thread::sleep(Duration::from_millis(1000));
+    // A Unix time with its fraction, as docker accepts it.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let cut = format!("{}.{:09}", now.as_secs(), now.subsec_nanos());
+    root.ok(&["wait", &talk]);
+    assert_eq!(root.ok(&["logs", &talk]), "early\nlate\n");
+    assert_eq!(root.ok(&["logs", "--until", &cut, &talk]), "early\n");
+    assert_eq!(root.ok(&["logs", "--since", &cut, &talk]), "late\n");
+
+    // The same through the daemon.
+    let d = ApiDaemon::start(root.path());
+    assert_eq!(d.docker_ok(&["logs", "--until", &cut, &talk]), "early\n");
+    root.ok(&["start", &name]);
+    wait_ready(&root, &name, 2);
+    d.docker_ok(&["stop", "-s", "SIGUSR1", &name]);
+    assert_eq!(
+        d.docker_ok(&["inspect", "-f", "{{.State.ExitCode}}", &name]),
+        "7\n"
+    );
+    root.ok(&["rm", "-f", &name, &talk]);
+}
