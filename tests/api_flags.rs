@@ -237,6 +237,41 @@ fn ps_lists_filters_and_sizes_as_docker() {
         );
     }
     assert_eq!(d.docker_ok(&["ps", "-q"]), root.ok(&["ps", "-q"]));
+    // --format: Go templates over docker's fields, `table` with headers,
+    // `json`; the docker CLI formats the API's list itself, so its output
+    // for the same format is the reference.
+    for format in [
+        "{{.ID}} {{.Names}} {{.Image}} {{.Command}} {{.State}}",
+        "table {{.ID}}\t{{.Names}}\t{{.Image}}\t{{.Networks}}",
+        "{{.Names}}: {{.Labels}}",
+        "table {{.Names}}\t{{.Mounts}}\t{{.Ports}}",
+    ] {
+        assert_eq!(
+            root.ok(&["ps", "-a", "--format", format]),
+            d.docker_ok(&["ps", "-a", "--format", format]),
+            "{format}"
+        );
+    }
+    assert_eq!(
+        root.ok(&["ps", "--format", "{{.Names}} {{.Status}}"])
+            .split(' ')
+            .take(2)
+            .collect::<Vec<_>>(),
+        [up.as_str(), "Up"]
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(root.ok(&["ps", "--format", "json"]).trim()).unwrap();
+    assert_eq!(json["Names"], up.as_str());
+    assert_eq!(json["ID"], &id[..12]);
+    assert_eq!(json["State"], "running");
+    assert!(
+        root.ok(&["ps", "-a", "--format", "{{.Size}}"])
+            .lines()
+            .all(|l| l.contains("(virtual ")),
+        "a format that reads .Size gets sizes"
+    );
+    let bad = root.glassbox(&["ps", "--format", "{{.Nope"]);
+    assert_eq!(bad.status.code(), Some(125));
     let bad = d.docker(&["ps", "-f", "status=sleeping"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(
@@ -304,8 +339,29 @@ fn images_quiet_filters_and_reference() {
     let bad = root.glassbox(&["images", "-f", "colour=red"]);
     assert_eq!(bad.status.code(), Some(1));
 
-    // The daemon: the same filters through GET /images/json.
+    assert_eq!(
+        root.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}", &tag]),
+        format!("{tag}\n")
+    );
+    let table = root.ok(&["images", "--format", "table {{.ID}}\t{{.Tag}}", &tag]);
+    assert_eq!(
+        table,
+        format!("IMAGE ID       TAG\n{}   1\n", short(&second))
+    );
+
+    // The daemon: the same filters through GET /images/json, and the
+    // docker CLI's own formatting of them as the reference.
     let d = ApiDaemon::start(root.path());
+    for format in [
+        "{{.Repository}} {{.Tag}} {{.ID}} {{.Size}}",
+        "table {{.ID}}\t{{.Repository}}\t{{.Tag}}",
+    ] {
+        assert_eq!(
+            root.ok(&["images", "--format", format, &tag]),
+            d.docker_ok(&["images", "--format", format, &tag]),
+            "{format}"
+        );
+    }
     assert_eq!(
         d.docker_ok(&["images", "-q", "-f", "dangling=true"]),
         root.ok(&["images", "-q", "-f", "dangling=true"])

@@ -69,6 +69,60 @@ pub fn print_table(fields: &[&str], headers: &Value, rows: &[Value]) {
     print!("{}", tabwriter(&lines));
 }
 
+/// Prints list rows the way `--format` asks, as docker's formatter does:
+/// no format or `table`: the default table of `fields`; `json`: each row
+/// as one JSON object (`{{json .}}`); `table TEMPLATE`: a header (the
+/// template over the field names' headers), then a row per object,
+/// aligned by the tabwriter; any other text: the template per row, as is.
+/// `\t` and `\n` written out in the format are a tab and a newline.
+pub fn print_rows(
+    format: Option<&str>,
+    fields: &[&str],
+    headers: &Value,
+    rows: &[Value],
+) -> anyhow::Result<()> {
+    let format = format.unwrap_or("table");
+    if format.trim() == "table" {
+        print_table(fields, headers, rows);
+        return Ok(());
+    }
+    if format.trim() == "json" {
+        for r in rows {
+            println!("{}", serde_json::to_string(r)?);
+        }
+        return Ok(());
+    }
+    let (table, text) = match format.trim_start().strip_prefix("table") {
+        Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => (true, rest),
+        _ => (false, format),
+    };
+    let text = text
+        .trim_matches(' ')
+        .replace("\\t", "\t")
+        .replace("\\n", "\n");
+    let template = super::template::Template::parse(&text)?;
+    let mut lines = Vec::new();
+    if table {
+        lines.push(template.render(headers)?);
+    }
+    for r in rows {
+        lines.push(template.render(r)?);
+    }
+    if table {
+        print!("{}", tabwriter(&lines));
+    } else {
+        for l in lines {
+            println!("{l}");
+        }
+    }
+    Ok(())
+}
+
+/// Whether a `--format` reads the `Size` field (docker then asks for sizes).
+pub fn uses_size(format: Option<&str>) -> bool {
+    format.is_some_and(|f| f.contains(".Size"))
+}
+
 /// `2026-11-27 20:31:04 +0000 UTC`: Go's `time.Time.String()` in UTC, as
 /// docker's `CreatedAt` prints.
 pub fn go_time(unix_ns: u64) -> String {
@@ -241,6 +295,15 @@ mod tests {
             "\"sh -c while true; d…\""
         );
         assert_eq!(quote("a\"b"), "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn table_formats_render_headers_then_rows() {
+        let rows = [json!({"ID": "abc", "Names": "web", "Status": "Up 1 second"})];
+        let headers = container_headers();
+        let t = super::super::template::Template::parse("{{.ID}}\t{{.Names}}").unwrap();
+        assert_eq!(t.render(&headers).unwrap(), "CONTAINER ID\tNAMES");
+        assert_eq!(t.render(&rows[0]).unwrap(), "abc\tweb");
     }
 
     #[test]

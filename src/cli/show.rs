@@ -48,6 +48,12 @@ pub struct PsArgs {
     /// expressions), status, exited, label, ancestor, before, since, network, volume
     #[arg(short, long = "filter")]
     pub filter: Vec<String>,
+    /// Format output: table (the default), table TEMPLATE, json, or a Go
+    /// template ({{.ID}} {{.Names}} {{.Status}} {{.Image}} {{.Command}}
+    /// {{.RunningFor}} {{.CreatedAt}} {{.Ports}} {{.State}} {{.Size}}
+    /// {{.Labels}} {{.Mounts}} {{.Networks}})
+    #[arg(long)]
+    pub format: Option<String>,
     /// Show n last created containers (includes all states)
     #[arg(short = 'n', long = "last", default_value_t = -1, allow_hyphen_values = true)]
     pub last: i64,
@@ -87,9 +93,10 @@ pub fn ps(root: &DataRoot, a: PsArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    let size = a.size || format::uses_size(a.format.as_deref());
     let rows: Vec<serde_json::Value> = records
         .iter()
-        .map(|r| format::container_row(root, r, trunc, a.size))
+        .map(|r| format::container_row(root, r, trunc, size))
         .collect();
     let mut fields = vec![
         "ID",
@@ -103,8 +110,12 @@ pub fn ps(root: &DataRoot, a: PsArgs) -> anyhow::Result<()> {
     if a.size {
         fields.push("Size");
     }
-    format::print_table(&fields, &format::container_headers(), &rows);
-    Ok(())
+    format::print_rows(
+        a.format.as_deref(),
+        &fields,
+        &format::container_headers(),
+        &rows,
+    )
 }
 
 /// `glassbox logs [-f] [--tail N] [-t] [--since T] [--until T]`: the
@@ -312,6 +323,11 @@ pub struct ImagesArgs {
     /// reference=PATTERN, label, before, since
     #[arg(short, long = "filter")]
     pub filter: Vec<String>,
+    /// Format output: table (the default), table TEMPLATE, json, or a Go
+    /// template ({{.Repository}} {{.Tag}} {{.ID}} {{.CreatedSince}}
+    /// {{.CreatedAt}} {{.Size}} {{.Digest}} {{.Containers}})
+    #[arg(long)]
+    pub format: Option<String>,
     /// Don't truncate output
     #[arg(long)]
     pub no_trunc: bool,
@@ -367,6 +383,5 @@ pub fn images(root: &DataRoot, a: ImagesArgs) -> anyhow::Result<()> {
     } else {
         &["Repository", "Tag", "ID", "CreatedSince", "Size"]
     };
-    format::print_table(fields, &format::image_headers(), &rows);
-    Ok(())
+    format::print_rows(a.format.as_deref(), fields, &format::image_headers(), &rows)
 }
