@@ -222,11 +222,18 @@ fn a_record_whose_process_is_gone_reads_as_exited() {
     let state_path =
         std::path::Path::new(doc["Glassbox"]["Bundle"].as_str().unwrap()).join("state.json");
     // Pretend the record's process started at another time: a reused PID.
+    // Nobody recorded how it ended, so it is not "exited" with a made-up
+    // code: it is dead, and says why.
     let mut rec: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
     rec["state"]["pid_start"] = serde_json::json!(1);
     std::fs::write(&state_path, serde_json::to_vec(&rec).unwrap()).unwrap();
-    assert_eq!(root.inspect("ghost")["State"]["Status"], "exited");
+    let state = &root.inspect("ghost")["State"];
+    assert_eq!(state["Status"], "dead", "{state}");
+    assert!(
+        state["Error"].as_str().unwrap().contains("exit status"),
+        "{state}"
+    );
     assert!(!root.ok(&["ps"]).contains("ghost"));
 }
 

@@ -295,7 +295,7 @@ pub fn serve(root: DataRoot, opts: DaemonOptions) -> anyhow::Result<()> {
     let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).context("signalfd")?;
     let listener = bind(&opts.socket)?;
     let daemon = Arc::new(Daemon::new(root)?);
-    eprintln!(
+    crate::errln!(
         "glassbox daemon: API {} (down to {}) on unix://{}, data root {}",
         super::API_VERSION,
         super::MIN_API_VERSION,
@@ -319,7 +319,7 @@ pub fn serve(root: DataRoot, opts: DaemonOptions) -> anyhow::Result<()> {
             let name = sig
                 .and_then(|s| Signal::try_from(s as i32).ok())
                 .map_or("a signal", |s| s.as_str());
-            eprintln!(
+            crate::errln!(
                 "glassbox daemon: {name}: no longer accepting; containers keep running under their shims"
             );
             let _ = std::fs::remove_file(&opts.socket);

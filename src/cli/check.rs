@@ -68,7 +68,7 @@ fn load_progress() -> anyhow::Result<(PathBuf, Option<progress::Owner>, Progress
     let (path, owner) = progress::default_path()?;
     let loaded = progress::load(&path)?;
     if let Some(w) = loaded.warning {
-        eprintln!("glassbox: {w}");
+        crate::errln!("glassbox: {w}");
     }
     Ok((path, owner, loaded.progress))
 }
@@ -109,7 +109,7 @@ pub fn check(root: &DataRoot, args: CheckArgs) -> anyhow::Result<i32> {
             .map(|e| {
                 let r = honesty::verify(root, &setup, e);
                 if args.format == Format::Text {
-                    print!("{}", report::line(&r));
+                    crate::out!("{}", report::line(&r));
                 }
                 r
             })
@@ -133,7 +133,7 @@ pub fn check(root: &DataRoot, args: CheckArgs) -> anyhow::Result<i32> {
             }
             // Merged under the lock with what the file holds now.
             if let Err(e) = progress::save(&path, &progress, owner.as_ref()) {
-                eprintln!("glassbox: {e}");
+                crate::errln!("glassbox: {e}");
             }
         }
         results
@@ -144,9 +144,9 @@ pub fn check(root: &DataRoot, args: CheckArgs) -> anyhow::Result<i32> {
         "glassbox check"
     };
     if args.verify && args.format == Format::Text {
-        print!("{}", report::summary_line(&results));
+        crate::out!("{}", report::summary_line(&results));
     } else {
-        print!("{}", report::render(args.format, title, &results));
+        crate::out!("{}", report::render(args.format, title, &results));
     }
     Ok(if Summary::of(&results).all_passed() {
         0
@@ -176,9 +176,9 @@ pub fn exercise(root_path: &std::path::Path, args: ExerciseArgs) -> anyhow::Resu
         let copied = exercises::workdir::prepare(&work, &assets, owner.as_ref())
             .map_err(|e| anyhow::anyhow!(e))?;
         for c in copied {
-            eprintln!("copied {c} from {}", assets.display());
+            crate::errln!("copied {c} from {}", assets.display());
         }
-        println!("{}", work.display());
+        crate::outln!("{}", work.display());
         return Ok(0);
     }
     let (_, all) = load_exercises()?;
@@ -193,7 +193,7 @@ pub fn exercise(root_path: &std::path::Path, args: ExerciseArgs) -> anyhow::Resu
         ExerciseCommand::List { topic } => {
             for e in exercises::select(&all, topic.as_deref()) {
                 let p = progress.exercise(&e.id);
-                println!(
+                crate::outln!(
                     "{:>2}  {:<22} {:<7} {:<8} {}",
                     e.topic,
                     e.id,
@@ -255,7 +255,7 @@ pub fn exercise(root_path: &std::path::Path, args: ExerciseArgs) -> anyhow::Resu
         ExerciseCommand::Workdir => {}
     }
     for line in said {
-        println!("{line}");
+        crate::outln!("{line}");
     }
     Ok(0)
 }

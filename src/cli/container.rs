@@ -69,7 +69,7 @@ pub fn start(
         let mut code = 0;
         for n in names {
             match crate::engine::run::start(root, n, wait_attach) {
-                Ok(_) => println!("{n}"),
+                Ok(_) => crate::outln!("{n}"),
                 Err(e) => {
                     super::print_error(&e);
                     code = 1;
@@ -163,7 +163,7 @@ pub fn wait_all(root: &DataRoot, names: &[String]) -> anyhow::Result<i32> {
         match wait::begin(root, n, wait::Condition::NotRunning) {
             Ok(mut w) => {
                 if let Some(o) = w.wait(root, &|| true) {
-                    println!("{}", o.code);
+                    crate::outln!("{}", o.code);
                 }
             }
             Err(e) => {
@@ -187,7 +187,7 @@ pub fn restart(
         let result = crate::engine::lifecycle::stop(root, n, Duration::from_secs(timeout), signal)
             .and_then(|r| crate::engine::run::start(root, &r.id, 0));
         match result {
-            Ok(_) => println!("{n}"),
+            Ok(_) => crate::outln!("{n}"),
             Err(e) => {
                 super::print_error(&e);
                 code = 1;
@@ -370,7 +370,7 @@ pub fn cp_helper(root: &DataRoot, op: &str, id: &str, path: &str) -> anyhow::Res
     match op {
         "stat" => {
             let s = crate::engine::archive::stat(&r.name, path)?;
-            println!("{}", serde_json::to_string(&s)?);
+            crate::outln!("{}", serde_json::to_string(&s)?);
         }
         "get" => {
             crate::engine::archive::stat(&r.name, path)?;

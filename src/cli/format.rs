@@ -66,7 +66,7 @@ pub fn print_table(fields: &[&str], headers: &Value, rows: &[Value]) {
                 .join("\t"),
         );
     }
-    print!("{}", tabwriter(&lines));
+    crate::out!("{}", tabwriter(&lines));
 }
 
 /// Prints list rows the way `--format` asks, as docker's formatter does:

@@ -112,7 +112,7 @@ fn table(header: &[&str], rows: &[Vec<String>]) {
                 out.push_str(&format!("{c:<w$}   ", w = widths[i]));
             }
         }
-        println!("{}", out.trim_end());
+        crate::outln!("{}", out.trim_end());
     };
     line(&header.iter().map(|s| s.to_string()).collect::<Vec<_>>());
     for r in rows {
@@ -195,9 +195,9 @@ pub fn dispatch(root: &DataRoot, command: ImageCommand) -> anyhow::Result<i32> {
             let mut code = 0;
             for i in images {
                 match manage::rmi(root, &i, force) {
-                    Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+                    Ok(lines) => lines.iter().for_each(|l| crate::outln!("{l}")),
                     Err(e) => {
-                        eprintln!("glassbox: {e:#}");
+                        crate::errln!("glassbox: {e:#}");
                         code = 1;
                     }
                 }
@@ -218,7 +218,7 @@ pub fn dispatch(root: &DataRoot, command: ImageCommand) -> anyhow::Result<i32> {
                 message.as_deref().unwrap_or(""),
                 pause,
             )?;
-            println!("{id}");
+            crate::outln!("{id}");
             Ok(0)
         }
         ImageCommand::Diff { container } => {
@@ -300,8 +300,8 @@ pub fn dispatch(root: &DataRoot, command: ImageCommand) -> anyhow::Result<i32> {
             };
             for (tag, id) in loaded {
                 match tag {
-                    Some(t) => println!("Loaded image: {t}"),
-                    None => println!("Loaded image ID: {id}"),
+                    Some(t) => crate::outln!("Loaded image: {t}"),
+                    None => crate::outln!("Loaded image ID: {id}"),
                 }
             }
             Ok(0)

@@ -397,7 +397,7 @@ pub fn main() -> i32 {
             ),
             Ok(None) => {}
             Err(e) => {
-                eprintln!("glassbox: {e}");
+                crate::errln!("glassbox: {e}");
                 return 125;
             }
         }
@@ -409,17 +409,31 @@ pub fn main() -> i32 {
         cli.command,
         Some(Command::Run(_)) | Some(Command::Create(_))
     );
-    match dispatch(cli, early) {
+    let root = std::fs::canonicalize(&cli.root).unwrap_or_else(|_| cli.root.clone());
+    let code = match dispatch(cli, early) {
         Ok(code) => code,
+        // The reader of stdout is gone (`glassbox save busybox | head -c1`).
+        Err(e) if crate::util::out::is_broken_pipe(&e) => {
+            crate::util::out::mark_closed();
+            0
+        }
         Err(e) => {
             if let Some(start) = e.downcast_ref::<StartError>() {
-                eprintln!("glassbox: {}", start.message);
-                return start.code;
+                crate::errln!("glassbox: {}", start.message);
+                start.code
+            } else if let Some(said) = crate::engine::disk::explain_at(&root, &e) {
+                crate::errln!("glassbox: {said}");
+                125
+            } else {
+                let engine = print_error(&e);
+                if engine && !creates { 1 } else { 125 }
             }
-            let engine = print_error(&e);
-            if engine && !creates { 1 } else { 125 }
         }
+    };
+    for notice in crate::image::store::take_notices() {
+        crate::errln!("glassbox: {notice}");
     }
+    crate::util::out::finish(code)
 }
 
 /// Prints an error in docker's words: the engine's refusals (no such
@@ -431,11 +445,11 @@ pub fn print_error(e: &anyhow::Error) -> bool {
         .find_map(|c| c.downcast_ref::<crate::engine::EngineError>())
     {
         Some(err) => {
-            eprintln!("Error response from daemon: {err}");
+            crate::errln!("Error response from daemon: {err}");
             true
         }
         None => {
-            eprintln!("glassbox: {e:#}");
+            crate::errln!("glassbox: {e:#}");
             false
         }
     }
@@ -475,14 +489,14 @@ fn dispatch(cli: Cli, mut early: Trace) -> anyhow::Result<i32> {
             match run::run(&root, &opts)? {
                 Outcome::Exited(code) => Ok(code),
                 Outcome::Detached(id) => {
-                    println!("{id}");
+                    crate::outln!("{id}");
                     Ok(0)
                 }
             }
         }
         Command::Create(a) => {
             let record = crate::engine::run::create(&root, &run_options(&root, a)?)?;
-            println!("{}", record.id);
+            crate::outln!("{}", record.id);
             Ok(0)
         }
         Command::Start {
@@ -576,9 +590,13 @@ fn dispatch(cli: Cli, mut early: Trace) -> anyhow::Result<i32> {
             let sig = parse_signal(&signal)?;
             each(&containers, |c| lifecycle::kill(&root, c, sig).map(|_| ()))
         }
-        Command::Rm { force, containers } => {
-            each(&containers, |c| lifecycle::rm(&root, c, force).map(|_| ()))
-        }
+        Command::Rm { force, containers } => each(&containers, |c| {
+            let removed = lifecycle::rm(&root, c, force)?;
+            for w in &removed.warnings {
+                crate::errln!("glassbox: rm {c}: {w}");
+            }
+            Ok(())
+        }),
         Command::Images(a) => show::images(&root, a).map(|_| 0),
         Command::Volume { command } => volume::volume(&root, command).map(|_| 0),
         Command::Image(c) => image::dispatch(&root, c),
@@ -599,13 +617,22 @@ fn dispatch(cli: Cli, mut early: Trace) -> anyhow::Result<i32> {
         }
         Command::Cleanup => {
             let report = cleanup::cleanup(&root)?;
-            println!(
+            crate::outln!(
                 "removed {} container(s) and every kernel object in the journals of {}",
                 report.containers,
                 root.path.display()
             );
+            if report.temporaries > 0 {
+                crate::outln!(
+                    "removed {} temporary file(s) of killed loads, builds and writes",
+                    report.temporaries
+                );
+            }
+            for w in &report.warnings {
+                crate::errln!("glassbox: cleanup: {w}");
+            }
             for e in &report.errors {
-                eprintln!("glassbox: cleanup: {e}");
+                crate::errln!("glassbox: cleanup: left: {e}");
             }
             Ok(if report.errors.is_empty() { 0 } else { 1 })
         }
@@ -618,7 +645,9 @@ fn each(names: &[String], mut f: impl FnMut(&str) -> anyhow::Result<()>) -> anyh
     let mut code = 0;
     for n in names {
         match f(n) {
-            Ok(()) => println!("{n}"),
+            Ok(()) => {
+                crate::outln!("{n}");
+            }
             Err(e) => {
                 print_error(&e);
                 code = 1;

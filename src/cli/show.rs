@@ -30,7 +30,7 @@ fn table(header: &[&str], rows: &[Vec<String>]) {
                 out.push_str(&format!("{c:<w$}   ", w = widths[i]));
             }
         }
-        println!("{}", out.trim_end());
+        crate::outln!("{}", out.trim_end());
     };
     line(header.iter().map(|s| s.to_string()).collect());
     for r in rows {
@@ -89,7 +89,7 @@ pub fn ps(root: &DataRoot, a: PsArgs) -> anyhow::Result<()> {
     let trunc = !a.no_trunc;
     if a.quiet {
         for r in &records {
-            println!("{}", if trunc { r.short_id() } else { &r.id });
+            crate::outln!("{}", if trunc { r.short_id() } else { &r.id });
         }
         return Ok(());
     }
@@ -151,7 +151,7 @@ pub fn logs(
 pub fn port(root: &DataRoot, name: &str) -> anyhow::Result<()> {
     let record = container::find(root, name)?;
     for line in crate::engine::network::port_lines(root, &record) {
-        println!("{line}");
+        crate::outln!("{line}");
     }
     Ok(())
 }
@@ -261,7 +261,7 @@ pub fn stats(root: &DataRoot, names: &[String], all: bool, no_stream: bool) -> a
             ]);
         }
         if !no_stream {
-            print!("\x1b[2J\x1b[H");
+            crate::out!("\x1b[2J\x1b[H");
         }
         table(
             &[
@@ -275,10 +275,9 @@ pub fn stats(root: &DataRoot, names: &[String], all: bool, no_stream: bool) -> a
             ],
             &rows,
         );
-        if no_stream {
+        if no_stream || crate::util::out::closed() {
             return Ok(());
         }
-        let _ = std::io::stdout().flush();
     }
 }
 
@@ -295,17 +294,17 @@ pub fn inspect(root: &DataRoot, names: &[String], format: Option<&str>) -> anyho
         } else if let Ok((id, config)) = root.images().resolve(n) {
             docs.push(describe::image_json(root, &id, &config));
         } else {
-            eprintln!("glassbox: no such object: {n}");
+            crate::errln!("glassbox: no such object: {n}");
             code = 1;
         }
     }
     match template {
         Some(t) => {
             for doc in &docs {
-                println!("{}", t.render(doc)?);
+                crate::outln!("{}", t.render(doc)?);
             }
         }
-        None => println!("{}", serde_json::to_string_pretty(&docs)?),
+        None => crate::outln!("{}", serde_json::to_string_pretty(&docs)?),
     }
     Ok(code)
 }
@@ -342,6 +341,8 @@ pub struct ImagesArgs {
 /// newest image first, through the engine's filters.
 pub fn images(root: &DataRoot, a: ImagesArgs) -> anyhow::Result<()> {
     let store = root.images();
+    // A damaged repositories.json is said (and rebuilt) here, not skipped.
+    store.tags()?;
     let mut filters = a.filter.clone();
     if let Some(r) = &a.repository {
         filters.push(format!("reference={r}"));
@@ -374,7 +375,7 @@ pub fn images(root: &DataRoot, a: ImagesArgs) -> anyhow::Result<()> {
     let rows: Vec<serde_json::Value> = rows.into_iter().map(|(_, v)| v).collect();
     if a.quiet {
         for r in &rows {
-            println!("{}", r["ID"].as_str().unwrap_or(""));
+            crate::outln!("{}", r["ID"].as_str().unwrap_or(""));
         }
         return Ok(());
     }

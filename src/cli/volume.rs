@@ -31,18 +31,18 @@ pub fn volume(root: &DataRoot, command: VolumeCommand) -> anyhow::Result<()> {
     match command {
         VolumeCommand::Create { name } => {
             volume::create(root, &name)?;
-            println!("{name}");
+            crate::outln!("{name}");
         }
         VolumeCommand::Ls { quiet } => {
             let all = volume::list(root)?;
             if !quiet {
-                println!("{:<15} VOLUME NAME", "DRIVER");
+                crate::outln!("{:<15} VOLUME NAME", "DRIVER");
             }
             for v in all {
                 if quiet {
-                    println!("{}", v.name);
+                    crate::outln!("{}", v.name);
                 } else {
-                    println!("{:<15} {}", "local", v.name);
+                    crate::outln!("{:<15} {}", "local", v.name);
                 }
             }
         }
@@ -63,12 +63,12 @@ pub fn volume(root: &DataRoot, command: VolumeCommand) -> anyhow::Result<()> {
                     "Scope": "local",
                 }));
             }
-            println!("{}", serde_json::to_string_pretty(&docs)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&docs)?);
         }
         VolumeCommand::Rm { names } => {
             for name in names {
                 volume::remove(root, &name)?;
-                println!("{name}");
+                crate::outln!("{name}");
             }
         }
     }

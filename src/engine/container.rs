@@ -7,9 +7,26 @@
 //! "running" is checked against the kernel each time it is read: if its PID is
 //! gone, or now belongs to another process (PIDs are reused; the start time in
 //! /proc/PID/stat tells them apart), the container is reported as exited.
+//!
+//! ## States
+//!
+//! | `status`  | what holds                                            | `ps` |
+//! | --- | --- | --- |
+//! | `created` | directory, record and name made; not started (yet)     | `Created` |
+//! | `running` | its process runs (and is not a zombie)                 | `Up 3 minutes`, `(Paused)` while frozen, `(unmonitored)` if its monitor is gone |
+//! | `exited`  | its process ended; the exit status is the kernel's     | `Exited (137) 2 seconds ago` |
+//! | `dead`    | its record cannot be read, its removal left something, it ended while no one watched, or its start was killed part way | `Dead (why)` |
+//!
+//! A container is *made* ([`create`]) before anything of it exists in the
+//! kernel: its directory, then its record (`created`), then its name, so
+//! anything that can hold a name, an address or a port is listed by `ps -a`
+//! and removed by `rm -f`. `glassbox create` stops there; a start (`run`'s
+//! second half, `start`) names itself in the record as the `created`
+//! container's monitor until the shim takes over, so a start killed part
+//! way reads as `dead` ([`Record::observed`]). A directory whose record
+//! cannot be read is listed as `dead` ([`Record::unreadable`]).
 
 use super::DataRoot;
-use crate::inspect::proc_stat::process_start_time;
 use crate::timefmt;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
@@ -214,13 +231,14 @@ impl RestartPolicy {
 /// The container's lifecycle state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
-    /// `created`, `running` or `exited`.
+    /// `created`, `running`, `exited` or `dead` (see the module doc).
     pub status: String,
     /// Host PID of the container's main process (0 when not running).
     pub pid: i32,
     /// Its start time in clock ticks since boot (field 22 of /proc/PID/stat).
     pub pid_start: u64,
-    /// The process that waits for it (the shim).
+    /// The process that waits for it (the shim); while `created`, the
+    /// process that is creating it.
     pub monitor_pid: i32,
     pub monitor_start: u64,
     pub started_at: u64,
@@ -260,6 +278,13 @@ pub struct Record {
     pub cgroup: String,
     /// Overlay lower directories, top layer first.
     pub lower_dirs: Vec<PathBuf>,
+    /// Not stored: the record on disk could not be read; this one is made up
+    /// of what the directory and the names show ([`Record::unreadable`]).
+    #[serde(skip)]
+    pub unreadable: bool,
+    /// Not stored: it runs, but its monitor is gone (noticed when read).
+    #[serde(skip)]
+    pub unmonitored: bool,
 }
 
 impl Record {
@@ -267,19 +292,97 @@ impl Record {
         &self.id[..12.min(self.id.len())]
     }
 
-    /// Is the recorded process still the one we started?
+    /// The record of a container whose `state.json` cannot be read: its ID,
+    /// the name that points at it, and why; `dead`.
+    pub fn unreadable(root: &DataRoot, id: &str, why: &str) -> Record {
+        Record {
+            id: id.to_string(),
+            name: name_pointing_at(root, id).unwrap_or_default(),
+            cgroup: format!("{}/{}", root.cgroup_parent(), &id[..12.min(id.len())]),
+            state: State {
+                status: "dead".into(),
+                error: format!("record unreadable: {why}"),
+                ..Default::default()
+            },
+            unreadable: true,
+            ..Default::default()
+        }
+    }
+
+    /// Is the recorded process still the one we started (and not a zombie)?
     pub fn is_running(&self) -> bool {
         self.state.status == "running" && process_alive(self.state.pid, self.state.pid_start)
     }
 
-    /// The state as the kernel confirms it: a "running" record whose process
-    /// is gone is reported as exited.
+    /// Is its monitor (or, while created, its creator) alive?
+    pub fn monitor_alive(&self) -> bool {
+        process_alive(self.state.monitor_pid, self.state.monitor_start)
+    }
+
+    /// The state as the kernel confirms it. A "running" record whose process
+    /// is a zombie has exited with the status the kernel keeps for its
+    /// parent; one whose process is gone while its monitor is gone too ended
+    /// unwatched (`dead`: no one observed its exit status); one whose process
+    /// runs while its monitor is gone is marked unmonitored.
+    ///
+    /// A `created` record names the process starting it, if any (`run`,
+    /// `start`); if that process is gone, the start was killed part way and
+    /// the container is `dead` until `rm -f` (or another `start`) undoes what
+    /// the start left.
     pub fn observed(mut self) -> Record {
-        if self.state.status == "running" && !self.is_running() {
-            self.state.status = "exited".into();
-            if self.state.error.is_empty() {
-                self.state.error = "the container's process is gone and its monitor did not record an exit (was glassbox killed?); `glassbox rm` or `glassbox cleanup` removes what is left".into();
-                self.state.exit_code = 255;
+        if self.state.status == "created" && self.state.monitor_pid > 0 && !self.monitor_alive() {
+            self.state.status = "dead".into();
+            self.state.error = format!(
+                "its start (pid {}) ended part way: `glassbox rm -f {}` removes what it left",
+                self.state.monitor_pid, self.name
+            );
+            return self;
+        }
+        if self.state.status != "running" {
+            return self;
+        }
+        match process_state(self.state.pid, self.state.pid_start) {
+            Proc::Alive => {
+                if !self.monitor_alive() {
+                    self.unmonitored = true;
+                    self.state.error = format!(
+                        "its monitor (glassbox-shim, pid {}) is gone: the container runs unmonitored and its output is no longer logged; stop, kill and rm still end it and report the kernel's exit status",
+                        self.state.monitor_pid
+                    );
+                }
+            }
+            Proc::Zombie(status) => {
+                self.state.status = "exited".into();
+                self.state.pid = 0;
+                match status {
+                    Some(code) => self.state.exit_code = code,
+                    None => {
+                        self.state.status = "dead".into();
+                        self.state.exit_code = -1;
+                    }
+                }
+                if self.state.finished_at == 0 {
+                    self.state.finished_at = timefmt::now_unix_ns();
+                }
+            }
+            Proc::Gone => {
+                self.state.status = "dead".into();
+                self.state.pid = 0;
+                self.state.exit_code = -1;
+                if self.state.finished_at == 0 {
+                    self.state.finished_at = timefmt::now_unix_ns();
+                }
+                self.state.error = if self.monitor_alive() {
+                    format!(
+                        "exit status not recorded yet: its monitor (pid {}) has not written it",
+                        self.state.monitor_pid
+                    )
+                } else {
+                    format!(
+                        "exit status not observed: its monitor (pid {}) was gone when the process ended; `glassbox rm` removes what is left",
+                        self.state.monitor_pid
+                    )
+                };
             }
         }
         self
@@ -291,14 +394,20 @@ impl Record {
         super::units::parse_signal(&self.config.stop_signal).unwrap_or(libc::SIGTERM)
     }
 
-    /// docker's STATUS column: "Up 3 seconds", "Exited (137) 2 seconds ago", "Created".
+    /// docker's STATUS column: "Up 3 seconds", "Up 2 minutes (Paused)",
+    /// "Exited (137) 2 seconds ago", "Created", "Dead (record unreadable: …)".
     pub fn status_line(&self) -> String {
         let now = timefmt::now_unix_ns();
         match self.state.status.as_str() {
             "running" => format!(
-                "Up {}{}",
+                "Up {}{}{}",
                 timefmt::human_duration(now.saturating_sub(self.state.started_at)),
-                if self.state.paused { " (Paused)" } else { "" }
+                if self.state.paused { " (Paused)" } else { "" },
+                if self.unmonitored {
+                    " (unmonitored)"
+                } else {
+                    ""
+                }
             ),
             "exited" if self.state.finished_at > 0 => format!(
                 "Exited ({}) {} ago",
@@ -306,14 +415,55 @@ impl Record {
                 timefmt::human_duration(now.saturating_sub(self.state.finished_at))
             ),
             "exited" => format!("Exited ({})", self.state.exit_code),
+            "dead" => {
+                let why: String = self.state.error.chars().take(80).collect();
+                let why = why.split(": `glassbox").next().unwrap_or("").to_string();
+                if why.is_empty() {
+                    "Dead".into()
+                } else {
+                    format!("Dead ({why})")
+                }
+            }
             _ => "Created".into(),
         }
     }
 }
 
-/// True when `pid` exists and started at `start` (clock ticks since boot).
+/// What /proc says of a recorded process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proc {
+    /// Gone, or its PID now names another process.
+    Gone,
+    /// Exited, not yet reaped by its parent: the wait status the kernel keeps
+    /// for it (field 52 of /proc/PID/stat), in docker's terms.
+    Zombie(Option<i32>),
+    Alive,
+}
+
+/// Reads /proc/PID/stat once: whether `pid` (started at `start`) lives.
+pub fn process_state(pid: i32, start: u64) -> Proc {
+    if pid <= 0 {
+        return Proc::Gone;
+    }
+    let Ok(stat) = crate::inspect::proc_stat::read_proc_stat(pid as u32) else {
+        return Proc::Gone;
+    };
+    if stat.starttime != start {
+        return Proc::Gone;
+    }
+    match stat.state {
+        'Z' | 'X' => Proc::Zombie(
+            stat.exit_code
+                .map(|c| crate::runtime::proc_events::docker_code(c as u32)),
+        ),
+        _ => Proc::Alive,
+    }
+}
+
+/// True when `pid` exists, started at `start` (clock ticks since boot), and
+/// has not exited (a zombie is not alive).
 pub fn process_alive(pid: i32, start: u64) -> bool {
-    pid > 0 && process_start_time(pid as u32) == Some(start)
+    process_state(pid, start) == Proc::Alive
 }
 
 /// A container's files.
@@ -355,14 +505,52 @@ impl Paths {
     }
 }
 
-/// Writes the record atomically (temporary file, then rename).
+/// Writes the record atomically (temporary file, then rename), into the
+/// container's directory, which must exist: a monitor finishing after `rm`
+/// or `cleanup` removed the directory does not bring the record back.
 pub fn save(root: &DataRoot, record: &Record) -> anyhow::Result<()> {
     let paths = Paths::new(root, &record.id);
     let bytes = serde_json::to_vec_pretty(record)?;
-    crate::util::fs::write_atomic_mode(&paths.state(), &bytes, 0o600)?;
+    crate::util::fs::replace_file_mode(&paths.state(), &bytes, 0o600)?;
     Ok(())
 }
 
+/// Makes a container: its directory with its record as given (normally
+/// `created`), then its name. The directory is made under a temporary name
+/// (`containers/.tmp-create-…`, which `ps` does not list and `cleanup`
+/// removes) and renamed into place with the record inside, so a container's
+/// directory never lacks a record. Of two runs racing for a name one gets
+/// it; the other is refused and leaves nothing. Anything made after this is
+/// listed by `ps -a` and removed by `rm -f`.
+pub fn create(root: &DataRoot, record: &Record) -> anyhow::Result<()> {
+    check_name(&record.name)?;
+    let paths = Paths::new(root, &record.id);
+    let staging = root.containers().join(format!(
+        ".tmp-create-{}-{}",
+        std::process::id(),
+        &record.id[..16.min(record.id.len())]
+    ));
+    let staged = (|| -> anyhow::Result<()> {
+        std::fs::create_dir(&staging)
+            .with_context(|| format!("cannot create {}", staging.display()))?;
+        let bytes = serde_json::to_vec_pretty(record)?;
+        crate::util::fs::replace_file_mode(&staging.join("state.json"), &bytes, 0o600)?;
+        std::fs::rename(&staging, &paths.dir)
+            .with_context(|| format!("cannot create {}", paths.dir.display()))?;
+        Ok(())
+    })();
+    if let Err(e) = staged {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    if let Err(e) = reserve_name(root, &record.name, &record.id) {
+        let _ = std::fs::remove_dir_all(&paths.dir);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Reads a record as it is on disk, checked against the kernel.
 pub fn load_by_id(root: &DataRoot, id: &str) -> anyhow::Result<Record> {
     let path = Paths::new(root, id).state();
     let read = || -> anyhow::Result<Record> {
@@ -373,10 +561,11 @@ pub fn load_by_id(root: &DataRoot, id: &str) -> anyhow::Result<Record> {
     };
     let mut record = read()?;
     // The process has just ended and its monitor is still recording the exit:
-    // wait for that (milliseconds) rather than report a guess.
+    // wait for that (milliseconds) rather than report a guess. (A zombie's
+    // status is read from the kernel at once: its monitor may be stopped.)
     if record.state.status == "running"
-        && !record.is_running()
-        && process_alive(record.state.monitor_pid, record.state.monitor_start)
+        && process_state(record.state.pid, record.state.pid_start) == Proc::Gone
+        && record.monitor_alive()
     {
         super::lifecycle::wait_for_exit(
             record.state.monitor_pid,
@@ -385,7 +574,39 @@ pub fn load_by_id(root: &DataRoot, id: &str) -> anyhow::Result<Record> {
         );
         record = read()?;
     }
-    Ok(record.observed())
+    let observed = record.clone().observed();
+    // It ended while no one watched: do what its monitor would have done.
+    if record.state.status == "running"
+        && observed.state.status != "running"
+        && !observed.monitor_alive()
+        && nix::unistd::geteuid().is_root()
+    {
+        return Ok(super::lifecycle::release_unmonitored(root, observed));
+    }
+    Ok(observed)
+}
+
+/// A container as listed: its record, or, when that cannot be read, what its
+/// directory and name show ([`Record::unreadable`]).
+pub fn load_or_unreadable(root: &DataRoot, id: &str) -> Record {
+    match load_by_id(root, id) {
+        Ok(r) => r,
+        Err(e) => {
+            let why = e.chain().last().map(|c| c.to_string()).unwrap_or_default();
+            Record::unreadable(root, id, &why)
+        }
+    }
+}
+
+/// The name whose link points at `id`, if any.
+fn name_pointing_at(root: &DataRoot, id: &str) -> Option<String> {
+    std::fs::read_dir(root.names())
+        .ok()?
+        .flatten()
+        .find_map(|e| {
+            (std::fs::read_link(e.path()).ok()? == Path::new(id))
+                .then(|| e.file_name().to_string_lossy().into_owned())
+        })
 }
 
 /// Every container of the data root, newest first.
@@ -397,9 +618,10 @@ pub fn list(root: &DataRoot) -> anyhow::Result<Vec<Record>> {
     {
         let entry = entry?;
         let id = entry.file_name().to_string_lossy().into_owned();
-        if let Ok(r) = load_by_id(root, &id) {
-            out.push(r);
+        if id.starts_with('.') {
+            continue;
         }
+        out.push(load_or_unreadable(root, &id));
     }
     out.sort_by_key(|r| std::cmp::Reverse(r.created));
     Ok(out)
@@ -408,10 +630,12 @@ pub fn list(root: &DataRoot) -> anyhow::Result<Vec<Record>> {
 /// Finds a container by name, full ID or unique ID prefix, as docker does.
 pub fn find(root: &DataRoot, name_or_id: &str) -> anyhow::Result<Record> {
     let key = name_or_id.trim_start_matches('/');
-    if let Ok(id) = std::fs::read_link(root.names().join(key)) {
+    if check_name(key).is_ok()
+        && let Ok(id) = std::fs::read_link(root.names().join(key))
+    {
         let id = id.to_string_lossy().into_owned();
-        if let Ok(r) = load_by_id(root, &id) {
-            return Ok(r);
+        if root.containers().join(&id).is_dir() {
+            return Ok(load_or_unreadable(root, &id));
         }
     }
     if key.len() >= 3 && key.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -421,7 +645,7 @@ pub fn find(root: &DataRoot, name_or_id: &str) -> anyhow::Result<Record> {
             .filter(|id| id.starts_with(key))
             .collect();
         match matches.as_slice() {
-            [id] => return load_by_id(root, id),
+            [id] => return Ok(load_or_unreadable(root, id)),
             [] => {}
             _ => {
                 return Err(super::EngineError::Invalid(format!(
@@ -431,12 +655,15 @@ pub fn find(root: &DataRoot, name_or_id: &str) -> anyhow::Result<Record> {
             }
         }
     }
+    // A record whose name link was never made (its run was killed in between).
+    if let Some(r) = list(root)?.into_iter().find(|r| r.name == key) {
+        return Ok(r);
+    }
     Err(super::EngineError::NoSuchContainer(name_or_id.to_string()).into())
 }
 
-/// Reserves a name atomically: `names/<name>` is a symlink to the ID, and
-/// `symlink(2)` fails if it exists.
-pub fn reserve_name(root: &DataRoot, name: &str, id: &str) -> anyhow::Result<()> {
+/// Refuses a name docker would refuse.
+pub fn check_name(name: &str) -> anyhow::Result<()> {
     let valid = !name.is_empty()
         && name.len() <= 128
         && name
@@ -451,25 +678,44 @@ pub fn reserve_name(root: &DataRoot, name: &str, id: &str) -> anyhow::Result<()>
             "invalid container name {name:?}: use letters, digits, '_', '.' and '-', starting with a letter or digit"
         );
     }
+    Ok(())
+}
+
+/// Reserves a name: `names/<name>` becomes a symlink to the ID. The
+/// container's directory exists before (see [`create`]), so a link whose
+/// directory is missing is stale (its container is gone) and is taken over.
+/// Checking and taking over happen under `names/.lock`, so of two runs that
+/// both find a stale link, one takes it and the other finds it taken.
+pub fn reserve_name(root: &DataRoot, name: &str, id: &str) -> anyhow::Result<()> {
+    check_name(name)?;
+    let lock_path = root.names().join(".lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    let _lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| anyhow::anyhow!("cannot lock {}: {e}", lock_path.display()))?;
     let link = root.names().join(name);
-    match std::os::unix::fs::symlink(id, &link) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let holder = std::fs::read_link(&link)
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if !holder.is_empty() && !root.containers().join(&holder).exists() {
-                // A stale name whose container is gone: take it over.
-                std::fs::remove_file(&link)?;
-                return reserve_name(root, name, id);
+    match std::fs::read_link(&link) {
+        Ok(holder) => {
+            let holder = holder.to_string_lossy().into_owned();
+            if root.containers().join(&holder).is_dir() {
+                return Err(super::EngineError::Conflict(format!(
+                    "Conflict. The container name \"/{name}\" is already in use by container \"{holder}\". You have to remove (or rename) that container to be able to reuse that name."
+                ))
+                .into());
             }
-            Err(super::EngineError::Conflict(format!(
-                "Conflict. The container name \"/{name}\" is already in use by container \"{holder}\". You have to remove (or rename) that container to be able to reuse that name."
-            ))
-            .into())
+            // A stale name whose container is gone: take it over.
+            std::fs::remove_file(&link)
+                .with_context(|| format!("cannot remove the stale {}", link.display()))?;
         }
-        Err(e) => Err(e).with_context(|| format!("cannot create {}", link.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", link.display())),
     }
+    std::os::unix::fs::symlink(id, &link)
+        .with_context(|| format!("cannot create {}", link.display()))
 }
 
 /// `rename OLD NEW`: reserves the new name (atomically, as at create),

@@ -35,7 +35,7 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
             "Paused": paused,
             "Restarting": false,
             "OOMKilled": r.state.oom_killed,
-            "Dead": false,
+            "Dead": r.state.status == "dead",
             "Pid": if running { r.state.pid } else { 0 },
             "ExitCode": r.state.exit_code,
             "Error": r.state.error,
@@ -103,6 +103,10 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
             "Cgroup": r.cgroup,
             "Journal": paths.journal(),
             "Trace": paths.trace(),
+            // Not a nested "Pid": scripts grep inspect for the container's.
+            "MonitorPid": r.state.monitor_pid,
+            "MonitorAlive": r.monitor_alive(),
+            "RecordUnreadable": r.unreadable,
         }
     });
     // docker leaves HostConfig.Tmpfs out when there is none (omitempty).
@@ -531,19 +535,23 @@ pub fn image_rows(root: &DataRoot, all: bool) -> Vec<(Option<String>, String)> {
         .iter()
         .map(|(r, id)| (Some(r.clone()), id.clone()))
         .collect();
-    let tagged: std::collections::BTreeSet<&String> = tags.values().collect();
-    for id in crate::image::manage::all_images(&store) {
-        if !tagged.contains(&id) && (all || !is_parent(&store, &id)) {
-            rows.push((None, id));
-        }
+    if all {
+        let tagged: std::collections::BTreeSet<&String> = tags.values().collect();
+        rows.extend(
+            crate::image::manage::all_images(&store)
+                .into_iter()
+                .filter(|id| !tagged.contains(id))
+                .map(|id| (None, id)),
+        );
+    } else {
+        // An image `rmi -f` untagged while a container uses it, say.
+        rows.extend(
+            crate::image::manage::dangling(&store, &tags)
+                .into_iter()
+                .map(|id| (None, id)),
+        );
     }
     rows
-}
-
-fn is_parent(store: &crate::image::ImageStore, id: &str) -> bool {
-    crate::image::manage::all_images(store)
-        .iter()
-        .any(|other| crate::image::manage::parent(store, other).as_deref() == Some(id))
 }
 
 /// `abc123def456`: the first 12 hex digits of an ID.

@@ -8,10 +8,20 @@
 //! SIGTERM (`sleep`, a plain `sh`) ignores it as PID 1 — and `stop` has to
 //! wait out the timeout and kill it (exit code 137 = 128 + SIGKILL's 9). A
 //! program that handles SIGTERM exits promptly, usually with 143 (128 + 15).
+//!
+//! The exit status is the kernel's. Normally the monitor, the container's
+//! parent, reads it with `waitpid`. If the monitor is gone (killed), `stop`
+//! and `kill` subscribe to the kernel's process events before they signal
+//! ([`crate::runtime::proc_events`]) and read the status from the exit
+//! event, then do the monitor's teardown themselves
+//! ([`release_unmonitored`]), so that the port, address and cgroup are free
+//! as soon as the container is stopped.
 
+use super::DataRoot;
+use super::cleanup::{self, Owner, Undone};
 use super::container::{self, Paths, Record};
-use super::{DataRoot, cleanup};
 use crate::runtime::pidfd_open;
+use crate::runtime::proc_events::{ExitWatch, docker_code};
 use crate::runtime::spec::DEFAULT_PATH;
 use anyhow::bail;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -68,6 +78,83 @@ fn wait_for_monitor(record: &Record) -> anyhow::Result<()> {
     )
 }
 
+/// Subscribes to exit events when `record`'s monitor is gone: it will not
+/// be there to read the exit status.
+fn watch_if_unmonitored(record: &Record) -> Option<ExitWatch> {
+    if record.monitor_alive() {
+        return None;
+    }
+    ExitWatch::open().ok()
+}
+
+/// After the container's process has ended: waits for its monitor to record
+/// the exit, or, if it has none, records the status the kernel reported and
+/// releases what the container held. Returns the record as it is now.
+fn after_exit(root: &DataRoot, record: Record, watch: Option<ExitWatch>) -> anyhow::Result<Record> {
+    if record.monitor_alive() {
+        wait_for_monitor(&record)?;
+        return Ok(container::find(root, &record.id).unwrap_or(record));
+    }
+    let pid = record.state.pid;
+    let code = match container::process_state(pid, record.state.pid_start) {
+        // Not yet reaped by PID 1: the kernel still keeps the status.
+        container::Proc::Zombie(Some(code)) => Some(code),
+        _ => watch
+            .as_ref()
+            .and_then(|w| w.wait(pid, Duration::from_secs(2)))
+            .map(docker_code),
+    };
+    let mut ended = record;
+    ended.state.pid = 0;
+    ended.unmonitored = false;
+    match code {
+        Some(code) => {
+            ended.state.status = "exited".into();
+            ended.state.exit_code = code;
+            ended.state.error = format!(
+                "its monitor (pid {}) was gone: the exit status was read from the kernel's process events",
+                ended.state.monitor_pid
+            );
+        }
+        None => {
+            ended.state.status = "dead".into();
+            ended.state.exit_code = -1;
+            ended.state.error = format!(
+                "exit status not observed: its monitor (pid {}) was gone and the kernel's report did not arrive",
+                ended.state.monitor_pid
+            );
+        }
+    }
+    Ok(release_unmonitored(root, ended))
+}
+
+/// Does what a container's monitor does when the container ends, for a
+/// container whose monitor is gone: reads the OOM count, removes the cgroup
+/// (killing what is left in it), tears the network down (its leases only
+/// while they still name it), unmounts the overlay, and saves the record as
+/// given (`exited` with the kernel's status, or `dead`); with `--rm`, removes
+/// the container. Returns the record as saved.
+pub fn release_unmonitored(root: &DataRoot, mut record: Record) -> Record {
+    let Ok(layout) = root.cgroup_layout() else {
+        return record;
+    };
+    let cgroup = crate::runtime::cgroups::Cgroup::new(&layout, &record.cgroup);
+    let mut trace = crate::runtime::trace::Trace::default();
+    let exit = (record.state.status == "exited").then_some(crate::runtime::shim::Exit {
+        code: record.state.exit_code,
+        signal: None,
+    });
+    if record.state.finished_at == 0 {
+        record.state.finished_at = crate::timefmt::now_unix_ns();
+    }
+    let teardown = super::run::Teardown {
+        trace_file: None,
+        after_exit: false,
+    };
+    let _ = super::run::finish(root, &mut record, &cgroup, exit, &mut trace, teardown);
+    record
+}
+
 /// `glassbox stop [-t SECONDS] [-s SIGNAL]`: the stop signal (SIGTERM unless
 /// `-s` or the image's `STOPSIGNAL` says otherwise), then SIGKILL after the
 /// timeout.
@@ -82,6 +169,7 @@ pub fn stop(
     if record.is_running() {
         let sig = stop_signal.unwrap_or_else(|| record.stop_signal());
         super::events::container(root, "kill", &record, &[("signal", &sig.to_string())]);
+        let watch = watch_if_unmonitored(&record);
         signal(record.state.pid, sig);
         thaw_if_paused(root, &record);
         if !wait_for_exit(record.state.pid, record.state.pid_start, timeout) {
@@ -92,10 +180,11 @@ pub fn stop(
                 Duration::from_secs(10),
             );
         }
-        wait_for_monitor(&record)?;
-        super::events::container(root, "stop", &record, &[]);
+        let ended = after_exit(root, record, watch)?;
+        super::events::container(root, "stop", &ended, &[]);
+        return Ok(ended);
     }
-    container::find(root, &record.id).or(Ok(record))
+    Ok(record)
 }
 
 /// `glassbox kill [-s SIGNAL]`.
@@ -109,6 +198,9 @@ pub fn kill(root: &DataRoot, name: &str, sig: i32) -> anyhow::Result<Record> {
         ))
         .into());
     }
+    let watch = (sig == libc::SIGKILL)
+        .then(|| watch_if_unmonitored(&record))
+        .flatten();
     signal(record.state.pid, sig);
     super::events::container(root, "kill", &record, &[("signal", &sig.to_string())]);
     if sig == libc::SIGKILL {
@@ -118,15 +210,46 @@ pub fn kill(root: &DataRoot, name: &str, sig: i32) -> anyhow::Result<Record> {
             record.state.pid_start,
             Duration::from_secs(10),
         );
-        wait_for_monitor(&record)?;
+        return after_exit(root, record, watch);
     }
     Ok(record)
 }
 
+/// What `rm` removed, and what deserves a warning (journal lines refused,
+/// leases left to the container that holds them now).
+#[derive(Debug)]
+pub struct Removed {
+    pub record: Record,
+    pub warnings: Vec<String>,
+}
+
+/// `rm` could not remove everything the container made.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "removing {name} left: {}; the container stays listed (Dead) until that is fixed and `glassbox rm -f {name}` runs again",
+    left.join("; ")
+)]
+pub struct RemoveError {
+    pub name: String,
+    pub left: Vec<String>,
+}
+
 /// `glassbox rm [-f]`.
-pub fn rm(root: &DataRoot, name: &str, force: bool) -> anyhow::Result<Record> {
+pub fn rm(root: &DataRoot, name: &str, force: bool) -> anyhow::Result<Removed> {
     super::require_root("glassbox rm")?;
+    let _lock = root.lock_shared()?;
     let record = container::find(root, name)?;
+    let shown = if record.name.is_empty() {
+        record.short_id().to_string()
+    } else {
+        record.name.clone()
+    };
+    let refuse = |why: String| -> anyhow::Result<Removed> {
+        Err(super::EngineError::Conflict(format!(
+            "container {shown} {why}: stop it first (`glassbox stop {shown}`) or force it (`glassbox rm -f {shown}`)"
+        ))
+        .into())
+    };
     if record.is_running() {
         if !force {
             return Err(super::EngineError::Conflict(format!(
@@ -144,13 +267,45 @@ pub fn rm(root: &DataRoot, name: &str, force: bool) -> anyhow::Result<Record> {
         );
         // The monitor may be removing it already (--rm); wait, then finish.
         let _ = wait_for_monitor(&record);
+    } else if record.state.status == "created" && record.monitor_alive() && !force {
+        return refuse(format!(
+            "is being started (by pid {})",
+            record.state.monitor_pid
+        ));
+    } else if record.unreadable && !force {
+        let live = root
+            .cgroup_layout()
+            .map(|l| crate::runtime::cgroups::Cgroup::new(&l, &record.cgroup).pids())
+            .unwrap_or_default();
+        if !live.is_empty() {
+            return refuse(format!(
+                "has an unreadable record and {} process(es) still in its cgroup",
+                live.len()
+            ));
+        }
     }
-    // A monitor that died without tearing down: stop it from racing us.
-    if container::process_alive(record.state.monitor_pid, record.state.monitor_start) {
+    // A monitor (or creator) that did not tear down: stop it from racing us.
+    // (An unreadable record names none; its journal does, and the undo ends it.)
+    if record.monitor_alive() && record.state.monitor_pid != std::process::id() as i32 {
         signal(record.state.monitor_pid, libc::SIGKILL);
+        wait_for_exit(
+            record.state.monitor_pid,
+            record.state.monitor_start,
+            Duration::from_secs(5),
+        );
     }
-    remove_files(root, &record);
-    Ok(record)
+    let undone = remove_files(root, &record);
+    if !undone.complete() {
+        return Err(RemoveError {
+            name: shown,
+            left: undone.left,
+        }
+        .into());
+    }
+    Ok(Removed {
+        warnings: undone.warnings(),
+        record,
+    })
 }
 
 /// Undoes the container's journal and deletes its directory and name.
@@ -158,13 +313,29 @@ pub fn rm(root: &DataRoot, name: &str, force: bool) -> anyhow::Result<Record> {
 /// The directory is first renamed into `<root>/trash/` (one rename: the
 /// container is gone at once) and deleted there by a background process, so
 /// that `run --rm` need not wait for its writable layer to be unlinked file by
-/// file. `cleanup` empties the trash too.
-pub fn remove_files(root: &DataRoot, record: &Record) {
+/// file. `cleanup` empties the trash too. If an undo fails, nothing is
+/// deleted: the container keeps its directory, its name and its record,
+/// marked `dead` with what is left, so that `ps -a` shows it and a later `rm`
+/// can finish.
+pub fn remove_files(root: &DataRoot, record: &Record) -> Undone {
     let paths = Paths::new(root, &record.id);
-    super::events::container(root, "destroy", record, &[]);
     let _ = std::fs::remove_file(crate::runtime::attach::socket_path(&root.key, &record.id));
-    cleanup::undo_journal(&paths.journal());
-    container::release_name(root, &record.name, &record.id);
+    let undone = cleanup::undo_journal(&paths.journal(), &Owner::container(root, &record.id));
+    if !undone.complete() {
+        let mut dead = record.clone();
+        dead.state.status = "dead".into();
+        dead.state.pid = 0;
+        dead.state.error = format!("removal left: {}", undone.left.join("; "));
+        // An unreadable record is not replaced by a made-up one.
+        if !record.unreadable {
+            let _ = container::save(root, &dead);
+        }
+        return undone;
+    }
+    super::events::container(root, "destroy", record, &[]);
+    if !record.name.is_empty() {
+        container::release_name(root, &record.name, &record.id);
+    }
     let trash = root.path.join("trash");
     let target = trash.join(&record.id);
     if super::make_private_dir(&trash).is_ok() && std::fs::rename(&paths.dir, &target).is_ok() {
@@ -172,6 +343,7 @@ pub fn remove_files(root: &DataRoot, record: &Record) {
     } else {
         let _ = std::fs::remove_dir_all(&paths.dir);
     }
+    undone
 }
 
 /// Takes a stopped container out of the data root in one step: its directory

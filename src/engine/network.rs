@@ -220,7 +220,7 @@ fn connect_bridge(
     wire_namespace(
         &mut host, &nsfile, &host_if, mac, ip, &subnet, journal, trace,
     )?;
-    publish_ports(&ports, ip, name, journal, trace)?;
+    publish_ports(&ports, ip, name, id, journal, trace)?;
     *settings = NetworkSettings {
         mode: "bridge".into(),
         ip_address: Some(ip),
@@ -351,12 +351,13 @@ fn publish_ports(
     publish: &[PortMapping],
     ip: Ipv4Addr,
     name: &str,
+    id: &str,
     journal: &Journal,
     trace: &mut Trace,
 ) -> anyhow::Result<()> {
     let rules: Vec<Rule> = publish
         .iter()
-        .flat_map(|m| nat::port_rules(m, ip, BRIDGE, name))
+        .flat_map(|m| nat::port_rules(m, ip, BRIDGE, name, id))
         .collect();
     for r in &rules {
         record(
@@ -477,23 +478,28 @@ fn remove_shared_if_unused(bridge_name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Undoes one network object of a journal. Already gone is success.
+/// Undoes one network object of a journal (links, namespaces, NAT rules,
+/// the shared bridge). Already gone is success. The caller has checked that
+/// the journal's owner may (`cleanup::Owner::admits`); leases are released
+/// there, only while they still name the owner.
 pub fn undo(object: &Object) -> anyhow::Result<()> {
     match object {
         Object::Link(name) => {
             Netlink::open()?.delete_link(name)?;
         }
         Object::Netns(path) => netns::remove_netns(path)?,
-        Object::Lease(path) => {
-            ipam::release(path).with_context(|| format!("removing the lease {}", path.display()))?
-        }
         Object::IptablesRule { table, chain, args } => nat::delete_rule(&Rule {
             table: table.clone(),
             chain: chain.clone(),
             args: args.clone(),
         })?,
         Object::SharedNetwork(bridge_name) => remove_shared_if_unused(bridge_name)?,
-        Object::Mount(_) | Object::Cgroup(_) | Object::Dir(_) => {}
+        Object::Lease(_)
+        | Object::Mount(_)
+        | Object::Cgroup(_)
+        | Object::Dir(_)
+        | Object::Layer(_)
+        | Object::Process { .. } => {}
     }
     Ok(())
 }
@@ -510,14 +516,26 @@ pub fn undo(object: &Object) -> anyhow::Result<()> {
 /// batches; an explicit RTM_DELLINK would make the caller wait ~20 ms for RCU
 /// grace periods on every stop. (`rm` and `cleanup` still delete the link
 /// themselves whenever its journal line has not been marked undone.)
-pub fn teardown(paths: &Paths, trace: &mut Trace) -> Vec<String> {
+pub fn teardown(root: &DataRoot, id: &str, trace: &mut Trace) -> Vec<String> {
     let mut errors = Vec::new();
+    let paths = Paths::new(root, id);
+    let owner = super::cleanup::Owner::container(root, id);
+    let holder = Holder {
+        root: root.path.clone(),
+        key: root.key.clone(),
+        container: id.to_string(),
+    };
     let (Ok(journal), Ok(objects)) = (
         Journal::open(&paths.journal()),
         Journal::objects(&paths.journal()),
     ) else {
         return errors;
     };
+    // Only what this container may undo (its own rules, namespace, veth, leases).
+    let objects: Vec<Object> = objects
+        .into_iter()
+        .filter(|o| owner.admits(o).is_ok())
+        .collect();
     let done = |o: &Object, errors: &mut Vec<String>| {
         if let Err(e) = journal.record_undone(o) {
             errors.push(format!("cannot write {}: {e}", journal.path().display()));
@@ -602,14 +620,17 @@ pub fn teardown(paths: &Paths, trace: &mut Trace) -> Vec<String> {
             }
             Object::Lease(path) => {
                 let t = now_ns();
-                match ipam::release(path) {
-                    Ok(()) => {
-                        trace.step(
-                            "engine",
-                            t,
-                            "release_lease",
-                            format!("rm {}", path.display()),
-                        );
+                match ipam::release_if_held(path, &holder) {
+                    Ok(released) => {
+                        let what = match released {
+                            ipam::Released::HeldByOther(h) => format!(
+                                "{} now names container {}: left to it",
+                                path.display(),
+                                short(&h.container)
+                            ),
+                            _ => format!("rm {}", path.display()),
+                        };
+                        trace.step("engine", t, "release_lease", what);
                         done(o, &mut errors);
                     }
                     Err(e) => errors.push(format!("removing the lease {}: {e}", path.display())),

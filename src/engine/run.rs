@@ -1,17 +1,28 @@
 //! `glassbox run`: from docker's words to a running process.
 //!
-//! The steps, in order, each traced: find (or assemble) the image; reserve the
-//! name; make the container's directory; make the parent cgroups; mount the
-//! overlay; write `config.json`; ask the runtime to create the cgroup and
-//! start the process; then supervise it until it exits (in the foreground, or
-//! in a detached monitor for `-d`) and tear down what was made.
+//! The steps, in order, each traced: find (or assemble) the image; make the
+//! container's directory with its record (`created`), then reserve its name;
+//! make the parent cgroups; mount the overlay; write `config.json`; ask the
+//! runtime to create the cgroup and start the process; then supervise it
+//! until it exits (in the foreground, or in a detached monitor for `-d`) and
+//! tear down what was made.
+//!
+//! `create` is the first half alone; `start` the second, for a container
+//! that `create` made or that has exited. While a start is under way the
+//! record says who makes it (`monitor_pid`: the `run` or `start` process),
+//! so a start killed part way is listed as `Dead` ([`Record::observed`]) and
+//! a later `start`, `rm` or `cleanup` undoes what it left. Both halves hold
+//! the data root's lock shared ([`super::lock`]): from before the image is
+//! resolved until the record names it (`create`), and until the record says
+//! the container runs or failed to start (`start`), so `rmi` and `cleanup`
+//! never see a container half made.
 
 use super::container::{self, Paths, Record, RunConfig};
 use super::{DataRoot, overlay, spec as spec_builder};
 use crate::image::{StoreError, busybox};
 use crate::inspect::proc_stat::process_start_time;
 use crate::runtime::cgroups::{self, Cgroup};
-use crate::runtime::journal::Journal;
+use crate::runtime::journal::{Journal, Object};
 use crate::runtime::logs::LogWriter;
 use crate::runtime::shim::{self, Exit, OutputSink, Relay, Stream, Tee, Terminal};
 use crate::runtime::spec::Spec;
@@ -62,6 +73,10 @@ pub struct Prepared {
     pub trace_file: Option<PathBuf>,
     /// See [`RunOptions::exits_after`].
     pub exits_after: bool,
+    /// The data root, held shared until the record says the container runs
+    /// (or failed to start): `rmi` and `cleanup` wait for that (see
+    /// [`super::lock`]).
+    pub lock: Option<super::lock::RootLock>,
 }
 
 /// Finds the image, assembling `busybox` on first use (also a build's FROM).
@@ -96,17 +111,31 @@ pub fn image_for(
 /// image's defaults under the user's flags). Nothing is asked of the kernel
 /// yet: a created container holds no mount, cgroup, address or port.
 pub fn create(root: &DataRoot, opts: &RunOptions) -> anyhow::Result<Record> {
-    create_traced(root, opts, &mut Trace::default())
+    super::require_root("glassbox create")?;
+    // Until the record names the image's layers: `rmi` waits.
+    let _lock = root.lock_shared()?;
+    create_traced(root, opts, &mut Trace::default(), false)
 }
 
 /// [`create`], its steps (`find_image`, `reserve_name`) added to `trace`:
-/// `run` shows them in the start's trace before the kernel's steps.
-fn create_traced(root: &DataRoot, opts: &RunOptions, trace: &mut Trace) -> anyhow::Result<Record> {
+/// `run` shows them in the start's trace before the kernel's steps. The
+/// caller holds the data root's lock. `starting`: the caller starts it next
+/// (`run`), and the record names it as the process starting it.
+fn create_traced(
+    root: &DataRoot,
+    opts: &RunOptions,
+    trace: &mut Trace,
+    starting: bool,
+) -> anyhow::Result<Record> {
     super::require_root("glassbox create")?;
     if !["bridge", "none", "host", ""].contains(&opts.config.network.as_str()) {
         return Err(super::EngineError::NoSuchNetwork(opts.config.network.clone()).into());
     }
     spec_builder::check_config(&opts.config)?;
+    // A bad name is refused before busybox is assembled.
+    if let Some(name) = &opts.name {
+        container::check_name(name)?;
+    }
     let t = now_ns();
     let (image_id, image) = image_for(root, &opts.image, trace)?;
     trace.step(
@@ -120,21 +149,20 @@ fn create_traced(root: &DataRoot, opts: &RunOptions, trace: &mut Trace) -> anyho
         .name
         .clone()
         .unwrap_or_else(|| container::generated_name(&id));
+    let record = new_record(root, opts, &id, &name, image_id, &image, starting)?;
     let t = now_ns();
-    container::reserve_name(root, &name, &id)?;
+    container::create(root, &record)?;
     trace.step(
         "engine",
         t,
         "reserve_name",
-        format!("symlink names/{name} -> {}", &id[..12]),
+        format!(
+            "mkdir containers/{short} with state.json (created); symlink names/{name} -> {short}",
+            short = &id[..12]
+        ),
     );
-    let result = create_named(root, opts, &id, &name, image_id, &image);
-    if result.is_err() {
-        let paths = Paths::new(root, &id);
-        let _ = std::fs::remove_dir_all(&paths.dir);
-        container::release_name(root, &name, &id);
-    }
-    result
+    super::events::container(root, "create", &record, &[]);
+    Ok(record)
 }
 
 /// docker's merged config: the image's `Env` with the user's `-e` over it
@@ -191,24 +219,18 @@ pub fn merged_config(
     Ok((config, entrypoint, cmd))
 }
 
-fn create_named(
+/// The record of a new container, `created`, with docker's merged config
+/// and the layers its overlay will stack. `starting`: it names this
+/// process as the one starting it (see the module doc).
+fn new_record(
     root: &DataRoot,
     opts: &RunOptions,
     id: &str,
     name: &str,
     image_id: String,
     image: &crate::image::ImageConfig,
+    starting: bool,
 ) -> anyhow::Result<Record> {
-    let paths = Paths::new(root, id);
-    for dir in [
-        paths.dir.clone(),
-        paths.upper(),
-        paths.work(),
-        paths.rootfs(),
-    ] {
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-    }
     let (mut config, entrypoint, cmd) = merged_config(opts, image)?;
     if config.hostname.is_empty() {
         config.hostname = id[..12].to_string();
@@ -225,7 +247,14 @@ fn create_named(
                 .map(|d| store.layer_diff(d)),
         )
         .collect();
-    let record = Record {
+    let mut state = container::State {
+        status: "created".into(),
+        ..Default::default()
+    };
+    if starting {
+        (state.monitor_pid, state.monitor_start) = this_process();
+    }
+    Ok(Record {
         id: id.to_string(),
         name: name.to_string(),
         image: opts.image.clone(),
@@ -236,21 +265,23 @@ fn create_named(
         entrypoint,
         cmd,
         config,
-        state: container::State {
-            status: "created".into(),
-            ..Default::default()
-        },
+        state,
         cgroup: format!("{}/{}", root.cgroup_parent(), &id[..12]),
         lower_dirs,
-    };
-    container::save(root, &record)?;
-    super::events::container(root, "create", &record, &[]);
-    Ok(record)
+        ..Default::default()
+    })
+}
+
+/// This process's PID and start time, as a record names its monitor.
+fn this_process() -> (i32, u64) {
+    let me = std::process::id();
+    (me as i32, process_start_time(me).unwrap_or(0))
 }
 
 /// Everything from the overlay to the cgroup, for a created or exited
 /// container: what `start` does before the `clone`. On failure what it made
-/// is undone (the journal replayed) and the record says why.
+/// is undone (the journal replayed) and the record says why (`dead` if an
+/// undo failed, with what is left). The caller holds the data root's lock.
 pub fn prepare_start(root: &DataRoot, record: Record) -> anyhow::Result<Prepared> {
     prepare_start_traced(root, record, Trace::default())
 }
@@ -263,6 +294,25 @@ fn prepare_start_traced(
     mut trace: Trace,
 ) -> anyhow::Result<Prepared> {
     super::require_root("glassbox start")?;
+    let paths = Paths::new(root, &record.id);
+    let owner = super::cleanup::Owner::container(root, &record.id);
+    let mut record = record;
+    let before = record.state.status.clone();
+    if (record.state.monitor_pid, record.state.monitor_start) != this_process() {
+        // An earlier start killed part way left what its journal names
+        // (its port's lease, say): undone first.
+        if paths.journal().exists() {
+            let undone = super::cleanup::undo_journal(&paths.journal(), &owner);
+            if !undone.complete() {
+                bail!(
+                    "container {} cannot start: what an earlier start made is left ({}); `glassbox rm -f {}` removes it",
+                    record.name,
+                    undone.left.join("; "),
+                    record.name
+                );
+            }
+        }
+    }
     // A host port in use is refused before anything is made.
     super::network::preflight(&record.config)?;
     let image = root.images().config(&record.image_id)?;
@@ -274,12 +324,35 @@ fn prepare_start_traced(
         "detect_cgroups",
         format!("read /proc/self/mountinfo: cgroup v{}", layout.version()),
     );
-    let paths = Paths::new(root, &record.id);
+    if (record.state.monitor_pid, record.state.monitor_start) != this_process() {
+        // This process starts it now (`created` again, an exited one too):
+        // if it is killed, `ps` lists the container as Dead.
+        (record.state.monitor_pid, record.state.monitor_start) = this_process();
+        record.state.status = "created".into();
+        container::save(root, &record)?;
+    }
     let result = prepare_named(root, record.clone(), &image, &layout, trace);
     if let Err(e) = &result {
-        let _ = super::cleanup::undo_journal(&paths.journal());
+        let undone = super::cleanup::undo_journal(&paths.journal(), &owner);
         let mut failed = record;
-        failed.state.error = format!("{e:#}");
+        failed.state.monitor_pid = 0;
+        failed.state.monitor_start = 0;
+        // A dead record (its earlier start was killed) is made again: created.
+        failed.state.status = if before == "exited" {
+            before
+        } else {
+            "created".into()
+        };
+        let message = super::disk::explain(root, e).unwrap_or_else(|| format!("{e:#}"));
+        failed.state.error = if undone.complete() {
+            message
+        } else {
+            failed.state.status = "dead".into();
+            format!(
+                "{message}; undoing the start left: {}",
+                undone.left.join("; ")
+            )
+        };
         let _ = container::save(root, &failed);
     }
     result
@@ -316,6 +389,13 @@ fn prepare_named(
         format!("mkdir -p {} (each hierarchy)", root.cgroup_parent()),
     );
 
+    // The layers first: `rmi` keeps them even if the record becomes unreadable.
+    let layers = root.path.join("layers");
+    for dir in record.lower_dirs.iter().filter(|d| d.starts_with(&layers)) {
+        journal
+            .record(&Object::Layer(dir.clone()))
+            .with_context(|| format!("cannot write the journal {}", paths.journal().display()))?;
+    }
     overlay::mount_overlay(
         &record.lower_dirs,
         &paths.upper(),
@@ -367,6 +447,7 @@ fn prepare_named(
         trace,
         trace_file: None,
         exits_after: false,
+        lock: None,
     })
 }
 
@@ -379,22 +460,48 @@ pub fn run(root: &DataRoot, opts: &RunOptions) -> anyhow::Result<Outcome> {
     // The trace starts with the caller's steps (`seal`, `open_data_root`),
     // then create's, then the start's.
     let mut trace = opts.trace.clone();
-    let record = create_traced(root, opts, &mut trace)?;
+    // Held from before the image is resolved until the record says the
+    // container runs (or failed to): `rmi` and `cleanup` wait for that.
+    let lock = root.lock_shared()?;
+    let record = create_traced(root, opts, &mut trace, true)?;
     let mut prepared = match prepare_start_traced(root, record.clone(), trace) {
         Ok(p) => p,
         Err(e) => {
-            super::lifecycle::remove_files(root, &record);
+            // Nothing of it may stay; if an undo failed it stays, Dead.
+            let undone = super::lifecycle::remove_files(root, &record);
+            if !undone.complete() {
+                return Err(e.context(format!(
+                    "and undoing the start left: {} (the container stays listed as Dead)",
+                    undone.left.join("; ")
+                )));
+            }
             return Err(e);
         }
     };
     prepared.trace_file = opts.trace_file.clone();
     prepared.exits_after = opts.exits_after;
-    if opts.config.detach {
-        detach(root, prepared, 0)?;
-        return Ok(Outcome::Detached(record.id));
+    prepared.lock = Some(lock);
+    let outcome = if opts.config.detach {
+        detach(root, prepared, 0).map(|()| Outcome::Detached(record.id.clone()))
+    } else {
+        supervise(root, prepared, Attach::Terminal, None, None, 0).map(Outcome::Exited)
+    };
+    match outcome {
+        // The disk is full: the run failed as a whole (125, said plainly),
+        // and what it made goes, to give the space back. (A container that
+        // failed to start for another reason stays, as docker keeps it.)
+        Err(e) if super::disk::is_no_space(&e) && Paths::new(root, &record.id).dir.is_dir() => {
+            let undone = super::lifecycle::remove_files(root, &record);
+            if !undone.complete() {
+                return Err(e.context(format!(
+                    "and removing the container left: {} (it stays listed as Dead)",
+                    undone.left.join("; ")
+                )));
+            }
+            Err(e)
+        }
+        other => other,
     }
-    let code = supervise(root, prepared, Attach::Terminal, None, None, 0)?;
-    Ok(Outcome::Exited(code))
 }
 
 /// `glassbox start` / `POST /containers/ID/start`: starts a created or
@@ -402,6 +509,8 @@ pub fn run(root: &DataRoot, opts: &RunOptions) -> anyhow::Result<Outcome> {
 /// the shim waits for on its attach socket before the process runs (docker
 /// attaches before it starts, so that no output is missed).
 pub fn start(root: &DataRoot, name: &str, wait_attach: usize) -> anyhow::Result<Record> {
+    super::require_root("glassbox start")?;
+    let lock = root.lock_shared()?;
     let record = container::find(root, name)?;
     if record.is_running() {
         return Err(super::EngineError::NotModified(format!(
@@ -410,7 +519,14 @@ pub fn start(root: &DataRoot, name: &str, wait_attach: usize) -> anyhow::Result<
         ))
         .into());
     }
-    let prepared = match prepare_start(root, record.clone()) {
+    if record.state.status == "created" && record.monitor_alive() {
+        return Err(super::EngineError::Conflict(format!(
+            "container {} is being started (by pid {})",
+            record.name, record.state.monitor_pid
+        ))
+        .into());
+    }
+    let mut prepared = match prepare_start(root, record.clone()) {
         Ok(p) => p,
         Err(e) => {
             if record.config.auto_remove {
@@ -419,16 +535,24 @@ pub fn start(root: &DataRoot, name: &str, wait_attach: usize) -> anyhow::Result<
             return Err(e);
         }
     };
+    prepared.lock = Some(lock);
     let id = prepared.record.id.clone();
     let prepared_record = prepared.record.clone();
     if let Err(e) = detach(root, prepared, wait_attach) {
         // What the start made goes; a --rm container goes with it (docker
         // removes an AutoRemove container whose start failed).
-        let _ = super::cleanup::undo_journal(&Paths::new(root, &id).journal());
+        let _ = super::cleanup::undo_journal(
+            &Paths::new(root, &id).journal(),
+            &super::cleanup::Owner::container(root, &id),
+        );
         if record.config.auto_remove {
             super::lifecycle::remove_files(root, &record);
         } else if let Ok(mut r) = container::load_by_id(root, &id) {
             r.state.error = format!("{e:#}");
+            if r.state.status == "created" || r.state.status == "dead" {
+                r.state.monitor_pid = 0;
+                r.state.monitor_start = 0;
+            }
             let _ = container::save(root, &r);
         }
         return Err(e);
@@ -581,10 +705,11 @@ fn supervise(
         mut record,
         spec,
         cgroup,
-        journal: _journal,
+        journal,
         mut trace,
         trace_file,
         exits_after,
+        lock,
     } = prepared;
     // Only the CLI's own foreground run leaves teardown to a child: a monitor
     // (`-d`) is in the background already, and whoever waits for it (`stop`,
@@ -596,21 +721,52 @@ fn supervise(
     let paths = Paths::new(root, &record.id);
     let tty = record.config.tty;
     let interactive = record.config.open_stdin;
-
-    // The container's standard streams.
-    let (out_r, out_w) = pipe()?;
-    let (err_r, err_w) = pipe()?;
-    let (stdin_child, stdin_ours): (OwnedFd, Option<OwnedFd>) = if interactive && !tty {
-        let (r, w) = pipe()?;
-        (r, Some(w))
-    } else {
-        let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
-        (OwnedFd::from(null), None)
+    let start_failed = Failed {
+        root,
+        cgroup: &cgroup,
+        journal: &journal,
+        report,
+        teardown,
     };
-    let forward = attach == Attach::Terminal && !tty;
-    let signals = shim::signal_fd(forward).context("signalfd")?;
-    let mut log = LogWriter::open(&paths.log())
-        .with_context(|| format!("cannot open {}", paths.log().display()))?;
+
+    // This process stays with the container: the journal names it, so that
+    // `rm` and `cleanup` can end it even if the record becomes unreadable.
+    let (me, me_start) = this_process();
+    let setup = (|| -> anyhow::Result<_> {
+        journal
+            .record(&Object::Process {
+                pid: me,
+                start: me_start,
+            })
+            .with_context(|| format!("cannot write the journal {}", paths.journal().display()))?;
+        // The container's standard streams.
+        let (out_r, out_w) = pipe()?;
+        let (err_r, err_w) = pipe()?;
+        let (stdin_child, stdin_ours): (OwnedFd, Option<OwnedFd>) = if interactive && !tty {
+            let (r, w) = pipe()?;
+            (r, Some(w))
+        } else {
+            let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
+            (OwnedFd::from(null), None)
+        };
+        let forward = attach == Attach::Terminal && !tty;
+        let signals = shim::signal_fd(forward).context("signalfd")?;
+        let log = LogWriter::open(&paths.log())
+            .with_context(|| format!("cannot open {}", paths.log().display()))?;
+        Ok((
+            (out_r, out_w),
+            (err_r, err_w),
+            (stdin_child, stdin_ours),
+            forward,
+            signals,
+            log,
+        ))
+    })();
+    let ((out_r, out_w), (err_r, err_w), (stdin_child, stdin_ours), forward, signals, mut log) =
+        match setup {
+            Ok(s) => s,
+            Err(e) => return Err(start_failed.fail(record, trace, lock, 125, &e)),
+        };
     // A detached container's streams are reachable through its shim's
     // attach socket (docker attach, docker run's own attach).
     let mut attach_server = attach_server;
@@ -634,25 +790,12 @@ fn supervise(
     drop((stdin_child, out_w, err_w));
     let started = match started {
         Ok(s) => s,
-        Err(e) => {
-            let (code, message) = match &e {
-                RuntimeError::InitFailed { exit_code, message } => (*exit_code, message.clone()),
-                other => (125, format!("{other:#}")),
-            };
-            record.state.error = message.clone();
-            let _ = finish(
-                root,
-                &mut record,
-                &cgroup,
-                Exit { code, signal: None },
-                &mut trace,
-                teardown,
-            );
-            if let Some(r) = report {
-                let _ = std::fs::File::from(r)
-                    .write_all(format!("fail\t{code}\t{message}\n").as_bytes());
-            }
-            return Err(StartError { code, message }.into());
+        Err(RuntimeError::InitFailed { exit_code, message }) => {
+            let e = anyhow::anyhow!(message);
+            return Err(start_failed.fail(record, trace, lock, exit_code, &e));
+        }
+        Err(other) => {
+            return Err(start_failed.fail(record, trace, lock, 125, &other.into()));
         }
     };
 
@@ -660,11 +803,22 @@ fn supervise(
     record.state.paused = false;
     record.state.pid = started.pid;
     record.state.pid_start = process_start_time(started.pid as u32).unwrap_or(0);
-    record.state.monitor_pid = std::process::id() as i32;
-    record.state.monitor_start = process_start_time(std::process::id()).unwrap_or(0);
+    record.state.monitor_pid = me;
+    record.state.monitor_start = me_start;
     record.state.started_at = timefmt::now_unix_ns();
     let t = now_ns();
-    container::save(root, &record)?;
+    if let Err(e) = container::save(root, &record) {
+        // It runs, but its record cannot say so: end it rather than leave a
+        // container no one can see.
+        // SAFETY: kill(2) and waitpid(2) of our own child, not yet reaped.
+        unsafe { libc::kill(started.pid, libc::SIGKILL) };
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(started.pid), None);
+        record.state.status = "created".into();
+        record.state.pid = 0;
+        return Err(start_failed.fail(record, trace, lock, 125, &e));
+    }
+    // The record says it runs: `rmi` and `cleanup` may see it now.
+    drop(lock);
     trace.step(
         "engine",
         t,
@@ -676,7 +830,7 @@ fn supervise(
     if !record.config.auto_remove {
         let _ = std::fs::write(paths.trace(), trace.to_json_lines());
     }
-    if let Some(r) = report {
+    if let Some(r) = start_failed.report {
         let _ = std::fs::File::from(r).write_all(b"ok\t\n");
     }
 
@@ -734,8 +888,59 @@ fn supervise(
             exit.code
         ),
     );
-    finish(root, &mut record, &cgroup, exit, &mut trace, teardown)?;
+    // This process leaves with the container: a teardown finished by
+    // another (the reaper of a `--rm` run) must not end it.
+    let _ = journal.record_undone(&Object::Process {
+        pid: me,
+        start: me_start,
+    });
+    finish(root, &mut record, &cgroup, Some(exit), &mut trace, teardown)?;
     Ok(exit.code)
+}
+
+/// A start that failed after the container was prepared: what the failure
+/// is reported to, and how it is torn down.
+struct Failed<'a> {
+    root: &'a DataRoot,
+    cgroup: &'a Cgroup,
+    journal: &'a Journal,
+    /// The detached CLI's report pipe.
+    report: Option<OwnedFd>,
+    teardown: Teardown<'a>,
+}
+
+impl Failed<'_> {
+    /// Records the failure, tears down what was made (with `--rm`, the
+    /// container), lets go of the root, and reports `fail CODE MESSAGE`.
+    fn fail(
+        self,
+        mut record: Record,
+        mut trace: Trace,
+        lock: Option<super::lock::RootLock>,
+        code: i32,
+        e: &anyhow::Error,
+    ) -> anyhow::Error {
+        let message = super::disk::explain(self.root, e).unwrap_or_else(|| format!("{e:#}"));
+        record.state.error = message.clone();
+        let (me, start) = this_process();
+        let _ = self
+            .journal
+            .record_undone(&Object::Process { pid: me, start });
+        let _ = finish(
+            self.root,
+            &mut record,
+            self.cgroup,
+            Some(Exit { code, signal: None }),
+            &mut trace,
+            self.teardown,
+        );
+        drop(lock);
+        if let Some(r) = self.report {
+            let _ = std::fs::File::from(r)
+                .write_all(format!("fail\t{code}\t{}\n", message.replace('\n', " ")).as_bytes());
+        }
+        StartError { code, message }.into()
+    }
 }
 
 /// How a container's teardown goes.
@@ -749,7 +954,8 @@ pub struct Teardown<'a> {
 }
 
 /// Step `teardown`: read the OOM counter, remove the cgroup, unmount the
-/// overlay, record the exit; with `--rm`, remove the container.
+/// overlay, record the exit (`None`: it was not observed, the container is
+/// `dead`); with `--rm`, remove the container.
 ///
 /// A foreground `--rm` run whose caller exits next (the CLI) does less
 /// before its exit status is known. The cgroup and the network objects go
@@ -766,7 +972,7 @@ pub fn finish(
     root: &DataRoot,
     record: &mut Record,
     cgroup: &Cgroup,
-    exit: Exit,
+    exit: Option<Exit>,
     trace: &mut Trace,
     teardown: Teardown,
 ) -> anyhow::Result<()> {
@@ -779,7 +985,7 @@ pub fn finish(
         cgroups::remove_parent_if_empty(&cgroup.layout, &root.cgroup_parent());
     }
     // Before the overlay: the kernel destroys the namespace meanwhile.
-    errors.extend(super::network::teardown(&paths, trace));
+    errors.extend(super::network::teardown(root, &record.id, trace));
     if record.config.auto_remove && teardown.after_exit && errors.is_empty() {
         let t = now_ns();
         if let Ok(dir) = super::lifecycle::retire(root, record) {
@@ -803,7 +1009,7 @@ pub fn finish(
                     "fork_reaper",
                     "fork: a child unmounts and removes what is left, the caller exits",
                 );
-                remove_retired(&dir, &mut own);
+                remove_retired(root, &dir, &mut own);
                 if let Some(file) = teardown.trace_file {
                     for e in &mut own.events {
                         e.actor = "reaper".into();
@@ -813,7 +1019,7 @@ pub fn finish(
                 }
             });
             if !forked {
-                remove_retired(&dir, trace);
+                remove_retired(root, &dir, trace);
                 if let Some(file) = teardown.trace_file {
                     let _ = trace.append_to(file);
                 }
@@ -826,18 +1032,33 @@ pub fn finish(
     if let Err(e) = overlay::unmount(&paths.rootfs(), trace) {
         errors.push(format!("{e:#}"));
     }
-    record.state.status = "exited".into();
-    record.state.exit_code = exit.code;
+    match exit {
+        Some(exit) => {
+            record.state.status = "exited".into();
+            record.state.exit_code = exit.code;
+        }
+        None => {
+            record.state.status = "dead".into();
+            record.state.exit_code = -1;
+        }
+    }
     record.state.oom_killed = oom_kills > 0;
     record.state.finished_at = timefmt::now_unix_ns();
     record.state.pid = 0;
+    record.state.paused = false;
     if !errors.is_empty() {
-        record.state.error = errors.join("; ");
+        let teardown = errors.join("; ");
+        record.state.error = if record.state.error.is_empty() {
+            teardown
+        } else {
+            format!("{}; teardown: {teardown}", record.state.error)
+        };
     }
-    let code = exit.code.to_string();
+    let code = record.state.exit_code.to_string();
     super::events::container(root, "die", record, &[("exitCode", &code)]);
     if record.config.auto_remove {
-        super::lifecycle::remove_files(root, record);
+        let undone = super::lifecycle::remove_files(root, record);
+        errors.extend(undone.left);
     } else {
         container::save(root, record)?;
         let _ = std::fs::write(paths.trace(), trace.to_json_lines());
@@ -856,7 +1077,7 @@ pub fn finish(
 /// overlay mount, then the journal's other entries, then the files. What
 /// fails is written to `dir/teardown-error` and the directory stays for
 /// `cleanup`.
-fn remove_retired(dir: &Path, trace: &mut Trace) {
+fn remove_retired(root: &DataRoot, dir: &Path, trace: &mut Trace) {
     let mut errors = Vec::new();
     if let Err(e) = overlay::unmount(&dir.join("rootfs"), trace) {
         errors.push(format!("{e:#}"));
@@ -864,7 +1085,15 @@ fn remove_retired(dir: &Path, trace: &mut Trace) {
     let t = now_ns();
     // The journal names the old paths: its mount is gone from there
     // already (ENOENT is success), other objects are undone here.
-    errors.extend(super::cleanup::undo_journal(&dir.join("journal")));
+    let id = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let undone = super::cleanup::undo_journal(
+        &dir.join("journal"),
+        &super::cleanup::Owner::container(root, &id),
+    );
+    errors.extend(undone.left);
     if errors.is_empty()
         && let Err(e) = std::fs::remove_dir_all(dir)
     {

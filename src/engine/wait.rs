@@ -124,8 +124,9 @@ impl Waiter {
                     });
                 }
                 let r = record?;
-                let exited_since =
-                    r.state.status == "exited" && r.state.finished_at > self.finished_at;
+                // `dead`: it ended while no one watched (its shim was killed).
+                let ended = r.state.status == "exited" || r.state.status == "dead";
+                let exited_since = ended && r.state.finished_at > self.finished_at;
                 let not_running =
                     r.state.status != "running" && self.condition == Condition::NotRunning;
                 // An exit the shim could not record (it was killed): the

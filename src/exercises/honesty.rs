@@ -41,7 +41,7 @@ pub fn verify(root: &DataRoot, setup: &Setup, exercise: &Exercise) -> Graded {
         Err((status, reason)) => (status, reason),
     };
     if let Err(e) = crate::engine::cleanup::cleanup(root) {
-        eprintln!("glassbox: cleanup after {}: {e:#}", exercise.id);
+        crate::errln!("glassbox: cleanup after {}: {e:#}", exercise.id);
     }
     Graded {
         id: exercise.id.clone(),

@@ -205,18 +205,19 @@ pub fn save<W: Write>(
                 let config: ImageConfig = store.config(id)?;
                 let hex = digest_hex(id).to_string();
                 if written.insert(hex.clone()) {
-                    o.file(&format!("{hex}.json"), &store.config_path(id))?;
+                    o.file(
+                        &format!("{hex}.json"),
+                        &verified(&store.config_path(id), id, id)?,
+                    )?;
                 }
                 let mut layers = Vec::new();
                 for d in &config.rootfs.diff_ids {
                     let lh = digest_hex(d).to_string();
                     if written.insert(lh.clone()) {
+                        let tar = verified(&store.layer_dir(d).join("layer.tar"), d, id)?;
                         o.dir(&lh)?;
                         o.bytes(&format!("{lh}/VERSION"), b"1.0")?;
-                        o.file(
-                            &format!("{lh}/layer.tar"),
-                            &store.layer_dir(d).join("layer.tar"),
-                        )?;
+                        o.file(&format!("{lh}/layer.tar"), &tar)?;
                     }
                     layers.push(format!("{lh}/layer.tar"));
                 }
@@ -248,13 +249,13 @@ pub fn save<W: Write>(
             let mut index = Vec::new();
             for (tags, id) in &chosen {
                 let config: ImageConfig = store.config(id)?;
-                let config_bytes = std::fs::read(store.config_path(id))?;
+                let config_bytes = std::fs::read(verified(&store.config_path(id), id, id)?)?;
                 if written.insert(digest_hex(id).to_string()) {
                     o.bytes(&format!("blobs/sha256/{}", digest_hex(id)), &config_bytes)?;
                 }
                 let mut layers = Vec::new();
                 for d in &config.rootfs.diff_ids {
-                    let path = store.layer_dir(d).join("layer.tar");
+                    let path = verified(&store.layer_dir(d).join("layer.tar"), d, id)?;
                     let size = std::fs::metadata(&path)
                         .with_context(|| format!("layer {d} of {id}"))?
                         .len();
@@ -319,6 +320,20 @@ pub fn save<W: Write>(
     Ok(o.b.into_inner()?)
 }
 
+/// A stored file checked against the digest that names it, before a byte of
+/// it is written out: an archive never carries a layer whose content is not
+/// the one its digest promises (a disk error, a hand edit in the store).
+fn verified(path: &Path, want: &str, image: &str) -> anyhow::Result<PathBuf> {
+    let got = file_digest(path).with_context(|| format!("reading {}", path.display()))?;
+    if got != want {
+        bail!(
+            "{} of image {image} is damaged: its content is {got}, not {want}; nothing was saved (remove the image with `glassbox rmi` and load or build it again)",
+            path.display()
+        );
+    }
+    Ok(path.to_path_buf())
+}
+
 /// `save -o FILE`: written to a temporary name, renamed when complete.
 pub fn save_to_file(
     store: &ImageStore,
@@ -378,6 +393,8 @@ pub fn load(
     store: &ImageStore,
     reader: impl Read,
 ) -> anyhow::Result<Vec<(Option<String>, String)>> {
+    // Layers are stored before the configs that name them: rmi and cleanup wait.
+    let _lock = crate::util::lock::RootLock::at(store.root(), crate::util::lock::Mode::Shared)?;
     let tmp = TempDir::new(&store.root().join("tmp"), "load")?;
     import::extract(reader, &tmp.path, Target::Plain).context("the archive is refused")?;
     let dir = &tmp.path;

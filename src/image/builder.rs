@@ -96,6 +96,8 @@ impl Stage {
 /// Runs a build; prints docker's progress lines to stdout.
 pub fn build(root: &DataRoot, opts: &BuildOptions) -> anyhow::Result<BuildReport> {
     crate::engine::require_root("glassbox build")?;
+    // Layers are stored before the config that names them: rmi and cleanup wait.
+    let _lock = root.lock_shared()?;
     let ctx = Context::open(&opts.context)
         .with_context(|| format!("the build context {}", opts.context.display()))?;
     let file = opts

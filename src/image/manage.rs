@@ -8,10 +8,16 @@
 //! image store does), which is how `history` can name the image made at each
 //! step and how `rmi` knows which untagged intermediate images go with it.
 //!
-//! `rmi` refuses while a container (running or not) uses the image: the
-//! container's root filesystem is those layers. Otherwise it removes the tag,
-//! then the image and its untagged ancestors that no other image or container
-//! needs, then every layer no remaining image or container uses.
+//! `rmi` refuses while a container (running or not) uses the image, in
+//! docker's words: the container's root filesystem is those layers. `rmi -f`
+//! of an image in use only untags it; the image and its layers stay while a
+//! container uses them. Otherwise it removes the tag, then the image and its
+//! untagged ancestors that no other image or container needs, then every
+//! layer no remaining image or container uses. A container counts as a user
+//! of every layer its record lists *and* every layer its journal names (so a
+//! container whose record cannot be read still keeps its layers). It all
+//! happens with the data root held alone (`engine::lock`), so no `run` is
+//! between resolving an image and recording that it uses it.
 
 use super::cache::BuildCache;
 use super::diff::{TreeKind, placeholders, write_tree_tar};
@@ -19,6 +25,7 @@ use super::import::{TempDir, import_layer_file, short};
 use super::store::{History, ImageConfig, ImageStore, digest_hex, normalize_ref};
 use crate::engine::DataRoot;
 use crate::engine::container::{self, Paths};
+use crate::runtime::journal::{Journal, Object};
 use crate::runtime::trace::{Trace, now_ns};
 use crate::timefmt;
 use crate::util::fs::write_atomic;
@@ -69,6 +76,22 @@ pub fn all_images(store: &ImageStore) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Images with no tag that no other image was built on (docker's "dangling"
+/// images, listed as `<none>`), oldest ID first.
+pub fn dangling(
+    store: &ImageStore,
+    tags: &std::collections::BTreeMap<String, String>,
+) -> Vec<String> {
+    let all = all_images(store);
+    let parents: BTreeSet<String> = all.iter().filter_map(|i| parent(store, i)).collect();
+    let mut out: Vec<String> = all
+        .into_iter()
+        .filter(|i| !parents.contains(i) && !tags.values().any(|v| v == i))
+        .collect();
+    out.sort();
+    out
+}
+
 /// `glassbox tag SOURCE TARGET`.
 pub fn tag(root: &DataRoot, source: &str, target: &str) -> anyhow::Result<()> {
     // docker's grammar, before anything else: a refused name makes nothing.
@@ -79,38 +102,139 @@ pub fn tag(root: &DataRoot, source: &str, target: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A container, as `rmi` sees it: the image it was made from and the
+/// layers it stacks (from its record and from its journal).
+struct User {
+    record: container::Record,
+    layers: BTreeSet<String>,
+}
+
+/// Every container of the root with the layers it uses.
+fn users(root: &DataRoot) -> anyhow::Result<Vec<User>> {
+    let layer_of = |p: &std::path::Path| {
+        p.parent()
+            .and_then(|l| l.file_name())
+            .map(|h| h.to_string_lossy().into_owned())
+    };
+    Ok(container::list(root)?
+        .into_iter()
+        .map(|record| {
+            let mut layers: BTreeSet<String> = record
+                .lower_dirs
+                .iter()
+                .filter_map(|l| layer_of(l))
+                .collect();
+            let journal = Paths::new(root, &record.id).journal();
+            for o in Journal::objects(&journal).unwrap_or_default() {
+                if let Object::Layer(dir) = o
+                    && let Some(h) = layer_of(&dir)
+                {
+                    layers.insert(h);
+                }
+            }
+            User { record, layers }
+        })
+        .collect())
+}
+
+impl User {
+    /// Does this container use image `id` (whose layers are `layers`)?
+    fn uses(&self, id: &str, layers: &[String]) -> bool {
+        self.record.image_id == id
+            || (self.record.image_id.is_empty()
+                && layers.iter().any(|l| self.layers.contains(digest_hex(l))))
+    }
+}
+
 /// `glassbox rmi IMAGE`: returns docker's lines (`Untagged: …`, `Deleted: …`).
 pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<String>> {
     crate::engine::require_root("glassbox rmi")?;
+    // Alone: no run is between resolving this image and recording that it uses it.
+    let _root_lock = root.lock_exclusive()?;
     let store = root.images();
-    let (id, _) = store.resolve(reference)?;
-    let containers = container::list(root)?;
-    if let Some(c) = containers.iter().find(|c| c.image_id == id) {
-        bail!(
-            "conflict: unable to remove {reference} (image {}): container {} ({}, {}) uses it; remove the container first (`glassbox rm -f {}`)",
-            short(&id),
-            c.short_id(),
-            c.name,
-            c.state.status,
-            c.name
-        );
-    }
+    let (id, config) = store.resolve(reference)?;
+    let users = users(root)?;
+    let using: Vec<&User> = users
+        .iter()
+        .filter(|u| u.uses(&id, &config.rootfs.diff_ids))
+        .collect();
     let _lock = store.lock()?;
     let mut tags = store.tags()?;
     let named = normalize_ref(reference);
+    let holders: Vec<String> = tags
+        .iter()
+        .filter(|(_, v)| **v == id)
+        .map(|(k, _)| k.clone())
+        .collect();
+    let by_tag = tags.get(&named) == Some(&id);
     let mut lines = Vec::new();
-    if tags.get(&named) == Some(&id) {
+    // One tag of several: only that tag goes, whoever uses the image.
+    if by_tag && holders.len() > 1 {
+        tags.remove(&named);
+        store.write_tags(&tags)?;
+        return Ok(vec![format!("Untagged: {named}")]);
+    }
+    if let Some(user) = using.first() {
+        let c = &user.record;
+        let cname = if c.name.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (container {}: remove it first with `glassbox rm -f {}`",
+                c.name, c.name
+            )
+        };
+        if by_tag && !force {
+            bail!(
+                "conflict: unable to remove repository reference \"{reference}\" (must force) - container {} is using its referenced image {}{}",
+                c.short_id(),
+                short(&id),
+                if cname.is_empty() {
+                    String::new()
+                } else {
+                    format!("{cname}, or untag it with `glassbox rmi -f {reference}`)")
+                }
+            );
+        }
+        if !by_tag && c.is_running() {
+            bail!(
+                "conflict: unable to delete {} (cannot be forced) - image is being used by running container {}{}",
+                short(&id),
+                c.short_id(),
+                if cname.is_empty() {
+                    String::new()
+                } else {
+                    format!("{cname})")
+                }
+            );
+        }
+        if !by_tag && !force {
+            bail!(
+                "conflict: unable to delete {} (must be forced) - image is being used by stopped container {}{}",
+                short(&id),
+                c.short_id(),
+                if cname.is_empty() {
+                    String::new()
+                } else {
+                    format!("{cname})")
+                }
+            );
+        }
+        // Forced: the tags go; the image and its layers stay while it is used.
+        for h in holders {
+            tags.remove(&h);
+            lines.push(format!("Untagged: {h}"));
+        }
+        store.write_tags(&tags)?;
+        return Ok(lines);
+    }
+    if by_tag {
         tags.remove(&named);
         lines.push(format!("Untagged: {named}"));
     } else {
-        let holders: Vec<String> = tags
-            .iter()
-            .filter(|(_, v)| **v == id)
-            .map(|(k, _)| k.clone())
-            .collect();
         if holders.len() > 1 && !force {
             bail!(
-                "conflict: unable to delete {} (must be forced): the image is tagged {}; remove the tags one by one or use -f",
+                "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories ({}); remove the tags one by one or use -f",
                 short(&id),
                 holders.join(", ")
             );
@@ -127,7 +251,8 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
     let roots = tags
         .values()
         .cloned()
-        .chain(containers.iter().map(|c| c.image_id.clone()));
+        .chain(users.iter().map(|u| u.record.image_id.clone()))
+        .filter(|i| !i.is_empty());
     for r in roots {
         let mut cur = Some(r);
         while let Some(i) = cur {
@@ -145,7 +270,7 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
     };
     if lines.is_empty() && children(&id) > 0 {
         bail!(
-            "conflict: unable to delete {} (cannot be forced): image has dependent child images (it is a step of a build; remove the images built on it first)",
+            "conflict: unable to delete {} (cannot be forced) - image has dependent child images (it is a step of a build; remove the images built on it first)",
             short(&id)
         );
     }
@@ -172,7 +297,7 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
         cur = next;
     }
     BuildCache::new(&store).prune();
-    for layer in unused_layers(&store, &containers) {
+    for layer in unused_layers(&store, &users) {
         let dir = store.layer_dir(&layer);
         if std::fs::remove_dir_all(&dir).is_ok() {
             lines.push(format!("Deleted layer: {layer}"));
@@ -182,19 +307,15 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
 }
 
 /// Layers that no stored image config and no container uses.
-fn unused_layers(store: &ImageStore, containers: &[container::Record]) -> Vec<String> {
+fn unused_layers(store: &ImageStore, users: &[User]) -> Vec<String> {
     let mut used: BTreeSet<String> = BTreeSet::new();
     for id in all_images(store) {
         if let Ok(c) = store.config(&id) {
             used.extend(c.rootfs.diff_ids.iter().map(|d| digest_hex(d).to_string()));
         }
     }
-    for c in containers {
-        for l in &c.lower_dirs {
-            if let Some(h) = l.parent().and_then(|p| p.file_name()) {
-                used.insert(h.to_string_lossy().into_owned());
-            }
-        }
+    for u in users {
+        used.extend(u.layers.iter().cloned());
     }
     let dir = store.root().join("layers");
     std::fs::read_dir(dir)
@@ -313,6 +434,8 @@ pub fn commit(
         // Refused before the layer is made, not after.
         super::reference::parse_tag_target(r)?;
     }
+    // The new layer is stored before the config that names it: rmi waits.
+    let _lock = root.lock_shared()?;
     let record = container::find(root, name)?;
     let store = root.images();
     let parent_config = store.config(&record.image_id)?;

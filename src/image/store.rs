@@ -4,6 +4,13 @@
 //! renamed into place when complete; a config or the tag list is written to a
 //! temporary file and renamed. A crash leaves either the old state or the new
 //! one, never half a layer.
+//!
+//! The tag list, `images/repositories.json`, is the one file every image
+//! command reads. If it is damaged anyway (a disk error, a hand edit), it is
+//! set aside as `repositories.json.corrupt-<time>` and rebuilt: from the copy
+//! kept before its last change (`repositories.json.bak`), for the tags whose
+//! image is still in `images/configs`; the other images stay, untagged
+//! (`images` lists them as `<none>`). A warning says so ([`take_notices`]).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -30,6 +37,12 @@ pub enum StoreError {
     BadConfig {
         path: String,
         source: serde_json::Error,
+    },
+    #[error("{path} is damaged ({source}) and could not be set aside: {why}")]
+    BadRepositories {
+        path: String,
+        source: serde_json::Error,
+        why: String,
     },
     #[error(transparent)]
     Layer(#[from] super::import::LayerError),
@@ -216,17 +229,90 @@ impl ImageStore {
         self.layer_dir(diff_id).join("diff")
     }
 
-    /// name:tag → image id.
+    /// name:tag → image id. A damaged tag list is repaired on the way
+    /// (see the module doc).
     pub fn tags(&self) -> Result<BTreeMap<String, String>, StoreError> {
+        match self.read_tags()? {
+            Ok(tags) => Ok(tags),
+            Err(source) => self.repair_tags(source),
+        }
+    }
+
+    /// The tag list as it is on disk: `Ok(Err(_))` when it does not parse.
+    fn read_tags(&self) -> Result<Result<BTreeMap<String, String>, serde_json::Error>, StoreError> {
         let path = self.repositories_path();
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StoreError::BadConfig {
-                path: path.display().to_string(),
-                source,
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Ok(bytes) => Ok(serde_json::from_slice(&bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Ok(BTreeMap::new())),
             Err(e) => Err(io_err("reading", &path)(e)),
         }
+    }
+
+    /// Sets a damaged tag list aside and writes one rebuilt from the last
+    /// good copy and the stored configs. Under its own lock (not
+    /// [`ImageStore::lock`], which the caller may hold), so that of two
+    /// commands finding the damage one repairs and the other reads the repair.
+    fn repair_tags(
+        &self,
+        source: serde_json::Error,
+    ) -> Result<BTreeMap<String, String>, StoreError> {
+        let path = self.repositories_path();
+        let lock_path = self.root.join("images").join(".repair.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err("opening", &lock_path))?;
+        let _lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| io_err("locking", &lock_path)(e.into()))?;
+        if let Ok(tags) = self.read_tags()? {
+            return Ok(tags); // repaired meanwhile
+        }
+        let damage = source.to_string();
+        let stamp = crate::timefmt::now_unix_ns() / 1_000_000_000;
+        let aside = path.with_file_name(format!("repositories.json.corrupt-{stamp}"));
+        std::fs::rename(&path, &aside).map_err(|e| StoreError::BadRepositories {
+            path: path.display().to_string(),
+            why: format!("renaming it to {}: {e}", aside.display()),
+            source,
+        })?;
+        let images: Vec<String> = std::fs::read_dir(self.root.join("images").join("configs"))
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| {
+                        let n = e.file_name().to_string_lossy().into_owned();
+                        n.strip_suffix(".json").map(|h| format!("sha256:{h}"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let backup: BTreeMap<String, String> = std::fs::read(self.backup_path())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        let tags: BTreeMap<String, String> = backup
+            .into_iter()
+            .filter(|(_, id)| images.contains(id))
+            .collect();
+        self.write_tags(&tags)?;
+        let untagged = images
+            .iter()
+            .filter(|i| !tags.values().any(|v| v == *i))
+            .count();
+        push_notice(format!(
+            "{} was damaged ({damage}): set aside as {}, and rebuilt from images/configs: {} image(s), {} tag(s) from its last good copy, {untagged} image(s) left untagged (`glassbox images` lists them as <none>; `glassbox tag ID NAME` names one again)",
+            path.display(),
+            aside.display(),
+            images.len(),
+            tags.len()
+        ));
+        Ok(tags)
+    }
+
+    /// The tag list as it was before its last change.
+    fn backup_path(&self) -> PathBuf {
+        self.root.join("images").join("repositories.json.bak")
     }
 
     /// Points `reference` at `image_id`.
@@ -237,13 +323,21 @@ impl ImageStore {
         self.write_tags(&tags)
     }
 
-    /// Replaces the tag list (the caller holds [`ImageStore::lock`]).
+    /// Replaces the tag list (the caller holds [`ImageStore::lock`]),
+    /// keeping the one it replaces as `repositories.json.bak` (a hard link:
+    /// readers never see the list missing).
     pub fn write_tags(&self, tags: &BTreeMap<String, String>) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec_pretty(tags).map_err(|source| StoreError::BadConfig {
             path: self.repositories_path().display().to_string(),
             source,
         })?;
-        Ok(write_atomic(&self.repositories_path(), &bytes)?)
+        let current = self.repositories_path();
+        if matches!(self.read_tags(), Ok(Ok(_))) && current.exists() {
+            let backup = self.backup_path();
+            let _ = std::fs::remove_file(&backup);
+            let _ = std::fs::hard_link(&current, &backup);
+        }
+        Ok(write_atomic(&current, &bytes)?)
     }
 
     /// Serialises changes to the tag list between parallel glassbox processes.
@@ -369,6 +463,24 @@ impl ImageStore {
             .map(|d| self.layer_size(d))
             .sum()
     }
+}
+
+static NOTICES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Records a warning for the person running the command (a repair made on
+/// the way); the CLI prints them when it ends.
+pub fn push_notice(text: String) {
+    if let Ok(mut n) = NOTICES.lock() {
+        n.push(text);
+    }
+}
+
+/// The warnings recorded so far, emptied.
+pub fn take_notices() -> Vec<String> {
+    NOTICES
+        .lock()
+        .map(|mut n| std::mem::take(&mut *n))
+        .unwrap_or_default()
 }
 
 /// The file beside a layer's `diff/` that holds its [`content_size`], in decimal.

@@ -36,6 +36,9 @@ pub struct ProcStat {
     /// Fields 50 and 51 (Linux 3.5+): where the process's environment strings
     /// are in its memory (what /proc/PID/environ reads).
     pub env_block: Option<(u64, u64)>,
+    /// Field 52: the exit status in `waitpid`'s encoding, which the kernel
+    /// keeps for the parent while the process is a zombie (Linux 3.5+).
+    pub exit_code: Option<i32>,
 }
 
 /// The fields procfs-core reads unconditionally (1 to 37; later ones came
@@ -86,6 +89,7 @@ pub fn parse_proc_stat(text: &str) -> Result<ProcStat, ParseError> {
         starttime: stat.starttime,
         rss_pages: stat.rss,
         env_block: stat.env_start.zip(stat.env_end),
+        exit_code: stat.exit_code,
     })
 }
 

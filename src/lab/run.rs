@@ -4,8 +4,18 @@
 //! thread (keys, resizes), the sampler (a [`crate::lab::sample::Sample`] every
 //! 250 ms) and the demo worker (one job at a time). All three feed one
 //! channel of [`Event`]s; the loop hands each to the [`App`], carries out the
-//! [`Effect`]s it returns, and redraws. `ratatui::try_init` installs a panic
-//! hook that restores the terminal before the panic message prints.
+//! [`Effect`]s it returns, and redraws. A panic hook restores the terminal
+//! before the panic message prints.
+//!
+//! ## However the terminal goes, the lab ends cleanly
+//!
+//! `q`, SIGTERM, SIGINT, a hangup (SIGHUP, or the terminal's end seen on
+//! its input: POLLHUP), or a terminal that no longer takes output all end
+//! the same way: the threads stop, the lab's `lab-*` containers are removed,
+//! and only then is the terminal restored (it may be gone: nothing that
+//! writes to it may panic, and nothing waits on it). The lab writes its PID
+//! to `<root>/lab.pid` while it runs; a lab that finds the file of one that
+//! is gone (SIGKILL) says so and removes what it left.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,13 +55,13 @@ pub fn lessons(args: LessonsArgs) -> anyhow::Result<i32> {
     let (lessons, diagnostics) = super::check::check_dir(&dir);
     if args.check {
         for d in &diagnostics {
-            println!("{d}");
+            crate::outln!("{d}");
         }
         if diagnostics.is_empty() {
-            println!("{}: {} lessons, no problems", dir.display(), lessons.len());
+            crate::outln!("{}: {} lessons, no problems", dir.display(), lessons.len());
             return Ok(0);
         }
-        println!("{} problem(s) in {}", diagnostics.len(), dir.display());
+        crate::outln!("{} problem(s) in {}", diagnostics.len(), dir.display());
         return Ok(1);
     }
     if !diagnostics.is_empty() {
@@ -62,7 +72,7 @@ pub fn lessons(args: LessonsArgs) -> anyhow::Result<i32> {
         );
     }
     for lesson in &lessons {
-        println!("{:>2}  {}", lesson.topic(), lesson.title);
+        crate::outln!("{:>2}  {}", lesson.topic(), lesson.title);
     }
     Ok(0)
 }
@@ -160,7 +170,7 @@ fn catch_stop_signals() {
     for signal in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGINT] {
         // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
         if let Err(e) = unsafe { sigaction(signal, &action) } {
-            eprintln!("glassbox lab: cannot catch {signal}: {e}");
+            crate::errln!("glassbox lab: cannot catch {signal}: {e}");
         }
     }
 }
@@ -174,8 +184,54 @@ fn pause(total: Duration, stop: &dyn Fn() -> bool) {
     }
 }
 
-/// `glassbox lab [TOPIC]`: the TUI. Returns once the student quits, after
-/// removing the containers the demos started.
+/// What a previous lab on this data root left: its PID, if it is gone
+/// without removing its `lab.pid` (it was killed). A live one is left alone.
+fn claim_lab(root: &DataRoot) -> Option<i32> {
+    let path = root.path.join("lab.pid");
+    let previous = std::fs::read_to_string(&path).ok().and_then(|t| {
+        let mut w = t.split_whitespace();
+        Some((
+            w.next()?.parse::<i32>().ok()?,
+            w.next()?.parse::<u64>().ok()?,
+        ))
+    });
+    let me = std::process::id();
+    let start = crate::inspect::proc_stat::process_start_time(me).unwrap_or(0);
+    let _ = std::fs::write(&path, format!("{me} {start}\n"));
+    match previous {
+        Some((pid, start)) if !container::process_alive(pid, start) => Some(pid),
+        _ => None,
+    }
+}
+
+/// True when the terminal on fd 0 has hung up (its other end closed).
+fn hung_up(timeout_ms: i32) -> bool {
+    let mut fds = [libc::pollfd {
+        fd: 0,
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    // SAFETY: poll(2) on one pollfd we own, for at most timeout_ms.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, timeout_ms) };
+    n > 0 && fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+}
+
+/// Enters the lab's screen. The panic hook restores the terminal and never
+/// fails itself (ratatui's own hook prints with `eprintln!`, which panics
+/// again on a terminal that is gone, and the process aborts).
+fn enter_terminal() -> std::io::Result<ratatui::DefaultTerminal> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = ratatui::try_restore();
+        hook(info);
+    }));
+    crossterm::terminal::enable_raw_mode()?;
+    crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+    ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
+}
+
+/// `glassbox lab [TOPIC]`: the TUI. Returns once the student quits (or the
+/// terminal goes), after removing the containers the demos started.
 pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -230,6 +286,24 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     for note in notes {
         app.log.push(LogLine::new(LineKind::Note, note));
     }
+    // A lab that was killed left its containers: say so, and remove them.
+    if let Some(previous) = root.as_ref().and_then(claim_lab) {
+        let left = lab_containers(&root);
+        if !left.is_empty() {
+            app.log.push(LogLine::new(
+                LineKind::Note,
+                format!(
+                    "the last lab on this data root (pid {previous}) ended without cleaning up (was it killed?); it left {}",
+                    left.join(", ")
+                ),
+            ));
+            let removed = runner.reset(&left, &mut |_| {});
+            app.log.push(LogLine::new(
+                LineKind::Ok,
+                format!("removed what it left: {}", removed.join(", ")),
+            ));
+        }
+    }
     // Resume here next time, even if the student never changes topic.
     let opened = app.topic_number();
     app.exercises.progress.jump(opened);
@@ -243,12 +317,18 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     let stop = Arc::new(AtomicBool::new(false));
     let want = Arc::new(Mutex::new(app.want()));
 
-    // The input thread: keys and resizes, polled so that it can stop.
+    // The input thread: keys and resizes, polled so that it can stop. The
+    // terminal's end (a closed window: POLLHUP on fd 0) is a quit; so is an
+    // error reading it.
     let input = {
         let (tx, stop) = (tx.clone(), stop.clone());
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                match crossterm::event::poll(Duration::from_millis(200)) {
+                if hung_up(200) {
+                    let _ = tx.send(Event::Quit);
+                    break;
+                }
+                match crossterm::event::poll(Duration::from_millis(0)) {
                     Ok(true) => {}
                     Ok(false) => continue,
                     Err(_) => {
@@ -263,7 +343,8 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
                     // The terminal is gone: quit, removing the containers.
                     Err(_) => Event::Quit,
                 };
-                if tx.send(event).is_err() {
+                let quit = matches!(event, Event::Quit);
+                if tx.send(event).is_err() || quit {
                     break;
                 }
             }
@@ -372,96 +453,103 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     let mut shell: Option<ShellSession> = None;
 
     catch_stop_signals();
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = enter_terminal()?;
     if let Ok(size) = terminal.size() {
         app.size = (size.width, size.height);
     }
-    let result = (|| -> anyhow::Result<()> {
-        loop {
-            terminal.draw(|f| f.render_widget(&app, f.area()))?;
-            let Ok(event) = rx.recv() else {
-                return Ok(());
-            };
-            // Samples arrive four times a second, so a signal is seen within 250 ms.
-            let event = if STOP_SIGNAL.load(Ordering::SeqCst) {
-                Event::Quit
-            } else {
-                event
-            };
-            for effect in app.handle(event) {
-                match effect {
-                    Effect::Quit => return Ok(()),
-                    Effect::Check(ids) => {
-                        let _ = checks.send(ids);
-                    }
-                    Effect::StopPlay => stop_play.store(true, Ordering::SeqCst),
-                    Effect::Script { steps, pause_ms } => {
-                        // A stop meant for an earlier play must not end this one.
-                        stop_play.store(false, Ordering::SeqCst);
-                        let _ = jobs.send(Effect::Script { steps, pause_ms });
-                    }
-                    Effect::OpenShell {
-                        container,
+    // Runs until a quit; an error drawing means the terminal is gone, which
+    // is a quit too (said after the terminal is restored, if it still is).
+    let ended: Option<String> = loop {
+        if let Err(e) = terminal.draw(|f| f.render_widget(&app, f.area())) {
+            break Some(format!(
+                "the terminal no longer takes output ({e}): quitting"
+            ));
+        }
+        let Ok(event) = rx.recv() else {
+            break None;
+        };
+        // Samples arrive four times a second, so a signal is seen within 250 ms.
+        let event = if STOP_SIGNAL.load(Ordering::SeqCst) {
+            Event::Quit
+        } else {
+            event
+        };
+        let mut quit = false;
+        for effect in app.handle(event) {
+            match effect {
+                Effect::Quit => quit = true,
+                Effect::Check(ids) => {
+                    let _ = checks.send(ids);
+                }
+                Effect::StopPlay => stop_play.store(true, Ordering::SeqCst),
+                Effect::Script { steps, pause_ms } => {
+                    // A stop meant for an earlier play must not end this one.
+                    stop_play.store(false, Ordering::SeqCst);
+                    let _ = jobs.send(Effect::Script { steps, pause_ms });
+                }
+                Effect::OpenShell {
+                    container,
+                    rows,
+                    cols,
+                } => {
+                    let tx = shell_tx.clone();
+                    let opened = ShellSession::open(
+                        &runner.exe,
+                        &runner.root,
+                        &container,
                         rows,
                         cols,
-                    } => {
-                        let tx = shell_tx.clone();
-                        let opened = ShellSession::open(
-                            &runner.exe,
-                            &runner.root,
-                            &container,
-                            rows,
-                            cols,
-                            move |e| tx.send(Event::Shell(e)).is_ok(),
-                        );
-                        match opened {
-                            Ok(s) => shell = Some(s),
-                            Err(e) => {
-                                app.handle(Event::Shell(ShellEvent::Failed(format!(
-                                    "cannot start `glassbox exec -it {container} sh` on a pty: {e}"
-                                ))));
-                            }
+                        move |e| tx.send(Event::Shell(e)).is_ok(),
+                    );
+                    match opened {
+                        Ok(s) => shell = Some(s),
+                        Err(e) => {
+                            app.handle(Event::Shell(ShellEvent::Failed(format!(
+                                "cannot start `glassbox exec -it {container} sh` on a pty: {e}"
+                            ))));
                         }
-                    }
-                    Effect::ShellInput(bytes) => {
-                        if let Some(s) = shell.as_mut()
-                            && let Err(e) = s.write(&bytes)
-                        {
-                            app.log
-                                .push(LogLine::new(LineKind::Fail, format!("the shell: {e}")));
-                        }
-                    }
-                    Effect::ShellResize { rows, cols } => {
-                        if let Some(screen) = shell.as_mut().and_then(|s| s.resize(rows, cols)) {
-                            app.handle(Event::Shell(ShellEvent::Screen(Box::new(screen))));
-                        }
-                    }
-                    Effect::SaveProgress(p) => match super::exercises::save(&progress_file, &p) {
-                        Ok(Some(merged)) => app.exercises.adopt(&merged),
-                        Ok(None) => {}
-                        Err(note) => app.log.push(LogLine::new(LineKind::Fail, note)),
-                    },
-                    job => {
-                        let _ = jobs.send(job);
                     }
                 }
-            }
-            // A shell that ended is gone from the app: let its session go.
-            if app.shell.is_none() {
-                drop(shell.take());
-            }
-            if let Ok(mut ids) = topic_ids.lock() {
-                *ids = app.exercises.ids(app.topic_number());
-            }
-            if let Ok(mut w) = want.lock() {
-                let new = app.want();
-                if *w != new {
-                    *w = new;
+                Effect::ShellInput(bytes) => {
+                    if let Some(s) = shell.as_mut()
+                        && let Err(e) = s.write(&bytes)
+                    {
+                        app.log
+                            .push(LogLine::new(LineKind::Fail, format!("the shell: {e}")));
+                    }
+                }
+                Effect::ShellResize { rows, cols } => {
+                    if let Some(screen) = shell.as_mut().and_then(|s| s.resize(rows, cols)) {
+                        app.handle(Event::Shell(ShellEvent::Screen(Box::new(screen))));
+                    }
+                }
+                Effect::SaveProgress(p) => match super::exercises::save(&progress_file, &p) {
+                    Ok(Some(merged)) => app.exercises.adopt(&merged),
+                    Ok(None) => {}
+                    Err(note) => app.log.push(LogLine::new(LineKind::Fail, note)),
+                },
+                job => {
+                    let _ = jobs.send(job);
                 }
             }
         }
-    })();
-    ratatui::restore();
+        if quit {
+            break None;
+        }
+        // A shell that ended is gone from the app: let its session go.
+        if app.shell.is_none() {
+            drop(shell.take());
+        }
+        if let Ok(mut ids) = topic_ids.lock() {
+            *ids = app.exercises.ids(app.topic_number());
+        }
+        if let Ok(mut w) = want.lock() {
+            let new = app.want();
+            if *w != new {
+                *w = new;
+            }
+        }
+    };
     // The shell first: its `glassbox exec` ends with a hangup, as when a
     // terminal window closes.
     if let Some(s) = shell.take() {
@@ -481,15 +569,36 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     if let Some(w) = watcher {
         let _ = w.join();
     }
+    // The containers go before the terminal is touched again: it may be gone,
+    // and a hangup may be followed by a harder end.
     let names = lab_containers(&root);
-    if !names.is_empty() {
-        eprintln!(
-            "glassbox lab: removing the lab's containers: {}",
-            names.join(" ")
-        );
-        let removed = runner.reset(&names, &mut |_| {});
-        eprintln!("glassbox lab: removed {} container(s)", removed.len());
+    let removed = if names.is_empty() {
+        Vec::new()
+    } else {
+        runner.reset(&names, &mut |_| {})
+    };
+    if let Some(r) = &root {
+        let _ = std::fs::remove_file(r.path.join("lab.pid"));
     }
-    result?;
+    // ratatui shows the cursor again when its Terminal is dropped, and
+    // `eprintln!`s (a panic on a terminal that is gone) if that fails: show
+    // it here, and where that fails, never drop it.
+    if terminal.show_cursor().is_err() {
+        std::mem::forget(terminal);
+    } else {
+        drop(terminal);
+    }
+    let _ = ratatui::try_restore();
+    if let Some(why) = ended {
+        crate::errln!("glassbox lab: {why}");
+    }
+    if !names.is_empty() {
+        crate::errln!(
+            "glassbox lab: removed the lab's containers: {} ({} of {})",
+            removed.join(" "),
+            removed.len(),
+            names.len()
+        );
+    }
     Ok(0)
 }

@@ -8,7 +8,25 @@
 //! `glassbox cleanup` replays the journals backwards and undoes each line; every
 //! undo is idempotent (removing what is already gone is success), so cleanup can
 //! run any number of times, after a crash or after a clean exit.
+//!
+//! ## The format, and why a line can be trusted
+//!
+//! One object per line, tab-separated, ending in its own checksum:
+//!
+//! ```text
+//! mount\t/var/lib/glassbox/containers/3f2a…/rootfs\tsum=9c1e07d2
+//! undone\tlease\t/run/glassbox/net/leases/172.29.0.2\tsum=41aa0b93
+//! ```
+//!
+//! `sum=` is the first 4 bytes of the sha256 of everything before the tab
+//! that precedes it, in hex. A line is replayed only when it is complete
+//! (ends in a newline) and its checksum matches: a crash can cut the last
+//! line mid-way (`mount\t/var/lib/glas`), and replaying such a prefix would
+//! unmount whatever file system it happens to name. Such lines are
+//! [`Replay::refused`], never acted on. What a well-formed line may name is
+//! checked again by whoever undoes it (the engine's `cleanup::Owner`).
 
+use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -37,6 +55,14 @@ pub enum Object {
     /// The bridge with its NAT chains, shared by every data root: removed by
     /// cleanup only when no container of any root still uses it.
     SharedNetwork(String),
+    /// An image layer (its `diff` directory) that the container's overlay
+    /// stacks: nothing to undo, but `rmi` must not delete it while the
+    /// container exists, even when its record cannot be read.
+    Layer(PathBuf),
+    /// A process that stays with the container (its monitor), named by PID
+    /// and start time (clock ticks since boot), so that a reused PID is never
+    /// taken for it. Undone by SIGKILL.
+    Process { pid: i32, start: u64 },
 }
 
 impl Object {
@@ -52,16 +78,21 @@ impl Object {
                 format!("iptables\t{table}/{chain}\t{}", args.join("\t"))
             }
             Object::SharedNetwork(bridge) => format!("network\t{bridge}"),
+            Object::Layer(p) => format!("layer\t{}", p.display()),
+            Object::Process { pid, start } => format!("process\t{pid}\t{start}"),
         }
     }
 
-    /// Parses one journal line; `None` for a line this version does not know
-    /// (a torn last line after a crash is simply skipped).
+    /// Parses one journal line's payload (without its checksum); `None` for
+    /// a line this version does not know.
     pub fn parse_line(line: &str) -> Option<Object> {
         let mut parts = line.splitn(3, '\t');
         let kind = parts.next()?;
         let first = parts.next()?;
         let rest = parts.next();
+        if first.is_empty() {
+            return None;
+        }
         Some(match (kind, rest) {
             ("mount", None) => Object::Mount(first.into()),
             ("cgroup", None) => Object::Cgroup(first.into()),
@@ -70,6 +101,11 @@ impl Object {
             ("netns", None) => Object::Netns(first.into()),
             ("lease", None) => Object::Lease(first.into()),
             ("network", None) => Object::SharedNetwork(first.into()),
+            ("layer", None) => Object::Layer(first.into()),
+            ("process", Some(start)) => Object::Process {
+                pid: first.parse().ok()?,
+                start: start.parse().ok()?,
+            },
             ("iptables", Some(rest)) => {
                 let (table, chain) = first.split_once('/')?;
                 Object::IptablesRule {
@@ -81,6 +117,47 @@ impl Object {
             _ => return None,
         })
     }
+
+    /// How the object reads in a message: `mount /var/lib/…/rootfs`.
+    pub fn describe(&self) -> String {
+        self.to_line().replace('\t', " ")
+    }
+}
+
+/// The checksum a line carries: 4 bytes of the sha256 of its payload, in hex.
+fn checksum(payload: &str) -> String {
+    Sha256::digest(payload.as_bytes())[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A payload with its checksum and newline: one line of the file.
+fn sealed(payload: &str) -> String {
+    format!("{payload}\tsum={}\n", checksum(payload))
+}
+
+/// The payload of a complete line whose checksum matches; why not otherwise.
+fn unseal(line: &str) -> Result<&str, &'static str> {
+    let Some(body) = line.strip_suffix('\n') else {
+        return Err("incomplete: cut off before its end (a crash while it was written)");
+    };
+    let Some((payload, sum)) = body.rsplit_once("\tsum=") else {
+        return Err("without a checksum (written by an older glassbox, or damaged)");
+    };
+    if sum != checksum(payload) {
+        return Err("damaged: its checksum does not match its content");
+    }
+    Ok(payload)
+}
+
+/// What a journal holds, as a replay sees it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Replay {
+    /// Every object not since marked undone, oldest first, duplicates removed.
+    pub objects: Vec<Object>,
+    /// The lines that are not replayed, each with its number and why.
+    pub refused: Vec<String>,
 }
 
 /// An append-only journal file.
@@ -105,44 +182,81 @@ impl Journal {
     }
 
     /// Writes the object down. Called *before* the object is made. One `write`
-    /// of one whole line, so a crash leaves at worst a torn last line.
+    /// of one whole line, so a crash leaves at worst a torn last line, which a
+    /// replay refuses.
     pub fn record(&self, object: &Object) -> io::Result<()> {
-        let mut line = object.to_line();
-        line.push('\n');
-        (&self.file).write_all(line.as_bytes())
+        self.append(&object.to_line())
     }
 
     /// Writes down that an object was removed (`undone\t…`), so that a later
-    /// replay skips it. Used where removing is costly to repeat (a NAT rule
-    /// spawns iptables) or is finished by the kernel on its own (a veth whose
-    /// namespace is going away).
+    /// replay skips it.
     pub fn record_undone(&self, object: &Object) -> io::Result<()> {
-        let line = format!("undone\t{}\n", object.to_line());
-        (&self.file).write_all(line.as_bytes())
+        self.append(&format!("undone\t{}", object.to_line()))
     }
 
-    /// Every object in the journal not since marked undone, oldest first,
-    /// duplicates removed.
+    fn append(&self, payload: &str) -> io::Result<()> {
+        let line = sealed(payload);
+        let n = (&self.file).write(line.as_bytes())?;
+        if n != line.len() {
+            // A short write (the disk filled up): the part written is refused
+            // by its missing newline and checksum; say that the line is not there.
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                format!("wrote {n} of {} bytes", line.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every object in the journal not since marked undone, oldest first
+    /// (see [`Journal::replay`]; the refused lines are left out).
     pub fn objects(path: &Path) -> io::Result<Vec<Object>> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Ok(Journal::replay(path)?.objects)
+    }
+
+    /// Reads the journal: the objects to undo, and the lines refused. A
+    /// journal that does not exist holds nothing.
+    pub fn replay(path: &Path) -> io::Result<Replay> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Replay::default()),
             Err(e) => return Err(e),
         };
-        let mut out: Vec<Object> = Vec::new();
-        for line in text.lines() {
-            if let Some(done) = line.strip_prefix("undone\t") {
-                if let Some(obj) = Object::parse_line(done) {
-                    out.retain(|o| *o != obj);
-                }
-            } else if let Some(obj) = Object::parse_line(line)
-                && !out.contains(&obj)
-            {
-                out.push(obj);
+        Ok(parse(&String::from_utf8_lossy(&bytes)))
+    }
+}
+
+/// Pure: the replay of a journal's text.
+pub fn parse(text: &str) -> Replay {
+    let mut replay = Replay::default();
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        let refuse = |why: &str, replay: &mut Replay| {
+            let shown: String = line.trim_end().chars().take(120).collect();
+            replay
+                .refused
+                .push(format!("line {} ({shown:?}) is {why}", n + 1));
+        };
+        let payload = match unseal(line) {
+            Ok(p) => p,
+            Err(why) => {
+                refuse(why, &mut replay);
+                continue;
+            }
+        };
+        if let Some(done) = payload.strip_prefix("undone\t") {
+            match Object::parse_line(done) {
+                Some(obj) => replay.objects.retain(|o| *o != obj),
+                None => refuse("not an object this glassbox knows", &mut replay),
+            }
+        } else {
+            match Object::parse_line(payload) {
+                Some(obj) if !replay.objects.contains(&obj) => replay.objects.push(obj),
+                Some(_) => {}
+                None => refuse("not an object this glassbox knows", &mut replay),
             }
         }
-        Ok(out)
     }
+    replay
 }
 
 #[cfg(test)]
@@ -193,5 +307,39 @@ mod tests {
     fn torn_and_unknown_lines_are_skipped() {
         assert_eq!(Object::parse_line("mou"), None);
         assert_eq!(Object::parse_line("teleport\t/x"), None);
+    }
+
+    #[test]
+    fn only_complete_lines_with_their_checksum_are_replayed() {
+        let rootfs = Object::Mount("/var/lib/glassbox/containers/ab/rootfs".into());
+        let good = sealed(&rootfs.to_line());
+        assert_eq!(parse(&good).objects, vec![rootfs.clone()]);
+        // A crash cut the next line: the prefix names the data root itself.
+        let torn = format!("{good}mount\t/var/lib/glassbox");
+        let r = parse(&torn);
+        assert_eq!(r.objects, vec![rootfs.clone()]);
+        assert!(r.refused[0].starts_with("line 2") && r.refused[0].contains("incomplete"));
+        // Complete, but cut inside and appended to: the checksum says so.
+        let cut = format!("{}\n", &good[..good.len() - 20]);
+        assert!(parse(&cut).objects.is_empty());
+        assert!(parse(&cut).refused[0].contains("without a checksum"));
+        let forged = good.replace("rootfs", "rootfX");
+        assert!(parse(&forged).refused[0].contains("does not match"));
+        // A line written by an older glassbox, without a checksum.
+        assert!(parse("mount\t/var/lib/glassbox\n").objects.is_empty());
+    }
+
+    #[test]
+    fn layers_and_processes_round_trip() {
+        for o in [
+            Object::Layer("/var/lib/glassbox/layers/ab/diff".into()),
+            Object::Process {
+                pid: 4242,
+                start: 123456,
+            },
+        ] {
+            assert_eq!(Object::parse_line(&o.to_line()), Some(o));
+        }
+        assert_eq!(Object::parse_line("process\tx\t1"), None);
     }
 }

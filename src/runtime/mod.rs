@@ -21,6 +21,7 @@ pub mod journal;
 pub mod logs;
 pub mod namespaces;
 pub mod network;
+pub mod proc_events;
 pub mod pty;
 pub mod reaper;
 pub mod rootfs;

@@ -30,11 +30,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 }
 
 /// [`write_atomic`] with the file's mode (0600 for a container's record,
-/// which holds its `-e` values).
+/// which holds its `-e` values). Makes the file's directory first if needed.
 pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(failed("creating", parent))?;
     }
+    replace_file_mode(path, bytes, mode)
+}
+
+/// Writes a file through a temporary name (`NAME.tmp-PID`) and a rename, in
+/// a directory that must already exist (a record is never re-made in a
+/// directory `rm` removed). Readers see the old file or the new one, never
+/// half of one; if the write fails (a full disk), the temporary file is
+/// removed, the old file stays, and the error names the file meant.
+pub fn replace_file_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let write = || -> io::Result<()> {
         let mut f = std::fs::OpenOptions::new()
@@ -46,8 +55,14 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Wri
         f.set_permissions(std::fs::Permissions::from_mode(mode))?;
         f.write_all(bytes)
     };
-    write().map_err(failed("writing", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(failed("renaming", path))
+    if let Err(e) = write() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(failed("writing", path)(e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        failed("renaming", path)(e)
+    })
 }
 
 /// Makes one private directory (0700, root's only), or closes an existing one.

@@ -538,6 +538,18 @@ pub fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
             Err(e) => last_err = Some(e),
         }
         if has_child_groups(dir) {
+            let children: Vec<String> = std::fs::read_dir(dir)
+                .map(|d| {
+                    d.flatten()
+                        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            last_err = Some(io::Error::other(format!(
+                "it holds child groups glassbox did not make ({}): remove them first",
+                children.join(", ")
+            )));
             break;
         }
         // Still populated: kill what is inside. cgroup.kill (v2, Linux 5.14+)

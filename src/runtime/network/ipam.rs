@@ -333,6 +333,42 @@ pub fn release(path: &Path) -> io::Result<()> {
     }
 }
 
+/// What [`release_if_held`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Released {
+    /// The lease named the holder and is gone now.
+    Released,
+    /// There was no lease (a reboot cleared /run, or it was released before).
+    Gone,
+    /// The lease names someone else now (it was stale and taken over): left alone.
+    HeldByOther(Holder),
+}
+
+/// Removes the lease at `path` only if it still names `holder`. After a
+/// reboot (which empties /run) a new container can lease the address or port
+/// an old record still names in its journal; removing the lease then would
+/// give one address to two containers. Call with the allocator's lock held
+/// (see [`Allocator::lock`]) so that no one takes the lease in between.
+pub fn release_if_held(path: &Path, holder: &Holder) -> io::Result<Released> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Released::Gone),
+        Err(e) => return Err(e),
+    };
+    match Holder::parse(&text) {
+        Some(h) if h.root == holder.root && h.container == holder.container => {
+            release(path)?;
+            Ok(Released::Released)
+        }
+        Some(other) => Ok(Released::HeldByOther(other)),
+        // A lease file cut short by a crash names no one: it is stale.
+        None => {
+            release(path)?;
+            Ok(Released::Released)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,6 +450,21 @@ docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
         let (d, _) = alloc.lease_address(&subnet, &holder("a")).unwrap();
         assert_eq!(d, Ipv4Addr::new(10, 1, 0, 4));
         assert_eq!(alloc.live_leases().len(), 3);
+        // Only the holder named in a lease releases it.
+        let path = alloc.lease_path(d);
+        assert_eq!(
+            release_if_held(&path, &holder("gone")).unwrap(),
+            Released::HeldByOther(holder("a"))
+        );
+        assert!(path.exists());
+        assert_eq!(
+            release_if_held(&path, &holder("a")).unwrap(),
+            Released::Released
+        );
+        assert_eq!(
+            release_if_held(&path, &holder("a")).unwrap(),
+            Released::Gone
+        );
         drop(alloc);
         let _ = std::fs::remove_dir_all(&dir);
     }

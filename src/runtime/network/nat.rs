@@ -410,15 +410,38 @@ pub fn install_loopback_guard(bridge: &str, trace: &mut Trace) -> Result<(), Nat
     Ok(())
 }
 
+/// The comment every per-container rule carries: `glassbox NAME ID12`
+/// (the DNAT rule adds the mapping before the ID: `glassbox web
+/// 8080:80/tcp 3f2a9c01b7de`), so that `iptables -L` shows whose it is, and
+/// an undo can tell a rule of this container from an identical one of a
+/// later container given the same address (`-D` matches the comment too).
+/// See [`rule_owner`].
+pub fn owner_comment(name: &str, id: &str) -> String {
+    format!("glassbox {name} {}", &id[..12.min(id.len())])
+}
+
+/// The container ID (12 digits) a rule's comment names: the comment's last
+/// word, in a comment that starts with `glassbox `.
+pub fn rule_owner(args: &[String]) -> Option<&str> {
+    let at = args.iter().position(|a| a == "--comment")?;
+    let comment = args.get(at + 1)?;
+    comment.strip_prefix("glassbox ")?;
+    let id = comment.split_whitespace().last()?;
+    (id.len() == 12 && id.chars().all(|c| c.is_ascii_hexdigit())).then_some(id)
+}
+
 /// The rules that publish one port of a container: the DNAT rule and the
-/// filter rule that lets forwarded traffic through to it.
+/// filter rule that lets forwarded traffic through to it, each with the
+/// container's [`owner_comment`].
 pub fn port_rules(
     mapping: &PortMapping,
     container_ip: Ipv4Addr,
     bridge: &str,
     name: &str,
+    id: &str,
 ) -> Vec<Rule> {
     let proto = mapping.protocol.as_str();
+    let short_id = &id[..12.min(id.len())];
     let dest = mapping
         .host_ip
         .map(|ip| format!("-d {ip}/32 "))
@@ -432,7 +455,7 @@ pub fn port_rules(
         ),
     );
     dnat.args.push(format!(
-        "glassbox {name} {}:{}",
+        "glassbox {name} {}:{} {short_id}",
         mapping.host_port,
         mapping.container_key()
     ));
@@ -442,14 +465,16 @@ pub fn port_rules(
             .map(|s| s.to_string())
             .chain([format!("{container_ip}:{}", mapping.container_port)]),
     );
-    let accept = Rule::new(
+    let mut accept = Rule::new(
         "filter",
         CHAIN_FORWARD,
         &format!(
-            "-d {container_ip}/32 ! -i {bridge} -o {bridge} -p {proto} -m {proto} --dport {} -j ACCEPT",
+            "-d {container_ip}/32 ! -i {bridge} -o {bridge} -p {proto} -m {proto} --dport {} -m comment --comment",
             mapping.container_port
         ),
     );
+    accept.args.push(owner_comment(name, id));
+    accept.args.extend(["-j".to_string(), "ACCEPT".to_string()]);
     vec![dnat, accept]
 }
 
@@ -565,20 +590,25 @@ pub fn dnat_rule_for(
 mod tests {
     use super::*;
 
+    const ID: &str = "3f2a9c01b7de5566778899aabbccddeeff00112233445566778899aabbccddee";
+
     #[test]
     fn port_rules_read_like_docker() {
         let m = PortMapping::parse("8080:80").unwrap();
-        let rules = port_rules(&m, Ipv4Addr::new(172, 29, 0, 2), "glassbox0", "web");
+        let rules = port_rules(&m, Ipv4Addr::new(172, 29, 0, 2), "glassbox0", "web", ID);
         assert_eq!(
             rules[0].describe(),
-            "iptables -t nat -A GLASSBOX ! -i glassbox0 -p tcp -m tcp --dport 8080 -m comment --comment \"glassbox web 8080:80/tcp\" -j DNAT --to-destination 172.29.0.2:80"
+            "iptables -t nat -A GLASSBOX ! -i glassbox0 -p tcp -m tcp --dport 8080 -m comment --comment \"glassbox web 8080:80/tcp 3f2a9c01b7de\" -j DNAT --to-destination 172.29.0.2:80"
         );
         assert_eq!(
             rules[1].describe(),
-            "iptables -t filter -A GLASSBOX-FORWARD -d 172.29.0.2/32 ! -i glassbox0 -o glassbox0 -p tcp -m tcp --dport 80 -j ACCEPT"
+            "iptables -t filter -A GLASSBOX-FORWARD -d 172.29.0.2/32 ! -i glassbox0 -o glassbox0 -p tcp -m tcp --dport 80 -m comment --comment \"glassbox web 3f2a9c01b7de\" -j ACCEPT"
         );
+        for r in &rules {
+            assert_eq!(rule_owner(&r.args), Some("3f2a9c01b7de"));
+        }
         let m = PortMapping::parse("127.0.0.1:5353:53/udp").unwrap();
-        let rules = port_rules(&m, Ipv4Addr::new(172, 29, 0, 3), "glassbox0", "dns");
+        let rules = port_rules(&m, Ipv4Addr::new(172, 29, 0, 3), "glassbox0", "dns", ID);
         assert!(
             rules[0]
                 .describe()
@@ -632,11 +662,17 @@ mod tests {
     #[test]
     fn the_comment_survives_as_one_word() {
         let m = PortMapping::parse("8080:80").unwrap();
-        let rules = port_rules(&m, Ipv4Addr::new(172, 29, 0, 2), "glassbox0", "web");
+        let rules = port_rules(&m, Ipv4Addr::new(172, 29, 0, 2), "glassbox0", "web", ID);
         assert!(
             rules[0]
                 .args
-                .contains(&"glassbox web 8080:80/tcp".to_string())
+                .contains(&"glassbox web 8080:80/tcp 3f2a9c01b7de".to_string())
         );
+        // A rule without glassbox's comment names no owner.
+        let bare: Vec<String> = ["-d", "172.29.0.2/32", "-j", "ACCEPT"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(rule_owner(&bare), None);
     }
 }

@@ -1,0 +1,246 @@
+//! Fault 4: the lab ends cleanly however its terminal goes. The tmux window
+//! holding the lab is killed mid-demo (the terminal hangs up): the lab
+//! removes its `lab-*` containers and exits, without a panic and without
+//! spinning, whether its stderr is the gone terminal or a file. After a
+//! SIGKILL, the next `glassbox lab` says what the last one left and removes it.
+
+mod common;
+mod faults_util;
+use common::{TestRoot, have_root};
+use faults_util::{alive, wait_until};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn have_tmux() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var_os("CI").is_some() {
+            panic!("the lab fault tests need tmux: apt install tmux");
+        }
+        eprintln!("SKIPPED faults_lab: tmux is not installed (apt install tmux)");
+    }
+    ok
+}
+
+/// A tmux session running one command, killed when dropped.
+struct Tmux(String);
+
+impl Tmux {
+    fn start(name: &str, command: &str) -> Tmux {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", name])
+            .output();
+        let status = Command::new("tmux")
+            .args(["new-session", "-d", "-s", name, "-x", "160", "-y", "45"])
+            .arg(command)
+            .status()
+            .expect("run tmux");
+        assert!(status.success(), "tmux new-session failed");
+        Tmux(name.to_string())
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.0])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            Command::new("tmux")
+                .args(["send-keys", "-t", &self.0, k])
+                .status()
+                .expect("tmux send-keys");
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn pane_pid(&self) -> u32 {
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.0, "#{pane_pid}"])
+            .output()
+            .expect("tmux display-message");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("pane pid")
+    }
+
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if pred(&screen) {
+                return screen;
+            }
+            if start.elapsed() > Duration::from_secs(60) {
+                panic!("timed out waiting for {what}; the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    /// Closes the window: the lab's terminal hangs up.
+    fn kill_window(&self) {
+        let _ = Command::new("tmux")
+            .args(["kill-window", "-t", &self.0])
+            .output();
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .output();
+    }
+}
+
+/// Kills, when the test ends, any process still running with this root on
+/// its command line (a lab that did not end by itself).
+struct KillLeftovers(String);
+impl Drop for KillLeftovers {
+    fn drop(&mut self) {
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains(&self.0) && cmdline.contains(" lab") {
+                faults_util::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+fn lab_command(root: &TestRoot, tail: &str) -> String {
+    let repo = env!("CARGO_MANIFEST_DIR");
+    format!(
+        "GLASSBOX_LESSONS={repo}/lessons GLASSBOX_PROGRESS={root}/progress.toml {exe} --root {root} lab 1{tail}",
+        exe = env!("CARGO_BIN_EXE_glassbox"),
+        root = root.path().display(),
+    )
+}
+
+fn lab_containers(root: &TestRoot) -> Vec<String> {
+    root.ok(&["ps", "-a"])
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .filter(|n| n.starts_with("lab-"))
+        .map(String::from)
+        .collect()
+}
+
+/// Opens topic 1 and runs its demo: lab-sleeper runs.
+fn start_demo(tmux: &Tmux, root: &TestRoot) {
+    tmux.wait_for("the lab to open", |s| s.contains("glassbox lab · 01/20"));
+    tmux.keys(&["Enter"]);
+    wait_until("lab-sleeper to run", Duration::from_secs(60), || {
+        root.ok(&["ps"]).contains("lab-sleeper")
+    });
+}
+
+/// Kills the window mid-demo; the lab must end by itself and remove its
+/// containers. Returns what the lab's shell recorded as its exit.
+fn hang_up(root: &TestRoot, session: &str, redirect: &str) -> String {
+    let status = root.path().join("lab-status");
+    // The shell waits for the lab, then records its exit status (a trapped
+    // SIGHUP is handled only once the lab has ended).
+    let command = format!(
+        "sh -c \"trap 'echo hup' HUP; {}{redirect}; echo exit=\\$? > {}\"",
+        lab_command(root, ""),
+        status.display()
+    );
+    let _leftovers = KillLeftovers(root.path().display().to_string());
+    let tmux = Tmux::start(session, &command);
+    start_demo(&tmux, root);
+    tmux.keys(&["l"]);
+    tmux.kill_window();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !status.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the lab did not end within 30 s of its terminal closing (lab containers: {:?})",
+            lab_containers(root)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    std::fs::read_to_string(&status).unwrap().trim().to_string()
+}
+
+#[test]
+fn closing_the_labs_terminal_removes_its_containers() {
+    if !have_root("closing_the_labs_terminal_removes_its_containers") || !have_tmux() {
+        return;
+    }
+    let root = TestRoot::new("faults-lab-hup");
+    let exit = hang_up(
+        &root,
+        &format!("glassbox-faults-hup-{}", std::process::id()),
+        "",
+    );
+    assert!(
+        !lab_containers(&root).iter().any(|n| n == "lab-sleeper"),
+        "lab-sleeper outlives the lab ({exit})"
+    );
+    assert_eq!(exit, "exit=0", "the lab ended by a hangup is a quit");
+}
+
+#[test]
+fn closing_the_terminal_with_stderr_in_a_file_ends_the_lab_quietly() {
+    if !have_root("closing_the_terminal_with_stderr_in_a_file_ends_the_lab_quietly") || !have_tmux()
+    {
+        return;
+    }
+    let root = TestRoot::new("faults-lab-hup-err");
+    let err = root.path().join("lab-stderr");
+    let exit = hang_up(
+        &root,
+        &format!("glassbox-faults-huperr-{}", std::process::id()),
+        &format!(" 2>{}", err.display()),
+    );
+    let said = std::fs::read_to_string(&err).unwrap_or_default();
+    assert!(!said.contains("panicked"), "{said}");
+    assert!(
+        lab_containers(&root).is_empty(),
+        "{:?}",
+        lab_containers(&root)
+    );
+    assert_eq!(exit, "exit=0", "{said}");
+}
+
+#[test]
+fn the_next_lab_removes_what_a_killed_lab_left() {
+    if !have_root("the_next_lab_removes_what_a_killed_lab_left") || !have_tmux() {
+        return;
+    }
+    let root = TestRoot::new("faults-lab-kill");
+    let session = format!("glassbox-faults-kill-{}", std::process::id());
+    let tmux = Tmux::start(&session, &lab_command(&root, ""));
+    let lab = tmux.pane_pid();
+    start_demo(&tmux, &root);
+    faults_util::kill(lab, libc::SIGKILL);
+    wait_until("the lab to die", Duration::from_secs(5), || !alive(lab));
+    drop(tmux);
+    assert_eq!(
+        lab_containers(&root),
+        ["lab-sleeper"],
+        "the killed lab left its container"
+    );
+
+    let tmux = Tmux::start(&format!("{session}-again"), &lab_command(&root, ""));
+    tmux.wait_for("the note on what the last lab left", |s| {
+        s.contains("lab-sleeper") && s.contains("removed")
+    });
+    wait_until("lab-sleeper to go", Duration::from_secs(20), || {
+        lab_containers(&root).is_empty()
+    });
+    tmux.keys(&["q"]);
+}
