@@ -132,6 +132,49 @@ pub fn self_path() -> io::Result<std::path::PathBuf> {
     std::env::current_exe()
 }
 
+/// The subcommands that start processes in containers (`cp-helper` is
+/// `cp`'s own, run inside a container's filesystem); the CLI seals for these.
+const STARTS_CONTAINERS: &[&str] = &[
+    "run",
+    "create",
+    "start",
+    "restart",
+    "exec",
+    "build",
+    "cp-helper",
+];
+
+/// Whether a command line (without the program's name) may be one that
+/// starts processes in containers: true when any word of it is one of those
+/// subcommands. It may say yes too often (`glassbox logs run`, for a
+/// container named `run`, costs one needless re-execution and changes
+/// nothing else), never too seldom: whatever the words, the CLI seals again
+/// after its parse for every command that needs it.
+pub fn may_start_containers<I, S>(args: I) -> bool
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    args.into_iter()
+        .any(|a| STARTS_CONTAINERS.iter().any(|w| a.as_ref() == *w))
+}
+
+/// [`seal`], before the command line is parsed, for a root process whose
+/// words [may start containers](may_start_containers): the parse (every
+/// subcommand's flags) then runs once, in the re-executed process, instead of
+/// once on each side of the `execveat`. Does nothing in a sealed process,
+/// which leaves `GLASSBOX_SEALED_AT` for the CLI's own `seal` to read into the trace.
+/// A failure is left to that second call, which reports it.
+pub fn seal_early() {
+    if !nix::unistd::geteuid().is_root()
+        || !may_start_containers(std::env::args_os().skip(1))
+        || sealed().is_some()
+    {
+        return;
+    }
+    let _ = seal();
+}
+
 /// Set by [`seal`] for the re-executed process only: when the re-execution
 /// began (CLOCK_MONOTONIC ns) and how (`bind` or `memfd`), for the trace.
 const SEAL_VAR: &str = "GLASSBOX_SEALED_AT";
@@ -247,4 +290,38 @@ pub fn scrub_environment() {
     // mapped and writable, and no longer referenced (the environment was
     // cleared above).
     unsafe { std::ptr::write_bytes(start as *mut u8, 0, end - start) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_container_starting_word_asks_for_the_seal() {
+        for words in [
+            &["run", "--rm", "busybox", "true"][..],
+            &["--root", "/tmp/r", "create", "busybox"],
+            &["start", "-a", "web"],
+            &["restart", "web"],
+            &["exec", "-it", "web", "sh"],
+            &["build", "-t", "x", "."],
+            &["cp-helper", "get", "id", "/etc"],
+        ] {
+            assert!(may_start_containers(words), "{words:?}");
+        }
+    }
+
+    #[test]
+    fn other_commands_run_unsealed() {
+        for words in [
+            &["ps", "-a"][..],
+            &["--root", "/tmp/r", "images"],
+            &["inspect", "web"],
+            &["logs", "-f", "web"],
+            &["runner"],
+            &[],
+        ] {
+            assert!(!may_start_containers(words), "{words:?}");
+        }
+    }
 }
