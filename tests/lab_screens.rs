@@ -18,7 +18,7 @@ use glassbox::lab::demo::{BuildRun, BuildStep, DemoEvent, LineKind, LogLine};
 use glassbox::lab::sample::*;
 use glassbox::lab::{Lesson, check};
 use glassbox::runtime::trace::Event as TraceEvent;
-use glassbox::tui::{App, Effect, Event};
+use glassbox::tui::{App, Effect, Event, Pane};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -580,4 +580,189 @@ fn without_root_the_lessons_read_and_demos_say_why_not() {
     let screen = draw(&app, 120, 40).backend().to_string();
     assert!(screen.contains("demos need root"), "{screen}");
     assert!(screen.contains("A container is an ordinary Linux process"));
+}
+
+/// A real `glassbox run -d` trace (cgroup v1, bridge network): 61 steps.
+fn run_trace() -> Vec<TraceEvent> {
+    let text = std::fs::read_to_string(repo().join("tests/fixtures/lab/run_trace.jsonl"))
+        .expect("tests/fixtures/lab/run_trace.jsonl");
+    glassbox::runtime::trace::Trace::from_json_lines(&text).events
+}
+
+/// Tab until `pane` has the focus.
+fn focus(app: &mut App, pane: Pane) {
+    for _ in 0..12 {
+        if app.pane == pane {
+            return;
+        }
+        app.on_key(key(KeyCode::Tab));
+    }
+    panic!("Tab never focused {pane:?}; at {:?}", app.pane);
+}
+
+/// Each screen `k` shows, from this one until the screen stops changing.
+fn pages(app: &mut App, w: u16, h: u16, k: KeyCode) -> Vec<String> {
+    let mut out: Vec<String> = vec![draw(app, w, h).backend().to_string()];
+    for _ in 0..100 {
+        app.on_key(key(k));
+        let s = draw(app, w, h).backend().to_string();
+        if out.last() == Some(&s) {
+            return out;
+        }
+        out.push(s);
+    }
+    panic!("{k:?} never stopped");
+}
+
+/// An app at `topic`, `step` (both 1-based) on a `w`x`h` terminal, with the
+/// real run trace in its sample.
+fn app_sized(topic: usize, step: usize, w: u16, h: u16) -> App {
+    let mut app = app_at(topic);
+    app.handle(Event::Resize(w, h));
+    app.handle(Event::Sample(Box::new(Sample {
+        trace: Reading::Ready(run_trace()),
+        ..fixture_sample()
+    })));
+    for _ in 1..step {
+        app.on_key(key(KeyCode::Down));
+    }
+    app
+}
+
+#[test]
+fn topic2_trace_scrolls_to_every_event() {
+    let events = run_trace();
+    assert_eq!(events.len(), 61);
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut app = app_sized(2, 2, w, h);
+        let first = draw(&app, w, h).backend().to_string();
+        // Unfocused, the panel says that more follows and which key.
+        assert!(first.contains(" of ") && first.contains("· Tab"), "{first}");
+        focus(&mut app, Pane::Panel(0));
+        let seen = pages(&mut app, w, h, KeyCode::PageDown);
+        assert!(seen.len() > 3, "{w}x{h}: {} pages", seen.len());
+        let all = seen.join("\n");
+        for e in &events {
+            assert!(all.contains(&e.step), "{w}x{h}: {} never shown", e.step);
+        }
+        let last = seen.last().expect("a page");
+        assert!(last.contains("save_state"), "{last}");
+        assert!(!last.contains("seal "), "the first event has scrolled away");
+        insta::assert_snapshot!(format!("topic02_trace_end_{w}x{h}"), last);
+        // PgUp goes back to the first event.
+        let back = pages(&mut app, w, h, KeyCode::PageUp);
+        let top = back.last().expect("a page");
+        assert!(top.contains("seal "), "{top}");
+        assert!(top.contains(" 1-"), "{top}");
+    }
+}
+
+#[test]
+fn topic7_timeline_reaches_the_isolation_phases() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut app = app_sized(7, 1, w, h);
+        let first = draw(&app, w, h).backend().to_string();
+        assert!(!first.contains("pivot_root"), "{w}x{h}: fits already?");
+        focus(&mut app, Pane::Panel(0));
+        let seen = pages(&mut app, w, h, KeyCode::PageDown);
+        let all = seen.join("\n");
+        for phase in [
+            "clone",
+            "join_cgroup",
+            "set_hostname",
+            "mount_proc",
+            "pivot_root",
+            "install_seccomp",
+            "drop_privileges",
+            "plain process (true)",
+        ] {
+            assert!(all.contains(phase), "{w}x{h}: {phase} never shown");
+        }
+        insta::assert_snapshot!(
+            format!("topic07_timeline_end_{w}x{h}"),
+            seen.last().expect("a page")
+        );
+    }
+}
+
+#[test]
+fn topic19_output_ends_with_the_fields_and_scrolls_to_the_record() {
+    let json = std::fs::read_to_string(repo().join("tests/fixtures/lab/inspect_oom.json"))
+        .expect("tests/fixtures/lab/inspect_oom.json");
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut app = app_sized(19, 2, w, h);
+        app.log.clear();
+        let mut lines = vec![
+            LogLine::new(
+                LineKind::Command,
+                "$ glassbox run --name lab-oom -m 32m busybox sh -c 'head -c 200m /dev/zero | tail >/dev/null'",
+            ),
+            LogLine::new(LineKind::Ok, "exit 137, as expected (412 ms)"),
+            LogLine::new(LineKind::Command, "$ glassbox inspect lab-oom"),
+        ];
+        lines.extend(json.lines().map(|l| LogLine::new(LineKind::Out, l)));
+        lines.extend([
+            LogLine::new(LineKind::Ok, "exit 0 (9 ms)"),
+            LogLine::new(
+                LineKind::Command,
+                "$ glassbox inspect -f 'OOMKilled={{.State.OOMKilled}} ExitCode={{.State.ExitCode}}' lab-oom",
+            ),
+            LogLine::new(LineKind::Out, "OOMKilled=true ExitCode=137"),
+            LogLine::new(LineKind::Ok, "exit 0 (8 ms)"),
+        ]);
+        for l in lines {
+            app.handle(Event::Demo(DemoEvent::Line(l)));
+        }
+        let s = draw(&app, w, h).backend().to_string();
+        assert!(s.contains("OOMKilled=true ExitCode=137"), "{w}x{h}:\n{s}");
+        insta::assert_snapshot!(format!("topic19_oom_{w}x{h}"), s);
+        focus(&mut app, Pane::Output);
+        let up = pages(&mut app, w, h, KeyCode::PageUp);
+        let all = up.join("\n");
+        for field in [
+            "\"OOMKilled\": true",
+            "\"ExitCode\": 137",
+            "\"Memory\": 33554432",
+        ] {
+            assert!(all.contains(field), "{w}x{h}: {field} never shown");
+        }
+        assert!(
+            up.last()
+                .expect("a page")
+                .contains("$ glassbox run --name lab-oom")
+        );
+    }
+}
+
+#[test]
+fn tab_focuses_each_pane_and_a_tabbed_panel_comes_to_the_front() {
+    // Topic 2's first step at 80x24: four panels, one shown at a time.
+    let mut app = app_sized(2, 1, 80, 24);
+    assert_eq!(app.pane, Pane::Text);
+    let mut order = vec![app.pane];
+    for _ in 0..6 {
+        app.on_key(key(KeyCode::Tab));
+        order.push(app.pane);
+    }
+    assert_eq!(
+        order,
+        vec![
+            Pane::Text,
+            Pane::Output,
+            Pane::Panel(0),
+            Pane::Panel(1),
+            Pane::Panel(2),
+            Pane::Panel(3),
+            Pane::Text
+        ]
+    );
+    app.on_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
+    assert_eq!(app.pane, Pane::Panel(3));
+    let s = draw(&app, 80, 24).backend().to_string();
+    // The focused panel is shown, in a thick frame.
+    assert!(s.contains("┏ security"), "{s}");
+    // A new step starts at the text, scrolled to the top.
+    app.on_key(key(KeyCode::Down));
+    assert_eq!(app.pane, Pane::Text);
+    assert_eq!(app.panel_scroll(0), 0);
 }

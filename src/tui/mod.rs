@@ -96,6 +96,18 @@ pub struct ShellPane {
     pub focused: bool,
 }
 
+/// A part of the screen that Tab can focus and PgDn/PgUp scroll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Pane {
+    /// The lesson text, or the exercise in its place.
+    #[default]
+    Text,
+    /// The demo output, or the try-it output.
+    Output,
+    /// The step's panel with this index.
+    Panel(usize),
+}
+
 /// Most lines the output box keeps.
 const LOG_LIMIT: usize = 400;
 
@@ -129,9 +141,14 @@ pub struct App {
     pub scroll: u16,
     /// Which panel is shown when they do not all fit.
     pub panel_tab: usize,
+    /// The pane Tab focused: PgDn/PgUp scroll it, its frame is thick.
+    pub pane: Pane,
+    /// Lines each of the step's panels is scrolled down by (by index).
+    pub panel_scrolls: BTreeMap<usize, u16>,
     /// The demo output is shown over the whole body (`o`).
     pub show_log: bool,
-    /// Lines the output view is scrolled up from its end.
+    /// Lines the output is scrolled up from its end (the try-it output:
+    /// down from its start).
     pub log_scroll: u16,
     pub quitting: bool,
     /// The exercises: their pane, verdicts and the student's progress.
@@ -175,6 +192,8 @@ impl App {
             builds: Vec::new(),
             scroll: 0,
             panel_tab: 0,
+            pane: Pane::Text,
+            panel_scrolls: BTreeMap::new(),
             show_log: false,
             log_scroll: 0,
             quitting: false,
@@ -312,8 +331,7 @@ impl App {
                 let steps = self.lesson().map_or(0, |l| l.step.len());
                 if step < steps && self.playing {
                     self.step = step;
-                    self.scroll = 0;
-                    self.panel_tab = 0;
+                    self.reset_view();
                     // The step's text; the corrections stay for Space.
                     self.revealed = self.paragraphs().len();
                 }
@@ -398,7 +416,10 @@ impl App {
                     self.builds.remove(0);
                 }
             }
-            DemoEvent::Try(out) => self.tried = Some(out),
+            DemoEvent::Try(out) => {
+                self.tried = Some(out);
+                self.log_scroll = 0;
+            }
             DemoEvent::Done { .. } => {
                 self.playing = false;
                 if self.queued > 0 {
@@ -619,7 +640,8 @@ impl App {
             KeyCode::Char('t') => self.try_it(),
             KeyCode::Char('c') => self.send_request(),
             KeyCode::Char('r') => self.reset(),
-            KeyCode::Tab => self.next_panel(),
+            KeyCode::Tab => self.next_pane(),
+            KeyCode::BackTab => self.prev_pane(),
             KeyCode::Char('o') => self.toggle_output(),
             KeyCode::PageDown | KeyCode::Char('J') => self.scroll_down(),
             KeyCode::PageUp | KeyCode::Char('K') => self.scroll_up(),
@@ -653,8 +675,7 @@ impl App {
             };
             self.topic = topic;
             self.step = 0;
-            self.scroll = 0;
-            self.panel_tab = 0;
+            self.reset_view();
             self.started = None;
             self.tried = None;
             self.log.clear();
@@ -674,8 +695,7 @@ impl App {
         let steps = self.lesson().map_or(0, |l| l.step.len());
         if self.step + 1 < steps {
             self.step += 1;
-            self.scroll = 0;
-            self.panel_tab = 0;
+            self.reset_view();
             self.tried = None;
             self.revealed = 1;
         }
@@ -685,8 +705,7 @@ impl App {
     pub fn prev_step(&mut self) -> Vec<Effect> {
         if self.step > 0 {
             self.step -= 1;
-            self.scroll = 0;
-            self.panel_tab = 0;
+            self.reset_view();
             self.tried = None;
         }
         Vec::new()
@@ -720,6 +739,9 @@ impl App {
             return Vec::new();
         }
         self.busy = true;
+        // What the demo prints is what to read next (PgUp scrolls it).
+        self.pane = Pane::Output;
+        self.log_scroll = 0;
         vec![Effect::RunActions(actions)]
     }
 
@@ -746,6 +768,7 @@ impl App {
             .filter(|c| c.running)
             .map(|c| c.pid);
         self.busy = true;
+        self.pane = Pane::Output;
         vec![Effect::RunTry {
             host,
             inside,
@@ -813,10 +836,51 @@ impl App {
         vec![Effect::StopPlay]
     }
 
-    pub fn next_panel(&mut self) -> Vec<Effect> {
-        let n = self.current_step().map_or(0, |s| s.panels.len());
-        if n > 0 {
-            self.panel_tab = (self.panel_tab + 1) % n;
+    /// A new step or topic: the text from its top, the first panel, the
+    /// focus on the text.
+    fn reset_view(&mut self) {
+        self.scroll = 0;
+        self.panel_tab = 0;
+        self.pane = Pane::Text;
+        self.panel_scrolls.clear();
+        self.log_scroll = 0;
+    }
+
+    /// Lines the step's panel `index` is scrolled down by.
+    pub fn panel_scroll(&self, index: usize) -> u16 {
+        self.panel_scrolls.get(&index).copied().unwrap_or(0)
+    }
+
+    /// The whole terminal, as the layout sees it.
+    fn screen(&self) -> ratatui::layout::Rect {
+        ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1)
+    }
+
+    /// Tab: focuses the next pane (text, output, each panel, around);
+    /// a panel that shows one at a time comes to the front.
+    pub fn next_pane(&mut self) -> Vec<Effect> {
+        self.move_focus(1)
+    }
+
+    /// Shift-Tab: focuses the previous pane.
+    pub fn prev_pane(&mut self) -> Vec<Effect> {
+        self.move_focus(-1)
+    }
+
+    fn move_focus(&mut self, by: isize) -> Vec<Effect> {
+        let panes = view::panes(self, self.screen());
+        if panes.is_empty() {
+            return Vec::new();
+        }
+        let at = panes.iter().position(|p| *p == self.pane);
+        let n = panes.len() as isize;
+        let next = match at {
+            Some(i) => (i as isize + by).rem_euclid(n) as usize,
+            None => 0,
+        };
+        self.pane = panes[next];
+        if let Pane::Panel(i) = self.pane {
+            self.panel_tab = i;
         }
         Vec::new()
     }
@@ -825,24 +889,46 @@ impl App {
     pub fn toggle_output(&mut self) -> Vec<Effect> {
         self.show_log = !self.show_log;
         self.log_scroll = 0;
+        self.pane = if self.show_log {
+            Pane::Output
+        } else {
+            Pane::Text
+        };
         Vec::new()
     }
 
-    /// Scrolls the lesson text (or, in the output view, the output) down.
+    /// PgDn: scrolls the focused pane a page down (toward the output's
+    /// latest lines), at most to its last line.
     pub fn scroll_down(&mut self) -> Vec<Effect> {
-        if self.show_log {
-            self.log_scroll = self.log_scroll.saturating_sub(10);
-        } else {
-            self.scroll = self.scroll.saturating_add(5);
-        }
-        Vec::new()
+        self.scroll_by(1)
     }
 
+    /// PgUp: scrolls the focused pane a page up.
     pub fn scroll_up(&mut self) -> Vec<Effect> {
-        if self.show_log {
-            self.log_scroll = self.log_scroll.saturating_add(10);
-        } else {
-            self.scroll = self.scroll.saturating_sub(5);
+        self.scroll_by(-1)
+    }
+
+    fn scroll_by(&mut self, dir: i32) -> Vec<Effect> {
+        let pane = self.pane;
+        let (room, page) = view::scroll_room(self, self.screen(), pane);
+        let page = page.saturating_sub(1).max(1);
+        let step = |at: u16, dir: i32| -> u16 {
+            let at = at.min(room);
+            if dir > 0 {
+                at.saturating_add(page).min(room)
+            } else {
+                at.saturating_sub(page)
+            }
+        };
+        match pane {
+            Pane::Text => self.scroll = step(self.scroll, dir),
+            // The demo output counts from its end: down is toward 0.
+            Pane::Output if self.tried.is_none() => self.log_scroll = step(self.log_scroll, -dir),
+            Pane::Output => self.log_scroll = step(self.log_scroll, dir),
+            Pane::Panel(i) => {
+                let at = step(self.panel_scroll(i), dir);
+                self.panel_scrolls.insert(i, at);
+            }
         }
         Vec::new()
     }

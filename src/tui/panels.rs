@@ -7,16 +7,17 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Sparkline, Widget, Wrap};
+use ratatui::widgets::{Gauge, Paragraph, Sparkline, Widget, Wrap};
 
-use super::App;
+use super::{App, Pane, view};
 use crate::inspect::proc_status::{CAPABILITIES, capability_names};
 use crate::lab::lesson::PanelKind;
 use crate::lab::sample::{Reading, Sample, UpperKind};
 use crate::util::text::{SizeStyle, human_bytes};
 
-/// Draws the panel `kind` of the current sample.
-pub fn render_panel(kind: PanelKind, app: &App, area: Rect, buf: &mut Buffer) {
+/// Draws the panel `kind` (the step's panel `index`) of the current sample,
+/// scrolled as the student left it (Tab focuses, PgDn scrolls).
+pub fn render_panel(kind: PanelKind, app: &App, index: usize, area: Rect, buf: &mut Buffer) {
     let s = &app.sample;
     // Host-wide panels are not about the focused container.
     let label = if kind.host_wide() {
@@ -25,39 +26,66 @@ pub fn render_panel(kind: PanelKind, app: &App, area: Rect, buf: &mut Buffer) {
         focus_label(s)
     };
     let title = format!(" {} {label}", kind.name());
-    let block = Block::default().borders(Borders::ALL).title(title);
-    let inner = block.inner(area);
-    block.render(area, buf);
+    let pane = Pane::Panel(index);
+    let focused = app.pane == pane;
+    let inner = view::frame(focused).inner(area);
     if inner.height == 0 || inner.width == 0 {
+        view::frame(focused).title(title).render(area, buf);
         return;
     }
+    let Some(p) = paragraph(kind, app, inner.width) else {
+        view::frame(focused).title(title).render(area, buf);
+        cgroup(s, inner, buf);
+        return;
+    };
+    let total = p.line_count(inner.width);
+    let room = total.saturating_sub(inner.height as usize);
+    let first = (app.panel_scroll(index) as usize).min(room);
+    let mut block = view::frame(focused).title(title);
+    if let Some(pos) = view::position(first, inner.height as usize, total, focused) {
+        block = block.title(Line::from(pos).right_aligned());
+    }
+    block.render(area, buf);
+    p.scroll((u16::try_from(first).unwrap_or(u16::MAX), 0))
+        .render(inner, buf);
+}
+
+/// How many lines the panel `kind` has at `width` columns (0 for the
+/// cgroup panel, whose gauge and sparkline fill what they get).
+pub fn line_count(kind: PanelKind, app: &App, width: u16) -> usize {
+    paragraph(kind, app, width).map_or(0, |p| p.line_count(width))
+}
+
+/// The panel's text, wrapped; `None` for the cgroup panel (drawn as a
+/// gauge and a sparkline).
+fn paragraph(kind: PanelKind, app: &App, width: u16) -> Option<Paragraph<'static>> {
+    let s = &app.sample;
+    let w = width as usize;
     let lines = match kind {
         PanelKind::Namespaces => with(&s.namespaces, namespaces),
-        PanelKind::Processes => with(&s.processes, |p| processes(p, inner.width as usize)),
-        PanelKind::Cgroup => return cgroup(s, inner, buf),
+        PanelKind::Processes => with(&s.processes, |p| processes(p, w)),
+        PanelKind::Cgroup => return None,
         PanelKind::Layers => with(&s.layers, layers),
         PanelKind::Upper => with(&s.upper, upper),
         PanelKind::Network => with(&s.network, network),
         PanelKind::Nat => with(&s.nat, |r| nat(r)),
         PanelKind::Security => with(&s.security, security),
         PanelKind::Devices => with(&s.devices, devices),
-        PanelKind::Timeline => return timeline(app, inner, buf),
-        PanelKind::Chain => with(&s.chain, |c| chain(c, inner.width as usize)),
+        PanelKind::Timeline => timeline(app, w),
+        PanelKind::Chain => with(&s.chain, |c| chain(c, w)),
         PanelKind::Bundle => with(&s.bundle, |b| {
             b.iter().map(|l| Line::from(l.clone())).collect()
         }),
         PanelKind::Dataroot => with(&s.dataroot, |r| dataroot(r)),
         PanelKind::Build => build(app),
-        PanelKind::Trace => with(&s.trace, |e| trace(e)),
+        PanelKind::Trace => with(&s.trace, |e| trace(e, w)),
     };
     let lines = if lines.is_empty() {
         container_missing(s)
     } else {
         lines
     };
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .render(inner, buf);
+    Some(Paragraph::new(lines).wrap(Wrap { trim: false }))
 }
 
 fn focus_label(s: &Sample) -> String {
@@ -494,22 +522,12 @@ fn devices(v: &crate::lab::sample::DevicesView) -> Vec<Line<'static>> {
     lines
 }
 
-fn timeline(app: &App, area: Rect, buf: &mut Buffer) {
+fn timeline(app: &App, width: usize) -> Vec<Line<'static>> {
     let s = &app.sample;
     let events = match &s.trace {
         Reading::Ready(e) => e,
-        Reading::Missing(m) => {
-            Paragraph::new(m.clone())
-                .wrap(Wrap { trim: false })
-                .render(area, buf);
-            return;
-        }
-        Reading::Absent => {
-            Paragraph::new(container_missing(s))
-                .wrap(Wrap { trim: false })
-                .render(area, buf);
-            return;
-        }
+        Reading::Missing(m) => return vec![Line::from(m.clone())],
+        Reading::Absent => return container_missing(s),
     };
     let first = events.iter().map(|e| e.start_ns).min().unwrap_or(0);
     let last = events
@@ -529,16 +547,14 @@ fn timeline(app: &App, area: Rect, buf: &mut Buffer) {
     // A Gantt chart: each phase drawn where it happened in the start, on
     // one scale with the plain process (which starts at 0).
     let label_w = 22usize;
-    let bar_w = (area.width as usize).saturating_sub(label_w + 12).max(4);
+    let bar_w = width.saturating_sub(label_w + 12).max(4);
     let scale = total_ms.max(app.plain_ms.unwrap_or(0.0)).max(0.001);
     let bar = |from: f64, ms: f64| {
         let pad = ((from / scale) * bar_w as f64).floor() as usize;
         let len = ((ms / scale) * bar_w as f64).ceil().max(1.0) as usize;
-        format!(
-            "{}{}",
-            " ".repeat(pad.min(bar_w)),
-            "█".repeat(len.min(bar_w))
-        )
+        // A phase at the very end still gets one cell, inside the line.
+        let pad = pad.min(bar_w - 1);
+        format!("{}{}", " ".repeat(pad), "█".repeat(len.min(bar_w - pad)))
     };
     for e in events {
         let ms = e.dur_ns as f64 / 1e6;
@@ -559,7 +575,7 @@ fn timeline(app: &App, area: Rect, buf: &mut Buffer) {
             bold(),
         )));
     }
-    Paragraph::new(lines).render(area, buf);
+    lines
 }
 
 fn chain(rows: &[crate::lab::sample::ChainRow], width: usize) -> Vec<Line<'static>> {
@@ -635,15 +651,142 @@ fn build(app: &App) -> Vec<Line<'static>> {
     lines
 }
 
-fn trace(events: &[crate::runtime::trace::Event]) -> Vec<Line<'static>> {
-    events
-        .iter()
-        .map(|e| {
-            Line::from(vec![
-                Span::raw(format!("{:>8.2} ms {:<7} ", e.dur_ns as f64 / 1e6, e.actor)),
-                Span::styled(e.step.clone(), bold()),
-                Span::raw(format!("  {}", e.detail)),
-            ])
-        })
-        .collect()
+/// One line per step: time, actor, step in bold, then what was asked of
+/// the kernel, its continuation lines indented under the step's name so
+/// that each event reads as one block. Long IDs are cut to docker's 12.
+fn trace(events: &[crate::runtime::trace::Event], width: usize) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for e in events {
+        let head = format!("{:>8.2} ms {:<7} ", e.dur_ns as f64 / 1e6, e.actor);
+        let indent = head.chars().count();
+        let head = vec![
+            Span::raw(head),
+            Span::styled(e.step.clone(), bold()),
+            Span::raw(" "),
+        ];
+        lines.extend(hanging(head, &short_ids(&e.detail), width, indent));
+    }
+    lines
+}
+
+/// `text` with every run of 32 or more hex digits (a container or layer
+/// ID) cut to its first 12, as `docker ps` shows them.
+pub fn short_ids(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 32 {
+            out.push_str(&run[..12]);
+            out.push('…');
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// `head`, then the words of `text` wrapped to `width` columns, each
+/// continuation line indented by `indent`; a word longer than a line is
+/// cut where the line ends.
+fn hanging(
+    head: Vec<Span<'static>>,
+    text: &str,
+    width: usize,
+    indent: usize,
+) -> Vec<Line<'static>> {
+    let width = width.max(indent + 8);
+    let mut lines = Vec::new();
+    let mut used: usize = head.iter().map(|s| s.content.chars().count()).sum();
+    let mut spans = head;
+    let mut line = String::new();
+    let mut at_start = true;
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let gap = usize::from(!at_start);
+            if used + gap + word.len() <= width {
+                line.push_str(if at_start { "" } else { " " });
+                line.extend(word.iter());
+                used += gap + word.len();
+                at_start = false;
+                break;
+            }
+            if word.len() > width - indent {
+                // Too long for any line: fill this one, go on below.
+                let room = width.saturating_sub(used + gap);
+                if room > 0 {
+                    line.push_str(if at_start { "" } else { " " });
+                    line.extend(word.drain(..room));
+                }
+            }
+            spans.push(Span::raw(std::mem::take(&mut line)));
+            lines.push(Line::from(std::mem::take(&mut spans)));
+            line = " ".repeat(indent);
+            used = indent;
+            at_start = true;
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    spans.push(Span::raw(line));
+    lines.push(Line::from(spans));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(lines: &[Line]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn ids_are_cut_to_twelve() {
+        let id = "15f2fe437914db7975162cb2dfc8da8f717f5bec7ce04e06ca28629c694cf098";
+        assert_eq!(
+            short_ids(&format!("mount /r/containers/{id}/rootfs")),
+            "mount /r/containers/15f2fe437914…/rootfs"
+        );
+        // Short hex words (addresses, masks) stay whole.
+        assert_eq!(short_ids("bounding=0xa80425fb"), "bounding=0xa80425fb");
+    }
+
+    #[test]
+    fn continuation_lines_hang_under_the_step() {
+        let head = vec![Span::raw("  0.10 ms init    "), Span::raw("mount_proc ")];
+        let lines = hanging(
+            head,
+            "mount proc proc on /proc in the new namespace",
+            40,
+            18,
+        );
+        assert_eq!(
+            text(&lines),
+            vec![
+                "  0.10 ms init    mount_proc mount proc",
+                "                  proc on /proc in the",
+                "                  new namespace",
+            ]
+        );
+        // A word longer than a line is cut where the line ends.
+        let long = "/".repeat(30);
+        let lines = hanging(vec![Span::raw("x ")], &long, 20, 4);
+        assert!(text(&lines).iter().all(|l| l.chars().count() <= 20));
+        assert_eq!(text(&lines).concat().matches('/').count(), 30);
+    }
 }

@@ -11,8 +11,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
-use super::App;
 use super::panels;
+use super::{App, Pane};
 use crate::lab::demo::{LineKind, LogLine};
 use crate::lab::lesson::{ActionKind, PanelKind, Source};
 
@@ -56,6 +56,8 @@ fn shell_split(app: &App, body: Rect) -> (Rect, Option<Rect>) {
 /// The shell's terminal inside its frame, for a screen of `area`: the size
 /// its pty gets.
 pub fn shell_inner(app: &App, area: Rect) -> Option<Rect> {
+    // The shell's place whether or not it is open yet (its pty is sized
+    // before it opens).
     let [_, body, _] = screen_rows(app, area)?;
     let (outer, _) = shell_split(app, body);
     let inner = Block::default().borders(Borders::ALL).inner(outer);
@@ -75,7 +77,7 @@ impl Widget for &App {
         } else {
             header(self, rows[0], buf);
         }
-        body(self, rows[1], buf);
+        body(self, &layout(self, area), buf);
         footer(self, rows[2], buf);
         if self.help {
             help(self, area, buf);
@@ -207,7 +209,7 @@ fn footer_keys(app: &App) -> Vec<(&'static str, &'static str, u8)> {
         ("r", "reset", 1),
         ("c", "request", 4),
         ("o", "output", 3),
-        ("Tab", "panel", 3),
+        ("Tab", "focus", 3),
         ("PgDn", "scroll", 3),
         ("?", "help", 0),
         ("q", "quit", 0),
@@ -287,22 +289,51 @@ fn footer(app: &App, area: Rect, buf: &mut Buffer) {
     .render(area, buf);
 }
 
-fn body(app: &App, area: Rect, buf: &mut Buffer) {
+/// Where each part of the body goes on this screen: the lesson text (or the
+/// exercise), the demo output, the shell, and the panels (each with its
+/// index in the step; with a tab line above when they do not all fit).
+#[derive(Debug, Default, Clone)]
+pub struct BodyLayout {
+    pub text: Option<Rect>,
+    pub output: Option<Rect>,
+    pub shell: Option<Rect>,
+    pub panels: Vec<(usize, Rect)>,
+    /// The tab line, when one panel shows at a time.
+    pub tabs: Option<Rect>,
+}
+
+impl BodyLayout {
+    /// The area of `pane`, where it is on screen.
+    pub fn rect(&self, pane: Pane) -> Option<Rect> {
+        match pane {
+            Pane::Text => self.text,
+            Pane::Output => self.output,
+            Pane::Panel(i) => self.panels.iter().find(|(j, _)| *j == i).map(|(_, r)| *r),
+        }
+    }
+}
+
+/// The body's layout for a screen of `area` (the whole terminal).
+pub fn layout(app: &App, area: Rect) -> BodyLayout {
+    let mut out = BodyLayout::default();
+    let Some([_, body, _]) = screen_rows(app, area) else {
+        return out;
+    };
     if app.show_log {
         // The whole body, so that wide output (ps -a, history) reads unwrapped.
-        output(app, area, buf);
-        return;
+        out.output = Some(body);
+        return out;
     }
     if app.shell.is_some() {
-        let (shell, panels) = shell_split(app, area);
-        shell_pane(app, shell, buf);
+        let (shell, panels) = shell_split(app, body);
+        out.shell = Some(shell);
         if let Some(p) = panels {
-            panel_stack(app, p, buf);
+            panel_layout(app, p, &mut out);
         }
-        return;
+        return out;
     }
     let has_panels = app.current_step().is_some_and(|s| !s.panels.is_empty());
-    let wide = area.width >= 100;
+    let wide = body.width >= 100;
     let parts = match (wide, has_panels) {
         (_, false) => Layout::default()
             .direction(if wide {
@@ -311,41 +342,171 @@ fn body(app: &App, area: Rect, buf: &mut Buffer) {
                 Direction::Vertical
             })
             .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
-            .split(area),
+            .split(body),
         (true, true) => {
-            Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).split(area)
+            Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).split(body)
         }
         (false, true) => {
-            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).split(area)
+            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).split(body)
         }
     };
-    if has_panels {
-        let show_output = !app.log.is_empty() || app.tried.is_some();
-        let (text_area, out_area) = if show_output {
-            // Narrow: one line of output under the text (o shows it all).
-            let out_h = if wide { 10 } else { 3 }.min(parts[0].height / 2);
+    let show_output = !app.log.is_empty() || app.tried.is_some();
+    if has_panels && !wide {
+        // Narrow: text, output and panels one above the other; the focused
+        // one (Tab; Enter and t focus the output) gets the room the others
+        // leave: a page of text, a demo's errors, a long panel.
+        let h = body.height;
+        let panels_h = (h * 2 / 5).max(PANEL_MIN_HEIGHT + 2);
+        let (text_h, out_h) = (4, if show_output { 3 } else { 0 });
+        let rows = match app.pane {
+            Pane::Output if show_output => Layout::vertical([
+                Constraint::Length(text_h),
+                Constraint::Fill(1),
+                Constraint::Length(panels_h),
+            ])
+            .split(body),
+            Pane::Panel(_) => Layout::vertical([
+                Constraint::Length(text_h),
+                Constraint::Length(out_h),
+                Constraint::Fill(1),
+            ])
+            .split(body),
+            _ => Layout::vertical([
+                Constraint::Fill(1),
+                Constraint::Length(out_h),
+                Constraint::Length(panels_h),
+            ])
+            .split(body),
+        };
+        out.text = Some(rows[0]);
+        out.output = show_output.then_some(rows[1]);
+        panel_layout(app, rows[2], &mut out);
+    } else if has_panels {
+        if show_output {
+            let out_h = 10.min(parts[0].height / 2);
             let v =
                 Layout::vertical([Constraint::Min(3), Constraint::Length(out_h)]).split(parts[0]);
-            (v[0], Some(v[1]))
+            out.text = Some(v[0]);
+            out.output = Some(v[1]);
         } else {
-            (parts[0], None)
-        };
-        if app.show_exercise {
-            exercise_pane(app, text_area, buf);
-        } else {
-            lesson_text(app, text_area, buf);
+            out.text = Some(parts[0]);
         }
-        if let Some(out) = out_area {
-            output(app, out, buf);
-        }
-        panel_stack(app, parts[1], buf);
+        panel_layout(app, parts[1], &mut out);
     } else {
-        if app.show_exercise {
-            exercise_pane(app, parts[0], buf);
+        out.text = Some(parts[0]);
+        out.output = Some(parts[1]);
+    }
+    out
+}
+
+/// The panels' places: stacked where each gets [`PANEL_MIN_HEIGHT`], else
+/// one at a time under a tab line.
+fn panel_layout(app: &App, area: Rect, out: &mut BodyLayout) {
+    let n = app.current_step().map_or(0, |s| s.panels.len());
+    if n == 0 {
+        return;
+    }
+    if area.height >= PANEL_MIN_HEIGHT * n as u16 {
+        let constraints: Vec<Constraint> = (0..n).map(|_| Constraint::Fill(1)).collect();
+        let areas = Layout::vertical(constraints).split(area);
+        out.panels = areas.iter().copied().enumerate().collect();
+    } else {
+        let v = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).split(area);
+        out.tabs = Some(v[0]);
+        out.panels = vec![(app.panel_tab.min(n - 1), v[1])];
+    }
+}
+
+/// The panes Tab visits, in order: the text, the output, then every panel
+/// of the step (a tabbed one too: focusing it shows it).
+pub fn panes(app: &App, area: Rect) -> Vec<Pane> {
+    let l = layout(app, area);
+    let mut out = Vec::new();
+    if l.text.is_some() {
+        out.push(Pane::Text);
+    }
+    if l.output.is_some() {
+        out.push(Pane::Output);
+    }
+    if !l.panels.is_empty() {
+        let n = app.current_step().map_or(0, |s| s.panels.len());
+        out.extend((0..n).map(Pane::Panel));
+    }
+    out
+}
+
+/// How far `pane` can scroll on a screen of `area`, and its page: (the
+/// most lines it can be scrolled by, the lines it shows at once).
+pub fn scroll_room(app: &App, area: Rect, pane: Pane) -> (u16, u16) {
+    let l = layout(app, area);
+    let Some(rect) = l.rect(pane) else {
+        return (0, 0);
+    };
+    let inner = Block::default().borders(Borders::ALL).inner(rect);
+    let total = match pane {
+        Pane::Text => text_paragraph(app).line_count(inner.width),
+        Pane::Output => match &app.tried {
+            Some(t) => {
+                let half = (inner.width / 2).saturating_sub(1).max(1);
+                tried_count(&t.host, half).max(tried_count(&t.inside, half))
+            }
+            None => output_rows(app, inner.width as usize).len(),
+        },
+        Pane::Panel(i) => app
+            .current_step()
+            .and_then(|s| s.panel_kinds().nth(i))
+            .map_or(0, |kind| panels::line_count(kind, app, inner.width)),
+    };
+    let total = u16::try_from(total).unwrap_or(u16::MAX);
+    (total.saturating_sub(inner.height), inner.height)
+}
+
+/// The title's note on a pane whose lines do not all fit: which lines show,
+/// of how many, and the key that scrolls them.
+pub fn position(first: usize, shown: usize, total: usize, focused: bool) -> Option<String> {
+    if total <= shown || shown == 0 {
+        return None;
+    }
+    let last = (first + shown).min(total);
+    let key = if focused { "PgDn/PgUp" } else { "Tab" };
+    Some(format!(" {}-{last} of {total} · {key} ", first + 1))
+}
+
+/// A pane's frame: thick when it has the focus (Tab), which PgDn scrolls.
+pub fn frame(focused: bool) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            ratatui::widgets::BorderType::Thick
         } else {
-            lesson_text(app, parts[0], buf);
+            ratatui::widgets::BorderType::Plain
+        })
+}
+
+fn body(app: &App, l: &BodyLayout, buf: &mut Buffer) {
+    if let Some(shell) = l.shell {
+        shell_pane(app, shell, buf);
+    }
+    if let Some(text) = l.text {
+        if app.show_exercise {
+            exercise_pane(app, text, buf);
+        } else {
+            lesson_text(app, text, buf);
         }
-        output(app, parts[1], buf);
+    }
+    if let Some(out) = l.output {
+        output(app, out, buf);
+    }
+    if let Some(tabs) = l.tabs {
+        tab_line(app, tabs, buf);
+    }
+    if let Some(step) = app.current_step() {
+        let kinds: Vec<PanelKind> = step.panel_kinds().collect();
+        for (i, rect) in &l.panels {
+            if let Some(&kind) = kinds.get(*i) {
+                panels::render_panel(kind, app, *i, *rect, buf);
+            }
+        }
     }
 }
 
@@ -399,14 +560,47 @@ fn shell_pane(app: &App, area: Rect, buf: &mut Buffer) {
 /// The current topic's exercise: task, answer, verdict, hints (see
 /// [`super::exercise`]).
 fn exercise_pane(app: &App, area: Rect, buf: &mut Buffer) {
-    Paragraph::new(super::exercise::lines(
+    let p = Paragraph::new(super::exercise::lines(
         &app.exercises,
         app.topic_number(),
         app.present,
     ))
-    .block(Block::default().borders(Borders::ALL).title(" exercise "))
-    .wrap(Wrap { trim: false })
-    .render(area, buf);
+    .wrap(Wrap { trim: false });
+    scrolled(
+        p,
+        " exercise ".into(),
+        app,
+        Pane::Text,
+        app.scroll,
+        area,
+        buf,
+    );
+}
+
+/// Draws `p` in a frame titled `title`, scrolled down by `offset` lines (at
+/// most to its last line), with the position in the frame when it does not
+/// all fit.
+fn scrolled(
+    p: Paragraph<'_>,
+    title: String,
+    app: &App,
+    pane: Pane,
+    offset: u16,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let focused = app.pane == pane;
+    let inner = frame(focused).inner(area);
+    let total = p.line_count(inner.width);
+    let room = total.saturating_sub(inner.height as usize);
+    let first = (offset as usize).min(room);
+    let mut block = frame(focused).title(title);
+    if let Some(pos) = position(first, inner.height as usize, total, focused) {
+        block = block.title(Line::from(pos).right_aligned());
+    }
+    p.block(block)
+        .scroll((u16::try_from(first).unwrap_or(u16::MAX), 0))
+        .render(area, buf);
 }
 
 /// The step's text, what Enter and t do, and what really happens.
@@ -526,16 +720,34 @@ pub fn lesson_lines(app: &App) -> Vec<Line<'static>> {
     lines
 }
 
+/// The lesson text as drawn (wrapped), for drawing and for its length.
+fn text_paragraph(app: &App) -> Paragraph<'static> {
+    if app.show_exercise {
+        Paragraph::new(super::exercise::lines(
+            &app.exercises,
+            app.topic_number(),
+            app.present,
+        ))
+        .wrap(Wrap { trim: false })
+    } else {
+        Paragraph::new(lesson_lines(app)).wrap(Wrap { trim: false })
+    }
+}
+
 fn lesson_text(app: &App, area: Rect, buf: &mut Buffer) {
     let title = app
         .current_step()
         .map(|s| format!(" {} ", s.title))
         .unwrap_or_default();
-    Paragraph::new(lesson_lines(app))
-        .block(Block::default().borders(Borders::ALL).title(title))
-        .wrap(Wrap { trim: false })
-        .scroll((app.scroll, 0))
-        .render(area, buf);
+    scrolled(
+        text_paragraph(app),
+        title,
+        app,
+        Pane::Text,
+        app.scroll,
+        area,
+        buf,
+    );
 }
 
 fn styled(line: &LogLine) -> Line<'static> {
@@ -553,26 +765,16 @@ fn styled(line: &LogLine) -> Line<'static> {
     Line::from(Span::styled(format!("{mark}{}", line.text), style))
 }
 
-/// The demo output (latest lines), or the try-it output side by side.
-fn output(app: &App, area: Rect, buf: &mut Buffer) {
-    if let Some(tried) = &app.tried {
-        let halves = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-            .split(area);
-        for (half, title, lines) in [
-            (halves[0], " on the host ", &tried.host),
-            (halves[1], " inside the container ", &tried.inside),
-        ] {
-            let shown: Vec<Line> = lines.iter().map(styled).collect();
-            Paragraph::new(shown)
-                .block(Block::default().borders(Borders::ALL).title(title))
-                .wrap(Wrap { trim: false })
-                .render(half, buf);
-        }
-        return;
-    }
-    let inner_h = area.height.saturating_sub(2) as usize;
-    let inner_w = area.width.saturating_sub(2).max(1) as usize;
-    // Wrap by hand, so that the last lines shown are the last lines printed.
+/// The try-it output of one side: its lines, wrapped to `width`.
+fn tried_count(lines: &[LogLine], width: u16) -> usize {
+    Paragraph::new(lines.iter().map(styled).collect::<Vec<_>>())
+        .wrap(Wrap { trim: false })
+        .line_count(width)
+}
+
+/// The demo output wrapped by hand to `inner_w`, so that the last lines
+/// shown are the last lines printed.
+fn output_rows(app: &App, inner_w: usize) -> Vec<LogLine> {
     let mut rows: Vec<LogLine> = Vec::new();
     for line in &app.log {
         let chars: Vec<char> = line.text.chars().collect();
@@ -586,11 +788,37 @@ fn output(app: &App, area: Rect, buf: &mut Buffer) {
             rows.push(LogLine { kind, text });
         }
     }
-    let back = if app.show_log {
-        (app.log_scroll as usize).min(rows.len().saturating_sub(inner_h))
-    } else {
-        0
-    };
+    rows
+}
+
+/// The demo output (latest lines, or scrolled up from them), or the try-it
+/// output side by side (from its first line, or scrolled down).
+fn output(app: &App, area: Rect, buf: &mut Buffer) {
+    let focused = app.pane == Pane::Output;
+    if let Some(tried) = &app.tried {
+        let halves = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .split(area);
+        for (half, title, lines) in [
+            (halves[0], " on the host ", &tried.host),
+            (halves[1], " inside the container ", &tried.inside),
+        ] {
+            let shown: Vec<Line> = lines.iter().map(styled).collect();
+            scrolled(
+                Paragraph::new(shown).wrap(Wrap { trim: false }),
+                title.into(),
+                app,
+                Pane::Output,
+                app.log_scroll,
+                half,
+                buf,
+            );
+        }
+        return;
+    }
+    let inner_h = area.height.saturating_sub(2) as usize;
+    let inner_w = area.width.saturating_sub(2).max(1) as usize;
+    let rows = output_rows(app, inner_w);
+    let back = (app.log_scroll as usize).min(rows.len().saturating_sub(inner_h));
     let end = rows.len() - back;
     let start = end.saturating_sub(inner_h);
     let lines: Vec<Line> = if rows.is_empty() {
@@ -601,16 +829,21 @@ fn output(app: &App, area: Rect, buf: &mut Buffer) {
         rows[start..end].iter().map(styled).collect()
     };
     let title = match (app.show_log, back) {
-        (false, _) => " output (o: all of it) ".to_string(),
+        (false, 0) => " output (o: all of it) ".to_string(),
+        (false, n) => format!(" output, {n} lines up "),
         (true, 0) => " output (PgUp/PgDn scroll, o: back) ".to_string(),
         (true, n) => format!(" output, {n} lines up (PgUp/PgDn scroll, o: back) "),
     };
-    Paragraph::new(lines)
-        .block(Block::default().borders(Borders::ALL).title(title))
-        .render(area, buf);
+    let mut block = frame(focused || app.show_log).title(title);
+    if let Some(pos) = position(start, inner_h, rows.len(), focused || app.show_log) {
+        block = block.title(Line::from(pos).right_aligned());
+    }
+    Paragraph::new(lines).block(block).render(area, buf);
 }
 
-fn panel_stack(app: &App, area: Rect, buf: &mut Buffer) {
+/// The tab line over a panel shown alone: the step's panels, the shown one
+/// marked.
+fn tab_line(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(step) = app.current_step() else {
         return;
     };
@@ -618,28 +851,17 @@ fn panel_stack(app: &App, area: Rect, buf: &mut Buffer) {
     if kinds.is_empty() {
         return;
     }
-    let fits = area.height >= PANEL_MIN_HEIGHT * kinds.len() as u16;
-    if fits {
-        let constraints: Vec<Constraint> = kinds.iter().map(|_| Constraint::Fill(1)).collect();
-        let areas = Layout::vertical(constraints).split(area);
-        for (&kind, a) in kinds.iter().zip(areas.iter()) {
-            panels::render_panel(kind, app, *a, buf);
-        }
-    } else {
-        let sel = app.panel_tab.min(kinds.len() - 1);
-        let v = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).split(area);
-        let mut spans = vec![Span::raw("Tab: ")];
-        for (i, n) in kinds.iter().enumerate() {
-            let style = if i == sel {
-                Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
-            } else {
-                Style::default()
-            };
-            spans.push(Span::styled(format!(" {} ", n.name()), style));
-        }
-        Paragraph::new(Line::from(spans)).render(v[0], buf);
-        panels::render_panel(kinds[sel], app, v[1], buf);
+    let sel = app.panel_tab.min(kinds.len() - 1);
+    let mut spans = vec![Span::raw("Tab: ")];
+    for (i, n) in kinds.iter().enumerate() {
+        let style = if i == sel {
+            Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        } else {
+            Style::default()
+        };
+        spans.push(Span::styled(format!(" {} ", n.name()), style));
     }
+    Paragraph::new(Line::from(spans)).render(area, buf);
 }
 
 /// `head` then `text` word-wrapped to `width`, the continuation lines
@@ -686,10 +908,13 @@ fn help_keys(width: usize) -> Vec<Line<'static>> {
         ),
         ("c", "send GET / to the published port (topic 11)"),
         ("r", "reset: remove every lab- container"),
-        ("Tab", "next panel, when they do not all fit"),
+        (
+            "Tab",
+            "focus the next pane: text, output, each panel (Shift-Tab: back); the focused one has a thick frame, and a panel shown one at a time comes to the front",
+        ),
         (
             "PgDn J",
-            "scroll the lesson text down (PgUp K: up); in the output view, the output",
+            "scroll the focused pane a page down (PgUp K: up); a frame says which lines show, of how many",
         ),
         ("o", "all the demo output over the whole screen, and back"),
         ("e", "the topic's exercises, one after another, then back"),
