@@ -160,7 +160,15 @@ fn an_installed_glassbox_finds_its_lessons_next_to_it() {
         .expect("cp -r assets");
     assert!(copied.success());
     let exe = prefix.join("bin/glassbox");
-    std::fs::copy(env!("CARGO_BIN_EXE_glassbox"), &exe).expect("copy the binary");
+    // Copied by cp, not std::fs::copy: a write descriptor of ours, inherited
+    // by a child another test thread forks meanwhile, would make the exec
+    // below fail with ETXTBSY ("Text file busy").
+    let copied = Command::new("cp")
+        .arg(env!("CARGO_BIN_EXE_glassbox"))
+        .arg(&exe)
+        .status()
+        .expect("cp the binary");
+    assert!(copied.success());
     let out = Command::new(&exe)
         .args(["lessons", "--check"])
         .current_dir("/")
