@@ -761,3 +761,49 @@ fn the_presenter_reveals_the_corrections_and_stops_a_play() {
     let ps = root.ok(&["ps", "-a"]);
     assert!(!ps.contains("lab-"), "lab containers left:\n{ps}");
 }
+
+/// Containers from two topics: the footer counts them as glassbox has them
+/// (lab-sleeper running, lab-fast exited), and r removes every one.
+#[test]
+fn the_footer_counts_the_lab_containers_and_r_removes_them() {
+    if !have_root("the_footer_counts_the_lab_containers_and_r_removes_them") || !have_tmux() {
+        return;
+    }
+    let root = TestRoot::new("lab-footer");
+    let session = format!("glassbox-lab-footer-{}", std::process::id());
+    let tmux = open_lab(&root, &session, 120, 40, "1");
+    let long = Duration::from_secs(60);
+    tmux.wait_for("the lab to open", long, |s| s.contains("· 01/20 "));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("one running", long, |s| {
+        s.contains("[1 lab container up · r removes]")
+    });
+    // Topic 7's demo runs `true` in lab-fast, which exits and stays.
+    tmux.keys(&["l", "l", "l", "l", "l", "l"]);
+    tmux.wait_for("topic 7", long, |s| s.contains("· 07/20 "));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("one running, one exited", long, |s| {
+        s.contains("[1 lab container up, 1 exited · r removes]")
+    });
+    let ps = root.ok(&["ps", "-a"]);
+    assert!(
+        ps.lines()
+            .any(|l| l.contains("lab-sleeper") && l.contains("Up")),
+        "{ps}"
+    );
+    assert!(
+        ps.lines()
+            .any(|l| l.contains("lab-fast") && l.contains("Exited")),
+        "{ps}"
+    );
+    tmux.keys(&["r"]);
+    tmux.wait_for("the reset", long, |s| {
+        s.contains("reset: removed 2 lab container(s)") && !s.contains("lab container up")
+    });
+    let ps = root.ok(&["ps", "-a"]);
+    assert!(!ps.contains("lab-"), "lab containers left after r:\n{ps}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("the lab to exit", long, |s| {
+        s.lines().any(|l| l.trim() == "LAB-EXITED-0")
+    });
+}

@@ -303,6 +303,7 @@ fn fixture_sample() -> Sample {
             },
         ]),
         lab_running: Vec::new(),
+        lab_stopped: Vec::new(),
     }
 }
 

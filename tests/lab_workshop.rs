@@ -338,6 +338,22 @@ fn the_footer_counts_the_labs_containers_and_fits_80_columns() {
             assert!(footer.contains(k), "{w}x{h}: {k:?} in {footer:?}");
         }
     }
+    // Exited ones are counted apart: their records and upper dirs stay too.
+    app.handle(Event::Sample(Box::new(Sample {
+        seq: 4,
+        lab_running: vec!["lab-capped".into(), "lab-sleeper".into()],
+        lab_stopped: vec!["lab-oom".into()],
+        ..sleeper_sample()
+    })));
+    for (w, h, count) in [
+        (120, 40, "[2 lab containers up, 1 exited · r removes]"),
+        (80, 24, "[2 up 1 exited · r removes]"),
+    ] {
+        let screen = draw(&app, w, h).backend().to_string();
+        let footer = screen.lines().last().expect("a footer").to_string();
+        assert!(footer.contains(count), "{w}x{h}: {footer}");
+        assert!(footer.contains("e exercise"), "{w}x{h}: {footer}");
+    }
     // Without them, 80 columns hold the shell and reset too.
     let app = App::new(lessons(), 0, true);
     let screen = draw(&app, 80, 24).backend().to_string();

@@ -75,6 +75,9 @@ pub struct Sample {
     pub dataroot: Reading<Vec<TreeRow>>,
     /// The lab's containers that run now (`lab-…`), from every topic.
     pub lab_running: Vec<String>,
+    /// The lab's containers that do not run (exited, or created): their
+    /// records and upper dirs stay until r or quitting removes them.
+    pub lab_stopped: Vec<String>,
 }
 
 /// The devices panel: which device nodes the container's cgroup lets it

@@ -48,7 +48,8 @@ pub struct Sampler {
     last_cpu: Option<(Instant, u64)>,
     dataroot: Reading<Vec<TreeRow>>,
     nat: Reading<Vec<iptables::Rule>>,
-    lab_running: Option<Vec<String>>,
+    /// The lab's containers, running and not, as last listed.
+    lab_containers: Option<(Vec<String>, Vec<String>)>,
 }
 
 impl Sampler {
@@ -93,19 +94,19 @@ impl Sampler {
             s.container = Reading::Missing(why.into());
             return s;
         };
-        // Every topic's demos leave their lab- containers running until r
-        // (or quitting): the footer counts them, once a second.
-        if self.tick % 4 == 1 || self.lab_running.is_none() {
-            self.lab_running = Some(
-                container::list(&root)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|r| r.name.starts_with("lab-") && r.is_running())
-                    .map(|r| r.name)
-                    .collect(),
-            );
+        // Every topic's demos leave their lab- containers (running, or
+        // exited with their upper dirs) until r or quitting: the footer
+        // counts them, once a second.
+        if self.tick % 4 == 1 || self.lab_containers.is_none() {
+            let (running, stopped): (Vec<_>, Vec<_>) = container::list(&root)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| r.name.starts_with("lab-"))
+                .partition(|r| r.is_running());
+            let names = |v: Vec<container::Record>| v.into_iter().map(|r| r.name).collect();
+            self.lab_containers = Some((names(running), names(stopped)));
         }
-        s.lab_running = self.lab_running.clone().unwrap_or_default();
+        (s.lab_running, s.lab_stopped) = self.lab_containers.clone().unwrap_or_default();
         let focus = focus(&root, want, &mut s);
         for &panel in &want.panels {
             self.read_panel(panel, &root, focus.as_ref(), &mut s);

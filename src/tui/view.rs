@@ -252,21 +252,30 @@ fn try_fit_keys(keys: &[(&str, &str, u8)], width: usize) -> Option<String> {
 
 fn footer(app: &App, area: Rect, buf: &mut Buffer) {
     let busy = if app.busy { "[running…] " } else { "" };
-    // The lab's containers pile up from topic to topic: say how many run,
-    // and which key removes them; the count shrinks before a rank-0 key
-    // (e, x) leaves the line.
-    let n = app.sample.lab_running.len();
-    let counts: Vec<String> = if n > 0 && !app.busy {
-        vec![
-            format!(
-                "[{n} lab container{} up · r removes] ",
-                if n == 1 { "" } else { "s" }
-            ),
+    // The lab's containers pile up from topic to topic: say how many run
+    // (and how many exited), and which key removes them; the count shrinks
+    // before a rank-0 key (e, x) leaves the line.
+    let up = app.sample.lab_running.len();
+    let down = app.sample.lab_stopped.len();
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    let counts: Vec<String> = match (up, down) {
+        _ if app.busy => vec![String::new()],
+        (0, 0) => vec![String::new()],
+        (n, 0) => vec![
+            format!("[{n} lab container{} up · r removes] ", s(n)),
             format!("[{n} running · r removes] "),
             format!("[{n} up] "),
-        ]
-    } else {
-        vec![String::new()]
+        ],
+        (0, m) => vec![
+            format!("[{m} lab container{} exited · r removes] ", s(m)),
+            format!("[{m} exited · r removes] "),
+            format!("[{m} exited] "),
+        ],
+        (n, m) => vec![
+            format!("[{n} lab container{} up, {m} exited · r removes] ", s(n)),
+            format!("[{n} up {m} exited · r removes] "),
+            format!("[{n} up {m} exited] "),
+        ],
     };
     let keys = footer_keys(app);
     let width = (area.width as usize).saturating_sub(busy.chars().count());
