@@ -358,3 +358,37 @@ fn a_stale_copy_saved_later_merges_with_what_another_wrote() {
     );
     assert_eq!(p.current_topic, Some(6));
 }
+
+/// The lab removes its containers when it quits: a prediction graded later
+/// (`glassbox check`) says which commands make its container again, and
+/// passes once they ran.
+#[test]
+fn a_predictions_container_can_be_made_again_after_the_lab() {
+    if !have_root("a_predictions_container_can_be_made_again_after_the_lab") {
+        return;
+    }
+    let root = TestRoot::new("ex-progress-remake");
+    let out = run(&root, &["exercise", "answer", "topic1-pid-inside", "1"]);
+    assert!(out.status.success(), "{out:?}");
+    let (code, e) = grade(&root, "topic1-pid-inside");
+    assert_eq!(code, 1, "{e:#}");
+    let why = e["message"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("no container named lab-sleeper")
+            && why
+                .contains("made again by: `glassbox run -d --name lab-sleeper busybox sleep 3600`"),
+        "{why}"
+    );
+    root.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "lab-sleeper",
+        "busybox",
+        "sleep",
+        "3600",
+    ]);
+    let (code, e) = grade(&root, "topic1-pid-inside");
+    assert_eq!((code, e["status"].as_str()), (0, Some("pass")), "{e:#}");
+    root.ok(&["rm", "-f", "lab-sleeper"]);
+}

@@ -180,6 +180,17 @@ fn verify_from_the_root_directory_leaves_the_checkout_unchanged() {
     }
     let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let before = (tree(&repo.join("assets")), tree(&repo.join("lessons")));
+    // What git sees, where the checkout is a git work tree (CI's and ours).
+    let porcelain = || {
+        std::process::Command::new("git")
+            .args(["status", "--porcelain", "--untracked-files=all", "--", "."])
+            .current_dir(&repo)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let git_before = porcelain();
     let root = TestRoot::new("ex-verify-slash");
     let out = root
         .cmd(&[
@@ -218,4 +229,10 @@ fn verify_from_the_root_directory_leaves_the_checkout_unchanged() {
     }
     assert_eq!(before.0.len(), after.0.len(), "files appeared in assets/");
     assert!(before.1 == after.1, "lessons/ changed");
+    assert_eq!(
+        porcelain(),
+        git_before,
+        "git status changed under {}",
+        repo.display()
+    );
 }

@@ -244,7 +244,10 @@ pub fn grade_answered(
     };
     let (status, message) = match grader.grade(&exercise.check) {
         Ok(evidence) => (Status::Pass, evidence),
-        Err(kernel::Problem::Fail(reason)) => (Status::Fail, reason),
+        Err(kernel::Problem::Fail(reason)) => match remake(root, exercise) {
+            Some(how) => (Status::Fail, format!("{reason}. {how}")),
+            None => (Status::Fail, reason),
+        },
         Err(kernel::Problem::Error(reason)) => (Status::Error, reason),
     };
     Graded {
@@ -256,6 +259,34 @@ pub fn grade_answered(
         message,
         seconds: started.elapsed().as_secs_f64(),
     }
+}
+
+/// For a prediction whose container is gone (the lab removes its containers
+/// when it quits, r removes them too) or no longer running: the commands
+/// that make it again, so that `glassbox check` can grade the answer later.
+fn remake(root: &DataRoot, exercise: &Exercise) -> Option<String> {
+    let Check::Answer { observe, .. } = &exercise.check else {
+        return None;
+    };
+    let name = observe.container();
+    let gone = match crate::engine::container::find(root, name) {
+        Err(_) => true,
+        // An exit code is read from an exited container; the rest from a
+        // running one.
+        Ok(r) => !matches!(observe, Observe::ExitCode { .. }) && !r.is_running(),
+    };
+    gone.then(|| format!("{name} is made again by: {}", remake_commands(exercise)))
+}
+
+/// A prediction's container, as the student makes it: its solution's
+/// commands, each in backquotes, in order.
+pub fn remake_commands(exercise: &Exercise) -> String {
+    exercise
+        .solution
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", then ")
 }
 
 /// The exercises of one topic, by number (`4`) or lesson id (`cgroups`); all

@@ -31,6 +31,19 @@ pub fn lines(pane: &Pane, topic: u32, present: bool) -> Vec<Line<'static>> {
     lines.push(Line::from(""));
     lines.push(Line::from(e.task.clone()));
     lines.push(Line::from(""));
+    if let crate::exercises::Check::Answer { observe, .. } = &e.check {
+        // The container the answer is graded against, and how to make it
+        // again once the lab has removed it (not a spoiler: it shows the
+        // value only once made).
+        lines.push(Line::from(format!(
+            "graded on {}, which these make (again, once the lab has removed it):",
+            observe.container()
+        )));
+        for c in &e.solution {
+            lines.push(Line::from(format!("  $ {c}")));
+        }
+        lines.push(Line::from(""));
+    }
     if e.kind == Kind::Predict {
         let answer = match (&pane.answering, &p.answer) {
             (Some(typing), _) => {
