@@ -474,9 +474,17 @@ impl Filters {
 
 /// docker's `filters.Match`: `pattern` is a regular expression searched
 /// anywhere in `text` (Go's RE2 syntax, which the regex crate shares); a
-/// pattern that does not compile matches nothing, as in dockerd.
+/// pattern that does not compile matches nothing, as in dockerd. Names and
+/// IDs are ASCII, so the match is ASCII's (as Go's `\d`, `\w`, `\s`, `\b`
+/// are; `(?i)` folds ASCII letters): glassbox is built without the regex
+/// crate's Unicode tables (see Cargo.toml): a Unicode class such as `\pL`
+/// does not compile and matches nothing (dockerd's would match ASCII
+/// letters too); a non-ASCII letter matches its UTF-8 bytes, as in Go.
 fn matches_pattern(pattern: &str, text: &str) -> bool {
-    regex::Regex::new(pattern).is_ok_and(|re| re.is_match(text))
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .is_ok_and(|re| re.is_match(text.as_bytes()))
 }
 
 /// `id` and the images it was built on, nearest first (`ancestor=` matches
@@ -750,4 +758,26 @@ pub fn size_root_fs(root: &DataRoot, r: &Record) -> u64 {
         .map(|c| store.image_size(&c))
         .unwrap_or(0);
     size_rw(root, r) + image
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches_pattern;
+
+    #[test]
+    fn filter_patterns_are_ascii_regular_expressions_searched_anywhere() {
+        assert!(matches_pattern("^web", "web-1"));
+        assert!(matches_pattern("b-\\d$", "web-1"));
+        assert!(matches_pattern("^\\w+-1$", "web_x-1"));
+        assert!(matches_pattern("(?i)^WEB", "web-1"));
+        assert!(matches_pattern("^/web", "/web-1"));
+        assert!(!matches_pattern("^eb", "web-1"));
+        // One that does not compile matches nothing, as in dockerd.
+        assert!(!matches_pattern("web(", "web("));
+        // A Unicode class needs the tables left out: it does not compile.
+        assert!(!matches_pattern("\\pL", "web"));
+        // A non-ASCII letter is its UTF-8 bytes.
+        assert!(matches_pattern("^w.b", "wxbé"));
+        assert!(matches_pattern("bé$", "wébé"));
+    }
 }

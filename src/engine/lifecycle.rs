@@ -150,6 +150,7 @@ pub fn release_unmonitored(root: &DataRoot, mut record: Record) -> Record {
     let teardown = super::run::Teardown {
         trace_file: None,
         after_exit: false,
+        output_done: false,
     };
     let _ = super::run::finish(root, &mut record, &cgroup, exit, &mut trace, teardown);
     record
@@ -364,7 +365,7 @@ pub fn retire(root: &DataRoot, record: &Record) -> std::io::Result<std::path::Pa
         }
         Err(e) => return Err(e),
     }
-    container::release_name(root, &record.name, &record.id);
+    container::release_name_into(root, &record.name, &record.id, &target);
     Ok(target)
 }
 
@@ -375,59 +376,123 @@ pub(crate) fn one_thread() -> bool {
         .is_ok_and(|stat| stat.num_threads == 1)
 }
 
+/// What the caller of [`in_background`] still does with its standard streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Streams {
+    /// Nothing: its output is complete. It hands them over before the fork
+    /// and does not wait for the child.
+    HandOver,
+    /// It still prints (an error, after a failed start): the child lets go
+    /// of them first, and the caller waits until it has.
+    StillInUse,
+}
+
 /// Runs `work` in a forked child named `name` that outlives this process,
 /// and returns at once: true if the child was made, false (nothing run) if
 /// not, and the caller then does the work itself.
 ///
 /// For a caller that exits next (the CLI after a `--rm` run): its parent
 /// (a shell, a test) sees the exit status while the child finishes, and
-/// once the caller has exited, the child is reaped by init. The child is
-/// in a session of its own, with /dev/null as its standard streams and no
-/// other descriptor of ours, and this returns only once it has let go of
-/// them (a pipe that the child closes as it does so reaches end-of-file
-/// here), so no pipe the caller's reader waits on stays open after the
-/// caller exits. A fork that goes on running Rust code is sound only in a process
-/// with one thread (a lock another thread held would stay locked in the
-/// child): a threaded caller gets false.
-pub fn in_background(name: &std::ffi::CStr, work: impl FnOnce()) -> bool {
+/// once the caller has exited, the child is reaped by init. No pipe the
+/// caller's reader waits on may stay open in the child. The child is in a
+/// session of its own, with /dev/null as its standard streams and none of
+/// the caller's descriptors. How it gets there depends on `streams`:
+///
+/// - [`Streams::HandOver`]: the caller's output is complete, so it gives its
+///   streams up before the fork (flushes them, puts /dev/null on 0, 1 and 2,
+///   and closes what its own parent passed it beyond them: descriptors
+///   without close-on-exec; glassbox opens all of its own close-on-exec).
+///   The child starts with nothing of the caller's reader, and the caller
+///   returns without waiting for it: on a busy machine a new process may
+///   wait a scheduler tick (4 ms) before it runs at all.
+/// - [`Streams::StillInUse`]: the child puts /dev/null on its 0, 1 and 2
+///   and closes the rest, and the caller waits until it has (a pipe the
+///   child closes as it does so reaches end-of-file here), then prints.
+///
+/// A fork that goes on running Rust code is sound only in a process with
+/// one thread (a lock another thread held would stay locked in the child):
+/// a threaded caller gets false, its streams untouched.
+pub fn in_background(name: &std::ffi::CStr, streams: Streams, work: impl FnOnce()) -> bool {
+    use std::io::Write;
     if !one_thread() {
         return false;
     }
-    let Ok((let_go_r, let_go_w)) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) else {
+    let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    else {
         return false;
     };
-    // SAFETY: this process has one thread (checked just above), so the child
+    let null_on_stdio = |null: &std::fs::File| {
+        let _ = nix::unistd::dup2_stdin(null);
+        let _ = nix::unistd::dup2_stdout(null);
+        let _ = nix::unistd::dup2_stderr(null);
+    };
+    let let_go = match streams {
+        Streams::HandOver => {
+            let _ = std::io::stdout().flush();
+            let _ = std::io::stderr().flush();
+            null_on_stdio(&null);
+            close_inherited();
+            None
+        }
+        Streams::StillInUse => match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+            Ok(pipe) => Some(pipe),
+            Err(_) => return false,
+        },
+    };
+    // SAFETY: this process has one thread (checked above), so the child
     // inherits no lock held by another thread.
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
-            drop(let_go_r);
             let _ = nix::unistd::setsid();
             let _ = nix::sys::prctl::set_name(name);
-            if let Ok(null) = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open("/dev/null")
-            {
-                let _ = nix::unistd::dup2_stdin(&null);
-                let _ = nix::unistd::dup2_stdout(&null);
-                let _ = nix::unistd::dup2_stderr(&null);
-            }
-            // SAFETY: close_range closes descriptors 3 and up of this process
-            // only; `let_go_w` among them, which tells the caller.
+            null_on_stdio(&null);
+            // SAFETY: close_range closes descriptors 3 and up of this
+            // process only; the write end of `let_go` among them, which
+            // tells a waiting caller.
             unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
-            std::mem::forget(let_go_w);
+            std::mem::forget(null);
+            std::mem::forget(let_go);
             work();
             // SAFETY: leave without running the parent's exit handlers a second time.
             unsafe { libc::_exit(0) }
         }
         Ok(nix::unistd::ForkResult::Parent { .. }) => {
-            drop(let_go_w);
-            // End-of-file once the child holds none of our descriptors.
-            let mut byte = [0u8; 1];
-            while let Err(nix::errno::Errno::EINTR) = nix::unistd::read(&let_go_r, &mut byte) {}
+            if let Some((r, w)) = let_go {
+                drop(w);
+                // End-of-file once the child holds none of our descriptors.
+                let mut byte = [0u8; 1];
+                while let Err(nix::errno::Errno::EINTR) = nix::unistd::read(&r, &mut byte) {}
+            }
             true
         }
         Err(_) => false,
+    }
+}
+
+/// Closes the descriptors above 2 that this process inherited open across
+/// `execve` (those without close-on-exec; no Rust value of glassbox owns
+/// one: every descriptor glassbox opens is close-on-exec).
+fn close_inherited() {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect();
+    for fd in fds {
+        // SAFETY: F_GETFD only reads the descriptor's flags; a descriptor
+        // already closed (the directory's own) answers EBADF.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+            // SAFETY: an inherited descriptor, owned by no value of this
+            // process (see above).
+            unsafe { libc::close(fd) };
+        }
     }
 }
 

@@ -178,6 +178,11 @@ pub fn close_data_root(path: &Path) -> anyhow::Result<()> {
             }
         }
     }
+    if is_root {
+        // Containers come and go: spread their directories over ext4's block
+        // groups (see the function). Elsewhere the flag does not exist.
+        let _ = crate::util::fs::spread_subdirectories(&path.join("containers"));
+    }
     if root_mode == ROOT_MODE {
         return Ok(());
     }

@@ -717,6 +717,7 @@ fn supervise(
     let teardown = Teardown {
         trace_file: trace_file.as_deref(),
         after_exit: exits_after && attach == Attach::Terminal,
+        output_done: true,
     };
     let paths = Paths::new(root, &record.id);
     let tty = record.config.tty;
@@ -926,13 +927,18 @@ impl Failed<'_> {
         let _ = self
             .journal
             .record_undone(&Object::Process { pid: me, start });
+        // The caller prints the error after this.
+        let teardown = Teardown {
+            output_done: false,
+            ..self.teardown
+        };
         let _ = finish(
             self.root,
             &mut record,
             self.cgroup,
             Some(Exit { code, signal: None }),
             &mut trace,
-            self.teardown,
+            teardown,
         );
         drop(lock);
         if let Some(r) = self.report {
@@ -951,6 +957,11 @@ pub struct Teardown<'a> {
     /// A `--rm` container's cgroup, mount and files may be removed after this
     /// process has reported the exit status and exited ([`RunOptions::exits_after`]).
     pub after_exit: bool,
+    /// The caller prints nothing more (the container ran and its output is
+    /// all relayed; a start that failed has its error still to print): the
+    /// child that removes the files may be handed the caller's streams
+    /// closed, and is not waited for (see `lifecycle::in_background`).
+    pub output_done: bool,
 }
 
 /// Step `teardown`: read the OOM counter, remove the cgroup, unmount the
@@ -994,14 +1005,19 @@ pub fn finish(
                 t,
                 "retire_container",
                 format!(
-                    "rename {} {}; unlink names/{}",
+                    "rename {} {}; rename names/{} into it",
                     paths.dir.display(),
                     dir.display(),
                     record.name
                 ),
             );
             let t = now_ns();
-            let forked = super::lifecycle::in_background(c"glassbox-reap", || {
+            let streams = if teardown.output_done {
+                super::lifecycle::Streams::HandOver
+            } else {
+                super::lifecycle::Streams::StillInUse
+            };
+            let forked = super::lifecycle::in_background(c"glassbox-reap", streams, || {
                 let mut own = Trace::default();
                 own.step(
                     "reaper",
