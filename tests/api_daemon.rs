@@ -195,6 +195,20 @@ fn docker_cli_reads_and_manages_glassbox_state() {
         "{}",
         err_text(&out)
     );
+    // The image under a running container, named by its ID (a tag of
+    // several would only be untagged): dockerd's 409 and words.
+    let image = root.inspect("busybox")["Id"].as_str().unwrap().to_string();
+    let (status, _, body) = d.request("DELETE", &format!("/images/{image}"), None);
+    assert_eq!(status, 409, "{}", String::from_utf8_lossy(&body));
+    let out = d.docker(&["rmi", &image]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err_text(&out).contains("Error response from daemon: conflict: unable to delete")
+            && err_text(&out)
+                .contains("(cannot be forced) - image is being used by running container"),
+        "{}",
+        err_text(&out)
+    );
 
     d.docker_ok(&["kill", "apiweb"]);
     let st = d.docker_ok(&[

@@ -58,7 +58,7 @@ fn rmi_of_an_image_in_use_is_refused_and_rmi_f_only_untags() {
     let out = root.glassbox(&["rmi", "busybox"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let want = format!(
-        "conflict: unable to remove repository reference \"busybox\" (must force) - container {} is using its referenced image {image_short}",
+        "Error response from daemon: conflict: unable to remove repository reference \"busybox\" (must force) - container {} is using its referenced image {image_short}",
         &id[..12]
     );
     assert!(

@@ -90,14 +90,8 @@ pub fn tag(ctx: &mut Ctx, name: &str) -> Result<(), ApiError> {
 /// `DELETE /images/NAME?force=`: `[{"Untagged":…},{"Deleted":…}]`.
 pub fn remove(ctx: &mut Ctx, name: &str) -> Result<(), ApiError> {
     let root = ctx.root().clone();
-    let lines = manage::rmi(&root, name, ctx.req.flag("force")).map_err(|e| {
-        let text = format!("{e:#}");
-        if text.starts_with("conflict:") {
-            ApiError::conflict(text)
-        } else {
-            e.into()
-        }
-    })?;
+    // A conflict is the engine's typed refusal (409), as dockerd's.
+    let lines = manage::rmi(&root, name, ctx.req.flag("force"))?;
     let out: Vec<Value> = lines
         .iter()
         .filter_map(|l| {

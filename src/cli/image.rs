@@ -196,8 +196,10 @@ pub fn dispatch(root: &DataRoot, command: ImageCommand) -> anyhow::Result<i32> {
             for i in images {
                 match manage::rmi(root, &i, force) {
                     Ok(lines) => lines.iter().for_each(|l| crate::outln!("{l}")),
+                    // docker's words: the engine's refusals (an image in
+                    // use, no such image) as "Error response from daemon".
                     Err(e) => {
-                        crate::errln!("glassbox: {e:#}");
+                        super::print_error(&e);
                         code = 1;
                     }
                 }

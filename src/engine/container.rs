@@ -550,15 +550,17 @@ pub fn create(root: &DataRoot, record: &Record) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Reads a record exactly as it is on disk, not checked against the kernel.
+pub fn read_saved(root: &DataRoot, id: &str) -> anyhow::Result<Record> {
+    let path = Paths::new(root, id).state();
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a valid container record", path.display()))
+}
+
 /// Reads a record as it is on disk, checked against the kernel.
 pub fn load_by_id(root: &DataRoot, id: &str) -> anyhow::Result<Record> {
-    let path = Paths::new(root, id).state();
-    let read = || -> anyhow::Result<Record> {
-        let bytes =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        serde_json::from_slice(&bytes)
-            .with_context(|| format!("{} is not a valid container record", path.display()))
-    };
+    let read = || read_saved(root, id);
     let mut record = read()?;
     // The process has just ended and its monitor is still recording the exit:
     // wait for that (milliseconds) rather than report a guess. (A zombie's

@@ -95,6 +95,13 @@ fn after_exit(root: &DataRoot, record: Record, watch: Option<ExitWatch>) -> anyh
         wait_for_monitor(&record)?;
         return Ok(container::find(root, &record.id).unwrap_or(record));
     }
+    // The monitor may have recorded the exit and ended between the signal
+    // and now (a busy machine): its record then holds the status.
+    if let Ok(saved) = container::read_saved(root, &record.id)
+        && saved.state.status != "running"
+    {
+        return Ok(container::find(root, &record.id).unwrap_or(saved));
+    }
     let pid = record.state.pid;
     let code = match container::process_state(pid, record.state.pid_start) {
         // Not yet reaped by PID 1: the kernel still keeps the status.

@@ -23,13 +23,13 @@ use super::cache::BuildCache;
 use super::diff::{TreeKind, placeholders, write_tree_tar};
 use super::import::{TempDir, import_layer_file, short};
 use super::store::{History, ImageConfig, ImageStore, digest_hex, normalize_ref};
-use crate::engine::DataRoot;
 use crate::engine::container::{self, Paths};
+use crate::engine::{DataRoot, EngineError};
 use crate::runtime::journal::{Journal, Object};
 use crate::runtime::trace::{Trace, now_ns};
 use crate::timefmt;
 use crate::util::fs::write_atomic;
-use anyhow::{Context, bail};
+use anyhow::Context;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -185,7 +185,7 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
             )
         };
         if by_tag && !force {
-            bail!(
+            return Err(EngineError::Conflict(format!(
                 "conflict: unable to remove repository reference \"{reference}\" (must force) - container {} is using its referenced image {}{}",
                 c.short_id(),
                 short(&id),
@@ -194,10 +194,10 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
                 } else {
                     format!("{cname}, or untag it with `glassbox rmi -f {reference}`)")
                 }
-            );
+            )).into());
         }
         if !by_tag && c.is_running() {
-            bail!(
+            return Err(EngineError::Conflict(format!(
                 "conflict: unable to delete {} (cannot be forced) - image is being used by running container {}{}",
                 short(&id),
                 c.short_id(),
@@ -206,10 +206,10 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
                 } else {
                     format!("{cname})")
                 }
-            );
+            )).into());
         }
         if !by_tag && !force {
-            bail!(
+            return Err(EngineError::Conflict(format!(
                 "conflict: unable to delete {} (must be forced) - image is being used by stopped container {}{}",
                 short(&id),
                 c.short_id(),
@@ -218,7 +218,7 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
                 } else {
                     format!("{cname})")
                 }
-            );
+            )).into());
         }
         // Forced: the tags go; the image and its layers stay while it is used.
         for h in holders {
@@ -233,11 +233,11 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
         lines.push(format!("Untagged: {named}"));
     } else {
         if holders.len() > 1 && !force {
-            bail!(
+            return Err(EngineError::Conflict(format!(
                 "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories ({}); remove the tags one by one or use -f",
                 short(&id),
                 holders.join(", ")
-            );
+            )).into());
         }
         for h in holders {
             tags.remove(&h);
@@ -269,10 +269,10 @@ pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<
             .count()
     };
     if lines.is_empty() && children(&id) > 0 {
-        bail!(
+        return Err(EngineError::Conflict(format!(
             "conflict: unable to delete {} (cannot be forced) - image has dependent child images (it is a step of a build; remove the images built on it first)",
             short(&id)
-        );
+        )).into());
     }
     // Remove the image, then its untagged ancestors, up to the first needed one.
     let mut cur = Some(id);
