@@ -47,11 +47,15 @@ t_start=$(date +%s)
 # checks that read the cgroup (exercises_fixed), cleanup after a failed start
 # (engine_faults), the device program (security_devices), exec's joining
 # process (security_exec) and the freezer for pause and commit
-# (security_copy). A target whose tests/NAME.rs is not in this tree is named
+# (security_copy), and the fault tests whose undo touches the cgroup: a dead
+# monitor's exit status and released cgroup (faults_monitor), journal lines
+# naming a cgroup outside glassbox/<key> refused (faults_journal), a cgroup
+# undone only by its owner after a reboot (faults_owner). A target whose tests/NAME.rs is not in this tree is named
 # in the summary, not run.
 LANE_TESTS=${LANE_TESTS:-"cgroup_v2_lane engine_cgroup_v2_live clone_into_cgroup engine_run \
 engine_isolation engine_limits engine_lifecycle engine_faults network_bridge network_publish \
-network_cleanup exercises_fixed security_devices security_exec security_copy"}
+network_cleanup exercises_fixed security_devices security_exec security_copy faults_monitor \
+faults_journal faults_owner"}
 # Tests of those binaries that the guest leaves out (BINARY:TEST, exact
 # names): nothing of the cgroup in them, and each costs the emulated CPU
 # seconds to minutes. The main suite runs them all on the host.
