@@ -113,8 +113,19 @@ fn run_rm_trace_shows_every_step_and_nothing_stays() {
         let trash = std::fs::read_dir(root.path().join("trash")).map_or(0, |d| d.count());
         !mounts.contains(&root.path().display().to_string()) && trash == 0
     };
+    // The file is complete once its last line, the reaper's remove_files,
+    // is there whole (a read can land between the open and the write).
+    let complete = || {
+        std::fs::read_to_string(&file).is_ok_and(|t| {
+            t.ends_with('\n')
+                && t.lines().last().is_some_and(|l| {
+                    serde_json::from_str::<serde_json::Value>(l)
+                        .is_ok_and(|e| e["step"] == "remove_files")
+                })
+        })
+    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !(gone() && file.exists()) && std::time::Instant::now() < deadline {
+    while !(gone() && complete()) && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     assert!(
