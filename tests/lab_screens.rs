@@ -767,3 +767,33 @@ fn tab_focuses_each_pane_and_a_tabbed_panel_comes_to_the_front() {
     assert_eq!(app.pane, Pane::Text);
     assert_eq!(app.panel_scroll(0), 0);
 }
+
+#[test]
+fn topic7_timeline_ends_with_the_starts_timed_live() {
+    use glassbox::lab::starts::StartTime;
+    let start = |who: &str, ms| StartTime {
+        who: who.into(),
+        ms,
+        runs: 5,
+    };
+    let timed = vec![
+        start("plain process", 0.91),
+        start("kernel floor", 2.13),
+        start("glassbox", 11.37),
+        start("crun", 14.52),
+        start("runc", 31.08),
+    ];
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut app = app_sized(7, 1, w, h);
+        app.handle(Event::Demo(DemoEvent::Starts(timed.clone())));
+        focus(&mut app, Pane::Panel(0));
+        let seen = pages(&mut app, w, h, KeyCode::PageDown);
+        let last = seen.last().expect("a page");
+        assert!(last.contains("timed just now"), "{w}x{h}: {last}");
+        for s in &timed {
+            let line = format!("{:<22} {:>7.2} ms █", format!("{} (×5)", s.who), s.ms);
+            assert!(last.contains(&line), "{w}x{h}: {line}:\n{last}");
+        }
+        insta::assert_snapshot!(format!("topic07_timeline_starts_{w}x{h}"), last);
+    }
+}

@@ -379,6 +379,14 @@ fn check_action(
         | ActionKind::Stats
         | ActionKind::History
         | ActionKind::Plain => {}
+        ActionKind::Starts => {
+            if action.args.len() > 1 || action.args.iter().any(|n| !n.starts_with("lab-")) {
+                out.push(src.at(
+                    action.verb.span(),
+                    "action starts takes at most one argument: the lab-… container whose bundle crun and runc run",
+                ));
+            }
+        }
     }
     if verb != ActionKind::Build && action.asset.is_some() {
         out.push(src.at(

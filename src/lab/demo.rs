@@ -91,6 +91,9 @@ pub enum DemoEvent {
     Started(String),
     /// A plain process took this long from spawn to exit.
     PlainMs(f64),
+    /// Starts timed just now (topic 7's `starts`): a plain process, the
+    /// kernel's floor, glassbox, and crun and runc where installed.
+    Starts(Vec<super::starts::StartTime>),
     Build(BuildRun),
     Try(TryOutput),
     /// The job is over.
@@ -110,6 +113,9 @@ pub struct DemoRunner {
     pub base: PathBuf,
     pub is_root: bool,
 }
+
+/// How many times the `starts` action starts each contestant.
+pub const STARTS_ROUNDS: usize = 5;
 
 /// The exit code of a command that was not found: the runtime's when execve
 /// finds no such file, the shell's for `sh: NAME: not found`.
@@ -178,6 +184,7 @@ impl DemoRunner {
         )));
         match verb {
             ActionKind::Plain => return self.plain(emit),
+            ActionKind::Starts => return self.starts(action, emit),
             ActionKind::Curl => {
                 let port = action.port.as_ref().map(|p| *p.get_ref()).unwrap_or(0);
                 return match curl(port) {
@@ -313,6 +320,47 @@ impl DemoRunner {
                     LineKind::Fail,
                     format!("exit {code}: the step stops here"),
                 )));
+                false
+            }
+        }
+    }
+
+    /// Times starts now, on this machine: a plain process, the kernel's floor,
+    /// `glassbox run --rm`, and crun and runc (where installed) running the
+    /// bundle of the container named in the action's first argument (see
+    /// [`super::starts`]). The step fails only when glassbox's start does.
+    fn starts(&self, action: &Action, emit: &mut dyn FnMut(DemoEvent)) -> bool {
+        let source = action
+            .args
+            .first()
+            .map(String::as_str)
+            .unwrap_or("lab-fast");
+        match super::starts::measure(&self.exe, &self.root, source, STARTS_ROUNDS) {
+            Ok((times, notes)) => {
+                for t in &times {
+                    emit(DemoEvent::Line(LogLine::new(
+                        LineKind::Ok,
+                        format!(
+                            "{:<14} {:7.2} ms  (median of {}, spawn to exit status)",
+                            t.who, t.ms, t.runs
+                        ),
+                    )));
+                }
+                for note in notes {
+                    emit(DemoEvent::Line(LogLine::new(LineKind::Note, note)));
+                }
+                let ok = times.iter().any(|t| t.who == "glassbox");
+                if !ok {
+                    emit(DemoEvent::Line(LogLine::new(
+                        LineKind::Fail,
+                        "glassbox's own start was not measured: the step stops here",
+                    )));
+                }
+                emit(DemoEvent::Starts(times));
+                ok
+            }
+            Err(e) => {
+                emit(DemoEvent::Line(LogLine::new(LineKind::Fail, e)));
                 false
             }
         }

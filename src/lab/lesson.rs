@@ -194,11 +194,12 @@ pub enum ActionKind {
     Commit,
     Curl,
     Plain,
+    Starts,
 }
 
 impl ActionKind {
     /// Every action, in the order the help screen lists them.
-    pub const ALL: [ActionKind; 15] = [
+    pub const ALL: [ActionKind; 16] = [
         ActionKind::Run,
         ActionKind::Exec,
         ActionKind::Stop,
@@ -214,6 +215,7 @@ impl ActionKind {
         ActionKind::Commit,
         ActionKind::Curl,
         ActionKind::Plain,
+        ActionKind::Starts,
     ];
 
     /// The name a lesson writes (`do = "run"`); for a docker verb, the verb.
@@ -234,6 +236,7 @@ impl ActionKind {
             ActionKind::Commit => "commit",
             ActionKind::Curl => "curl",
             ActionKind::Plain => "plain",
+            ActionKind::Starts => "starts",
         }
     }
 
@@ -255,6 +258,9 @@ impl ActionKind {
             ActionKind::Commit => "glassbox commit ARGS TAG",
             ActionKind::Curl => "GET / from 127.0.0.1:PORT, the lab's own request",
             ActionKind::Plain => "start a plain host process (true) and time it",
+            ActionKind::Starts => {
+                "time starts now: true, the kernel's floor, glassbox, crun and runc if installed"
+            }
         }
     }
 
@@ -522,6 +528,10 @@ impl Action {
                 self.port.as_ref().map(|p| *p.get_ref()).unwrap_or(0)
             ),
             ActionKind::Plain => "time a plain process: true".to_string(),
+            ActionKind::Starts => format!(
+                "time starts: true, unshare, glassbox run --rm, crun/runc on {}'s bundle",
+                self.args.first().map(String::as_str).unwrap_or("lab-fast")
+            ),
             ActionKind::Build => format!(
                 "glassbox build -t {} {}",
                 self.tag.as_deref().unwrap_or("?"),

@@ -23,6 +23,7 @@ pub mod run;
 pub mod sample;
 pub mod sampler;
 pub mod shell;
+pub mod starts;
 pub mod tools;
 
 use std::path::{Path, PathBuf};

@@ -135,6 +135,8 @@ pub struct App {
     pub started: Option<String>,
     /// How long a plain process took (topic 7), in ms.
     pub plain_ms: Option<f64>,
+    /// Starts timed just now (topic 7's `starts` action), in the order measured.
+    pub starts: Vec<crate::lab::starts::StartTime>,
     /// The last builds, oldest first (at most four).
     pub builds: Vec<BuildRun>,
     /// Lines the lesson text is scrolled down by.
@@ -189,6 +191,7 @@ impl App {
             missing: BTreeMap::new(),
             started: None,
             plain_ms: None,
+            starts: Vec::new(),
             builds: Vec::new(),
             scroll: 0,
             panel_tab: 0,
@@ -410,6 +413,7 @@ impl App {
             DemoEvent::Line(line) => self.push_log(line),
             DemoEvent::Started(name) => self.started = Some(name),
             DemoEvent::PlainMs(ms) => self.plain_ms = Some(ms),
+            DemoEvent::Starts(s) => self.starts = s,
             DemoEvent::Build(run) => {
                 self.builds.push(run);
                 if self.builds.len() > 4 {

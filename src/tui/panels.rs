@@ -526,8 +526,16 @@ fn timeline(app: &App, width: usize) -> Vec<Line<'static>> {
     let s = &app.sample;
     let events = match &s.trace {
         Reading::Ready(e) => e,
-        Reading::Missing(m) => return vec![Line::from(m.clone())],
-        Reading::Absent => return container_missing(s),
+        Reading::Missing(m) => {
+            let mut lines = vec![Line::from(m.clone())];
+            lines.extend(starts_timed(app, &Gantt::new(width, 0.0, app)));
+            return lines;
+        }
+        Reading::Absent => {
+            let mut lines = container_missing(s);
+            lines.extend(starts_timed(app, &Gantt::new(width, 0.0, app)));
+            return lines;
+        }
     };
     let first = events.iter().map(|e| e.start_ns).min().unwrap_or(0);
     let last = events
@@ -545,24 +553,17 @@ fn timeline(app: &App, width: usize) -> Vec<Line<'static>> {
         Span::raw(format!(" · plain process {plain}")),
     ])];
     // A Gantt chart: each phase drawn where it happened in the start, on
-    // one scale with the plain process (which starts at 0).
-    let label_w = 22usize;
-    let bar_w = width.saturating_sub(label_w + 12).max(4);
-    let scale = total_ms.max(app.plain_ms.unwrap_or(0.0)).max(0.001);
-    let bar = |from: f64, ms: f64| {
-        let pad = ((from / scale) * bar_w as f64).floor() as usize;
-        let len = ((ms / scale) * bar_w as f64).ceil().max(1.0) as usize;
-        // A phase at the very end still gets one cell, inside the line.
-        let pad = pad.min(bar_w - 1);
-        format!("{}{}", " ".repeat(pad), "█".repeat(len.min(bar_w - pad)))
-    };
+    // one scale with the plain process and the starts timed live (which
+    // start at 0).
+    let gantt = Gantt::new(width, total_ms, app);
+    let label_w = gantt.label_w;
     for e in events {
         let ms = e.dur_ns as f64 / 1e6;
         let from = (e.start_ns - first) as f64 / 1e6;
         let name: String = e.step.chars().take(label_w).collect();
         lines.push(Line::from(format!(
             "{name:<label_w$} {ms:>7.2} ms {}",
-            bar(from, ms)
+            gantt.bar(from, ms)
         )));
     }
     if let Some(ms) = app.plain_ms {
@@ -570,9 +571,68 @@ fn timeline(app: &App, width: usize) -> Vec<Line<'static>> {
             format!(
                 "{:<label_w$} {ms:>7.2} ms {}",
                 "plain process (true)",
-                bar(0.0, ms)
+                gantt.bar(0.0, ms)
             ),
             bold(),
+        )));
+    }
+    lines.extend(starts_timed(app, &gantt));
+    lines
+}
+
+/// The timeline's scale: `bar_w` cells for the longest of the traced start,
+/// the plain process and the starts timed live.
+struct Gantt {
+    label_w: usize,
+    bar_w: usize,
+    scale: f64,
+}
+
+impl Gantt {
+    fn new(width: usize, traced_ms: f64, app: &App) -> Gantt {
+        let label_w = 22usize;
+        let scale = app
+            .starts
+            .iter()
+            .map(|s| s.ms)
+            .fold(traced_ms.max(app.plain_ms.unwrap_or(0.0)), f64::max)
+            .max(0.001);
+        Gantt {
+            label_w,
+            bar_w: width.saturating_sub(label_w + 12).max(4),
+            scale,
+        }
+    }
+
+    fn bar(&self, from: f64, ms: f64) -> String {
+        let pad = ((from / self.scale) * self.bar_w as f64).floor() as usize;
+        let len = ((ms / self.scale) * self.bar_w as f64).ceil().max(1.0) as usize;
+        // A phase at the very end still gets one cell, inside the line.
+        let pad = pad.min(self.bar_w - 1);
+        format!(
+            "{}{}",
+            " ".repeat(pad),
+            "█".repeat(len.min(self.bar_w - pad))
+        )
+    }
+}
+
+/// Topic 7's `starts`: each contestant's median, as measured just now.
+fn starts_timed(app: &App, gantt: &Gantt) -> Vec<Line<'static>> {
+    if app.starts.is_empty() {
+        return Vec::new();
+    }
+    let label_w = gantt.label_w;
+    let mut lines = vec![Line::from(Span::styled(
+        "timed just now, spawn to exit status (median):",
+        bold(),
+    ))];
+    for s in &app.starts {
+        lines.push(Line::from(format!(
+            "{:<label_w$} {:>7.2} ms {}",
+            format!("{} (×{})", s.who, s.runs),
+            s.ms,
+            gantt.bar(0.0, s.ms)
         )));
     }
     lines
