@@ -241,7 +241,10 @@ pub fn kill(ctx: &mut Ctx, id: &str) -> Result<(), ApiError> {
 /// `DELETE /containers/ID?force=&v=`.
 pub fn remove(ctx: &mut Ctx, id: &str) -> Result<(), ApiError> {
     let r = find(ctx, id)?;
-    lifecycle::rm(ctx.root(), &r.id, ctx.req.flag("force"))?;
+    let record = lifecycle::rm(ctx.root(), &r.id, ctx.req.flag("force"))?;
+    if ctx.req.flag("v") {
+        crate::engine::volume::remove_anonymous(ctx.root(), &record.record);
+    }
     ctx.empty(204)
 }
 

@@ -124,7 +124,9 @@ fn command(ctx: &Ctx, e: &ExecInstance) -> Command {
     if !e.workdir.is_empty() {
         c.arg("-w").arg(&e.workdir);
     }
-    for v in &e.env {
+    // Only KEY=VALUE: a bare KEY would take the daemon's own value (the
+    // docker CLI sends the caller's value already filled in).
+    for v in e.env.iter().filter(|v| v.contains('=')) {
         c.arg("-e").arg(v);
     }
     c.arg(&e.container).arg("--").args(&e.cmd);

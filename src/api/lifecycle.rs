@@ -96,6 +96,17 @@ pub fn run_options(
             }
         }
     }
+    // Config.Volumes: `docker run -v /path` (no source) is an anonymous volume.
+    if let Value::Object(map) = &b["Volumes"] {
+        for dest in map.keys() {
+            if !volumes.iter().any(|(_, d, _)| d == dest) {
+                volumes.push(
+                    crate::engine::volume::parse_spec(root, dest)
+                        .map_err(|e| ApiError::bad_request(format!("{e:#}")))?,
+                );
+            }
+        }
+    }
     let network = match text(&hc["NetworkMode"]).as_str() {
         "" | "default" | "bridge" => "bridge".to_string(),
         "host" => "host".into(),
@@ -177,6 +188,9 @@ pub fn run_options(
                 name: text(&restart["Name"]),
                 max_retries: restart["MaximumRetryCount"].as_u64().unwrap_or(0) as u32,
             },
+            attach_stdin: b["AttachStdin"].as_bool().unwrap_or(false),
+            attach_stdout: b["AttachStdout"].as_bool().unwrap_or(false),
+            attach_stderr: b["AttachStderr"].as_bool().unwrap_or(false),
             cap_add: strings(&hc["CapAdd"]),
             cap_drop: strings(&hc["CapDrop"]),
             tmpfs: match &hc["Tmpfs"] {

@@ -185,6 +185,9 @@ pub enum Command {
         /// Force the removal of a running container (uses SIGKILL)
         #[arg(short, long)]
         force: bool,
+        /// Remove anonymous volumes associated with the container
+        #[arg(short, long)]
+        volumes: bool,
         #[arg(required = true)]
         containers: Vec<String>,
     },
@@ -282,6 +285,9 @@ fn run_options(root: &DataRoot, a: RunArgs) -> anyhow::Result<RunOptions> {
             stop_signal: a.stop_signal.unwrap_or_default(),
             restart_policy,
             stdin_once: a.interactive && !a.detach,
+            attach_stdin: a.interactive && !a.detach,
+            attach_stdout: !a.detach,
+            attach_stderr: !a.detach,
             cap_add: a.cap_add,
             cap_drop: a.cap_drop,
             tmpfs: a
@@ -539,7 +545,7 @@ fn dispatch(cli: Cli, mut early: Trace) -> anyhow::Result<i32> {
                 interactive: a.interactive,
                 tty: a.tty,
                 user: a.user,
-                env: a.env,
+                env: environment(&a.env, &[])?,
                 workdir: a.workdir,
                 detach: a.detach,
             },
@@ -590,10 +596,17 @@ fn dispatch(cli: Cli, mut early: Trace) -> anyhow::Result<i32> {
             let sig = parse_signal(&signal)?;
             each(&containers, |c| lifecycle::kill(&root, c, sig).map(|_| ()))
         }
-        Command::Rm { force, containers } => each(&containers, |c| {
+        Command::Rm {
+            force,
+            volumes,
+            containers,
+        } => each(&containers, |c| {
             let removed = lifecycle::rm(&root, c, force)?;
             for w in &removed.warnings {
                 crate::errln!("glassbox: rm {c}: {w}");
+            }
+            if volumes {
+                crate::engine::volume::remove_anonymous(&root, &removed.record);
             }
             Ok(())
         }),

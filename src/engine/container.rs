@@ -87,6 +87,14 @@ pub struct RunConfig {
     /// `--cap-drop` / `HostConfig.CapDrop`.
     #[serde(default)]
     pub cap_drop: Vec<String>,
+    /// Whether the creator attached to the streams (docker's
+    /// `AttachStdin`/`AttachStdout`/`AttachStderr`: `run` without `-d`).
+    #[serde(default)]
+    pub attach_stdin: bool,
+    #[serde(default)]
+    pub attach_stdout: bool,
+    #[serde(default)]
+    pub attach_stderr: bool,
     /// `--tmpfs PATH[:OPTIONS]` / `HostConfig.Tmpfs`: a fresh tmpfs at each
     /// destination, with its mount options (`size=64m,mode=1770`).
     #[serde(default)]
@@ -563,8 +571,9 @@ pub fn load_by_id(root: &DataRoot, id: &str) -> anyhow::Result<Record> {
     let read = || read_saved(root, id);
     let mut record = read()?;
     // The process has just ended and its monitor is still recording the exit:
-    // wait for that (milliseconds) rather than report a guess. (A zombie's
-    // status is read from the kernel at once: its monitor may be stopped.)
+    // wait for that (milliseconds; seconds on a loaded host) rather than
+    // report a guess. (A zombie's status is read from the kernel at once:
+    // its monitor may be stopped.)
     if record.state.status == "running"
         && process_state(record.state.pid, record.state.pid_start) == Proc::Gone
         && record.monitor_alive()
@@ -572,7 +581,7 @@ pub fn load_by_id(root: &DataRoot, id: &str) -> anyhow::Result<Record> {
         super::lifecycle::wait_for_exit(
             record.state.monitor_pid,
             record.state.monitor_start,
-            std::time::Duration::from_secs(2),
+            std::time::Duration::from_secs(10),
         );
         record = read()?;
     }

@@ -66,7 +66,11 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
             "SecurityOpt": c.security_opt,
             "CapAdd": if c.cap_add.is_empty() { Value::Null } else { json!(c.cap_add) },
             "CapDrop": if c.cap_drop.is_empty() { Value::Null } else { json!(c.cap_drop) },
-            "Binds": c.volumes.iter().map(|(s, d, ro)| format!("{s}:{d}{}", if *ro { ":ro" } else { "" })).collect::<Vec<_>>(),
+            // The user's SRC:DST binds; anonymous volumes are Config.Volumes.
+            "Binds": c.volumes.iter()
+                .filter(|(s, _, _)| !is_anonymous_source(root, s))
+                .map(|(s, d, ro)| format!("{}:{d}{}", binds_source(root, s), if *ro { ":ro" } else { "" }))
+                .collect::<Vec<_>>(),
             "CgroupParent": r.cgroup.rsplit_once('/').map(|(p, _)| p).unwrap_or(""),
         },
         "GraphDriver": {
@@ -78,25 +82,8 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
                 "MergedDir": paths.rootfs(),
             }
         },
-        "Mounts": c.volumes.iter().map(|(s, d, ro)| {
-            match crate::engine::volume::name_of(root, std::path::Path::new(s)) {
-                Some(name) => json!({
-                    "Type": "volume", "Name": name, "Source": s, "Destination": d,
-                    "Driver": "local", "RW": !ro
-                }),
-                None => json!({ "Type": "bind", "Source": s, "Destination": d, "RW": !ro }),
-            }
-        }).collect::<Vec<_>>(),
-        "Config": {
-            "Hostname": c.hostname,
-            "User": c.user,
-            "Tty": c.tty,
-            "OpenStdin": c.open_stdin,
-            "Env": c.env,
-            "Cmd": std::iter::once(r.path.clone()).chain(r.args.iter().cloned()).collect::<Vec<_>>(),
-            "Image": r.image,
-            "WorkingDir": c.workdir,
-        },
+        "Mounts": mounts_json(root, r),
+        "Config": config_json(root, r),
         "NetworkSettings": crate::engine::network::settings_json(root, r),
         "Glassbox": {
             "Bundle": paths.bundle(),
@@ -112,6 +99,77 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
     // docker leaves HostConfig.Tmpfs out when there is none (omitempty).
     if !c.tmpfs.is_empty() {
         doc["HostConfig"]["Tmpfs"] = json!(c.tmpfs);
+    }
+    doc
+}
+
+/// Whether a mount source is one of the container's anonymous volumes.
+fn is_anonymous_source(root: &DataRoot, source: &str) -> bool {
+    super::volume::name_of(root, std::path::Path::new(source))
+        .is_some_and(|n| super::volume::is_anonymous(root, &n))
+}
+
+/// A bind's source as the user wrote it: a named volume by its name.
+fn binds_source(root: &DataRoot, source: &str) -> String {
+    super::volume::name_of(root, std::path::Path::new(source)).unwrap_or_else(|| source.to_string())
+}
+
+/// docker's `Config` of a container: the merged config the process runs
+/// with (the image's defaults under the flags), as dockerd keeps it:
+/// `Entrypoint` and `Cmd` apart, `User`, `Env`, `WorkingDir`, `Volumes`
+/// (the image's and `-v /path`'s), `StopSignal` and `ExposedPorts` where set.
+pub fn config_json(root: &DataRoot, r: &Record) -> Value {
+    let c = &r.config;
+    let image = root.images().config(&r.image_id).ok();
+    // Go encodes a map's keys sorted.
+    let mut volumes = BTreeMap::new();
+    if let Some(i) = &image {
+        for dest in i.config.volumes.keys() {
+            volumes.insert(dest.clone(), json!({}));
+        }
+    }
+    for (s, d, _) in &c.volumes {
+        if is_anonymous_source(root, s) {
+            volumes.insert(d.clone(), json!({}));
+        }
+    }
+    let mut exposed = BTreeMap::new();
+    if let Some(i) = &image {
+        for p in i.config.exposed_ports.keys() {
+            exposed.insert(p.clone(), json!({}));
+        }
+    }
+    for m in &c.publish {
+        exposed.insert(
+            format!("{}/{}", m.container_port, m.protocol.as_str()),
+            json!({}),
+        );
+    }
+    let strings = |v: &[String]| if v.is_empty() { Value::Null } else { json!(v) };
+    let mut doc = json!({
+        "Hostname": c.hostname,
+        "Domainname": "",
+        "User": c.user,
+        "AttachStdin": c.attach_stdin,
+        "AttachStdout": c.attach_stdout,
+        "AttachStderr": c.attach_stderr,
+        "Tty": c.tty,
+        "OpenStdin": c.open_stdin,
+        "StdinOnce": c.stdin_once,
+        "Env": c.env,
+        "Cmd": strings(&r.cmd),
+        "Image": r.image,
+        "Volumes": if volumes.is_empty() { Value::Null } else { json!(volumes) },
+        "WorkingDir": c.workdir,
+        "Entrypoint": strings(&r.entrypoint),
+        "OnBuild": null,
+        "Labels": c.labels,
+    });
+    if !exposed.is_empty() {
+        doc["ExposedPorts"] = json!(exposed);
+    }
+    if !c.stop_signal.is_empty() {
+        doc["StopSignal"] = json!(c.stop_signal);
     }
     doc
 }

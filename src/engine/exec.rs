@@ -128,9 +128,8 @@ fn exec_spec(
     spec.process.args = command.to_vec();
     spec.process.terminal = opts.tty;
     if opts.tty {
-        spec.process.env.push("TERM=xterm".into());
+        set_env(&mut spec.process.env, "TERM=xterm");
     }
-    spec.process.env.extend(opts.env.iter().cloned());
     if let Some(w) = &opts.workdir {
         spec.process.cwd = w.clone();
     }
@@ -139,11 +138,27 @@ fn exec_spec(
         // every symlink under it resolved there, never on the host.
         let base = std::path::PathBuf::from(format!("/proc/{}/root", record.state.pid));
         let read = |f: &str| crate::image::inroot::account_file(&base, f);
-        let (uid, gid) = super::units::parse_user(u, &read("etc/passwd"), &read("etc/group"))?;
-        spec.process.user.uid = uid;
-        spec.process.user.gid = gid;
+        let user = super::units::resolve_user(u, &read("etc/passwd"), &read("etc/group"))?;
+        spec.process.user.uid = user.uid;
+        spec.process.user.gid = user.gid;
+        spec.process.user.additional_gids = user.additional_gids;
+        // config.json's HOME is the container user's, unless the image or
+        // `run -e` set it: another user gets its own (runc's setupUser).
+        if !record.config.env.iter().any(|e| e.starts_with("HOME=")) {
+            set_env(&mut spec.process.env, &format!("HOME={}", user.home));
+        }
+    }
+    for e in &opts.env {
+        set_env(&mut spec.process.env, e);
     }
     Ok(spec)
+}
+
+/// Sets `KEY=VALUE` in `env`, replacing an earlier value of KEY.
+fn set_env(env: &mut Vec<String>, kv: &str) {
+    let key = kv.split_once('=').map_or(kv, |(k, _)| k);
+    env.retain(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) != key);
+    env.push(kv.to_string());
 }
 
 /// Starts the process with pipes of ours as its 0, 1 and 2 (stdin:

@@ -344,6 +344,10 @@ pub fn remove_files(root: &DataRoot, record: &Record) -> Undone {
     if !record.name.is_empty() {
         container::release_name(root, &record.name, &record.id);
     }
+    // docker's --rm takes the container's anonymous volumes with it.
+    if record.config.auto_remove {
+        super::volume::remove_anonymous(root, record);
+    }
     let trash = root.path.join("trash");
     let target = trash.join(&record.id);
     if super::make_private_dir(&trash).is_ok() && std::fs::rename(&paths.dir, &target).is_ok() {

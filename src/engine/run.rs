@@ -175,11 +175,16 @@ pub fn merged_config(
     image: &crate::image::ImageConfig,
 ) -> anyhow::Result<(RunConfig, Vec<String>, Vec<String>)> {
     let mut config = opts.config.clone();
+    // moby's ReplaceOrAppendEnvValues: a -e of a name the image sets
+    // replaces it in place; a new name goes at the end.
     let mut env: Vec<String> = image.config.env.clone();
+    let key_of = |e: &str| e.split_once('=').map_or(e, |(k, _)| k).to_string();
     for e in &opts.config.env {
-        let key = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
-        env.retain(|x| x.split_once('=').map_or(x.as_str(), |(k, _)| k) != key);
-        env.push(e.clone());
+        let key = key_of(e);
+        match env.iter().position(|x| key_of(x) == key) {
+            Some(i) => env[i] = e.clone(),
+            None => env.push(e.clone()),
+        }
     }
     config.env = env;
     if config.user.is_empty() {
@@ -235,6 +240,11 @@ fn new_record(
     if config.hostname.is_empty() {
         config.hostname = id[..12].to_string();
     }
+    // `-v /path` and the image's VOLUMEs: an anonymous volume each, filled
+    // from the image at the first start.
+    super::volume::make_anonymous_sources(root, &mut config.volumes)?;
+    let anonymous = super::volume::image_volumes(root, &config, image)?;
+    config.volumes.extend(anonymous);
     let command: Vec<String> = entrypoint.iter().chain(cmd.iter()).cloned().collect();
     let store = root.images();
     let lower_dirs: Vec<_> = std::iter::once(root.init_layer()?)
@@ -410,13 +420,13 @@ fn prepare_named(
         &mut trace,
     )?;
 
-    let (uid, gid) = if record.config.user.is_empty() {
-        (0, 0)
-    } else {
-        // Inside the image's root only: /etc/passwd may be a symlink.
-        let read = |f: &str| crate::image::inroot::account_file(&paths.rootfs(), f);
-        super::units::parse_user(&record.config.user, &read("etc/passwd"), &read("etc/group"))?
-    };
+    // Inside the image's root only: /etc/passwd may be a symlink.
+    let read = |f: &str| crate::image::inroot::account_file(&paths.rootfs(), f);
+    let user =
+        super::units::resolve_user(&record.config.user, &read("etc/passwd"), &read("etc/group"))?;
+    if record.state.started_at == 0 {
+        super::volume::populate_anonymous(root, &record, &paths.rootfs(), &mut trace)?;
+    }
     record.state.error.clear();
     let network = super::network::setup(
         root,
@@ -428,7 +438,7 @@ fn prepare_named(
         &mut trace,
     )?;
     let t = now_ns();
-    let mut spec = spec_builder::build(&record, image, uid, gid, layout.version() == 2)?;
+    let mut spec = spec_builder::build(&record, image, &user, layout.version() == 2)?;
     super::network::apply_to_spec(&mut spec, &paths, &network);
     spec.save(&paths.dir)?;
     trace.step(
@@ -1000,6 +1010,7 @@ pub fn finish(
     if record.config.auto_remove && teardown.after_exit && errors.is_empty() {
         let t = now_ns();
         if let Ok(dir) = super::lifecycle::retire(root, record) {
+            super::volume::remove_anonymous(root, record);
             trace.step(
                 "engine",
                 t,

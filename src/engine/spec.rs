@@ -104,9 +104,10 @@ fn default_mounts() -> Vec<Mount> {
     ]
 }
 
-/// The process's environment: the image's, then PATH if missing, HOSTNAME,
-/// TERM for a terminal, and `-e` last (so it wins).
-fn environment(record: &Record, image: &ImageConfig) -> Vec<String> {
+/// The process's environment: PATH, HOSTNAME, the image's, TERM for a
+/// terminal, `-e` (so it wins), and last HOME, from the user's passwd entry,
+/// where none of these set it (runc's `setupUser` does the same).
+fn environment(record: &Record, image: &ImageConfig, home: &str) -> Vec<String> {
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut set = |kv: &str| {
@@ -123,8 +124,15 @@ fn environment(record: &Record, image: &ImageConfig) -> Vec<String> {
     if record.config.tty {
         set("TERM=xterm");
     }
+    let mut has_home = false;
+    for e in image.config.env.iter().chain(&record.config.env) {
+        has_home |= e.starts_with("HOME=");
+    }
     for e in &record.config.env {
         set(e);
+    }
+    if !has_home {
+        set(&format!("HOME={home}"));
     }
     order
         .into_iter()
@@ -309,8 +317,7 @@ pub fn check_config(c: &crate::engine::container::RunConfig) -> Result<(), Engin
 pub fn build(
     record: &Record,
     image: &ImageConfig,
-    uid: u32,
-    gid: u32,
+    user: &crate::engine::units::ExecUser,
     cgroup_v2: bool,
 ) -> Result<Spec, EngineError> {
     let caps = capability_set(&record.config.cap_add, &record.config.cap_drop)?;
@@ -398,14 +405,14 @@ pub fn build(
         process: Process {
             terminal: c.tty,
             user: User {
-                uid,
-                gid,
-                additional_gids: Vec::new(),
+                uid: user.uid,
+                gid: user.gid,
+                additional_gids: user.additional_gids.clone(),
             },
             args: std::iter::once(record.path.clone())
                 .chain(record.args.iter().cloned())
                 .collect(),
-            env: environment(record, image),
+            env: environment(record, image, &user.home),
             cwd,
             capabilities: Some(Capabilities {
                 bounding: caps.clone(),

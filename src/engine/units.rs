@@ -110,6 +110,41 @@ pub fn parse_cpus(text: &str) -> Result<(i64, u64), UnitError> {
 
 /// `UID[:GID]` or `NAME[:GROUP]`, resolved with the image's passwd and group.
 pub fn parse_user(text: &str, passwd: &str, group: &str) -> Result<(u32, u32), UnitError> {
+    resolve_user(text, passwd, group).map(|u| (u.uid, u.gid))
+}
+
+/// Who the process is, as runc's `GetExecUser` works it out from the
+/// image's /etc/passwd and /etc/group: ids, supplementary groups, `HOME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecUser {
+    pub uid: u32,
+    pub gid: u32,
+    /// setgroups(2): the groups that list the user as a member, when the
+    /// user was named without a group (`-u app`); none with `-u app:staff`.
+    pub additional_gids: Vec<u32>,
+    /// The user's home from /etc/passwd, `/` when it has no entry (runc's
+    /// default); the process gets `HOME` from it unless its environment sets one.
+    pub home: String,
+}
+
+impl Default for ExecUser {
+    /// root, without an entry: runc's `defaultExecUser`.
+    fn default() -> ExecUser {
+        ExecUser {
+            uid: 0,
+            gid: 0,
+            additional_gids: Vec::new(),
+            home: "/".into(),
+        }
+    }
+}
+
+/// `UID[:GID]` or `NAME[:GROUP]` (empty: root), resolved as runc does: a
+/// number is a uid (its passwd entry, if any, gives the primary group and
+/// home), a name must have an entry; a group given is used as the primary
+/// group, otherwise the user's memberships in /etc/group are the
+/// supplementary groups. Every id is checked against [`MAX_ID`].
+pub fn resolve_user(text: &str, passwd: &str, group: &str) -> Result<ExecUser, UnitError> {
     let bad = || UnitError::User(text.into());
     check_user_syntax(text)?;
     let (u, g) = match text.split_once(':') {
@@ -118,21 +153,42 @@ pub fn parse_user(text: &str, passwd: &str, group: &str) -> Result<(u32, u32), U
     };
     // Ids from the image's files are checked like typed ones: an image can
     // say 4294967295 as well as a user can.
-    let (uid, primary_gid): (u64, u64) = match u.parse::<u64>() {
-        Ok(uid) => (uid, find_user(passwd, u).and_then(|e| e.gid).unwrap_or(0)),
-        Err(_) => {
-            let entry = find_user(passwd, u).ok_or_else(bad)?;
-            (entry.uid.ok_or_else(bad)?, entry.gid.unwrap_or(0))
-        }
+    let entry = match u.parse::<u64>() {
+        _ if u.is_empty() => crate::image::accounts::find_uid(passwd, 0),
+        Ok(uid) => crate::image::accounts::find_uid(passwd, uid),
+        Err(_) => Some(find_user(passwd, u).ok_or_else(bad)?),
     };
+    let uid: u64 = match (u.parse::<u64>(), &entry) {
+        (Ok(uid), _) => uid,
+        (Err(_), _) if u.is_empty() => 0,
+        (Err(_), Some(e)) => e.uid.ok_or_else(bad)?,
+        (Err(_), None) => return Err(bad()),
+    };
+    let primary_gid = entry.as_ref().and_then(|e| e.gid).unwrap_or(0);
     let gid: u64 = match g {
-        None => primary_gid,
+        None | Some("") => primary_gid,
         Some(g) => match g.parse::<u64>() {
             Ok(gid) => gid,
             Err(_) => find_group(group, g).ok_or_else(bad)?,
         },
     };
-    Ok((check_id(text, "uid", uid)?, check_id(text, "gid", gid)?))
+    let additional_gids = match (&entry, g) {
+        (Some(e), None | Some("")) => crate::image::accounts::member_groups(group, &e.name)
+            .into_iter()
+            .map(|id| check_id(text, "gid", id))
+            .collect::<Result<Vec<u32>, _>>()?,
+        _ => Vec::new(),
+    };
+    let home = entry
+        .map(|e| e.home)
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/".into());
+    Ok(ExecUser {
+        uid: check_id(text, "uid", uid)?,
+        gid: check_id(text, "gid", gid)?,
+        additional_gids,
+        home,
+    })
 }
 
 /// Parses a signal given as `KILL`, `SIGKILL` or `9`.
@@ -189,6 +245,46 @@ mod tests {
         assert_eq!(parse_user("1000:50", passwd, group), Ok((1000, 50)));
         assert_eq!(parse_user("student:staff", passwd, group), Ok((1000, 50)));
         assert!(parse_user("ghost", passwd, group).is_err());
+    }
+
+    #[test]
+    fn users_get_runc_s_home_and_supplementary_groups() {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
+        let group =
+            "root:x:0:\nwheel:x:10:root\napp:x:1000:\nstaff:x:50:app\naudio:x:29:app,root\n";
+        let user = |t: &str| resolve_user(t, passwd, group).unwrap();
+        assert_eq!(
+            user(""),
+            ExecUser {
+                uid: 0,
+                gid: 0,
+                additional_gids: vec![10, 29],
+                home: "/root".into()
+            }
+        );
+        assert_eq!(
+            user("app"),
+            ExecUser {
+                uid: 1000,
+                gid: 1000,
+                additional_gids: vec![50, 29],
+                home: "/home/app".into()
+            }
+        );
+        // A numeric uid is looked up by uid; a group given drops the memberships.
+        assert_eq!(user("1000").additional_gids, vec![50, 29]);
+        assert_eq!(user("app:staff").additional_gids, Vec::<u32>::new());
+        assert_eq!(user("app:staff").gid, 50);
+        // No entry: gid 0, no groups, HOME=/ (runc's defaults).
+        assert_eq!(
+            user("4242"),
+            ExecUser {
+                uid: 4242,
+                gid: 0,
+                additional_gids: vec![],
+                home: "/".into()
+            }
+        );
     }
 
     #[test]

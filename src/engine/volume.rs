@@ -47,11 +47,242 @@ pub fn create(root: &DataRoot, name: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// Parses docker's `-v` / `Binds` form: `SRC:DST[:ro|rw]`. An absolute
-/// source is a host path (a bind mount; it must exist); a name is a named
-/// volume, made on first use. Returns (source on the host, destination, read-only).
+/// The file that marks a volume as anonymous: made for one container
+/// (an image's `VOLUME`, `-v /path`), named by a random ID, and removed with
+/// it by `rm -v` and `--rm`, as docker's anonymous volumes are.
+const ANONYMOUS_MARK: &str = "anonymous";
+
+/// The source of a `-v /path` before create: create makes an anonymous
+/// volume for it ([`make_anonymous_sources`]), so a refused create leaves none.
+pub const ANONYMOUS_SOURCE: &str = "";
+
+/// Gives each `-v /path` (empty source) its anonymous volume.
+pub fn make_anonymous_sources(
+    root: &DataRoot,
+    volumes: &mut [(String, String, bool)],
+) -> anyhow::Result<()> {
+    for (src, _, _) in volumes.iter_mut() {
+        if src == ANONYMOUS_SOURCE {
+            *src = create_anonymous(root)?.display().to_string();
+        }
+    }
+    Ok(())
+}
+
+/// Makes an anonymous volume: a random 64-hex-digit name, its `_data`
+/// directory, and the mark.
+pub fn create_anonymous(root: &DataRoot) -> anyhow::Result<PathBuf> {
+    let name = crate::util::text::random_id();
+    let path = create(root, &name)?;
+    let mark = dir(root).join(&name).join(ANONYMOUS_MARK);
+    std::fs::write(&mark, b"")
+        .with_context(|| format!("cannot mark {} anonymous", mark.display()))?;
+    Ok(path)
+}
+
+/// Whether volume `name` is anonymous.
+pub fn is_anonymous(root: &DataRoot, name: &str) -> bool {
+    valid_name(name) && dir(root).join(name).join(ANONYMOUS_MARK).is_file()
+}
+
+/// The image's `VOLUME` paths that the flags left uncovered (a `-v` or
+/// `--tmpfs` at the same place wins), each given a new anonymous volume:
+/// docker's create does the same.
+pub fn image_volumes(
+    root: &DataRoot,
+    config: &crate::engine::container::RunConfig,
+    image: &crate::image::ImageConfig,
+) -> anyhow::Result<Vec<(String, String, bool)>> {
+    let covered = |dest: &str| {
+        let dest = dest.trim_end_matches('/');
+        config
+            .volumes
+            .iter()
+            .any(|(_, d, _)| d.trim_end_matches('/') == dest)
+            || config.tmpfs.keys().any(|d| d.trim_end_matches('/') == dest)
+    };
+    let mut out = Vec::new();
+    for dest in image.config.volumes.keys() {
+        if !dest.starts_with('/') || covered(dest) {
+            continue;
+        }
+        let src = create_anonymous(root)?;
+        out.push((src.display().to_string(), dest.clone(), false));
+    }
+    Ok(out)
+}
+
+/// Step `populate_volumes`, at a container's first start, once its
+/// overlay is mounted: each of its anonymous volumes that is still empty
+/// gets a copy of what the image has at that path (docker copies an image's
+/// content into a new volume; its files keep their owner and mode). The
+/// path is resolved inside the rootfs (`openat2(RESOLVE_IN_ROOT)`) and the
+/// tree is read by descriptor ([`crate::image::inroot::Dir`]), so an image's
+/// symlink cannot lead the copy to the host's files.
+pub fn populate_anonymous(
+    root: &DataRoot,
+    record: &Record,
+    rootfs: &Path,
+    trace: &mut crate::runtime::trace::Trace,
+) -> anyhow::Result<()> {
+    for (src, dest, _) in &record.config.volumes {
+        let Some(name) = name_of(root, Path::new(src)) else {
+            continue;
+        };
+        if !is_anonymous(root, &name) {
+            continue;
+        }
+        let t = crate::runtime::trace::now_ns();
+        let data = Path::new(src);
+        let empty = std::fs::read_dir(data)
+            .with_context(|| format!("cannot read {}", data.display()))?
+            .next()
+            .is_none();
+        if !empty {
+            continue;
+        }
+        let from = match crate::image::inroot::open_dir_in_root(rootfs, Path::new(dest)) {
+            Ok(d) => d,
+            // Nothing (or no directory) there in the image: the volume starts empty.
+            Err(_) => continue,
+        };
+        let to = nix::fcntl::open(
+            data,
+            nix::fcntl::OFlag::O_RDONLY
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_NOFOLLOW
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .with_context(|| format!("cannot open {}", data.display()))?;
+        let top = from.stat_self()?;
+        let copied = copy_tree(&from, &to, 0)
+            .and_then(|n| own(&to, &top).map(|_| n))
+            .with_context(|| format!("copying the image's {dest} into volume {name}"))?;
+        trace.step(
+            "engine",
+            t,
+            "populate_volumes",
+            format!("copy {copied} entries of the image's {dest} into volumes/{name}/_data"),
+        );
+    }
+    Ok(())
+}
+
+/// Gives an open file or directory the owner, then the mode (a chown
+/// clears setuid bits), then the modification time of what it copies.
+fn own(fd: &std::os::fd::OwnedFd, st: &crate::image::inroot::Stat) -> std::io::Result<()> {
+    use nix::sys::time::TimeSpec;
+    nix::unistd::fchown(
+        fd,
+        Some(nix::unistd::Uid::from_raw(st.uid())),
+        Some(nix::unistd::Gid::from_raw(st.gid())),
+    )?;
+    nix::sys::stat::fchmod(fd, nix::sys::stat::Mode::from_bits_truncate(st.mode()))?;
+    let mtime = TimeSpec::new(st.mtime(), 0);
+    nix::sys::stat::futimens(fd, &TimeSpec::UTIME_OMIT, &mtime)?;
+    Ok(())
+}
+
+/// Copies directories, regular files and symlinks from `from` into `to`,
+/// each made with `O_EXCL`/`mkdirat`/`symlinkat` relative to its parent's
+/// descriptor (never a path that could pass through a link); device nodes,
+/// FIFOs and sockets are left out. Returns how many entries it made.
+fn copy_tree(
+    from: &crate::image::inroot::Dir,
+    to: &std::os::fd::OwnedFd,
+    depth: usize,
+) -> std::io::Result<usize> {
+    use crate::image::inroot::Kind;
+    use nix::fcntl::OFlag;
+    use nix::sys::stat::Mode;
+    if depth > 128 {
+        return Err(std::io::Error::other(
+            "directories nested more than 128 deep",
+        ));
+    }
+    let mut made = 0;
+    for name in from.names()? {
+        let st = from.stat(&name)?;
+        match st.kind() {
+            Kind::Dir => {
+                nix::sys::stat::mkdirat(to, name.as_os_str(), Mode::from_bits_truncate(0o700))?;
+                let sub = nix::fcntl::openat(
+                    to,
+                    name.as_os_str(),
+                    OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                )?;
+                made += copy_tree(&from.open_dir(&name)?, &sub, depth + 1)?;
+                own(&sub, &st)?;
+            }
+            Kind::File => {
+                let (mut src, _) = from.open_file(&name)?;
+                let fd = nix::fcntl::openat(
+                    to,
+                    name.as_os_str(),
+                    OFlag::O_WRONLY
+                        | OFlag::O_CREAT
+                        | OFlag::O_EXCL
+                        | OFlag::O_NOFOLLOW
+                        | OFlag::O_CLOEXEC,
+                    Mode::from_bits_truncate(0o600),
+                )?;
+                let mut dst = std::fs::File::from(fd);
+                std::io::copy(&mut src, &mut dst)?;
+                own(&std::os::fd::OwnedFd::from(dst), &st)?;
+            }
+            Kind::Symlink => {
+                let target = from.read_link(&name)?;
+                nix::unistd::symlinkat(target.as_path(), to, name.as_os_str())?;
+                nix::unistd::fchownat(
+                    to,
+                    name.as_os_str(),
+                    Some(nix::unistd::Uid::from_raw(st.uid())),
+                    Some(nix::unistd::Gid::from_raw(st.gid())),
+                    nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+                )?;
+            }
+            _ => continue,
+        }
+        made += 1;
+    }
+    Ok(made)
+}
+
+/// `rm -v`, `--rm`: removes the container's anonymous volumes that no
+/// other container mounts; returns the names of those it removed.
+pub fn remove_anonymous(root: &DataRoot, record: &Record) -> Vec<String> {
+    let mut removed = Vec::new();
+    for (src, _, _) in &record.config.volumes {
+        let Some(name) = name_of(root, Path::new(src)) else {
+            continue;
+        };
+        if !is_anonymous(root, &name) {
+            continue;
+        }
+        let others = users(root, &name)
+            .map(|u| u.iter().any(|r| r.id != record.id))
+            .unwrap_or(true);
+        if !others && std::fs::remove_dir_all(dir(root).join(&name)).is_ok() {
+            removed.push(name);
+        }
+    }
+    removed
+}
+
+/// Parses docker's `-v` / `Binds` form: `SRC:DST[:ro|rw]`, or `DST` alone
+/// (an anonymous volume). An absolute source is a host path (a bind mount;
+/// it must exist); a name is a named volume, made on first use. Returns
+/// (source on the host, destination, read-only).
 pub fn parse_spec(root: &DataRoot, v: &str) -> anyhow::Result<(String, String, bool)> {
     let parts: Vec<&str> = v.split(':').collect();
+    if let [dst] = parts.as_slice()
+        && dst.starts_with('/')
+    {
+        // No source yet: create makes the anonymous volume (see ANONYMOUS_SOURCE).
+        return Ok((ANONYMOUS_SOURCE.to_string(), dst.to_string(), false));
+    }
     let (src, dst, ro) = match parts.as_slice() {
         [s, d] => (*s, *d, false),
         [s, d, "ro"] => (*s, *d, true),

@@ -381,6 +381,36 @@ fn step(
             }
             created_by = format!("EXPOSE {}", ports.join(" "));
         }
+        Kind::Volume(paths) => {
+            let mut shown = Vec::new();
+            for p in paths {
+                let p = dockerfile::expand(p, &vars);
+                let abs = if p.starts_with('/') {
+                    p
+                } else {
+                    // docker: relative to the working directory.
+                    let base = if config.config.working_dir.is_empty() {
+                        "/"
+                    } else {
+                        config.config.working_dir.as_str()
+                    };
+                    Path::new(base).join(&p).display().to_string()
+                };
+                config
+                    .config
+                    .volumes
+                    .insert(abs.clone(), serde_json::json!({}));
+                shown.push(abs);
+            }
+            created_by = format!("VOLUME [{}]", shown.join(" "));
+        }
+        Kind::StopSignal(sig) => {
+            let sig = dockerfile::expand(sig, &vars);
+            crate::engine::units::parse_signal(&sig)
+                .map_err(|e| anyhow!("STOPSIGNAL {sig}: {e}"))?;
+            config.config.stop_signal = sig.clone();
+            created_by = format!("STOPSIGNAL {sig}");
+        }
         Kind::Label(pairs) => {
             for (k, v) in pairs {
                 config
@@ -605,6 +635,9 @@ impl Drop for Removal<'_> {
     fn drop(&mut self) {
         if let Some(r) = &self.record {
             lifecycle::remove_files(self.root, r);
+            // A RUN step's writes under a VOLUME went to an anonymous volume
+            // and are not in the layer (as in docker's classic builder).
+            crate::engine::volume::remove_anonymous(self.root, r);
         }
     }
 }

@@ -62,6 +62,11 @@ pub enum Kind {
     Entrypoint(Command),
     Expose(Vec<String>),
     Label(Vec<(String, String)>),
+    /// `VOLUME /data` or `VOLUME ["/data", "/logs"]`: each container gets an
+    /// anonymous volume at these paths.
+    Volume(Vec<String>),
+    /// `STOPSIGNAL SIGUSR1`: what `stop` sends first.
+    StopSignal(String),
 }
 
 impl Kind {
@@ -238,7 +243,22 @@ fn instruction(line: usize, text: &str) -> Result<Instruction, String> {
             need_args("a port")?;
             Kind::Expose(args.split_whitespace().map(String::from).collect())
         }
-        "MAINTAINER" | "VOLUME" | "ONBUILD" | "STOPSIGNAL" | "HEALTHCHECK" | "SHELL" => {
+        "VOLUME" => {
+            need_args("a path")?;
+            let paths = match serde_json::from_str::<Vec<String>>(&args) {
+                Ok(v) if args.starts_with('[') => v,
+                _ => args.split_whitespace().map(String::from).collect(),
+            };
+            if paths.iter().any(|p| p.trim().is_empty()) {
+                return Err("VOLUME specified can not be an empty string".into());
+            }
+            Kind::Volume(paths)
+        }
+        "STOPSIGNAL" => {
+            need_args("a signal")?;
+            Kind::StopSignal(args.clone())
+        }
+        "MAINTAINER" | "ONBUILD" | "HEALTHCHECK" | "SHELL" => {
             return Err(format!("{keyword} is not supported by glassbox"));
         }
         _ => return Err(format!("unknown instruction {word}")),

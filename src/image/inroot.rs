@@ -288,6 +288,31 @@ impl AsFd for Dir {
 /// RESOLVE_NO_MAGICLINKS)`. Absolute symlinks and `..` resolve against
 /// `root`, never above it. The result must be a regular file.
 pub fn open_in_root(root: &Path, path: &Path) -> io::Result<File> {
+    let file = File::from(resolve_in_root(root, path, OFlag::O_NONBLOCK)?);
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} inside {} is not a regular file",
+                path.display(),
+                root.display()
+            ),
+        ));
+    }
+    Ok(file)
+}
+
+/// [`open_in_root`] for a directory: the walk ([`Dir`]) starts at `path`
+/// as a process inside `root` would find it (an image's `VOLUME` path, to
+/// copy into a new volume).
+pub fn open_dir_in_root(root: &Path, path: &Path) -> io::Result<Dir> {
+    Ok(Dir {
+        fd: resolve_in_root(root, path, OFlag::O_DIRECTORY)?,
+    })
+}
+
+/// `openat2(root, path, O_RDONLY | extra, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`.
+fn resolve_in_root(root: &Path, path: &Path, extra: OFlag) -> io::Result<OwnedFd> {
     let dir = nix::fcntl::open(
         root,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -300,10 +325,10 @@ pub fn open_in_root(root: &Path, path: &Path) -> io::Result<File> {
         )
     })?;
     let how = OpenHow::new()
-        .flags(OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)
+        .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC | extra)
         .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
     let rel = path.strip_prefix("/").unwrap_or(path);
-    let fd = nix::fcntl::openat2(&dir, rel, how).map_err(|e| {
+    nix::fcntl::openat2(&dir, rel, how).map_err(|e| {
         let hint = if e == nix::errno::Errno::ENOSYS {
             " (openat2 needs Linux 5.6 or later)"
         } else {
@@ -313,19 +338,7 @@ pub fn open_in_root(root: &Path, path: &Path) -> io::Result<File> {
             io::Error::from(e).kind(),
             format!("{} inside {}: {e}{hint}", path.display(), root.display()),
         )
-    })?;
-    let file = File::from(fd);
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "{} inside {} is not a regular file",
-                path.display(),
-                root.display()
-            ),
-        ));
-    }
-    Ok(file)
+    })
 }
 
 /// Reads at most `limit` bytes of `path` inside `root` ([`open_in_root`]);

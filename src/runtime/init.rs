@@ -157,6 +157,7 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
         rootfs::create_devices(args.rootfs, &spec.linux.devices)
     })?;
     step(chan, "pivot_root", || rootfs::pivot_root(args.rootfs))?;
+    step(chan, "create_workdir", || create_workdir(&spec.process.cwd))?;
     if let Stdio::Console(socket) = args.stdio {
         step(chan, "open_console", || pty::open_console_inside(socket))?;
     }
@@ -178,10 +179,9 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
 fn prepare_tail(spec: &Spec, chan: &mut InitSide) -> Result<Exec, InitFailure> {
     step(chan, "chdir_workdir", || {
         let cwd = &spec.process.cwd;
-        std::fs::create_dir_all(cwd)
-            .and_then(|_| std::env::set_current_dir(cwd))
+        std::env::set_current_dir(cwd)
             .map(|_| format!("chdir({cwd:?})"))
-            .map_err(|e| format!("working directory {cwd:?}: {e}"))
+            .map_err(|e| format!("chdir to cwd ({cwd:?}) set in config.json failed: {e}"))
     })?;
     let exec = Exec::resolve(spec)?;
     if let Some(profile) = &spec.linux.seccomp {
@@ -212,6 +212,24 @@ fn prepare_tail(spec: &Spec, chan: &mut InitSide) -> Result<Exec, InitFailure> {
         );
     }
     Ok(exec)
+}
+
+/// Step `create_workdir`: the working directory and any missing parent,
+/// mode 0755 owned by root, inside the new root (after pivot_root) and
+/// before it may turn read-only, as runc's `prepareRootfs` makes it. Only the
+/// container's first process: an exec'd one gets `chdir`'s error instead.
+fn create_workdir(cwd: &str) -> Result<String, String> {
+    use std::os::unix::fs::DirBuilderExt;
+    if std::path::Path::new(cwd).is_dir() {
+        return Ok(format!("{cwd} exists"));
+    }
+    // The umask is 0 here (set before the mounts): the mode is exactly 0755.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(cwd)
+        .map(|_| format!("mkdir -p -m 0755 {cwd}"))
+        .map_err(|e| format!("creating the working directory {cwd:?}: {e}"))
 }
 
 /// What a process `exec`'d into a running container needs.
