@@ -721,3 +721,164 @@ fn stop_signal_logs_until_and_pause() {
     );
     root.ok(&["rm", "-f", &name, &talk]);
 }
+
+/// Runs `command` under `script` on a pty of `rows` x `cols` (stdin held
+/// open meanwhile), and returns what the terminal showed.
+fn on_a_terminal(command: &str, rows: u16, cols: u16) -> String {
+    use std::io::Read;
+    let mut child = std::process::Command::new("script")
+        .args([
+            "-qfec",
+            &format!("stty rows {rows} cols {cols}; {command}"),
+            "/dev/null",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("script (util-linux) runs a command on a pty");
+    let keep_open = child.stdin.take();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let _ = child.wait();
+    drop(keep_open);
+    out
+}
+
+#[test]
+fn terminals_attach_import_and_quiet_build() {
+    if !have_root("terminals_attach_import_and_quiet_build")
+        || docker_cli("terminals_attach_import_and_quiet_build").is_none()
+    {
+        return;
+    }
+    let root = TestRoot::new("api-tty");
+    let d = ApiDaemon::start(root.path());
+    let p = std::process::id();
+    let exe = env!("CARGO_BIN_EXE_glassbox");
+    let docker = format!(
+        "env DOCKER_CONFIG={} docker -H {}",
+        root.path().join("docker-config").display(),
+        d.host()
+    );
+    // The terminal's size is the pty's from its first instruction on:
+    // `stty size` as the command (it failed before, set only after the start).
+    let out = on_a_terminal(
+        &format!(
+            "{exe} --root {} run -it --rm --network none busybox stty size",
+            root.path().display()
+        ),
+        33,
+        91,
+    );
+    assert!(out.contains("33 91"), "glassbox run -it: {out:?}");
+    let out = on_a_terminal(
+        &format!("{docker} run -it --rm --network none busybox stty size"),
+        33,
+        91,
+    );
+    assert!(
+        out.contains("33 91"),
+        "docker run -it (HostConfig.ConsoleSize): {out:?}"
+    );
+    // docker attach to a running container finds its shim's socket (the
+    // CLI's copy of the server no longer unlinks it), output and resize.
+    let name = format!("tty{p}");
+    d.docker_ok(&[
+        "run",
+        "-dit",
+        "--name",
+        &name,
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "while true; do echo tick; usleep 300000; done",
+    ]);
+    // docker's CLI catches SIGTERM while attached to a tty (as with
+    // dockerd): only SIGKILL ends it.
+    let out = on_a_terminal(&format!("timeout -s KILL 3 {docker} attach {name}"), 24, 80);
+    assert!(out.contains("tick"), "docker attach: {out:?}");
+    assert!(!out.contains("failed to resize"), "{out:?}");
+    let out = on_a_terminal(&format!("{docker} exec -it {name} stty size"), 40, 100);
+    assert!(out.contains("40 100"), "docker exec -it: {out:?}");
+    d.docker_ok(&["rm", "-f", &name]);
+
+    // docker build -q: only the image ID on stdout.
+    let ctx = root.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nRUN echo quiet\n").unwrap();
+    let out = d.docker_ok(&[
+        "build",
+        "-q",
+        "-t",
+        &format!("q{p}:1"),
+        ctx.to_str().unwrap(),
+    ]);
+    let id = root.inspect(&format!("q{p}:1"))["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(out, format!("{id}\n"));
+
+    // docker import and glassbox import: a root filesystem tar (gzip'd too)
+    // becomes an image of one layer, without a command.
+    let ex = format!("ex{p}");
+    root.ok(&["run", "--name", &ex, "--network", "none", "busybox", "true"]);
+    let tar = root.path().join("rootfs.tar");
+    root.ok(&["export", "-o", tar.to_str().unwrap(), &ex]);
+    let imported = d.docker_ok(&["import", tar.to_str().unwrap(), &format!("imp{p}:1")]);
+    assert!(imported.starts_with("sha256:"), "{imported}");
+    assert_eq!(
+        d.docker_ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &format!("imp{p}:1"),
+            "echo",
+            "imported"
+        ]),
+        "imported\n"
+    );
+    let out = d.docker(&["run", "--rm", "--network", "none", &format!("imp{p}:1")]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        err_text(&out).contains("No command specified"),
+        "{}",
+        err_text(&out)
+    );
+    let history = d.docker_ok(&["history", "--format", "{{.Comment}}", &format!("imp{p}:1")]);
+    assert_eq!(history, "Imported from -\n");
+    let gz = root.path().join("rootfs.tar.gz");
+    assert!(
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("gzip -c {} > {}", tar.display(), gz.display()))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut cmd = root.cmd(&["import", "-", &format!("impgz{p}:1")]);
+    cmd.stdin(std::fs::File::open(&gz).unwrap());
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", err_text(&out));
+    // The same files: the same layer, whichever way it came.
+    assert_eq!(
+        root.inspect(&format!("impgz{p}:1"))["RootFS"],
+        root.inspect(&format!("imp{p}:1"))["RootFS"]
+    );
+    root.ok(&["rm", &ex]);
+    root.ok(&[
+        "rmi",
+        &format!("imp{p}:1"),
+        &format!("impgz{p}:1"),
+        &format!("q{p}:1"),
+    ]);
+}

@@ -69,7 +69,8 @@ fn home_groups_and_workdir_as_runc_gives_them() {
     wait_ready(&root, &name, 1);
     let pid = root.pid_of(&name);
     // The kernel's view of the container's process: uid 2000, gid 2000,
-    // groups 50 and 29 (docker: `Groups: 29 50`, the kernel sorts them).
+    // groups 2000 (dockerd puts the primary group in the list), 50 and 29
+    // (docker: `Groups: 29 50 2000`, the kernel sorts them).
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let field = |k: &str| {
         status
@@ -82,7 +83,7 @@ fn home_groups_and_workdir_as_runc_gives_them() {
     };
     assert_eq!(field("Uid:")[0], "2000");
     assert_eq!(field("Gid:")[0], "2000");
-    assert_eq!(field("Groups:"), ["29", "50"]);
+    assert_eq!(field("Groups:"), ["29", "50", "2000"]);
     // HOME from passwd, last in the environment (runc appends it).
     let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
     let env: Vec<String> = environ
@@ -119,12 +120,15 @@ fn home_groups_and_workdir_as_runc_gives_them() {
     // docker: "0 0 29 /root".
     let out = sh(&["-u", "root"], who);
     assert_eq!(set(&out), set("0 0 29 /root"), "{out}");
-    // A uid without an entry: gid 0, no groups, HOME=/ (runc's defaults).
+    // A uid without an entry: gid 0, no memberships, HOME=/ (runc's defaults).
     // docker: "4242 0 /".
-    assert_eq!(sh(&["-u", "4242"], who), "4242 0 /\n");
+    assert_eq!(set(&sh(&["-u", "4242"], who)), set("4242 0 /"));
     // A group given: it is the primary group, and no memberships are added.
     // docker: "2000 50 /home/app".
-    assert_eq!(sh(&["-u", "app:staff"], who), "2000 50 /home/app\n");
+    assert_eq!(
+        set(&sh(&["-u", "app:staff"], who)),
+        set("2000 50 /home/app")
+    );
     // An exec's -e HOME wins.
     assert_eq!(sh(&["-e", "HOME=/x"], "echo $HOME"), "/x\n");
     // The image's WORKDIR, made at start: 0755, root's (docker: "755 0 0").

@@ -95,7 +95,11 @@ fn init_reaps_orphans_that_sleep_as_pid_1_leaves_as_zombies() {
     );
     let doc = root.inspect("reaped");
     assert_eq!(doc["HostConfig"]["Init"], true);
-    assert_eq!(root.inspect("plain")["HostConfig"]["Init"], false);
+    // dockerd leaves Init out when --init was not given (omitempty).
+    assert_eq!(
+        root.inspect("plain")["HostConfig"]["Init"],
+        serde_json::Value::Null
+    );
 }
 
 #[test]

@@ -60,17 +60,30 @@ pub fn build(ctx: &mut Ctx) -> Result<(), ApiError> {
         .stdout
         .take()
         .ok_or_else(|| ApiError::new(500, "no pipe"))?;
+    // `docker build -q` (q=1): the steps are kept back and only the image
+    // ID goes out (the CLI prints what the stream says); a failed build
+    // still sends them, for the CLI to show with the error.
+    let quiet = ctx.req.flag("q");
     let mut out = ctx.stream("application/json", &[])?;
     let mut built = None;
+    let mut held = Vec::new();
     for line in std::io::BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
         if let Some(id) = line.strip_prefix("Successfully built ") {
             built = Some(id.trim().to_string());
         }
-        let _ = out.write_all(format!("{}\n", json!({ "stream": format!("{line}\n") })).as_bytes());
+        let message = format!("{}\n", json!({ "stream": format!("{line}\n") }));
+        if quiet {
+            held.push(message);
+        } else {
+            let _ = out.write_all(message.as_bytes());
+        }
     }
     let result = child.wait_with_output()?;
     if !result.status.success() {
+        for m in &held {
+            let _ = out.write_all(m.as_bytes());
+        }
         let text = String::from_utf8_lossy(&result.stderr);
         let msg = text
             .lines()
@@ -88,6 +101,10 @@ pub fn build(ctx: &mut Ctx) -> Result<(), ApiError> {
     } else if let Some(short) = built
         && let Ok((id, _)) = root.images().resolve(&short)
     {
+        if quiet {
+            let _ =
+                out.write_all(format!("{}\n", json!({ "stream": format!("{id}\n") })).as_bytes());
+        }
         let _ = out.write_all(format!("{}\n", json!({ "aux": { "ID": id } })).as_bytes());
     }
     let _ = out.finish();

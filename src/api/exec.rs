@@ -28,6 +28,8 @@ pub struct ExecInstance {
     pub workdir: String,
     pub user: String,
     pub tty: bool,
+    /// `ConsoleSize` [rows, columns] of the caller's terminal.
+    pub console_size: Option<(u16, u16)>,
     pub stdin: bool,
     pub stdout: bool,
     pub stderr: bool,
@@ -70,6 +72,13 @@ pub fn create(ctx: &mut Ctx, id: &str) -> Result<(), ApiError> {
         workdir: b["WorkingDir"].as_str().unwrap_or("").to_string(),
         user: b["User"].as_str().unwrap_or("").to_string(),
         tty: b["Tty"].as_bool().unwrap_or(false),
+        console_size: match b["ConsoleSize"].as_array().map(|a| a.as_slice()) {
+            Some([h, w]) => match (h.as_u64(), w.as_u64()) {
+                (Some(h @ 1..=65535), Some(w @ 1..=65535)) => Some((h as u16, w as u16)),
+                _ => None,
+            },
+            _ => None,
+        },
         stdin: b["AttachStdin"].as_bool().unwrap_or(false),
         stdout: b["AttachStdout"].as_bool().unwrap_or(false),
         stderr: b["AttachStderr"].as_bool().unwrap_or(false),
@@ -178,7 +187,15 @@ pub fn start(ctx: &mut Ctx, id: &str) -> Result<(), ApiError> {
     let mut cmd = command(ctx, &e);
     // With a terminal: a pty whose slave is the child's controlling terminal.
     let pty = if e.tty {
-        let pair = nix::pty::openpty(None, None)
+        // The child `glassbox exec` reads this pty's size as its terminal's
+        // and makes the container's pty that size.
+        let size = e.console_size.map(|(h, w)| nix::pty::Winsize {
+            ws_row: h,
+            ws_col: w,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        });
+        let pair = nix::pty::openpty(size.as_ref(), None)
             .map_err(|err| ApiError::new(500, format!("openpty: {err}")))?;
         let slave = pair.slave;
         let (a, b2, c2) = (slave.try_clone()?, slave.try_clone()?, slave.try_clone()?);

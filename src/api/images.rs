@@ -152,11 +152,8 @@ pub fn load(ctx: &mut Ctx) -> Result<(), ApiError> {
 /// words for a repository a registry does not have; one that is here is
 /// reported as up to date.
 pub fn pull(ctx: &mut Ctx) -> Result<(), ApiError> {
-    if ctx.req.q("fromSrc").is_some() {
-        return Err(ApiError::new(
-            501,
-            "glassbox does not import from a URL or a body: `docker load` (or `glassbox load`) takes an image tar",
-        ));
+    if let Some(src) = ctx.req.q("fromSrc").map(str::to_string) {
+        return import(ctx, &src);
     }
     let image = ctx.req.q("fromImage").unwrap_or("").to_string();
     let tag = ctx
@@ -185,6 +182,44 @@ pub fn pull(ctx: &mut Ctx) -> Result<(), ApiError> {
     Err(ApiError::not_found(format!(
         "pull access denied for {repo}, repository does not exist or may require 'docker login': glassbox has no registry; load the image with `docker load -i FILE` (a `docker save` tar), or build it"
     )))
+}
+
+/// `POST /images/create?fromSrc=-&repo=&tag=&message=` (`docker import`):
+/// the body is a root filesystem tar; the answer docker's progress line
+/// with the new image's ID. A URL to fetch from is refused (glassbox works
+/// offline), and so is `--change` (the image gets no config but its
+/// filesystem; `run` names the command).
+fn import(ctx: &mut Ctx, src: &str) -> Result<(), ApiError> {
+    if src != "-" {
+        return Err(ApiError::bad_request(format!(
+            "glassbox imports from the request body only (docker import FILE or -), not from {src:?}"
+        )));
+    }
+    if ctx.req.q_all("changes").iter().any(|c| !c.is_empty()) {
+        return Err(ApiError::bad_request(
+            "docker import --change is not supported by glassbox: import, then build FROM the image with the instructions",
+        ));
+    }
+    let repo = ctx.req.q("repo").unwrap_or("").to_string();
+    let tag = ctx.req.q("tag").filter(|t| !t.is_empty()).unwrap_or("");
+    let reference = match (repo.as_str(), tag) {
+        ("", _) => None,
+        (r, "") => Some(r.to_string()),
+        (r, t) => Some(format!("{r}:{t}")),
+    };
+    let message = ctx.req.q("message").unwrap_or("").to_string();
+    let root = ctx.root().clone();
+    let id = manage::import(&root, ctx.conn.body(), reference.as_deref(), &message, "-")
+        .map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
+    crate::engine::events::record(
+        &root,
+        "image",
+        "import",
+        &id,
+        &[("name", reference.as_deref().unwrap_or(&id))],
+    );
+    let body = format!("{}\n", json!({ "status": id }));
+    ctx.bytes(200, "application/json", body.as_bytes())
 }
 
 /// `POST /commit?container=&repo=&tag=&comment=`: `{"Id": …}`, 201.

@@ -188,6 +188,14 @@ pub fn run_options(
                 name: text(&restart["Name"]),
                 max_retries: restart["MaximumRetryCount"].as_u64().unwrap_or(0) as u32,
             },
+            // [rows, columns] of the caller's terminal (API 1.42 and later).
+            console_size: match hc["ConsoleSize"].as_array().map(|a| a.as_slice()) {
+                Some([h, w]) => match (h.as_u64(), w.as_u64()) {
+                    (Some(h @ 1..=65535), Some(w @ 1..=65535)) => Some((h as u16, w as u16)),
+                    _ => None,
+                },
+                _ => None,
+            },
             attach_stdin: b["AttachStdin"].as_bool().unwrap_or(false),
             attach_stdout: b["AttachStdout"].as_bool().unwrap_or(false),
             attach_stderr: b["AttachStderr"].as_bool().unwrap_or(false),

@@ -87,6 +87,16 @@ pub enum ImageCommand {
         #[arg(required = true)]
         images: Vec<String>,
     },
+    /// Import the contents from a tarball to create a filesystem image
+    Import {
+        /// Set commit message for imported image
+        #[arg(short, long)]
+        message: Option<String>,
+        /// A root filesystem tar (plain or gzip'd), or - for standard input
+        file: String,
+        /// REPOSITORY[:TAG]
+        reference: Option<String>,
+    },
     /// Load an image from a tar archive (docker-archive or OCI layout)
     Load {
         /// Read from a tar archive file, instead of STDIN
@@ -306,6 +316,28 @@ pub fn dispatch(root: &DataRoot, command: ImageCommand) -> anyhow::Result<i32> {
                     None => crate::outln!("Loaded image ID: {id}"),
                 }
             }
+            Ok(0)
+        }
+        ImageCommand::Import {
+            message,
+            file,
+            reference,
+        } => {
+            crate::engine::require_root("glassbox import")?;
+            let message = message.unwrap_or_default();
+            let id = if file == "-" {
+                manage::import(
+                    root,
+                    std::io::stdin().lock(),
+                    reference.as_deref(),
+                    &message,
+                    "-",
+                )?
+            } else {
+                let f = std::fs::File::open(&file).with_context(|| format!("open {file}"))?;
+                manage::import(root, f, reference.as_deref(), &message, &file)?
+            };
+            crate::outln!("{id}");
             Ok(0)
         }
     }

@@ -285,6 +285,12 @@ fn run_options(root: &DataRoot, a: RunArgs) -> anyhow::Result<RunOptions> {
             stop_signal: a.stop_signal.unwrap_or_default(),
             restart_policy,
             stdin_once: a.interactive && !a.detach,
+            console_size: a
+                .tty
+                .then(|| crate::runtime::pty::window_size(0))
+                .flatten()
+                .filter(|w| w.ws_row > 0 && w.ws_col > 0)
+                .map(|w| (w.ws_row, w.ws_col)),
             attach_stdin: a.interactive && !a.detach,
             attach_stdout: !a.detach,
             attach_stderr: !a.detach,

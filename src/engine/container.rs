@@ -95,6 +95,10 @@ pub struct RunConfig {
     pub attach_stdout: bool,
     #[serde(default)]
     pub attach_stderr: bool,
+    /// `HostConfig.ConsoleSize` (rows, columns): the terminal's size when it
+    /// is made, from the caller's terminal (`run -t`).
+    #[serde(default)]
+    pub console_size: Option<(u16, u16)>,
     /// `--tmpfs PATH[:OPTIONS]` / `HostConfig.Tmpfs`: a fresh tmpfs at each
     /// destination, with its mount options (`size=64m,mode=1770`).
     #[serde(default)]

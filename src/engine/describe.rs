@@ -59,7 +59,6 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
             "NetworkMode": c.network,
             "PortBindings": crate::engine::network::port_bindings_json(c),
             "AutoRemove": c.auto_remove,
-            "Init": c.init,
             // runtime::logs writes docker's json-file format.
             "LogConfig": { "Type": "json-file", "Config": {} },
             "ReadonlyRootfs": c.read_only,
@@ -96,7 +95,11 @@ pub fn container_json(root: &DataRoot, r: &Record) -> serde_json::Value {
             "RecordUnreadable": r.unreadable,
         }
     });
-    // docker leaves HostConfig.Tmpfs out when there is none (omitempty).
+    // docker leaves HostConfig.Init out unless --init was given, and
+    // HostConfig.Tmpfs when there is none (omitempty).
+    if c.init {
+        doc["HostConfig"]["Init"] = json!(true);
+    }
     if !c.tmpfs.is_empty() {
         doc["HostConfig"]["Tmpfs"] = json!(c.tmpfs);
     }

@@ -129,6 +129,14 @@ fn exec_spec(
     spec.process.terminal = opts.tty;
     if opts.tty {
         set_env(&mut spec.process.env, "TERM=xterm");
+        // The caller's terminal size, set as the pty is made (no race with
+        // a first `stty size`).
+        spec.process.console_size = pty::window_size(0)
+            .filter(|w| w.ws_row > 0 && w.ws_col > 0)
+            .map(|w| crate::runtime::spec::ConsoleSize {
+                height: w.ws_row,
+                width: w.ws_col,
+            });
     }
     if let Some(w) = &opts.workdir {
         spec.process.cwd = w.clone();

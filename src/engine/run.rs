@@ -672,6 +672,9 @@ fn detach(root: &DataRoot, prepared: Prepared, wait_attach: usize) -> anyhow::Re
             unsafe { libc::_exit(code) }
         }
         nix::unistd::ForkResult::Parent { .. } => {
+            // The shim serves the attach socket from now on: dropping our
+            // copy must not unlink its file (docker attach finds it by path).
+            server.disown();
             drop(report_w);
             let mut text = String::new();
             let _ = report_r.read_to_string(&mut text);

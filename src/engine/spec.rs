@@ -13,8 +13,8 @@ use crate::image::ImageConfig;
 use crate::runtime::cgroups::devices;
 use crate::runtime::security::{capabilities, seccomp};
 use crate::runtime::spec::{
-    Capabilities, CpuResources, Device, DeviceRule, Linux, MemoryResources, Mount, Namespace,
-    PidsResources, Process, Resources, Rlimit, Root, Spec, User,
+    Capabilities, ConsoleSize, CpuResources, Device, DeviceRule, Linux, MemoryResources, Mount,
+    Namespace, PidsResources, Process, Resources, Rlimit, Root, Spec, User,
 };
 use std::collections::BTreeMap;
 
@@ -404,6 +404,10 @@ pub fn build(
         oci_version: crate::runtime::spec::OCI_VERSION.into(),
         process: Process {
             terminal: c.tty,
+            console_size: c
+                .console_size
+                .filter(|_| c.tty)
+                .map(|(height, width)| ConsoleSize { height, width }),
             user: User {
                 uid: user.uid,
                 gid: user.gid,

@@ -119,8 +119,9 @@ pub fn parse_user(text: &str, passwd: &str, group: &str) -> Result<(u32, u32), U
 pub struct ExecUser {
     pub uid: u32,
     pub gid: u32,
-    /// setgroups(2): the groups that list the user as a member, when the
-    /// user was named without a group (`-u app`); none with `-u app:staff`.
+    /// setgroups(2), as dockerd sets it: the primary group, then the groups
+    /// that list the user as a member when the user was named without a
+    /// group (`-u app`; none with `-u app:staff`).
     pub additional_gids: Vec<u32>,
     /// The user's home from /etc/passwd, `/` when it has no entry (runc's
     /// default); the process gets `HOME` from it unless its environment sets one.
@@ -172,20 +173,24 @@ pub fn resolve_user(text: &str, passwd: &str, group: &str) -> Result<ExecUser, U
             Err(_) => find_group(group, g).ok_or_else(bad)?,
         },
     };
-    let additional_gids = match (&entry, g) {
-        (Some(e), None | Some("")) => crate::image::accounts::member_groups(group, &e.name)
-            .into_iter()
-            .map(|id| check_id(text, "gid", id))
-            .collect::<Result<Vec<u32>, _>>()?,
-        _ => Vec::new(),
-    };
+    // dockerd's getUser: the primary group first, then the memberships.
+    let gid = check_id(text, "gid", gid)?;
+    let mut additional_gids = vec![gid];
+    if let (Some(e), None | Some("")) = (&entry, g) {
+        for id in crate::image::accounts::member_groups(group, &e.name) {
+            let id = check_id(text, "gid", id)?;
+            if !additional_gids.contains(&id) {
+                additional_gids.push(id);
+            }
+        }
+    }
     let home = entry
         .map(|e| e.home)
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "/".into());
     Ok(ExecUser {
         uid: check_id(text, "uid", uid)?,
-        gid: check_id(text, "gid", gid)?,
+        gid,
         additional_gids,
         home,
     })
@@ -258,7 +263,7 @@ mod tests {
             ExecUser {
                 uid: 0,
                 gid: 0,
-                additional_gids: vec![10, 29],
+                additional_gids: vec![0, 10, 29],
                 home: "/root".into()
             }
         );
@@ -267,21 +272,21 @@ mod tests {
             ExecUser {
                 uid: 1000,
                 gid: 1000,
-                additional_gids: vec![50, 29],
+                additional_gids: vec![1000, 50, 29],
                 home: "/home/app".into()
             }
         );
         // A numeric uid is looked up by uid; a group given drops the memberships.
-        assert_eq!(user("1000").additional_gids, vec![50, 29]);
-        assert_eq!(user("app:staff").additional_gids, Vec::<u32>::new());
+        assert_eq!(user("1000").additional_gids, vec![1000, 50, 29]);
+        assert_eq!(user("app:staff").additional_gids, vec![50]);
         assert_eq!(user("app:staff").gid, 50);
-        // No entry: gid 0, no groups, HOME=/ (runc's defaults).
+        // No entry: gid 0, no memberships, HOME=/ (runc's defaults).
         assert_eq!(
             user("4242"),
             ExecUser {
                 uid: 4242,
                 gid: 0,
-                additional_gids: vec![],
+                additional_gids: vec![0],
                 home: "/".into()
             }
         );

@@ -146,6 +146,65 @@ impl User {
     }
 }
 
+/// `glassbox import` / `docker import`: a root filesystem tar (plain or
+/// gzip'd, from a file or a request body) becomes an image of one layer,
+/// as docker's import makes it: no command, no environment (a `run` must
+/// name the command), history "Imported from SOURCE". The tar goes through
+/// the same checks as any layer (no `..`, no absolute names, no devices).
+/// Returns the image ID.
+pub fn import(
+    root: &DataRoot,
+    reader: impl std::io::Read,
+    reference: Option<&str>,
+    message: &str,
+    source: &str,
+) -> anyhow::Result<String> {
+    use std::io::BufRead;
+    if let Some(r) = reference {
+        // Refused before the layer is read, not after.
+        super::reference::parse_tag_target(r)?;
+    }
+    // The layer is stored before the config that names it: rmi waits.
+    let _lock = root.lock_shared()?;
+    let store = root.images();
+    let mut reader = std::io::BufReader::new(reader);
+    let gzip = reader
+        .fill_buf()
+        .context("reading the archive")?
+        .starts_with(&[0x1f, 0x8b]);
+    let diff_id = if gzip {
+        super::import::import_layer(&store, flate2::read::GzDecoder::new(reader))?
+    } else {
+        super::import::import_layer(&store, reader)?
+    };
+    let created = Some(timefmt::rfc3339(timefmt::now_unix_ns()));
+    let config = ImageConfig {
+        created: created.clone(),
+        architecture: super::archive::host_architecture(),
+        os: "linux".into(),
+        config: Default::default(),
+        rootfs: super::store::RootFs {
+            typ: "layers".into(),
+            diff_ids: vec![diff_id],
+        },
+        history: vec![History {
+            created,
+            created_by: String::new(),
+            empty_layer: false,
+            comment: if message.is_empty() {
+                format!("Imported from {source}")
+            } else {
+                message.to_string()
+            },
+        }],
+    };
+    let id = store.put_config(&config)?;
+    if let Some(r) = reference {
+        tag(root, &id, r)?;
+    }
+    Ok(id)
+}
+
 /// `glassbox rmi IMAGE`: returns docker's lines (`Untagged: …`, `Deleted: …`).
 pub fn rmi(root: &DataRoot, reference: &str, force: bool) -> anyhow::Result<Vec<String>> {
     crate::engine::require_root("glassbox rmi")?;

@@ -107,6 +107,9 @@ pub struct AttachServer {
     clients: Vec<Client>,
     tty: bool,
     stdin_once: bool,
+    /// This process serves the socket and removes its file at the end; the
+    /// copy a fork leaves in the parent does not ([`AttachServer::disown`]).
+    owner: bool,
 }
 
 /// What the relay should do after a client's input.
@@ -137,7 +140,16 @@ impl AttachServer {
             clients: Vec::new(),
             tty,
             stdin_once,
+            owner: true,
         })
+    }
+
+    /// The parent's copy after the shim was forked with the server: closes
+    /// this process's descriptors and leaves the socket's file to the shim,
+    /// which serves it until the container exits (`docker attach` connects
+    /// by that path later).
+    pub fn disown(mut self) {
+        self.owner = false;
     }
 
     /// Before the container starts: waits until `n` clients have connected
@@ -303,7 +315,9 @@ impl AttachServer {
         for c in self.clients.drain(..) {
             let _ = c.stream.shutdown(std::net::Shutdown::Both);
         }
-        let _ = std::fs::remove_file(&self.path);
+        if self.owner {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 

@@ -159,7 +159,9 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
     step(chan, "pivot_root", || rootfs::pivot_root(args.rootfs))?;
     step(chan, "create_workdir", || create_workdir(&spec.process.cwd))?;
     if let Stdio::Console(socket) = args.stdio {
-        step(chan, "open_console", || pty::open_console_inside(socket))?;
+        step(chan, "open_console", || {
+            pty::open_console_inside(socket, spec.process.console_size)
+        })?;
     }
     step(chan, "mask_paths", || {
         rootfs::mask_paths(&spec.linux.masked_paths)
@@ -287,7 +289,9 @@ fn prepare_exec(args: &ExecArgs, chan: &mut InitSide) -> Result<Exec, InitFailur
         })?;
     }
     if let Stdio::Console(socket) = args.stdio {
-        step(chan, "open_console", || pty::open_console_inside(socket))?;
+        step(chan, "open_console", || {
+            pty::open_console_inside(socket, args.spec.process.console_size)
+        })?;
     }
     prepare_tail(args.spec, chan)
 }

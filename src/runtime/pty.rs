@@ -57,8 +57,24 @@ pub fn open_pty() -> io::Result<(OwnedFd, String)> {
 /// Step `open_console` (in the init, after pivot_root): opens a pty from the
 /// container's own devpts, makes the slave the controlling terminal and fds
 /// 0-2, and sends the master back over `socket`.
-pub fn open_console_inside(socket: RawFd) -> io::Result<String> {
+pub fn open_console_inside(
+    socket: RawFd,
+    size: Option<super::spec::ConsoleSize>,
+) -> io::Result<String> {
     let (master, slave_path) = open_pty()?;
+    // The size goes on before the process can ask for it (`stty size` as
+    // its first command): a resize after the start would race it.
+    if let Some(sz) = size {
+        set_window_size(
+            master.as_raw_fd(),
+            &libc::winsize {
+                ws_row: sz.height,
+                ws_col: sz.width,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            },
+        );
+    }
     let c_path = std::ffi::CString::new(slave_path.clone()).map_err(io::Error::other)?;
     // SAFETY: open/ioctl/dup2/close on descriptors we own.
     unsafe {
@@ -72,8 +88,11 @@ pub fn open_console_inside(socket: RawFd) -> io::Result<String> {
         }
     }
     send_fd(socket, master.as_fd())?;
+    let sized = size
+        .map(|s| format!("; TIOCSWINSZ {}x{}", s.height, s.width))
+        .unwrap_or_default();
     Ok(format!(
-        "open /dev/ptmx; {slave_path} becomes the controlling terminal and fds 0-2; master sent over the console socket"
+        "open /dev/ptmx; {slave_path} becomes the controlling terminal and fds 0-2{sized}; master sent over the console socket"
     ))
 }
 

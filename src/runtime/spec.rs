@@ -48,6 +48,10 @@ pub struct Spec {
 pub struct Process {
     #[serde(default)]
     pub terminal: bool,
+    /// The terminal's size as it is made, before the process runs (`docker
+    /// run -t` sends the caller's; a resize later sends SIGWINCH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_size: Option<ConsoleSize>,
     pub user: User,
     pub args: Vec<String>,
     #[serde(default)]
@@ -59,6 +63,13 @@ pub struct Process {
     pub rlimits: Vec<Rlimit>,
     #[serde(default)]
     pub no_new_privileges: bool,
+}
+
+/// OCI's `consoleSize`: rows and columns of the process's terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleSize {
+    pub height: u16,
+    pub width: u16,
 }
 
 /// The user the process runs as: numeric ids, as the kernel knows them.
