@@ -12,7 +12,9 @@
 # difference is the process start-up before `seal` and the exit after it.
 # Steps of actor `reaper` run after the CLI has exited (a `--rm` container's
 # overlay and files), steps of actor `init` inside the container before
-# execve, within the runtime's `wait_for_exec`.
+# execve, within the runtime's `wait_for_exec`. The last line says how long
+# after the exit status nothing of the container is left (its overlay
+# unmounted, trash/ empty): the reaper's time, which no caller waits for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet

@@ -94,6 +94,13 @@ where
 
 fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
     let spec = args.spec;
+    // The cgroup first: from its first step the init is accounted to the
+    // container. And setsid(2) moves a task of the root cpu group into a
+    // new autogroup (kernel.sched_autogroup_enabled), which makes the
+    // scheduler pick again at once (sched_move_task): on a busy machine,
+    // another task runs first. A task already in the container's cpu group
+    // keeps its group, and setsid costs no such wait.
+    join_cgroup(chan, args.cgroup_join)?;
     step(chan, "new_session", || {
         nix::unistd::setsid()
             .map(|_| "setsid(): leave the caller's terminal and process group".to_string())
@@ -114,7 +121,6 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
             Ok("dup2 onto fds 0, 1, 2".to_string())
         })?;
     }
-    join_cgroup(chan, args.cgroup_join)?;
     if spec.creates_namespace("cgroup") {
         step(chan, "unshare_cgroup_ns", || {
             namespaces::unshare(libc::CLONE_NEWCGROUP)
