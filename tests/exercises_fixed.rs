@@ -210,11 +210,37 @@ fn topic11_web_fails_on_8082_and_passes_on_8081() {
         "/www",
     ]);
     wait_listening(&root, "web", 80);
+    let have_save = !common::sh("command -v iptables-save").trim().is_empty();
     let mut parts = vec!["container web: GET http://127.0.0.1:8081/ failed"];
-    if common::sh("command -v iptables-save").trim().is_empty() {
-        eprintln!("note: no iptables-save here, so the reason cannot name port 8082");
+    if have_save {
+        parts.push("web publishes host port 8082 to container port 80, not host port 8081");
     } else {
-        parts.push("8082");
+        eprintln!("note: no iptables-save here, so the reason cannot name port 8082");
+    }
+    assert_fails(&root, "topic11-web", &parts);
+    root.ok(&["rm", "-f", "web"]);
+
+    // The right host port, sent to the wrong container port: the reason
+    // says where the rule goes and where the server listens.
+    root.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-p",
+        "8081:8080",
+        "busybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/www",
+    ]);
+    wait_listening(&root, "web", 80);
+    let mut parts = vec!["container web: GET http://127.0.0.1:8081/ failed"];
+    if have_save {
+        parts.push("web publishes host port 8081 to container port 8080; the server listens on 80");
     }
     assert_fails(&root, "topic11-web", &parts);
     root.ok(&["rm", "-f", "web"]);
@@ -228,7 +254,7 @@ fn topic11_web_fails_on_8082_and_passes_on_8081() {
     assert_fails(
         &root,
         "topic11-web",
-        &["nothing listens on port 80 in its network namespace"],
+        &["nothing listens on port 80 in its network namespace (it listens on 8000"],
     );
     root.ok(&["rm", "-f", "web"]);
 

@@ -257,16 +257,19 @@ fn fixture_sample() -> Sample {
         chain: Reading::Ready(vec![
             ChainRow {
                 pid: 48213,
+                comm: "sleep".into(),
                 command: "sleep 3600".into(),
                 role: "the container's main process: PID 1 inside".into(),
             },
             ChainRow {
                 pid: 48190,
+                comm: "glassbox-shim".into(),
                 command: "glassbox run -d --name lab-demo busybox sleep 3600".into(),
                 role: "glassbox's shim".into(),
             },
             ChainRow {
                 pid: 1,
+                comm: "systemd".into(),
                 command: "/sbin/init".into(),
                 role: "the host's init".into(),
             },

@@ -357,8 +357,19 @@ impl Grader<'_> {
             .iter()
             .any(|s| s.state == TCP_LISTEN && s.local_port == container_port)
         {
+            let mut listening: Vec<String> = sockets
+                .iter()
+                .filter(|s| s.state == TCP_LISTEN)
+                .map(|s| s.local_port.to_string())
+                .collect();
+            listening.dedup();
+            let there = if listening.is_empty() {
+                "nothing listens at all".to_string()
+            } else {
+                format!("it listens on {}", listening.join(", "))
+            };
             return Err(Problem::Fail(format!(
-                "container {container}: nothing listens on port {container_port} in its network namespace (/proc/{}/net/tcp)",
+                "container {container}: nothing listens on port {container_port} in its network namespace ({there}: /proc/{}/net/tcp)",
                 l.pid
             )));
         }
@@ -368,7 +379,7 @@ impl Grader<'_> {
             Err(e) => {
                 return Err(Problem::Fail(format!(
                     "container {container}: GET http://127.0.0.1:{host_port}/ failed: {e}{}",
-                    nat_hint(container_port, host_port)
+                    nat_hint(&l, container_port, host_port)
                 )));
             }
         };
@@ -630,36 +641,70 @@ fn processes(l: &Live) -> Result<usize, Problem> {
         .map_err(|e| Problem::Error(format!("cannot list processes: {e:#}")))
 }
 
-/// For a refused host port: where the kernel's NAT table does publish the
-/// container port, if anywhere (read with iptables-save; silent without it).
-fn nat_hint(container_port: u16, host_port: u16) -> String {
+/// Why a GET on `host_port` did not reach the server, from the kernel's NAT
+/// rules that send packets to this container's addresses (other containers'
+/// rules are not the student's business, unless one holds the host port).
+fn nat_hint(l: &Live, container_port: u16, host_port: u16) -> String {
+    let Ok(addresses) = read_local_addresses(l.pid) else {
+        return String::new();
+    };
     let Ok(save) = crate::inspect::iptables::read_iptables_save(Some("nat")) else {
         return String::new();
     };
     let Some(nat) = save.table("nat") else {
         return String::new();
     };
-    let suffix = format!(":{container_port}");
-    let mut ports: Vec<String> = nat
+    // (host port, destination address, destination port) of each DNAT rule.
+    let rules: Vec<(String, String, Option<u16>)> = nat
         .chains
         .iter()
         .flat_map(|c| c.rules.iter())
         .filter(|r| r.target.as_deref() == Some("DNAT"))
-        .filter(|r| {
-            r.to_destination
-                .as_deref()
-                .is_some_and(|d| d.ends_with(&suffix))
+        .filter_map(|r| {
+            let to = r.to_destination.as_deref()?;
+            let (ip, port) = match to.rsplit_once(':') {
+                Some((ip, port)) => (ip.to_string(), port.parse().ok()),
+                None => (to.to_string(), None),
+            };
+            Some((r.dport.clone()?, ip, port))
         })
-        .filter_map(|r| r.dport.clone())
-        .filter(|p| *p != host_port.to_string())
         .collect();
-    ports.dedup();
-    if ports.is_empty() {
-        format!(" (no NAT rule publishes host port {host_port})")
-    } else {
-        format!(
-            " (the kernel's NAT rules send host port {} to port {container_port}, not {host_port})",
-            ports.join(", ")
-        )
+    let ours = |ip: &str| addresses.iter().any(|a| a.to_string() == ip);
+    let host = host_port.to_string();
+    let mut mine: Vec<(String, u16)> = rules
+        .iter()
+        .filter(|(_, ip, _)| ours(ip))
+        .map(|(d, _, p)| (d.clone(), p.unwrap_or(host_port)))
+        .collect();
+    mine.dedup();
+    if let Some((_, to)) = mine.iter().find(|(d, _)| *d == host) {
+        if *to != container_port {
+            return format!(
+                " ({} publishes host port {host_port} to container port {to}; the server listens on {container_port})",
+                l.name
+            );
+        }
+        return String::new();
     }
+    if !mine.is_empty() {
+        let list: Vec<String> = mine
+            .iter()
+            .map(|(d, to)| format!("host port {d} to container port {to}"))
+            .collect();
+        return format!(
+            " ({} publishes {}, not host port {host_port})",
+            l.name,
+            list.join(", ")
+        );
+    }
+    if let Some((_, ip, _)) = rules.iter().find(|(d, _, _)| *d == host) {
+        return format!(
+            " (host port {host_port} is published to another container, {ip}; {} publishes no port)",
+            l.name
+        );
+    }
+    format!(
+        " ({} publishes no port: run it with -p {host_port}:{container_port})",
+        l.name
+    )
 }

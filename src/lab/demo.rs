@@ -102,6 +102,19 @@ pub enum DemoEvent {
     },
 }
 
+/// One "try it yourself" run: the step's commands and where they run.
+#[derive(Debug, Clone, Copy)]
+pub struct TryJob<'a> {
+    pub host: &'a [String],
+    pub inside: &'a [String],
+    /// The focused container, for the inside commands.
+    pub focus: Option<&'a str>,
+    /// Its host PID (`$PID`).
+    pub pid: Option<u32>,
+    /// The columns the host output is shown in (`$COLUMNS`).
+    pub columns: u16,
+}
+
 /// Runs demo actions against one data root.
 #[derive(Debug, Clone)]
 pub struct DemoRunner {
@@ -390,15 +403,17 @@ impl DemoRunner {
     }
 
     /// Runs "try it yourself": host commands with `sh -c`, inside commands
-    /// with `glassbox exec NAME sh -c`.
-    pub fn run_try(
-        &self,
-        host: &[String],
-        inside: &[String],
-        focus: Option<&str>,
-        pid: Option<u32>,
-        emit: &mut dyn FnMut(DemoEvent),
-    ) {
+    /// with `glassbox exec NAME sh -c`. Host commands get `$PID`,
+    /// `$CONTAINER`, `$GLASSBOX_ROOT`, `$ASSETS` (the lessons' assets) and
+    /// `$COLUMNS` (the width their output is shown in).
+    pub fn run_try(&self, job: &TryJob<'_>, emit: &mut dyn FnMut(DemoEvent)) {
+        let TryJob {
+            host,
+            inside,
+            focus,
+            pid,
+            columns,
+        } = *job;
         let mut out = TryOutput::default();
         let exe_dir = self.exe.parent().map(Path::to_path_buf).unwrap_or_default();
         let path = match std::env::var_os("PATH") {
@@ -419,6 +434,8 @@ impl DemoRunner {
                 .env("GLASSBOX_ROOT", &self.root)
                 .env("CONTAINER", focus.unwrap_or(""))
                 .env("PID", pid.map(|p| p.to_string()).unwrap_or_default())
+                .env("ASSETS", self.base.join("assets"))
+                .env("COLUMNS", columns.to_string())
                 .stdin(Stdio::null());
             out.host.extend(captured(&mut c));
         }

@@ -99,8 +99,10 @@ pub struct Step {
     pub actions: Vec<Action>,
     /// "Try it yourself" on the host: shell commands (run with `sh -c`); `t`
     /// runs them and shows their real output beside `try_inside`'s. They run
-    /// with `$PID` (the focused container's host PID), `$CONTAINER` (its name)
-    /// and `$GLASSBOX_ROOT` set, and this glassbox first on `$PATH`.
+    /// with `$PID` (the focused container's host PID), `$CONTAINER` (its name),
+    /// `$GLASSBOX_ROOT`, `$ASSETS` (the assets beside the lessons) and
+    /// `$COLUMNS` (the width their output is shown in) set, and this glassbox
+    /// first on `$PATH`.
     #[serde(default)]
     pub try_host: Vec<String>,
     /// "Try it yourself" inside the focused container (`glassbox exec NAME sh -c …`).

@@ -27,7 +27,7 @@ use std::time::Duration;
 use clap::Args;
 use crossterm::event::Event as CtEvent;
 
-use super::demo::{self, DemoEvent, DemoRunner, LineKind, LogLine};
+use super::demo::{self, DemoEvent, DemoRunner, LineKind, LogLine, TryJob};
 use super::sampler::Sampler;
 use super::shell::{ShellEvent, ShellSession};
 use crate::engine::DataRoot;
@@ -397,7 +397,17 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
                         inside,
                         focus,
                         pid,
-                    } => runner.run_try(&host, &inside, focus.as_deref(), pid, &mut emit),
+                        columns,
+                    } => runner.run_try(
+                        &TryJob {
+                            host: &host,
+                            inside: &inside,
+                            focus: focus.as_deref(),
+                            pid,
+                            columns,
+                        },
+                        &mut emit,
+                    ),
                     Effect::Curl(port) => {
                         emit(DemoEvent::Line(LogLine::new(
                             LineKind::Command,

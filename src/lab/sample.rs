@@ -224,6 +224,9 @@ pub struct NetworkView {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChainRow {
     pub pid: u32,
+    /// /proc/PID/comm, the process's name.
+    pub comm: String,
+    /// Its command line (/proc/PID/cmdline).
     pub command: String,
     /// What this process is, in words: `the container's PID 1`, `shim`.
     pub role: String,

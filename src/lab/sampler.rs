@@ -485,6 +485,7 @@ fn chain(record: &Record, pid: u32) -> Vec<ChainRow> {
         links.push(ChainLink {
             pid: current,
             ppid: info.ppid,
+            comm: info.comm.clone(),
             command: info.command(),
         });
         if current == 1 || info.ppid == 0 {
@@ -500,6 +501,9 @@ fn chain(record: &Record, pid: u32) -> Vec<ChainRow> {
 pub struct ChainLink {
     pub pid: u32,
     pub ppid: u32,
+    /// /proc/PID/comm: the name `ps -o comm` shows (the shim's is
+    /// `glassbox-shim`, set with prctl(PR_SET_NAME)).
+    pub comm: String,
     pub command: String,
 }
 
@@ -542,6 +546,7 @@ pub fn chain_roles(
             };
             ChainRow {
                 pid: l.pid,
+                comm: l.comm.clone(),
                 command: l.command.clone(),
                 role,
             }
@@ -835,6 +840,7 @@ mod tests {
         ChainLink {
             pid,
             ppid,
+            comm: command.split_whitespace().next().unwrap_or("").to_string(),
             command: command.to_string(),
         }
     }

@@ -52,6 +52,8 @@ pub enum Effect {
         inside: Vec<String>,
         focus: Option<String>,
         pid: Option<u32>,
+        /// The columns the host commands' output is shown in (`$COLUMNS`).
+        columns: u16,
     },
     /// Send `GET /` to a host port.
     Curl(u16),
@@ -773,11 +775,13 @@ impl App {
             .map(|c| c.pid);
         self.busy = true;
         self.pane = Pane::Output;
+        let columns = view::try_columns(self, self.screen(), inside.is_empty());
         vec![Effect::RunTry {
             host,
             inside,
             focus: self.focus(),
             pid,
+            columns,
         }]
     }
 

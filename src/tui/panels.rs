@@ -41,11 +41,17 @@ pub fn render_panel(kind: PanelKind, app: &App, index: usize, area: Rect, buf: &
     let total = p.line_count(inner.width);
     let room = total.saturating_sub(inner.height as usize);
     let first = (app.panel_scroll(index) as usize).min(room);
-    let mut block = view::frame(focused).title(title);
-    if let Some(pos) = view::position(first, inner.height as usize, total, focused) {
-        block = block.title(Line::from(pos).right_aligned());
-    }
-    block.render(area, buf);
+    let title_len = title.chars().count();
+    view::with_position(
+        view::frame(focused).title(title),
+        title_len,
+        area.width,
+        first,
+        inner.height as usize,
+        total,
+        focused,
+    )
+    .render(area, buf);
     p.scroll((u16::try_from(first).unwrap_or(u16::MAX), 0))
         .render(inner, buf);
 }
@@ -640,14 +646,20 @@ fn starts_timed(app: &App, gantt: &Gantt) -> Vec<Line<'static>> {
 
 fn chain(rows: &[crate::lab::sample::ChainRow], width: usize) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(
-        "from the host's PID 1 down to the container (PPid links in /proc):",
+        "PID, comm, command line: from PID 1 down to the container by PPid (/proc)",
     )];
     for (depth, r) in rows.iter().rev().enumerate() {
         let indent = "  ".repeat(depth);
-        lines.push(Line::from(fit(
-            format!("{indent}└─ {} {}", r.pid, r.command),
-            width,
-        )));
+        let head = format!("{indent}└─ {} ", r.pid);
+        let rest = fit(
+            format!("  {}", r.command),
+            width.saturating_sub(head.chars().count() + r.comm.chars().count()),
+        );
+        lines.push(Line::from(vec![
+            Span::raw(head),
+            Span::styled(r.comm.clone(), bold()),
+            Span::raw(rest),
+        ]));
         if !r.role.is_empty() {
             lines.push(Line::from(Span::styled(
                 fit(format!("{indent}   ↑ {}", r.role), width),

@@ -324,6 +324,22 @@ impl BodyLayout {
 
 /// The body's layout for a screen of `area` (the whole terminal).
 pub fn layout(app: &App, area: Rect) -> BodyLayout {
+    let show_output = !app.log.is_empty() || app.tried.is_some();
+    layout_with(app, area, show_output)
+}
+
+/// The width a try's host output gets: the output pane's inside, or the
+/// left half of it when the inside commands take the right half.
+pub fn try_columns(app: &App, area: Rect, host_only: bool) -> u16 {
+    let Some(out) = layout_with(app, area, true).output else {
+        return 80;
+    };
+    let width = if host_only { out.width } else { out.width / 2 };
+    width.saturating_sub(2).max(20)
+}
+
+/// [`layout`], with the output pane shown or not.
+fn layout_with(app: &App, area: Rect, show_output: bool) -> BodyLayout {
     let mut out = BodyLayout::default();
     let Some([_, body, _]) = screen_rows(app, area) else {
         return out;
@@ -359,7 +375,6 @@ pub fn layout(app: &App, area: Rect) -> BodyLayout {
             Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).split(body)
         }
     };
-    let show_output = !app.log.is_empty() || app.tried.is_some();
     if has_panels && !wide {
         // Narrow: text, output and panels one above the other; the focused
         // one (Tab; Enter and t focus the output) gets the room the others
@@ -392,7 +407,16 @@ pub fn layout(app: &App, area: Rect) -> BodyLayout {
         panel_layout(app, rows[2], &mut out);
     } else if has_panels {
         if show_output {
-            let out_h = 10.min(parts[0].height / 2);
+            // The focused output (Enter, t, Tab) takes the column but for
+            // the text's first lines.
+            let out_h = if app.pane == Pane::Output {
+                parts[0]
+                    .height
+                    .saturating_sub(8)
+                    .max(10.min(parts[0].height / 2))
+            } else {
+                10.min(parts[0].height / 2)
+            };
             let v =
                 Layout::vertical([Constraint::Min(3), Constraint::Length(out_h)]).split(parts[0]);
             out.text = Some(v[0]);
@@ -456,7 +480,11 @@ pub fn scroll_room(app: &App, area: Rect, pane: Pane) -> (u16, u16) {
         Pane::Text => text_paragraph(app).line_count(inner.width),
         Pane::Output => match &app.tried {
             Some(t) => {
-                let half = (inner.width / 2).saturating_sub(1).max(1);
+                let half = if t.host.is_empty() || t.inside.is_empty() {
+                    inner.width
+                } else {
+                    (inner.width / 2).saturating_sub(1).max(1)
+                };
                 tried_count(&t.host, half).max(tried_count(&t.inside, half))
             }
             None => output_rows(app, inner.width as usize).len(),
@@ -479,6 +507,32 @@ pub fn position(first: usize, shown: usize, total: usize, focused: bool) -> Opti
     let last = (first + shown).min(total);
     let key = if focused { "PgDn/PgUp" } else { "Tab" };
     Some(format!(" {}-{last} of {total} · {key} ", first + 1))
+}
+
+/// Puts [`position`] in `block`'s top border, right-aligned, shortened so
+/// that the pane's own title keeps its place in a narrow frame.
+pub(crate) fn with_position(
+    block: Block<'static>,
+    title_len: usize,
+    width: u16,
+    first: usize,
+    shown: usize,
+    total: usize,
+    focused: bool,
+) -> Block<'static> {
+    let Some(long) = position(first, shown, total, focused) else {
+        return block;
+    };
+    let room = (width as usize).saturating_sub(title_len + 3);
+    let last = (first + shown).min(total);
+    let short = format!(" {}-{last}/{total} ", first + 1);
+    let pos = [long, short]
+        .into_iter()
+        .find(|p| p.chars().count() <= room);
+    match pos {
+        Some(p) => block.title(Line::from(p).right_aligned()),
+        None => block,
+    }
 }
 
 /// A pane's frame: thick when it has the focus (Tab), which PgDn scrolls.
@@ -603,10 +657,16 @@ fn scrolled(
     let total = p.line_count(inner.width);
     let room = total.saturating_sub(inner.height as usize);
     let first = (offset as usize).min(room);
-    let mut block = frame(focused).title(title);
-    if let Some(pos) = position(first, inner.height as usize, total, focused) {
-        block = block.title(Line::from(pos).right_aligned());
-    }
+    let title_len = title.chars().count();
+    let block = with_position(
+        frame(focused).title(title),
+        title_len,
+        area.width,
+        first,
+        inner.height as usize,
+        total,
+        focused,
+    );
     p.block(block)
         .scroll((u16::try_from(first).unwrap_or(u16::MAX), 0))
         .render(area, buf);
@@ -805,12 +865,20 @@ fn output_rows(app: &App, inner_w: usize) -> Vec<LogLine> {
 fn output(app: &App, area: Rect, buf: &mut Buffer) {
     let focused = app.pane == Pane::Output;
     if let Some(tried) = &app.tried {
-        let halves = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-            .split(area);
+        // Side by side; a side with no commands leaves the other the width.
+        let split = match (tried.host.is_empty(), tried.inside.is_empty()) {
+            (false, true) => [Constraint::Percentage(100), Constraint::Length(0)],
+            (true, false) => [Constraint::Length(0), Constraint::Percentage(100)],
+            _ => [Constraint::Percentage(50), Constraint::Percentage(50)],
+        };
+        let halves = Layout::horizontal(split).split(area);
         for (half, title, lines) in [
             (halves[0], " on the host ", &tried.host),
             (halves[1], " inside the container ", &tried.inside),
         ] {
+            if half.width == 0 {
+                continue;
+            }
             let shown: Vec<Line> = lines.iter().map(styled).collect();
             scrolled(
                 Paragraph::new(shown).wrap(Wrap { trim: false }),
@@ -843,10 +911,16 @@ fn output(app: &App, area: Rect, buf: &mut Buffer) {
         (true, 0) => " output (PgUp/PgDn scroll, o: back) ".to_string(),
         (true, n) => format!(" output, {n} lines up (PgUp/PgDn scroll, o: back) "),
     };
-    let mut block = frame(focused || app.show_log).title(title);
-    if let Some(pos) = position(start, inner_h, rows.len(), focused || app.show_log) {
-        block = block.title(Line::from(pos).right_aligned());
-    }
+    let title_len = title.chars().count();
+    let block = with_position(
+        frame(focused || app.show_log).title(title),
+        title_len,
+        area.width,
+        start,
+        inner_h,
+        rows.len(),
+        focused || app.show_log,
+    );
     Paragraph::new(lines).block(block).render(area, buf);
 }
 
