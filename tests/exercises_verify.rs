@@ -236,3 +236,129 @@ fn verify_from_the_root_directory_leaves_the_checkout_unchanged() {
         repo.display()
     );
 }
+
+/// As a student would, from /tmp and from /: each of topic 16's and 17's
+/// solution commands as the lesson stores them (each starts with
+/// `cd "$(glassbox exercise workdir)"`), then `glassbox check` from both
+/// directories. The edits land in the work directory; the checkout's
+/// assets are byte for byte as before and git sees no change.
+#[test]
+fn solutions_and_check_run_from_tmp_and_root_and_edit_only_the_work_directory() {
+    if !have_root("solutions_and_check_run_from_tmp_and_root_and_edit_only_the_work_directory") {
+        return;
+    }
+    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let porcelain = || {
+        std::process::Command::new("git")
+            .args(["status", "--porcelain", "--untracked-files=all", "--", "."])
+            .current_dir(&repo)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let git_before = porcelain();
+    let assets_before = tree(&repo.join("assets"));
+    let lessons = glassbox::lab::check::load_dir(&repo.join("lessons")).expect("lessons load");
+    let solution = |id: &str| -> Vec<String> {
+        lessons
+            .iter()
+            .flat_map(|l| l.exercise.iter())
+            .find(|e| e.id.get_ref() == id)
+            .map(|e| e.solution.clone())
+            .expect("the exercise")
+    };
+    let root = TestRoot::new("ex-solutions-anywhere");
+    let work = std::env::temp_dir().join(format!("glassbox-work-anywhere-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_glassbox"))
+        .parent()
+        .expect("the binary's directory")
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for (id, dir) in [("topic16-rebuild", "/tmp"), ("topic17-fix-order", "/")] {
+        for cmd in solution(id) {
+            let out = std::process::Command::new("sh")
+                .args(["-c", &cmd])
+                .current_dir(dir)
+                .env("PATH", &path)
+                .env("GLASSBOX_ROOT", &root.path)
+                .env("GLASSBOX_WORK", &work)
+                .env_remove("GLASSBOX_LESSONS")
+                .env_remove("SUDO_USER")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("run sh");
+            assert!(
+                out.status.success(),
+                "{id} from {dir}: `{cmd}` failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    for dir in ["/", "/tmp"] {
+        let out = root
+            .cmd(&[
+                "check",
+                "--format",
+                "json",
+                "topic16-rebuild",
+                "topic17-fix-order",
+            ])
+            .current_dir(dir)
+            .env_remove("GLASSBOX_LESSONS")
+            .env("GLASSBOX_PROGRESS", root.path.join("progress.toml"))
+            .env_remove("SUDO_USER")
+            .output()
+            .expect("run glassbox check");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        let list = doc["exercises"].as_array().expect("exercises");
+        assert_eq!(list.len(), 2, "{doc}");
+        for e in list {
+            assert_eq!(
+                e["status"], "pass",
+                "from {dir}: {}: {}",
+                e["id"], e["message"]
+            );
+        }
+    }
+    let edited = std::fs::read_to_string(work.join("assets/cache/v1/app.sh")).unwrap_or_default();
+    let dockerfile =
+        std::fs::read_to_string(work.join("assets/order/exercise/Dockerfile")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&work);
+    assert!(
+        edited.contains("echo changed"),
+        "the work copy is edited: {edited}"
+    );
+    assert!(dockerfile.contains("COPY deps.txt"), "{dockerfile}");
+    let assets_after = tree(&repo.join("assets"));
+    for (path, bytes) in &assets_before {
+        assert_eq!(
+            assets_after.get(path),
+            Some(bytes),
+            "{} changed or went",
+            path.display()
+        );
+    }
+    assert_eq!(
+        assets_before.len(),
+        assets_after.len(),
+        "files appeared in assets/"
+    );
+    assert_eq!(
+        porcelain(),
+        git_before,
+        "git status changed under {}",
+        repo.display()
+    );
+}

@@ -5,8 +5,9 @@
 //! 1. grade it: it must FAIL (a check that passes on a clean machine proves
 //!    nothing);
 //! 2. run its solution, each command with `sh -c`, this glassbox first on
-//!    PATH and `GLASSBOX_ROOT` set, in a scratch copy of `assets/` (so a
-//!    solution that edits a Dockerfile edits the copy);
+//!    PATH and `GLASSBOX_ROOT` set, in a scratch copy of `assets/` that is
+//!    also its work directory (`GLASSBOX_WORK`), so a solution that edits a
+//!    Dockerfile edits the copy;
 //! 3. grade it again: it must PASS; a predict exercise must also FAIL for a
 //!    wrong answer;
 //! 4. clean up: `glassbox cleanup` removes every container and kernel object.
@@ -208,6 +209,10 @@ fn run_solution(
             .current_dir(cwd)
             .env("PATH", &path)
             .env("GLASSBOX_ROOT", &root.path)
+            // `glassbox exercise workdir` names the scratch copy: a solution
+            // that starts with `cd "$(glassbox exercise workdir)"`, as a
+            // student's does, edits it and not the student's own.
+            .env(super::workdir::WORK_ENV, cwd)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2)
