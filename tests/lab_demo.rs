@@ -169,3 +169,48 @@ fn not_found_is_never_the_expected_failure() {
         "127 passed for the expected failure: {lines:#?}"
     );
 }
+
+/// The engine's "No such container" is not the kernel's refusal that a step
+/// expects: topic 12's step 2 run before step 1 says to start lab-root.
+#[test]
+fn no_such_container_is_never_the_expected_failure() {
+    let root = TestRoot::new("lab-demo-gone");
+    let exe = root.path().join("fake-glassbox");
+    std::fs::write(
+        &exe,
+        "#!/bin/sh\necho 'Error response from daemon: No such container: lab-root' >&2\nexit 1\n",
+    )
+    .expect("write the script");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let runner = DemoRunner {
+        exe,
+        root: root.path().to_path_buf(),
+        base: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        is_root: true,
+    };
+    let mount = action(
+        ActionKind::Exec,
+        &["lab-root", "mount", "-t", "tmpfs", "none", "/tmp"],
+        true,
+    );
+    let mut lines = Vec::new();
+    let mut done = None;
+    runner.run_actions(&[mount.clone(), mount], &mut |e| match e {
+        DemoEvent::Line(l) => lines.push(l),
+        DemoEvent::Done { ok } => done = Some(ok),
+        _ => {}
+    });
+    assert_eq!(done, Some(false), "{lines:#?}");
+    assert!(
+        fails_with(
+            &lines,
+            "there is no container lab-root, so the kernel was never asked"
+        ),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.kind == LineKind::Ok),
+        "a missing container passed for the expected failure: {lines:#?}"
+    );
+}

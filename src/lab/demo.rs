@@ -313,6 +313,20 @@ impl DemoRunner {
             )));
             return false;
         }
+        if code != 0
+            && action.expect_failure
+            && let Some(why) = no_container(&out.stderr_text())
+        {
+            // Neither is the engine's "no such container": the call the
+            // step shows never reached the kernel.
+            emit(DemoEvent::Line(LogLine::new(
+                LineKind::Fail,
+                format!(
+                    "exit {code}: {why}, so the kernel was never asked; an earlier step's Enter starts it (↑); the step stops here"
+                ),
+            )));
+            return false;
+        }
         match (code == 0, action.expect_failure) {
             (true, _) => {
                 emit(DemoEvent::Line(LogLine::new(
@@ -606,6 +620,21 @@ pub fn missing_feature(verb: &str, code: i32, stderr: &str) -> Option<String> {
     Some(format!(
         "this glassbox's `{verb}` does not know {flag} yet: that part of the engine is not in this build, so this demo cannot run"
     ))
+}
+
+/// The engine's own refusal of a command for a container that is missing
+/// or stopped (`No such container: NAME`, `container ID is not running`),
+/// in words; `None` for any other error.
+pub fn no_container(stderr: &str) -> Option<String> {
+    stderr.lines().find_map(|l| {
+        if let Some((_, name)) = l.split_once("No such container: ") {
+            return Some(format!("there is no container {}", name.trim()));
+        }
+        let lower = l.to_ascii_lowercase();
+        let (_, rest) = lower.split_once("container ")?;
+        let (id, _) = rest.split_once(" is not running")?;
+        Some(format!("container {id} is not running"))
+    })
 }
 
 /// Sends `GET /` to 127.0.0.1:PORT and returns the status line and size.
