@@ -800,3 +800,120 @@ fn topic7_timeline_ends_with_the_starts_timed_live() {
         insta::assert_snapshot!(format!("topic07_timeline_starts_{w}x{h}"), last);
     }
 }
+
+/// Topic 12, step 2 after Enter: its three refused calls and the kernel's
+/// three errors all show, at 80x24 as at 120x40, for a student and in
+/// presenter mode.
+#[test]
+fn topic12_step2_shows_the_three_kernel_errors() {
+    let lines = [
+        (
+            LineKind::Command,
+            "$ glassbox run -d --name lab-root busybox sleep 3600",
+        ),
+        (
+            LineKind::Out,
+            "1b2ac5f7d9e04c43d1a6f1f1e0d6d0b8b1ae2f1cd2c15e37f3f0b3e4e2d1c0aa",
+        ),
+        (LineKind::Ok, "exit 0 (31 ms)"),
+        (
+            LineKind::Command,
+            "$ glassbox exec lab-root mount -t tmpfs none /tmp",
+        ),
+        (LineKind::Err, "mount: permission denied (are you root?)"),
+        (LineKind::Ok, "exit 1: failed, as this step expects (21 ms)"),
+        (
+            LineKind::Command,
+            "$ glassbox exec lab-root sh -c 'echo evil > /proc/sys/kernel/hostname'",
+        ),
+        (
+            LineKind::Err,
+            "sh: can't create /proc/sys/kernel/hostname: Read-only file system",
+        ),
+        (LineKind::Ok, "exit 1: failed, as this step expects (6 ms)"),
+        (
+            LineKind::Command,
+            "$ glassbox exec lab-root unshare -U true",
+        ),
+        (
+            LineKind::Err,
+            "unshare: unshare(0x10000000): Operation not permitted",
+        ),
+        (LineKind::Ok, "exit 1: failed, as this step expects (13 ms)"),
+    ];
+    for (w, h, present) in [
+        (80, 24, false),
+        (120, 40, false),
+        (80, 24, true),
+        (120, 40, true),
+    ] {
+        let mut app = app_sized(12, 2, w, h);
+        app.present = present;
+        app.log.clear();
+        let effects = app.on_key(key(KeyCode::Enter));
+        assert!(
+            matches!(effects.as_slice(), [Effect::RunActions(_)]),
+            "{effects:?}"
+        );
+        for (kind, text) in lines {
+            app.handle(Event::Demo(DemoEvent::Line(LogLine::new(kind, text))));
+        }
+        app.handle(Event::Demo(DemoEvent::Done { ok: true }));
+        let s = draw(&app, w, h).backend().to_string();
+        for error in [
+            "mount: permission denied",
+            "Read-only file system",
+            "Operation not permitted",
+        ] {
+            assert!(
+                s.contains(error),
+                "{w}x{h} (present: {present}): {error} hidden:\n{s}"
+            );
+        }
+        let mode = if present { "_present" } else { "" };
+        insta::assert_snapshot!(format!("topic12_errors{mode}_{w}x{h}"), s);
+    }
+}
+
+/// At 80x24 a try's output keeps three lines when another pane has the
+/// focus, and the panels keep theirs.
+#[test]
+fn at_80x24_an_unfocused_try_shows_three_lines() {
+    let mut app = app_sized(3, 2, 80, 24);
+    app.handle(Event::Demo(DemoEvent::Try(
+        glassbox::lab::demo::TryOutput {
+            host: vec![
+                LogLine::new(LineKind::Command, "$ hostname"),
+                LogLine::new(LineKind::Out, "vm"),
+            ],
+            inside: vec![
+                LogLine::new(LineKind::Command, "# hostname"),
+                LogLine::new(LineKind::Out, "lab-host"),
+                LogLine::new(LineKind::Command, "# cat /proc/sys/kernel/hostname"),
+                LogLine::new(LineKind::Out, "lab-host"),
+            ],
+        },
+    )));
+    focus(&mut app, Pane::Text);
+    let l = glassbox::tui::view::layout(&app, ratatui::layout::Rect::new(0, 0, 80, 24));
+    let out = l.output.expect("the try's pane");
+    assert!(out.height >= 5, "three lines inside its frame: {out:?}");
+    let s = draw(&app, 80, 24).backend().to_string();
+    assert!(s.contains("lab-host") && s.contains("vm"), "{s}");
+    assert!(s.contains("# cat /proc/sys/kernel/hostname"), "{s}");
+    let panel = l.panels.first().expect("a panel").1;
+    assert!(panel.height >= 7, "{panel:?}");
+}
+
+/// The help at 80 columns starts with the panels on screen and what they
+/// read; the keys and the full list follow.
+#[test]
+fn help_at_80_columns_keeps_the_panels_on_screen() {
+    let mut app = app_sized(8, 1, 80, 24);
+    app.on_key(key(KeyCode::Char('?')));
+    let s = draw(&app, 80, 24).backend().to_string();
+    assert!(s.contains("Panels on this screen"), "{s}");
+    assert!(s.contains("chain"), "{s}");
+    assert!(s.contains("the kernel, now"), "{s}");
+    assert!(s.contains("Keys"), "{s}");
+}

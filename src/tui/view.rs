@@ -24,7 +24,9 @@ fn screen_rows(app: &App, area: Rect) -> Option<[Rect; 3]> {
     if area.width < 20 || area.height < 6 {
         return None;
     }
-    let head = if app.present && area.height >= 16 {
+    // The presenter's framed heading takes three rows where there are rows
+    // to spare; at 24 it is one line, and the room goes to the content.
+    let head = if app.present && area.height >= 30 {
         3
     } else {
         1
@@ -379,9 +381,15 @@ fn layout_with(app: &App, area: Rect, show_output: bool) -> BodyLayout {
         // Narrow: text, output and panels one above the other; the focused
         // one (Tab; Enter and t focus the output) gets the room the others
         // leave: a page of text, a demo's errors, a long panel.
+        // A focused output takes from the panels too (at 80x24: nine lines,
+        // topic 12's three refused calls with their errors); unfocused, it
+        // keeps three lines, enough to see a try's first answers.
         let h = body.height;
-        let panels_h = (h * 2 / 5).max(PANEL_MIN_HEIGHT + 2);
-        let (text_h, out_h) = (4, if show_output { 3 } else { 0 });
+        let panels_h = match app.pane {
+            Pane::Output if show_output => (h / 3).max(PANEL_MIN_HEIGHT),
+            _ => (h * 2 / 5).max(PANEL_MIN_HEIGHT + 2),
+        };
+        let (text_h, out_h) = (4, if show_output { 5 } else { 0 });
         let rows = match app.pane {
             Pane::Output if show_output => Layout::vertical([
                 Constraint::Length(text_h),
@@ -405,18 +413,19 @@ fn layout_with(app: &App, area: Rect, show_output: bool) -> BodyLayout {
         out.text = Some(rows[0]);
         out.output = show_output.then_some(rows[1]);
         panel_layout(app, rows[2], &mut out);
+    } else if has_panels && show_output && app.pane == Pane::Output {
+        // Wide, the output focused (Enter, t, Tab): it takes the lower half
+        // across the whole width, so that errors and a try's two sides read
+        // unwrapped; the text and the panels share the upper half.
+        let rows = Layout::vertical([Constraint::Fill(1), Constraint::Percentage(50)]).split(body);
+        let top = Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)])
+            .split(rows[0]);
+        out.text = Some(top[0]);
+        out.output = Some(rows[1]);
+        panel_layout(app, top[1], &mut out);
     } else if has_panels {
         if show_output {
-            // The focused output (Enter, t, Tab) takes the column but for
-            // the text's first lines.
-            let out_h = if app.pane == Pane::Output {
-                parts[0]
-                    .height
-                    .saturating_sub(8)
-                    .max(10.min(parts[0].height / 2))
-            } else {
-                10.min(parts[0].height / 2)
-            };
+            let out_h = 10.min(parts[0].height / 2);
             let v =
                 Layout::vertical([Constraint::Min(3), Constraint::Length(out_h)]).split(parts[0]);
             out.text = Some(v[0]);
@@ -1043,6 +1052,36 @@ fn help_panels(width: usize) -> Vec<Line<'static>> {
     lines
 }
 
+/// The panels of the step on screen, what each reads and where from, then a
+/// blank line; nothing for a step without panels.
+fn help_step_panels(app: &App, width: usize) -> Vec<Line<'static>> {
+    let kinds: Vec<PanelKind> = app
+        .current_step()
+        .map(|s| s.panel_kinds().collect())
+        .unwrap_or_default();
+    if kinds.is_empty() {
+        return Vec::new();
+    }
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let mut lines = vec![Line::from(Span::styled(
+        "Panels on this screen (all of them below the keys)",
+        bold,
+    ))];
+    for p in kinds {
+        let from = match p.source() {
+            Source::Kernel => "the kernel, now",
+            Source::Records => "glassbox's records",
+        };
+        lines.extend(hang(
+            &format!("  {:<11} ", p.name()),
+            &format!("{} (from {from})", p.shows()),
+            width,
+        ));
+    }
+    lines.push(Line::from(""));
+    lines
+}
+
 /// The help's demo action lines, after a blank line.
 fn help_actions(width: usize) -> Vec<Line<'static>> {
     let bold = Style::default().add_modifier(Modifier::BOLD);
@@ -1088,8 +1127,11 @@ fn help(app: &App, area: Rect, buf: &mut Buffer) {
         }
         return;
     }
+    // One column: the panels on screen first, so that the overlay still
+    // says what they read before the keys push the full list down.
     let width = inner.width as usize;
-    let mut lines = help_keys(width);
+    let mut lines = help_step_panels(app, width);
+    lines.extend(help_keys(width));
     lines.push(Line::from(""));
     lines.extend(help_panels(width));
     lines.extend(help_actions(width));
