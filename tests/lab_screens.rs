@@ -666,7 +666,7 @@ fn topic7_timeline_reaches_the_isolation_phases() {
     for (w, h) in [(80, 24), (120, 40)] {
         let mut app = app_sized(7, 1, w, h);
         let first = draw(&app, w, h).backend().to_string();
-        assert!(!first.contains("pivot_root"), "{w}x{h}: fits already?");
+        assert!(!first.contains("install_seccomp"), "{w}x{h}: fits already?");
         focus(&mut app, Pane::Panel(0));
         let seen = pages(&mut app, w, h, KeyCode::PageDown);
         let all = seen.join("\n");

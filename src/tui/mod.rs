@@ -110,6 +110,41 @@ pub enum Pane {
     Panel(usize),
 }
 
+/// The map of the twenty topics (`m`), or the search of their text (`/`),
+/// shown over the screen while `Some`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MapView {
+    /// The highlighted line: a topic, or a search hit.
+    pub selected: usize,
+    /// What the student typed after `/`; `None` for the map of the topics.
+    pub query: Option<String>,
+}
+
+/// One place in the lessons where a search's words occur.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// The topic's index in the lessons (0-based).
+    pub topic: usize,
+    /// The step, when the words are in one (0-based).
+    pub step: Option<usize>,
+    /// Where: `summary`, `step 2 · title`, `what really happens`, `exercise · title`.
+    pub place: String,
+    /// The words around the first match, on one line.
+    pub context: String,
+}
+
+/// How a topic's exercises stand, from the student's progress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TopicStatus {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+/// Most search hits listed.
+const HIT_LIMIT: usize = 200;
+
 /// Most lines the output box keeps.
 const LOG_LIMIT: usize = 400;
 
@@ -174,6 +209,8 @@ pub struct App {
     pub shell: Option<ShellPane>,
     /// The terminal's size (columns, rows), for the shell's pty.
     pub size: (u16, u16),
+    /// The map of the topics or the search, when open (`m`, `/`).
+    pub map: Option<MapView>,
 }
 
 impl App {
@@ -210,6 +247,7 @@ impl App {
             queued: 0,
             shell: None,
             size: (80, 24),
+            map: None,
         }
     }
 
@@ -593,6 +631,9 @@ impl App {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             return self.quit();
         }
+        if self.map.is_some() {
+            return self.on_map_key(key);
+        }
         if self.help {
             // Arrows scroll a help longer than the screen; any other key
             // closes it; q still quits.
@@ -638,6 +679,8 @@ impl App {
                 Vec::new()
             }
             KeyCode::Char('!') => self.open_shell(),
+            KeyCode::Char('m') => self.open_map(),
+            KeyCode::Char('/') => self.open_search(),
             KeyCode::Right | KeyCode::Char('l') | KeyCode::Char('n') => self.next_topic(),
             KeyCode::Left | KeyCode::Char('h') | KeyCode::Char('p') => self.prev_topic(),
             KeyCode::Down | KeyCode::Char('j') => self.next_step(),
@@ -660,6 +703,163 @@ impl App {
     }
 
     // --- Intents ---
+
+    /// `m`: the map of the topics, at the current one.
+    pub fn open_map(&mut self) -> Vec<Effect> {
+        self.map = Some(MapView {
+            selected: self.topic,
+            query: None,
+        });
+        Vec::new()
+    }
+
+    /// `/`: the search of every topic's text, empty until typed.
+    pub fn open_search(&mut self) -> Vec<Effect> {
+        self.map = Some(MapView {
+            selected: 0,
+            query: Some(String::new()),
+        });
+        Vec::new()
+    }
+
+    /// How the exercises of the topic at `index` stand.
+    pub fn topic_status(&self, index: usize) -> TopicStatus {
+        let Some(lesson) = self.lessons.get(index) else {
+            return TopicStatus::default();
+        };
+        let mut out = TopicStatus::default();
+        for e in self.exercises.of_topic(lesson.topic()) {
+            use crate::exercises::progress::ExerciseStatus;
+            out.total += 1;
+            match self.exercises.progress.exercise(&e.id).status {
+                ExerciseStatus::Passed => out.passed += 1,
+                ExerciseStatus::Failed => out.failed += 1,
+                ExerciseStatus::Skipped => out.skipped += 1,
+                ExerciseStatus::Open => {}
+            }
+        }
+        out
+    }
+
+    /// Every place in the lessons where `query` occurs (ASCII letters
+    /// without regard to case), topic by topic: the title and summary, each
+    /// step (its title, text and commands), the corrections, the exercises.
+    pub fn search(&self, query: &str) -> Vec<Hit> {
+        let q = query.trim().to_ascii_lowercase();
+        let mut out = Vec::new();
+        if q.is_empty() {
+            return out;
+        }
+        for (topic, l) in self.lessons.iter().enumerate() {
+            let mut places: Vec<(Option<usize>, String, String)> = vec![(
+                None,
+                "topic".to_string(),
+                format!("{} {}", l.title, l.summary),
+            )];
+            for (i, st) in l.step.iter().enumerate() {
+                let mut text = format!("{} {}", st.title, st.text);
+                for a in &st.actions {
+                    text.push(' ');
+                    text.push_str(&a.args.join(" "));
+                }
+                for c in st.try_host.iter().chain(&st.try_inside) {
+                    text.push(' ');
+                    text.push_str(c);
+                }
+                places.push((Some(i), format!("step {} · {}", i + 1, st.title), text));
+            }
+            for r in &l.really {
+                places.push((None, "what really happens".to_string(), r.clone()));
+            }
+            for e in &l.exercise {
+                places.push((
+                    None,
+                    format!("exercise · {}", e.title),
+                    format!("{} {}", e.title, e.task),
+                ));
+            }
+            for (step, place, text) in places {
+                if let Some(context) = around(&text, &q) {
+                    out.push(Hit {
+                        topic,
+                        step,
+                        place,
+                        context,
+                    });
+                    if out.len() >= HIT_LIMIT {
+                        return out;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Keys while the map or the search is open: arrows choose, Enter opens
+    /// the topic (at the step of a hit), Esc closes; in the search, typing
+    /// edits the words.
+    fn on_map_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(mut map) = self.map.take() else {
+            return Vec::new();
+        };
+        let count = match &map.query {
+            None => self.lessons.len(),
+            Some(q) => self.search(q).len(),
+        };
+        let last = count.saturating_sub(1);
+        let searching = map.query.is_some();
+        match key.code {
+            KeyCode::Esc => return Vec::new(),
+            KeyCode::Char('m' | 'q') if !searching => return Vec::new(),
+            KeyCode::Up => map.selected = map.selected.saturating_sub(1),
+            KeyCode::Char('k') if !searching => map.selected = map.selected.saturating_sub(1),
+            KeyCode::Down => map.selected = (map.selected + 1).min(last),
+            KeyCode::Char('j') if !searching => map.selected = (map.selected + 1).min(last),
+            KeyCode::PageUp => map.selected = map.selected.saturating_sub(10),
+            KeyCode::PageDown => map.selected = (map.selected + 10).min(last),
+            KeyCode::Char('/') if !searching => {
+                map = MapView {
+                    selected: 0,
+                    query: Some(String::new()),
+                }
+            }
+            KeyCode::Backspace if searching => {
+                if let Some(q) = &mut map.query {
+                    q.pop();
+                }
+                map.selected = 0;
+            }
+            KeyCode::Char(c) if searching => {
+                if let Some(q) = &mut map.query {
+                    q.push(c);
+                }
+                map.selected = 0;
+            }
+            KeyCode::Enter => {
+                let target = match &map.query {
+                    None => Some((map.selected.min(last), None)),
+                    Some(q) => self.search(q).get(map.selected).map(|h| (h.topic, h.step)),
+                };
+                let Some((topic, step)) = target else {
+                    self.map = Some(map);
+                    return Vec::new();
+                };
+                let effects = self.go_topic(topic);
+                if let Some(step) = step
+                    && step != self.step
+                {
+                    self.step = step;
+                    self.reset_view();
+                    self.tried = None;
+                    self.revealed = 1;
+                }
+                return effects;
+            }
+            _ => {}
+        }
+        self.map = Some(map);
+        Vec::new()
+    }
 
     pub fn next_topic(&mut self) -> Vec<Effect> {
         self.go_topic(self.topic + 1)
@@ -1014,4 +1214,26 @@ impl App {
         self.quitting = true;
         vec![Effect::Quit]
     }
+}
+
+/// The words around the first occurrence of `q` (lower case ASCII) in
+/// `text`, on one line, with `…` where they were cut.
+fn around(text: &str, q: &str) -> Option<String> {
+    let at = text.to_ascii_lowercase().find(q)?;
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let pos = chars.iter().position(|(i, _)| *i >= at).unwrap_or(0);
+    let from = pos.saturating_sub(30);
+    let to = (pos + q.chars().count() + 60).min(chars.len());
+    let mut out: String = chars[from..to]
+        .iter()
+        .map(|(_, c)| if c.is_whitespace() { ' ' } else { *c })
+        .collect();
+    out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    if from > 0 {
+        out.insert(0, '…');
+    }
+    if to < chars.len() {
+        out.push('…');
+    }
+    Some(out)
 }

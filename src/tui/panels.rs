@@ -165,7 +165,7 @@ fn namespaces(v: &crate::lab::sample::NsView) -> Vec<Line<'static>> {
 }
 
 /// Cuts a line to `width` characters, marking the cut with `…`.
-fn fit(text: String, width: usize) -> String {
+pub(crate) fn fit(text: String, width: usize) -> String {
     if text.chars().count() <= width || width == 0 {
         return text;
     }

@@ -11,7 +11,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
-use super::panels;
+use super::panels::{self, fit};
 use super::{App, Pane};
 use crate::lab::demo::{LineKind, LogLine};
 use crate::lab::lesson::{ActionKind, PanelKind, Source};
@@ -84,7 +84,114 @@ impl Widget for &App {
         if self.help {
             help(self, area, buf);
         }
+        if let Some(map) = &self.map {
+            map_overlay(self, map, area, buf);
+        }
     }
+}
+
+/// The map of the topics (`m`): each with its exercises' standing, the
+/// current one marked; or the search (`/`): the words typed and every place
+/// they occur. The highlighted line stays in view.
+fn map_overlay(app: &App, map: &super::MapView, area: Rect, buf: &mut Buffer) {
+    let w = area.width.saturating_sub(2).min(120);
+    let h = area.height.saturating_sub(2);
+    if w < 10 || h < 4 {
+        return;
+    }
+    let popup = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + 1,
+        width: w,
+        height: h,
+    };
+    Clear.render(popup, buf);
+    let title = match &map.query {
+        None => " map: ↑↓ choose · Enter opens · / search · Esc closes ",
+        Some(_) => " search: type words · ↑↓ choose · Enter opens · Esc closes ",
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(ratatui::widgets::BorderType::Thick)
+        .title(title);
+    let inner = block.inner(popup);
+    block.render(popup, buf);
+    let width = inner.width as usize;
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let mut head: Vec<Line> = Vec::new();
+    let mut rows: Vec<Line> = Vec::new();
+    match &map.query {
+        None => {
+            head.push(Line::from(Span::styled(
+                fit(
+                    "The twenty topics · exercises: ✓ passed  ✗ failed  – skipped  · open"
+                        .to_string(),
+                    width,
+                ),
+                bold,
+            )));
+            for (i, l) in app.lessons.iter().enumerate() {
+                let st = app.topic_status(i);
+                let marks: String = std::iter::repeat_n('✓', st.passed)
+                    .chain(std::iter::repeat_n('✗', st.failed))
+                    .chain(std::iter::repeat_n('–', st.skipped))
+                    .chain(std::iter::repeat_n(
+                        '·',
+                        st.total - st.passed - st.failed - st.skipped,
+                    ))
+                    .collect();
+                let status = if st.total == 0 {
+                    "no exercise".to_string()
+                } else {
+                    format!("{marks} {}/{} passed", st.passed, st.total)
+                };
+                let here = if i == app.topic { "▸" } else { " " };
+                let name = format!("{here} {:02} {}", l.topic(), l.title);
+                let room = width.saturating_sub(status.chars().count() + 2);
+                let name = fit(name, room);
+                let pad = width
+                    .saturating_sub(name.chars().count() + status.chars().count())
+                    .max(1);
+                rows.push(Line::from(format!("{name}{}{status}", " ".repeat(pad))));
+            }
+        }
+        Some(q) => {
+            let hits = app.search(q);
+            let said = if q.trim().is_empty() {
+                "type a word: titles, steps, commands, corrections, exercises".to_string()
+            } else if hits.is_empty() {
+                "no topic says that".to_string()
+            } else {
+                format!(
+                    "{} place{}",
+                    hits.len(),
+                    if hits.len() == 1 { "" } else { "s" }
+                )
+            };
+            head.push(Line::from(vec![
+                Span::styled(format!("/{q}▏ "), bold),
+                Span::raw(said),
+            ]));
+            for hit in hits {
+                let number = app.lessons.get(hit.topic).map_or(0, |l| l.topic());
+                rows.push(Line::from(vec![
+                    Span::styled(format!("{number:02} {}: ", hit.place), bold),
+                    Span::raw(hit.context),
+                ]));
+            }
+        }
+    }
+    let shown = (inner.height as usize).saturating_sub(head.len());
+    let selected = map.selected.min(rows.len().saturating_sub(1));
+    let first = (selected + 1).saturating_sub(shown);
+    let mut lines = head;
+    for (i, mut line) in rows.into_iter().enumerate().skip(first).take(shown) {
+        if i == selected {
+            line = line.style(Style::default().add_modifier(Modifier::REVERSED));
+        }
+        lines.push(line);
+    }
+    Paragraph::new(lines).render(inner, buf);
 }
 
 fn header(app: &App, area: Rect, buf: &mut Buffer) {
@@ -151,6 +258,23 @@ fn present_header(app: &App, area: Rect, buf: &mut Buffer) {
 /// The footer's keys for the current mode: (key, what, rank), in the order
 /// shown; when they do not all fit, the highest ranks go first.
 fn footer_keys(app: &App) -> Vec<(&'static str, &'static str, u8)> {
+    if let Some(map) = &app.map {
+        return if map.query.is_some() {
+            vec![
+                ("", "type the words", 0),
+                ("↑↓", "choose", 0),
+                ("Enter", "open", 0),
+                ("Esc", "close", 0),
+            ]
+        } else {
+            vec![
+                ("↑↓", "choose", 0),
+                ("Enter", "open the topic", 0),
+                ("/", "search", 0),
+                ("Esc", "close", 0),
+            ]
+        };
+    }
     if app.shell.as_ref().is_some_and(|s| s.focused) {
         return vec![
             ("", "keys go to the shell", 0),
@@ -213,6 +337,8 @@ fn footer_keys(app: &App) -> Vec<(&'static str, &'static str, u8)> {
         ("o", "output", 3),
         ("Tab", "focus", 3),
         ("PgDn", "scroll", 3),
+        ("m", "map", 1),
+        ("/", "search", 2),
         ("?", "help", 0),
         ("q", "quit", 0),
     ]
@@ -336,8 +462,13 @@ pub fn try_columns(app: &App, area: Rect, host_only: bool) -> u16 {
     let Some(out) = layout_with(app, area, true).output else {
         return 80;
     };
-    let width = if host_only { out.width } else { out.width / 2 };
-    width.saturating_sub(2).max(20)
+    // No side borders (see [`pane_frame`]); one column between the halves.
+    let width = if host_only {
+        out.width
+    } else {
+        out.width.saturating_sub(1) / 2
+    };
+    width.max(20)
 }
 
 /// [`layout`], with the output pane shown or not.
@@ -484,7 +615,7 @@ pub fn scroll_room(app: &App, area: Rect, pane: Pane) -> (u16, u16) {
     let Some(rect) = l.rect(pane) else {
         return (0, 0);
     };
-    let inner = Block::default().borders(Borders::ALL).inner(rect);
+    let inner = pane_frame(pane, false).inner(rect);
     let total = match pane {
         Pane::Text => text_paragraph(app).line_count(inner.width),
         Pane::Output => match &app.tried {
@@ -492,7 +623,7 @@ pub fn scroll_room(app: &App, area: Rect, pane: Pane) -> (u16, u16) {
                 let half = if t.host.is_empty() || t.inside.is_empty() {
                     inner.width
                 } else {
-                    (inner.width / 2).saturating_sub(1).max(1)
+                    (inner.width.saturating_sub(1) / 2).max(1)
                 };
                 tried_count(&t.host, half).max(tried_count(&t.inside, half))
             }
@@ -541,6 +672,18 @@ pub(crate) fn with_position(
     match pos {
         Some(p) => block.title(Line::from(p).right_aligned()),
         None => block,
+    }
+}
+
+/// The frame of `pane`: the text and the output, where the commands are,
+/// have no side borders, so that a mouse selection of a command's line
+/// copies the command alone; the panels have [`frame`]'s.
+pub fn pane_frame(pane: Pane, focused: bool) -> Block<'static> {
+    match pane {
+        Pane::Text | Pane::Output => frame(focused)
+            .borders(Borders::TOP | Borders::BOTTOM)
+            .padding(ratatui::widgets::Padding::right(1)),
+        Pane::Panel(_) => frame(focused),
     }
 }
 
@@ -662,13 +805,13 @@ fn scrolled(
     buf: &mut Buffer,
 ) {
     let focused = app.pane == pane;
-    let inner = frame(focused).inner(area);
+    let inner = pane_frame(pane, focused).inner(area);
     let total = p.line_count(inner.width);
     let room = total.saturating_sub(inner.height as usize);
     let first = (offset as usize).min(room);
     let title_len = title.chars().count();
     let block = with_position(
-        frame(focused).title(title),
+        pane_frame(pane, focused).title(title),
         title_len,
         area.width,
         first,
@@ -880,7 +1023,7 @@ fn output(app: &App, area: Rect, buf: &mut Buffer) {
             (true, false) => [Constraint::Length(0), Constraint::Percentage(100)],
             _ => [Constraint::Percentage(50), Constraint::Percentage(50)],
         };
-        let halves = Layout::horizontal(split).split(area);
+        let halves = Layout::horizontal(split).spacing(1).split(area);
         for (half, title, lines) in [
             (halves[0], " on the host ", &tried.host),
             (halves[1], " inside the container ", &tried.inside),
@@ -902,7 +1045,7 @@ fn output(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let inner_h = area.height.saturating_sub(2) as usize;
-    let inner_w = area.width.saturating_sub(2).max(1) as usize;
+    let inner_w = area.width.max(1) as usize;
     let rows = output_rows(app, inner_w);
     let back = (app.log_scroll as usize).min(rows.len().saturating_sub(inner_h));
     let end = rows.len() - back;
@@ -922,7 +1065,7 @@ fn output(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let title_len = title.chars().count();
     let block = with_position(
-        frame(focused || app.show_log).title(title),
+        pane_frame(Pane::Output, focused || app.show_log).title(title),
         title_len,
         area.width,
         start,
@@ -988,7 +1131,7 @@ fn help_keys(width: usize) -> Vec<Line<'static>> {
     for (keys, what) in [
         ("→ l n", "next topic (← h p: previous)"),
         ("↓ j", "next step (↑ k: previous)"),
-        ("g G", "first topic, last topic (Home, End)"),
+        ("g G m /", "first, last topic; m map + exercises, / search"),
         (
             "Enter",
             "run the step's demo (real containers, named lab-…)",
