@@ -917,3 +917,34 @@ fn help_at_80_columns_keeps_the_panels_on_screen() {
     assert!(s.contains("the kernel, now"), "{s}");
     assert!(s.contains("Keys"), "{s}");
 }
+
+/// `$COLUMNS` for a try's host commands is the width their side of the
+/// output shows: a `diff -y -W "$COLUMNS"` line (topic 17) never wraps.
+#[test]
+fn a_trys_columns_are_the_width_its_side_shows() {
+    use ratatui::layout::Rect;
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut app = app_sized(17, 1, w, h);
+        let area = Rect::new(0, 0, w, h);
+        let effects = app.on_key(key(KeyCode::Char('t')));
+        let Some(Effect::RunTry { columns, .. }) = effects.first() else {
+            panic!("t runs the try: {effects:?}");
+        };
+        let line = "x".repeat(*columns as usize);
+        app.handle(Event::Demo(DemoEvent::Try(
+            glassbox::lab::demo::TryOutput {
+                host: vec![LogLine::new(LineKind::Out, line.clone())],
+                inside: Vec::new(),
+            },
+        )));
+        let s = draw(&app, w, h).backend().to_string();
+        assert!(
+            s.lines().any(|l| l.contains(&line)),
+            "{w}x{h}: a line of $COLUMNS={columns} wraps:\n{s}"
+        );
+        let out = glassbox::tui::view::layout(&app, area)
+            .output
+            .expect("output");
+        assert!(*columns + 2 >= out.width, "{w}x{h}: {columns} for {out:?}");
+    }
+}

@@ -462,13 +462,14 @@ pub fn try_columns(app: &App, area: Rect, host_only: bool) -> u16 {
     let Some(out) = layout_with(app, area, true).output else {
         return 80;
     };
-    // No side borders (see [`pane_frame`]); one column between the halves.
+    // No side borders but a column of padding on the right (see
+    // [`pane_frame`]); one column between the halves.
     let width = if host_only {
         out.width
     } else {
         out.width.saturating_sub(1) / 2
     };
-    width.max(20)
+    width.saturating_sub(1).max(20)
 }
 
 /// [`layout`], with the output pane shown or not.
@@ -1023,7 +1024,8 @@ fn output(app: &App, area: Rect, buf: &mut Buffer) {
             (true, false) => [Constraint::Length(0), Constraint::Percentage(100)],
             _ => [Constraint::Percentage(50), Constraint::Percentage(50)],
         };
-        let halves = Layout::horizontal(split).spacing(1).split(area);
+        let gap = u16::from(!tried.host.is_empty() && !tried.inside.is_empty());
+        let halves = Layout::horizontal(split).spacing(gap).split(area);
         for (half, title, lines) in [
             (halves[0], " on the host ", &tried.host),
             (halves[1], " inside the container ", &tried.inside),
