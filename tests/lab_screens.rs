@@ -305,6 +305,7 @@ fn fixture_sample() -> Sample {
                 is_dir: true,
             },
         ]),
+        api: Reading::Absent,
         lab_running: Vec::new(),
         lab_stopped: Vec::new(),
     }

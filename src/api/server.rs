@@ -49,15 +49,10 @@ pub struct Daemon {
 /// Past this size the request log starts again (the lab shows the last lines).
 const REQUESTS_LOG_MAX: u64 = 256 * 1024;
 
-/// The file the daemon writes one line per request to, beside stderr.
-pub fn requests_log_path(root: &Path) -> PathBuf {
-    root.join("daemon-requests.log")
-}
-
 impl Daemon {
     pub fn new(root: DataRoot) -> anyhow::Result<Daemon> {
         let exe = std::env::current_exe().context("cannot find the glassbox binary itself")?;
-        let log = open_requests_log(&root.path);
+        let log = open_requests_log(&root);
         Ok(Daemon {
             root,
             requests_log: Mutex::new(log),
@@ -100,9 +95,9 @@ impl Daemon {
                 .and_then(|f| f.metadata().ok())
                 .is_some_and(|m| m.len() > REQUESTS_LOG_MAX);
             if too_big {
-                let path = requests_log_path(&self.root.path);
+                let path = self.root.daemon_requests_log();
                 let _ = std::fs::rename(&path, path.with_extension("log.1"));
-                *guard = open_requests_log(&self.root.path);
+                *guard = open_requests_log(&self.root);
             }
             if let Some(f) = guard.as_mut() {
                 let _ = f.write_all(line.as_bytes());
@@ -111,13 +106,13 @@ impl Daemon {
     }
 }
 
-fn open_requests_log(root: &Path) -> Option<std::fs::File> {
+fn open_requests_log(root: &DataRoot) -> Option<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
-        .open(requests_log_path(root))
+        .open(root.daemon_requests_log())
         .ok()
 }
 

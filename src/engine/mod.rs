@@ -51,6 +51,12 @@ pub struct DataRoot {
 }
 
 impl DataRoot {
+    /// `glassbox daemon`'s request log: one line per request (`TIME METHOD
+    /// TARGET STATUS MSms`), which the lab's api panel reads.
+    pub fn daemon_requests_log(&self) -> PathBuf {
+        self.path.join("daemon-requests.log")
+    }
+
     /// Opens (creating if needed) a data root, and closes it to other host
     /// users ([`close_data_root`]) if an older glassbox left it open.
     pub fn open(path: &Path) -> anyhow::Result<DataRoot> {

@@ -33,6 +33,7 @@ pub mod netdev;
 pub mod proc_stat;
 pub mod proc_status;
 pub mod processes;
+pub mod unix_socket;
 
 use std::fmt::Display;
 use std::io;

@@ -345,29 +345,23 @@ fn check_action(
                 out.push(src.at(action.verb.span(), "action curl needs `port` (a host port)"));
             }
         }
-        ActionKind::Run => {
-            let name = action
-                .args
-                .iter()
-                .position(|a| a == "--name")
-                .and_then(|i| action.args.get(i + 1));
-            let detached = action.args.iter().any(|a| a == "-d" || a == "--detach");
-            let auto_remove = action.args.iter().any(|a| a == "--rm");
-            match name {
-                Some(n) if !n.starts_with("lab-") => out.push(src.at(
+        ActionKind::Daemon => {
+            if !action.args.is_empty() {
+                out.push(src.at(
                     action.verb.span(),
-                    format!("run names its container \"{n}\": lab containers are named lab-… so that leaving the lab removes them"),
-                )),
-                None if !auto_remove => out.push(src.at(
-                    action.verb.span(),
-                    format!(
-                        "run{} needs --name lab-… (or --rm) so that leaving the lab removes the container",
-                        if detached { " -d" } else { "" }
-                    ),
-                )),
-                _ => {}
+                    "action daemon takes no `args`: it listens on the lab's own socket",
+                ));
             }
         }
+        ActionKind::Docker => match action.args.first().map(String::as_str) {
+            None => out.push(src.at(
+                action.verb.span(),
+                "action docker needs `args` (the docker command: [\"run\", …])",
+            )),
+            Some("run") => out.extend(check_run_name(src, action, &action.args[1..])),
+            Some(_) => {}
+        },
+        ActionKind::Run => out.extend(check_run_name(src, action, &action.args)),
         ActionKind::Exec
         | ActionKind::Stop
         | ActionKind::Kill
@@ -394,6 +388,37 @@ fn check_action(
             format!("action {} takes no `asset`", verb.name()),
         ));
     }
+    out
+}
+
+/// A `run` (glassbox's or docker's) names its container lab-… or removes it
+/// (`--rm`), so that leaving the lab removes what it made.
+fn check_run_name(
+    src: &Source,
+    action: &super::lesson::Action,
+    args: &[String],
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let name = args
+        .iter()
+        .position(|a| a == "--name")
+        .and_then(|i| args.get(i + 1));
+    let detached = args.iter().any(|a| a == "-d" || a == "--detach");
+    let auto_remove = args.iter().any(|a| a == "--rm");
+    match name {
+            Some(n) if !n.starts_with("lab-") => out.push(src.at(
+                action.verb.span(),
+                format!("run names its container \"{n}\": lab containers are named lab-… so that leaving the lab removes them"),
+            )),
+            None if !auto_remove => out.push(src.at(
+                action.verb.span(),
+                format!(
+                    "run{} needs --name lab-… (or --rm) so that leaving the lab removes the container",
+                    if detached { " -d" } else { "" }
+                ),
+            )),
+            _ => {}
+        }
     out
 }
 

@@ -198,6 +198,8 @@ impl DemoRunner {
         match verb {
             ActionKind::Plain => return self.plain(emit),
             ActionKind::Starts => return self.starts(action, emit),
+            ActionKind::Daemon => return self.start_daemon(emit),
+            ActionKind::Docker => return self.docker(action, emit),
             ActionKind::Curl => {
                 let port = action.port.as_ref().map(|p| *p.get_ref()).unwrap_or(0);
                 return match curl(port) {
@@ -393,6 +395,179 @@ impl DemoRunner {
         }
     }
 
+    /// The socket the lab's daemon listens on, in its data root.
+    pub fn daemon_socket(&self) -> PathBuf {
+        self.root.join(super::lesson::DAEMON_SOCKET)
+    }
+
+    /// The lab's daemon's pid file, beside its socket.
+    fn daemon_pidfile(&self) -> PathBuf {
+        self.root.join("lab-daemon.pid")
+    }
+
+    /// Action `daemon`: `glassbox daemon --host unix://SOCKET` in the
+    /// background (its own process group, output to `lab-daemon.log`) until the lab
+    /// ends ([`DemoRunner::stop_daemon`]); waits until it answers `_ping`.
+    /// One that already answers there is kept.
+    fn start_daemon(&self, emit: &mut dyn FnMut(DemoEvent)) -> bool {
+        if !self.is_root {
+            emit(DemoEvent::Line(LogLine::new(LineKind::Fail, NEEDS_ROOT)));
+            return false;
+        }
+        let socket = self.daemon_socket();
+        if ping(&socket).is_ok() {
+            emit(DemoEvent::Line(LogLine::new(
+                LineKind::Ok,
+                format!(
+                    "a glassbox daemon already answers on unix://{}: the lab keeps it",
+                    socket.display()
+                ),
+            )));
+            return true;
+        }
+        let log_path = self.root.join("lab-daemon.log");
+        let log = match std::fs::File::create(&log_path) {
+            Ok(f) => f,
+            Err(e) => {
+                emit(DemoEvent::Line(LogLine::new(
+                    LineKind::Fail,
+                    format!("cannot create {}: {e}", log_path.display()),
+                )));
+                return false;
+            }
+        };
+        let mut cmd = self.glassbox();
+        cmd.arg("daemon")
+            .arg("--host")
+            .arg(format!("unix://{}", socket.display()))
+            .stdout(Stdio::null())
+            .stderr(log);
+        // Its own process group: a Ctrl-C meant for the lab is not the daemon's.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                emit(DemoEvent::Line(LogLine::new(
+                    LineKind::Fail,
+                    format!("cannot start {}: {e}", self.exe.display()),
+                )));
+                return false;
+            }
+        };
+        let pid = child.id();
+        let _ = std::fs::write(self.daemon_pidfile(), format!("{pid}\n"));
+        // The daemon is reaped by the thread that waits for it, not left a zombie.
+        std::thread::spawn(move || {
+            let _ = child.wait();
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match ping(&socket) {
+                Ok(()) => break,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(e) => {
+                    let said = std::fs::read_to_string(&log_path).unwrap_or_default();
+                    emit(DemoEvent::Line(LogLine::new(
+                        LineKind::Fail,
+                        format!(
+                            "glassbox daemon (pid {pid}) does not answer on unix://{}: {e}; it said: {}",
+                            socket.display(),
+                            said.trim()
+                        ),
+                    )));
+                    self.stop_daemon();
+                    return false;
+                }
+            }
+        }
+        emit(DemoEvent::Line(LogLine::new(
+            LineKind::Ok,
+            format!(
+                "glassbox daemon pid {pid} answers GET /_ping on unix://{}; one line per request goes to {}",
+                socket.display(),
+                self.root.join("daemon-requests.log").display()
+            ),
+        )));
+        true
+    }
+
+    /// Ends the lab's daemon (SIGTERM: it stops accepting and removes its
+    /// socket; the containers stay with their shims), if its pid file names
+    /// a `glassbox … daemon` process. Waits up to 5 s for it to go.
+    pub fn stop_daemon(&self) {
+        let pidfile = self.daemon_pidfile();
+        let Some(pid) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+        else {
+            return;
+        };
+        let ours = |pid: i32| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let c = String::from_utf8_lossy(&c);
+                c.contains("daemon") && c.contains(super::lesson::DAEMON_SOCKET)
+            })
+        };
+        if ours(pid) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while ours(pid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let _ = std::fs::remove_file(pidfile);
+    }
+
+    /// Action `docker`: docker's own CLI against the lab's daemon
+    /// (`docker -H unix://SOCKET ARGS`), with a config directory of the
+    /// lab's (no context or credential helper of the user's applies).
+    fn docker(&self, action: &Action, emit: &mut dyn FnMut(DemoEvent)) -> bool {
+        if !self.is_root {
+            emit(DemoEvent::Line(LogLine::new(LineKind::Fail, NEEDS_ROOT)));
+            return false;
+        }
+        let Some(docker) = find_on_path("docker") else {
+            emit(DemoEvent::Line(LogLine::new(
+                LineKind::Fail,
+                DOCKER_MISSING,
+            )));
+            return false;
+        };
+        if action.args.first().map(String::as_str) == Some("run")
+            && let Some(name) = name_flag(&action.args)
+        {
+            let _ = self.glassbox().args(["rm", "-f", &name]).output();
+            emit(DemoEvent::Started(name));
+        }
+        let mut cmd = Command::new(docker);
+        cmd.env("DOCKER_CONFIG", self.root.join("lab-docker-config"))
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT")
+            .arg("-H")
+            .arg(format!("unix://{}", self.daemon_socket().display()))
+            .args(&action.args)
+            .stdin(Stdio::null());
+        let started = Instant::now();
+        match stream(&mut cmd, emit) {
+            Err(e) => {
+                emit(DemoEvent::Line(LogLine::new(
+                    LineKind::Fail,
+                    format!("cannot start docker: {e}"),
+                )));
+                false
+            }
+            Ok(out) => {
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                self.outcome(action, &out, ms, emit)
+            }
+        }
+    }
+
     /// Times a plain host process, `true`, from spawn to exit.
     fn plain(&self, emit: &mut dyn FnMut(DemoEvent)) -> bool {
         let started = Instant::now();
@@ -520,6 +695,37 @@ impl DemoRunner {
 pub fn name_flag(args: &[String]) -> Option<String> {
     let i = args.iter().position(|a| a == "--name")?;
     args.get(i + 1).cloned()
+}
+
+/// What the `docker` action says where the docker CLI is not installed.
+pub const DOCKER_MISSING: &str = "the docker CLI is not installed: `apt-get install docker.io` (Debian, Ubuntu) or docker-ce-cli from docker's repository gives it; only the client is needed, the lab's daemon is glassbox";
+
+/// `program` in a directory of $PATH, if one has it.
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// `GET /_ping` on a unix socket: Ok when a daemon answers 200.
+pub fn ping(socket: &Path) -> Result<(), String> {
+    use std::io::Write;
+    let mut s = std::os::unix::net::UnixStream::connect(socket).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(2)))
+        .map_err(|e| e.to_string())?;
+    s.write_all(b"GET /_ping HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    if answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200") {
+        Ok(())
+    } else {
+        Err(format!(
+            "it answered {:?}",
+            answer.lines().next().unwrap_or("nothing")
+        ))
+    }
 }
 
 /// What a streamed command printed, with when each stdout line came.

@@ -36,6 +36,10 @@ use toml::Spanned;
 /// The lesson format this glassbox reads.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// The socket, in the lab's data root, that the `daemon` action's `glassbox
+/// daemon` listens on and the `docker` action's `docker -H` talks to.
+pub const DAEMON_SOCKET: &str = "lab-docker.sock";
+
 /// One topic: a lesson file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -197,11 +201,13 @@ pub enum ActionKind {
     Curl,
     Plain,
     Starts,
+    Daemon,
+    Docker,
 }
 
 impl ActionKind {
     /// Every action, in the order the help screen lists them.
-    pub const ALL: [ActionKind; 16] = [
+    pub const ALL: [ActionKind; 18] = [
         ActionKind::Run,
         ActionKind::Exec,
         ActionKind::Stop,
@@ -218,6 +224,8 @@ impl ActionKind {
         ActionKind::Curl,
         ActionKind::Plain,
         ActionKind::Starts,
+        ActionKind::Daemon,
+        ActionKind::Docker,
     ];
 
     /// The name a lesson writes (`do = "run"`); for a docker verb, the verb.
@@ -239,6 +247,8 @@ impl ActionKind {
             ActionKind::Curl => "curl",
             ActionKind::Plain => "plain",
             ActionKind::Starts => "starts",
+            ActionKind::Daemon => "daemon",
+            ActionKind::Docker => "docker",
         }
     }
 
@@ -263,6 +273,10 @@ impl ActionKind {
             ActionKind::Starts => {
                 "time starts now: true, the kernel's floor, glassbox, crun and runc if installed"
             }
+            ActionKind::Daemon => {
+                "glassbox daemon on the lab's own socket, in the background until the lab ends"
+            }
+            ActionKind::Docker => "docker -H unix://SOCKET ARGS: docker's own CLI, to that daemon",
         }
     }
 
@@ -316,11 +330,12 @@ pub enum PanelKind {
     Dataroot,
     Build,
     Trace,
+    Api,
 }
 
 impl PanelKind {
     /// Every panel, in the order the help screen lists them.
-    pub const ALL: [PanelKind; 15] = [
+    pub const ALL: [PanelKind; 16] = [
         PanelKind::Namespaces,
         PanelKind::Processes,
         PanelKind::Cgroup,
@@ -336,6 +351,7 @@ impl PanelKind {
         PanelKind::Dataroot,
         PanelKind::Build,
         PanelKind::Trace,
+        PanelKind::Api,
     ];
 
     /// The name a step's `panels` list uses, and the panel's title.
@@ -356,6 +372,7 @@ impl PanelKind {
             PanelKind::Dataroot => "dataroot",
             PanelKind::Build => "build",
             PanelKind::Trace => "trace",
+            PanelKind::Api => "api",
         }
     }
 
@@ -373,9 +390,11 @@ impl PanelKind {
             | PanelKind::Devices
             | PanelKind::Chain
             | PanelKind::Dataroot => Source::Kernel,
-            PanelKind::Timeline | PanelKind::Bundle | PanelKind::Build | PanelKind::Trace => {
-                Source::Records
-            }
+            PanelKind::Timeline
+            | PanelKind::Bundle
+            | PanelKind::Build
+            | PanelKind::Trace
+            | PanelKind::Api => Source::Records,
         }
     }
 
@@ -395,7 +414,8 @@ impl PanelKind {
             | PanelKind::Timeline
             | PanelKind::Chain
             | PanelKind::Bundle
-            | PanelKind::Trace => false,
+            | PanelKind::Trace
+            | PanelKind::Api => false,
         }
     }
 
@@ -419,6 +439,9 @@ impl PanelKind {
             PanelKind::Dataroot => "the data root on disk, as a tree with sizes",
             PanelKind::Build => "the builder's output: steps cached or rebuilt, with time",
             PanelKind::Trace => "trace.jsonl: what glassbox asked the kernel, step by step",
+            PanelKind::Api => {
+                "the daemon's request log (time, method, path, status), beside the chain docker CLI → socket → daemon → shim → container in /proc"
+            }
         }
     }
 
@@ -530,6 +553,12 @@ impl Action {
                 self.port.as_ref().map(|p| *p.get_ref()).unwrap_or(0)
             ),
             ActionKind::Plain => "time a plain process: true".to_string(),
+            ActionKind::Daemon => {
+                format!("glassbox daemon --host unix://$GLASSBOX_ROOT/{DAEMON_SOCKET} &")
+            }
+            ActionKind::Docker => format!("docker -H unix://$GLASSBOX_ROOT/{DAEMON_SOCKET} {args}")
+                .trim_end()
+                .to_string(),
             ActionKind::Starts => format!(
                 "time starts: true, unshare, glassbox run --rm, crun/runc on {}'s bundle",
                 self.args.first().map(String::as_str).unwrap_or("lab-fast")

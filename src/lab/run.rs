@@ -288,6 +288,8 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     }
     // A lab that was killed left its containers: say so, and remove them.
     if let Some(previous) = root.as_ref().and_then(claim_lab) {
+        // A daemon the killed lab started (topic 8) goes with it.
+        runner.stop_daemon();
         let left = lab_containers(&root);
         if !left.is_empty() {
             app.log.push(LogLine::new(
@@ -587,6 +589,8 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
     } else {
         runner.reset(&names, &mut |_| {})
     };
+    // Topic 8's daemon, if a step started it (its containers went above).
+    runner.stop_daemon();
     if let Some(r) = &root {
         let _ = std::fs::remove_file(r.path.join("lab.pid"));
     }

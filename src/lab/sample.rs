@@ -73,6 +73,7 @@ pub struct Sample {
     pub chain: Reading<Vec<ChainRow>>,
     pub bundle: Reading<Vec<String>>,
     pub dataroot: Reading<Vec<TreeRow>>,
+    pub api: Reading<ApiView>,
     /// The lab's containers that run now (`lab-…`), from every topic.
     pub lab_running: Vec<String>,
     /// The lab's containers that do not run (exited, or created): their
@@ -239,4 +240,82 @@ pub struct TreeRow {
     pub name: String,
     pub bytes: u64,
     pub is_dir: bool,
+}
+
+/// The api panel (topic 8): the chain from the docker CLI to the container,
+/// as /proc shows it, beside the requests glassbox's daemon logged.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApiView {
+    /// docker CLI, socket, glassbox daemon, shim, container: top down.
+    pub links: Vec<ApiLink>,
+    /// The daemon's request log (`<root>/daemon-requests.log`).
+    pub log: String,
+    /// Its last requests, oldest first: the newest is the bottom line.
+    pub requests: Vec<ApiRequest>,
+}
+
+/// One link of the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiLink {
+    /// `docker CLI`, `socket`, `glassbox daemon`, `shim`, `container`.
+    pub what: &'static str,
+    /// The process, where the link is one (and runs now).
+    pub pid: Option<u32>,
+    /// Its command line, or what the kernel says about it.
+    pub detail: String,
+}
+
+/// One request, as the daemon logged it: `TIME METHOD TARGET STATUS MSms`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiRequest {
+    /// `HH:MM:SS.mmm` (UTC, as the log's RFC 3339 stamp).
+    pub time: String,
+    pub method: String,
+    /// The request target: path and query.
+    pub path: String,
+    pub status: u16,
+    pub ms: f64,
+}
+
+impl ApiRequest {
+    /// Parses one line of the daemon's request log; `None` for any other.
+    pub fn parse(line: &str) -> Option<ApiRequest> {
+        let mut f = line.split(' ');
+        let stamp = f.next()?;
+        let (method, path, status, ms) = (f.next()?, f.next()?, f.next()?, f.next()?);
+        if f.next().is_some() {
+            return None;
+        }
+        let time = stamp.split_once('T')?.1.get(..12)?.to_string();
+        Some(ApiRequest {
+            time,
+            method: method.to_string(),
+            path: path.to_string(),
+            status: status.parse().ok()?,
+            ms: ms.strip_suffix("ms")?.parse().ok()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod api_request_tests {
+    use super::ApiRequest;
+
+    #[test]
+    fn reads_the_daemon_s_log_line() {
+        let r = ApiRequest::parse(
+            "2026-11-30T21:05:15.123456789Z POST /v1.43/containers/create?name=lab-api 201 12.5ms",
+        )
+        .unwrap();
+        assert_eq!(r.time, "21:05:15.123");
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.path, "/v1.43/containers/create?name=lab-api");
+        assert_eq!(r.status, 201);
+        assert_eq!(r.ms, 12.5);
+        assert_eq!(
+            ApiRequest::parse("glassbox daemon: API 1.43 on unix://x"),
+            None
+        );
+        assert_eq!(ApiRequest::parse(""), None);
+    }
 }

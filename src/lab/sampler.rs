@@ -17,13 +17,15 @@ use std::time::{Duration, Instant};
 use super::lesson::PanelKind;
 use super::netview;
 use super::sample::{
-    CgroupView, ChainRow, ContainerInfo, DevicesView, IfaceRow, LayerRow, LayersView, NetworkView,
-    NsView, ProcRow, ProcessesView, Reading, Sample, TreeRow, UpperEntry, UpperKind, UpperView,
-    Want,
+    ApiLink, ApiRequest, ApiView, CgroupView, ChainRow, ContainerInfo, DevicesView, IfaceRow,
+    LayerRow, LayersView, NetworkView, NsView, ProcRow, ProcessesView, Reading, Sample, TreeRow,
+    UpperEntry, UpperKind, UpperView, Want,
 };
 use crate::engine::DataRoot;
 use crate::engine::container::{self, Paths, Record};
-use crate::inspect::{iptables, mountinfo, namespaces, netdev, proc_status, processes};
+use crate::inspect::{
+    iptables, mountinfo, namespaces, netdev, proc_status, processes, unix_socket,
+};
 use crate::runtime::cgroups::{self, Cgroup, Layout};
 use crate::runtime::trace::Trace;
 
@@ -48,6 +50,9 @@ pub struct Sampler {
     last_cpu: Option<(Instant, u64)>,
     dataroot: Reading<Vec<TreeRow>>,
     nat: Reading<Vec<iptables::Rule>>,
+    /// The api panel's chain (a scan of every process's descriptors: every
+    /// other pass) and requests.
+    api: Reading<ApiView>,
     /// The lab's containers, running and not, as last listed.
     lab_containers: Option<(Vec<String>, Vec<String>)>,
 }
@@ -132,6 +137,12 @@ impl Sampler {
                     self.dataroot = Reading::from_result(data_root_tree(root));
                 }
                 s.dataroot = self.dataroot.clone();
+            }
+            PanelKind::Api => {
+                if self.tick % 2 == 1 || matches!(self.api, Reading::Absent) {
+                    self.api = Reading::from_result(api_view(root, focus));
+                }
+                s.api = self.api.clone();
             }
             PanelKind::Nat => {
                 if self.tick % 2 == 1 || matches!(self.nat, Reading::Absent) {
@@ -472,6 +483,148 @@ fn namespace_view(pid: u32) -> anyhow::Result<NsView> {
         host: label,
         rows: namespaces::compare_namespaces(&host, &ctr),
     })
+}
+
+/// Most requests the api panel keeps: the log's last lines.
+const API_REQUESTS: usize = 40;
+
+/// The api panel: the chain a `docker -H unix://SOCKET` command goes
+/// through, each link read from the kernel (the CLI and the daemon from
+/// /proc, the socket from /proc/net/unix, the shim and the container from
+/// the record's pids, checked in /proc), and the daemon's request log.
+fn api_view(root: &DataRoot, focus: Option<&Focus>) -> anyhow::Result<ApiView> {
+    let socket = root.path.join(super::lesson::DAEMON_SOCKET);
+    let socket_text = socket.display().to_string();
+    let sockets = unix_socket::read_net_unix()?;
+    let listening = sockets
+        .iter()
+        .find(|s| s.listening && s.path == socket_text);
+    let open = sockets
+        .iter()
+        .filter(|s| s.connected && s.path == socket_text)
+        .count();
+    let everyone = processes::list_processes()?;
+    let by_pid = |pid: u32| everyone.iter().find(|p| p.pid == pid);
+    let mut links = Vec::new();
+    let clients: Vec<_> = everyone
+        .iter()
+        .filter(|p| is_docker_cli(&p.cmdline, &socket_text))
+        .collect();
+    if clients.is_empty() {
+        links.push(ApiLink {
+            what: "docker CLI",
+            pid: None,
+            detail: "none runs now: each docker command connects, sends its requests, reads the answers and exits".into(),
+        });
+    }
+    for c in clients {
+        links.push(ApiLink {
+            what: "docker CLI",
+            pid: Some(c.pid),
+            detail: c.command(),
+        });
+    }
+    let daemon = match listening {
+        Some(l) => {
+            links.push(ApiLink {
+                what: "socket",
+                pid: None,
+                detail: format!(
+                    "{socket_text}: listening (inode {}), {open} connection{} open now",
+                    l.inode,
+                    if open == 1 { "" } else { "s" }
+                ),
+            });
+            unix_socket::holders(l.inode)?
+                .into_iter()
+                .filter_map(by_pid)
+                .find(|p| p.cmdline.contains(" daemon"))
+        }
+        None => {
+            links.push(ApiLink {
+                what: "socket",
+                pid: None,
+                detail: format!(
+                    "{socket_text}: nothing listens (this step's Enter starts the daemon)"
+                ),
+            });
+            None
+        }
+    };
+    links.push(match daemon {
+        Some(d) => ApiLink {
+            what: "glassbox daemon",
+            pid: Some(d.pid),
+            detail: format!("{} (holds the listening socket)", d.command()),
+        },
+        None => ApiLink {
+            what: "glassbox daemon",
+            pid: None,
+            detail: "not running".into(),
+        },
+    });
+    let running = focus.filter(|f| f.not_running.is_none());
+    let shim = running
+        .and_then(|f| u32::try_from(f.record.state.monitor_pid).ok())
+        .and_then(by_pid);
+    links.push(match shim {
+        Some(sh) => {
+            let parent = by_pid(sh.ppid).map(|p| p.comm.clone()).unwrap_or_default();
+            let whose = if daemon.is_some_and(|d| d.pid == sh.ppid) {
+                "the daemon's child".to_string()
+            } else {
+                format!(
+                    "its parent is {} {parent}, not the daemon: the container outlives a daemon restart",
+                    sh.ppid
+                )
+            };
+            ApiLink {
+                what: "shim",
+                pid: Some(sh.pid),
+                detail: format!("{}; {whose}", sh.command()),
+            }
+        }
+        None => ApiLink {
+            what: "shim",
+            pid: None,
+            detail: "no container of this step runs yet".into(),
+        },
+    });
+    links.push(match running.and_then(|f| by_pid(f.pid)) {
+        Some(c) => ApiLink {
+            what: "container",
+            pid: Some(c.pid),
+            detail: c.command(),
+        },
+        None => ApiLink {
+            what: "container",
+            pid: None,
+            detail: "not running".into(),
+        },
+    });
+    let log = root.daemon_requests_log();
+    let text = match std::fs::read_to_string(&log) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => anyhow::bail!("cannot read {}: {e}", log.display()),
+    };
+    let mut requests: Vec<ApiRequest> = text.lines().filter_map(ApiRequest::parse).collect();
+    requests.drain(..requests.len().saturating_sub(API_REQUESTS));
+    Ok(ApiView {
+        links,
+        log: log.display().to_string(),
+        requests,
+    })
+}
+
+/// Pure: a docker CLI process talking to `socket` (`docker -H unix://SOCKET …`).
+pub fn is_docker_cli(cmdline: &str, socket: &str) -> bool {
+    let mut words = cmdline.split(' ');
+    let program = words.next().unwrap_or("");
+    Path::new(program)
+        .file_name()
+        .is_some_and(|n| n == "docker")
+        && words.any(|w| w == format!("unix://{socket}") || w == format!("--host=unix://{socket}"))
 }
 
 /// The container's process and its ancestors up to the host's PID 1.

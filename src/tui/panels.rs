@@ -85,6 +85,7 @@ fn paragraph(kind: PanelKind, app: &App, width: u16) -> Option<Paragraph<'static
         PanelKind::Dataroot => with(&s.dataroot, |r| dataroot(r)),
         PanelKind::Build => build(app),
         PanelKind::Trace => with(&s.trace, |e| trace(e, w)),
+        PanelKind::Api => with(&s.api, |a| api(a, w)),
     };
     let lines = if lines.is_empty() {
         container_missing(s)
@@ -666,6 +667,50 @@ fn chain(rows: &[crate::lab::sample::ChainRow], width: usize) -> Vec<Line<'stati
                 bold(),
             )));
         }
+    }
+    lines
+}
+
+/// Topic 8: the chain a docker command goes through, top down, then the
+/// daemon's requests as they arrive (the newest last).
+fn api(view: &crate::lab::sample::ApiView, width: usize) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(Span::styled(
+        "docker CLI → socket → glassbox daemon → shim → container (/proc):",
+        bold(),
+    ))];
+    for (i, link) in view.links.iter().enumerate() {
+        let arrow = if i == 0 { " " } else { "↓" };
+        let pid = link.pid.map(|p| p.to_string()).unwrap_or_default();
+        lines.push(Line::from(fit(
+            format!("{arrow} {:<15} {pid:>7}  {}", link.what, link.detail),
+            width,
+        )));
+    }
+    lines.push(Line::from(Span::styled(
+        format!("API requests, as the daemon logs them ({}):", view.log),
+        bold(),
+    )));
+    if view.requests.is_empty() {
+        lines.push(Line::from(
+            "  none yet: the daemon writes one line per request it answers",
+        ));
+    }
+    for r in &view.requests {
+        let style = if r.status >= 400 {
+            Style::default().fg(Color::Red)
+        } else {
+            Style::default()
+        };
+        lines.push(Line::from(Span::styled(
+            fit(
+                format!(
+                    "  {} {:<6} {:>3} {:>8.1} ms  {}",
+                    r.time, r.method, r.status, r.ms, r.path
+                ),
+                width,
+            ),
+            style,
+        )));
     }
     lines
 }
