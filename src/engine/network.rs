@@ -472,7 +472,18 @@ fn remove_shared_if_unused(bridge_name: &str) -> anyhow::Result<()> {
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
     if let Some(old) = state.and_then(|s| s.ip_forward_was) {
-        sysctl::write(Path::new(sysctl::IP_FORWARD), &old)?;
+        // Another bridge (docker0, a dockerd's own, libvirt's virbr0) routes
+        // through the same switch, which its engine may have found on because
+        // glassbox had turned it on: turning it off would cut its containers
+        // off. It stays on while one is there.
+        let others: Vec<String> = netdev::list_bridges(Path::new("/sys/class/net"))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|b| b != bridge_name)
+            .collect();
+        if others.is_empty() {
+            sysctl::write(Path::new(sysctl::IP_FORWARD), &old)?;
+        }
     }
     let _ = std::fs::remove_file(shared_state_path());
     Ok(())

@@ -76,6 +76,15 @@ pub fn list_interface_names(root: &Path) -> Result<Vec<String>, ReadError> {
     Ok(names)
 }
 
+/// The bridges in `root` (normally /sys/class/net): the interfaces with a
+/// `bridge/` directory of bridge attributes, sorted.
+pub fn list_bridges(root: &Path) -> Result<Vec<String>, ReadError> {
+    Ok(list_interface_names(root)?
+        .into_iter()
+        .filter(|name| root.join(name).join("bridge").is_dir())
+        .collect())
+}
+
 /// Every interface in `root`, ordered by ifindex. One that comes or goes
 /// while it is read (another container's veth, made or deleted meanwhile) is
 /// left out; any other failure is an error.
@@ -173,6 +182,22 @@ mod tests {
             Path::new("/sys/class/net/gb1/statistics/rx_bytes"),
             std::io::Error::from_raw_os_error(errno),
         )
+    }
+
+    #[test]
+    fn bridges_are_the_interfaces_with_bridge_attributes() {
+        let dir = std::env::temp_dir().join(format!("glassbox-netdev-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (name, bridge) in [("docker0", true), ("eth0", false), ("glassbox0", true)] {
+            std::fs::create_dir_all(dir.join(name)).unwrap();
+            std::fs::write(dir.join(name).join("ifindex"), "3\n").unwrap();
+            if bridge {
+                std::fs::create_dir_all(dir.join(name).join("bridge")).unwrap();
+            }
+        }
+        std::fs::write(dir.join("bonding_masters"), "").unwrap();
+        assert_eq!(list_bridges(&dir).unwrap(), ["docker0", "glassbox0"]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

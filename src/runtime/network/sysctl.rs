@@ -5,7 +5,8 @@
 //!   and a published port reached from another machine, cross from
 //!   `glassbox0` to the host's uplink and back: that is forwarding. docker sets
 //!   it to 1 as well; glassbox remembers the old value and puts it back when
-//!   the bridge is removed.
+//!   the bridge is removed, unless another bridge (docker0) is there then:
+//!   its engine may rely on the 1 glassbox wrote.
 //! - `net.ipv4.conf.glassbox0.route_localnet`: addresses 127.0.0.0/8 normally
 //!   never leave the loopback interface; the kernel drops a packet from
 //!   127.0.0.1 that is routed out of any other interface as a "martian". For
