@@ -256,13 +256,23 @@ impl Drop for Dockerd {
                 nix::sys::signal::Signal::SIGKILL,
             );
         }
-        // dockerd leaves its chains and rules when it stops: take out what
-        // was not there before it started.
+        // dockerd leaves its chains and rules when it stops: take out those
+        // that were not there before it started. Only docker's (its chains,
+        // its bridge, its subnet): glassbox's rules of tests running beside
+        // this one come and go meanwhile and are theirs.
+        let dockers =
+            |r: &str| r.contains("DOCKER") || r.contains(&self.bridge) || r.contains("172.30.251.");
         let (rules, chains) = iptables_state();
-        for (t, r) in rules.iter().filter(|x| !self.rules_before.0.contains(x)) {
+        for (t, r) in rules
+            .iter()
+            .filter(|x| !self.rules_before.0.contains(x) && dockers(&x.1))
+        {
             let _ = sh(&format!("iptables -t {t} -D {r}"));
         }
-        for (t, c) in chains.iter().filter(|x| !self.rules_before.1.contains(x)) {
+        for (t, c) in chains
+            .iter()
+            .filter(|x| !self.rules_before.1.contains(x) && x.1.starts_with("DOCKER"))
+        {
             let _ = Command::new("iptables").args(["-t", t, "-X", c]).output();
         }
         let _ = sh(&format!("ip link del {}", self.bridge));
