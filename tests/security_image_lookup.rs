@@ -327,3 +327,112 @@ fn an_archives_entry_point_stays_in_the_archive() {
         "an image was loaded"
     );
 }
+
+/// An image's `VOLUME` is filled from the image at the first start
+/// (`populate_volumes`): the copy is read by descriptor inside the rootfs,
+/// so neither a volume path that is a symlink out of the image nor a
+/// symlink inside it brings a host file into the volume, and the volume is
+/// never mounted through a link onto a host directory.
+#[test]
+fn an_image_volume_copies_nothing_of_the_host() {
+    if !have_root("an_image_volume_copies_nothing_of_the_host") {
+        return;
+    }
+    let root = TestRoot::new("sec-volume-links");
+    let host = root.path().join("host-side");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("secret"), "host secret\n").unwrap();
+    let p = std::process::id();
+
+    // 1. The volume's path is a link to a host directory: the start is
+    //    refused before anything is mounted there, nothing is copied.
+    let tag = format!("volout{p}:1");
+    let dockerfile = format!(
+        "FROM busybox\nRUN ln -s {} /data\nVOLUME /data\n",
+        host.display()
+    );
+    let out = build(&root, &tag, &dockerfile, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let name = format!("volout{p}");
+    let run = root.glassbox(&[
+        "run",
+        "--name",
+        &name,
+        "--network",
+        "none",
+        &tag,
+        "sh",
+        "-c",
+        "echo written > /data/by-container",
+    ]);
+    assert!(
+        !run.status.success(),
+        "a volume mounted through a link out of the image"
+    );
+    let source = volume_source(&root, &name);
+    assert_eq!(
+        entries(&source),
+        Vec::<String>::new(),
+        "the volume got the host's files"
+    );
+    assert!(
+        !host.join("by-container").exists(),
+        "the container wrote into the host dir"
+    );
+    assert_eq!(entries(&host), vec!["secret".to_string()]);
+    root.ok(&["rm", "-fv", &name]);
+
+    // 2. A link inside the volume's directory is copied as a link, never
+    //    followed: the host file's text is nowhere in the volume.
+    let tag = format!("volin{p}:1");
+    let dockerfile = format!(
+        "FROM busybox\nRUN mkdir /data && echo mine > /data/own && ln -s {}/secret /data/leak\n\
+         VOLUME /data\n",
+        host.display()
+    );
+    let out = build(&root, &tag, &dockerfile, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let name = format!("volin{p}");
+    root.ok(&["run", "--name", &name, "--network", "none", &tag, "true"]);
+    let source = volume_source(&root, &name);
+    assert_eq!(
+        entries(&source),
+        vec!["leak".to_string(), "own".to_string()]
+    );
+    let leak = std::fs::symlink_metadata(source.join("leak")).unwrap();
+    assert!(
+        leak.file_type().is_symlink(),
+        "the link was followed: {leak:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(source.join("own")).unwrap(),
+        "mine\n"
+    );
+    root.ok(&["rm", "-fv", &name]);
+}
+
+/// The host directory of a container's one volume, from inspect's Mounts.
+fn volume_source(root: &TestRoot, name: &str) -> PathBuf {
+    let doc = root.inspect(name);
+    let mounts = doc["Mounts"].as_array().expect("Mounts");
+    assert_eq!(mounts.len(), 1, "{mounts:?}");
+    PathBuf::from(mounts[0]["Source"].as_str().expect("Mounts[0].Source"))
+}
+
+/// The sorted names in a directory.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
