@@ -750,6 +750,67 @@ fn on_a_terminal(command: &str, rows: u16, cols: u16) -> String {
     out
 }
 
+/// Runs `command` on a pty as [`on_a_terminal`] does, but reads what the
+/// terminal shows as it comes: once it holds `want` (or `patience` has
+/// passed), `end` is called, which should end the command (removing the
+/// container ends `docker attach`); the command's own `timeout` is the
+/// backstop. Returns what the terminal showed, and whether `want` came.
+fn on_a_terminal_until(
+    command: &str,
+    rows: u16,
+    cols: u16,
+    want: &str,
+    patience: Duration,
+    end: impl FnOnce(),
+) -> (String, bool) {
+    use std::io::Read;
+    let mut child = std::process::Command::new("script")
+        .args([
+            "-qfec",
+            &format!("stty rows {rows} cols {cols}; {command}"),
+            "/dev/null",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("script (util-linux) runs a command on a pty");
+    let keep_open = child.stdin.take();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + patience;
+    let mut seen = Vec::new();
+    let mut came = false;
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(chunk) => {
+                seen.extend_from_slice(&chunk);
+                if String::from_utf8_lossy(&seen).contains(want) {
+                    came = true;
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    end();
+    let _ = child.wait();
+    let _ = reader.join();
+    while let Ok(chunk) = rx.try_recv() {
+        seen.extend_from_slice(&chunk);
+    }
+    drop(keep_open);
+    (String::from_utf8_lossy(&seen).into_owned(), came)
+}
+
 #[test]
 fn terminals_attach_import_and_quiet_build() {
     if !have_root("terminals_attach_import_and_quiet_build")
@@ -801,14 +862,32 @@ fn terminals_attach_import_and_quiet_build() {
         "-c",
         "while true; do echo tick; usleep 300000; done",
     ]);
-    // docker's CLI catches SIGTERM while attached to a tty (as with
-    // dockerd): only SIGKILL ends it.
-    let out = on_a_terminal(&format!("timeout -s KILL 3 {docker} attach {name}"), 24, 80);
-    assert!(out.contains("tick"), "docker attach: {out:?}");
-    assert!(!out.contains("failed to resize"), "{out:?}");
     let out = on_a_terminal(&format!("{docker} exec -it {name} stty size"), 40, 100);
     assert!(out.contains("40 100"), "docker exec -it: {out:?}");
-    d.docker_ok(&["rm", "-f", &name]);
+    // The attach ends when the container does (`rm -f` once a tick came,
+    // however long a busy machine took); docker's CLI catches SIGTERM while
+    // attached to a tty (as with dockerd), so the backstop is SIGKILL.
+    let mut before_end = String::new();
+    let (out, came) = on_a_terminal_until(
+        &format!("timeout -s KILL 60 {docker} attach {name}"),
+        24,
+        80,
+        "tick",
+        Duration::from_secs(30),
+        || {
+            before_end = format!(
+                "the container's log: {:?}; its record: {}",
+                String::from_utf8_lossy(&root.glassbox(&["logs", &name]).stdout),
+                String::from_utf8_lossy(&root.glassbox(&["ps", "-a", "--no-trunc"]).stdout)
+            );
+            d.docker_ok(&["rm", "-f", &name]);
+        },
+    );
+    assert!(
+        came,
+        "docker attach showed no tick in 30 s: {out:?}; {before_end}"
+    );
+    assert!(!out.contains("failed to resize"), "{out:?}");
 
     // docker build -q: only the image ID on stdout.
     let ctx = root.path().join("ctx");
