@@ -122,16 +122,31 @@ pub fn usage(mounts: &Mounts, rel: &str) -> Result<CgroupUsage, ReadError> {
     crate::inspect::cgroup::read_v1(&dirs)
 }
 
+/// How many writes of `FROZEN` a freeze tries before it thaws the group
+/// and begins again (about every 50 ms), and how long it leaves it thawed.
+const RETHAW_EVERY: u32 = 50;
+const RETHAW_PAUSE: Duration = Duration::from_millis(10);
+
 /// Step `freeze_cgroup` on v1: the `freezer` controller. Writing `FROZEN`
 /// to `freezer.state` starts the freeze; the file reads `FREEZING` until
 /// every task of the group has stopped, then `FROZEN`. A task forked while
 /// the group was freezing can be missed: writing `FROZEN` again picks it up
-/// (runc does the same). After `timeout` the group is thawed again and the
-/// error says what the file still read. Returns how long it took.
+/// (runc does the same). A group can also stay `FREEZING` however often
+/// `FROZEN` is written (seen on a busy machine with a task looping in
+/// system calls): every [`RETHAW_EVERY`] tries the group is thawed for
+/// [`RETHAW_PAUSE`] and the freeze begins again, as runc's freezer does.
+/// After `timeout` the group is thawed again and the error says what the
+/// file still read. Returns how long it took.
 pub fn freeze(dir: &Path, timeout: Duration) -> Result<Duration, CgroupError> {
     let start = Instant::now();
     let path = dir.join("freezer.state");
+    let mut attempt = 0u32;
     loop {
+        attempt += 1;
+        if attempt.is_multiple_of(RETHAW_EVERY) {
+            write_state(&path, "THAWED")?;
+            std::thread::sleep(RETHAW_PAUSE);
+        }
         write_state(&path, "FROZEN")?;
         let state = read_state(&path)?;
         if state == "FROZEN" {
