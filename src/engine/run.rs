@@ -1003,11 +1003,13 @@ pub fn finish(
     let paths = Paths::new(root, &record.id);
     let oom_kills = cgroup.oom_kills();
     let mut errors = Vec::new();
-    if let Err(e) = cgroup.remove(trace) {
-        errors.push(format!("{e:#}"));
-    } else {
-        cgroups::remove_parent_if_empty(&cgroup.layout, &root.cgroup_parent());
-    }
+    let cgroup_removed = match cgroup.remove(trace) {
+        Ok(()) => true,
+        Err(e) => {
+            errors.push(format!("{e:#}"));
+            false
+        }
+    };
     // Before the overlay: the kernel destroys the namespace meanwhile.
     errors.extend(super::network::teardown(root, &record.id, trace));
     if record.config.auto_remove && teardown.after_exit && errors.is_empty() {
@@ -1039,6 +1041,7 @@ pub fn finish(
                     "fork_reaper",
                     "fork: a child unmounts and removes what is left, the caller exits",
                 );
+                remove_cgroup_parents(root, cgroup, &mut own);
                 remove_retired(root, &dir, &mut own);
                 if let Some(file) = teardown.trace_file {
                     for e in &mut own.events {
@@ -1049,6 +1052,7 @@ pub fn finish(
                 }
             });
             if !forked {
+                remove_cgroup_parents(root, cgroup, trace);
                 remove_retired(root, &dir, trace);
                 if let Some(file) = teardown.trace_file {
                     let _ = trace.append_to(file);
@@ -1058,6 +1062,9 @@ pub fn finish(
         }
         // The container could not leave the data root in one step: tear
         // down here, as for any other container.
+    }
+    if cgroup_removed {
+        remove_cgroup_parents(root, cgroup, trace);
     }
     if let Err(e) = overlay::unmount(&paths.rootfs(), trace) {
         errors.push(format!("{e:#}"));
@@ -1100,6 +1107,26 @@ pub fn finish(
         bail!("teardown of {}: {}", record.name, errors.join("; "));
     }
     Ok(())
+}
+
+/// Step `remove_cgroup_parents`: the data root's parent groups
+/// (`glassbox/<key>`, then `glassbox`) in every hierarchy, where the
+/// container was the last one in them, so a host where no container runs
+/// keeps no group of glassbox's. Each `rmdir` of a cgroup waits for the
+/// kernel to take its controllers' state offline (on cgroup v1 that is six
+/// hierarchies, two levels each): a foreground `--rm` run leaves it to its
+/// reaper, after the exit status. A start meanwhile makes a parent again
+/// (`Cgroup::create`).
+fn remove_cgroup_parents(root: &DataRoot, cgroup: &Cgroup, trace: &mut Trace) {
+    let t = now_ns();
+    let parent = root.cgroup_parent();
+    cgroups::remove_parent_if_empty(&cgroup.layout, &parent);
+    trace.step(
+        "runtime",
+        t,
+        "remove_cgroup_parents",
+        format!("rmdir {parent}, then glassbox, where empty"),
+    );
 }
 
 /// Removes what is left of a `--rm` container once it has left the data
