@@ -467,6 +467,7 @@ fn lab_panel(root: &TestRoot, name: &str, panel: PanelKind) -> glassbox::lab::sa
     let want = Want {
         focus: Some(name.to_string()),
         panels: [panel].into(),
+        how_to_start: None,
     };
     sampler.sample(&want)
 }

@@ -231,6 +231,7 @@ fn the_api_panel_lists_the_requests_a_real_daemon_answered() {
     let want = Want {
         focus: Some("lab-api".into()),
         panels: [PanelKind::Api].into_iter().collect(),
+        how_to_start: None,
     };
     let sample = sampler.sample(&want);
     let view = match &sample.api {

@@ -362,6 +362,7 @@ fn network_panel_reads_each_interfaces_own_addresses() {
     let want = Want {
         focus: Some("lab-addr".into()),
         panels: [glassbox::lab::lesson::PanelKind::Network].into(),
+        how_to_start: None,
     };
     let sample = sampler.sample(&want);
     let view = match &sample.network {
@@ -576,6 +577,7 @@ fn lesson_texts_say_what_the_kernel_shows() {
         let want = Want {
             focus: Some(name.into()),
             panels: [glassbox::lab::lesson::PanelKind::Layers].into(),
+            how_to_start: None,
         };
         match sampler.sample(&want).layers {
             Reading::Ready(v) => v.lower.len(),

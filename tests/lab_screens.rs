@@ -493,6 +493,47 @@ fn panels_say_why_they_are_empty() {
     assert!(screen.contains("no container lab-capped yet"), "{screen}");
 }
 
+/// A step without the demo that starts its container says which step has
+/// it (not "press Enter", which would run this step's own actions, or none).
+#[test]
+fn a_missing_container_names_the_step_that_starts_it() {
+    let lessons = lessons();
+    let at = lessons
+        .iter()
+        .position(|l| l.topic() == 3)
+        .expect("topic 3");
+    let mut app = App::new(lessons, at, true);
+    // Step 1 starts lab-ns: its own Enter does.
+    assert_eq!(app.want().focus.as_deref(), Some("lab-ns"));
+    assert_eq!(app.want().how_to_start, None);
+    // Step 2 has no demo, step 3's execs into lab-ns: both point back.
+    for step in [2, 3] {
+        app.handle(Event::Key(key(KeyCode::Down)));
+        assert_eq!(
+            app.current_step().map(|_| app.want().focus),
+            Some(Some("lab-ns".into()))
+        );
+        assert_eq!(
+            app.want().how_to_start.as_deref(),
+            Some("step 1's demo starts it (↑ to that step, then Enter)"),
+            "step {step}"
+        );
+    }
+    // The sampler puts it into the panels' message.
+    let dir = std::env::temp_dir().join(format!("glassbox-test-howto-{}", std::process::id()));
+    let root = glassbox::engine::DataRoot::open(&dir).expect("data root");
+    let mut sampler = glassbox::lab::sampler::Sampler::new(Some(root));
+    let sample = sampler.sample(&app.want());
+    let _ = std::fs::remove_dir_all(&dir);
+    match sample.container {
+        Reading::Missing(m) => assert_eq!(
+            m,
+            "no container lab-ns yet: step 1's demo starts it (↑ to that step, then Enter)"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
 fn key(c: KeyCode) -> KeyEvent {
     KeyEvent::new(c, KeyModifiers::NONE)
 }

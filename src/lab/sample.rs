@@ -51,6 +51,9 @@ pub struct Want {
     pub focus: Option<String>,
     /// The panels shown.
     pub panels: BTreeSet<PanelKind>,
+    /// While the focused container does not exist: how the student makes
+    /// it (which step's demo starts it). `None`: this step's Enter does.
+    pub how_to_start: Option<String>,
 }
 
 /// Everything one pass of the sampler read.

@@ -421,9 +421,11 @@ fn focus(root: &DataRoot, want: &Want, s: &mut Sample) -> Option<Focus> {
     let record = match container::find(root, name) {
         Ok(r) => r,
         Err(_) => {
-            s.container = Reading::Missing(format!(
-                "no container {name} yet: press Enter to run this step's demo"
-            ));
+            let how = want
+                .how_to_start
+                .as_deref()
+                .unwrap_or("press Enter to run this step's demo");
+            s.container = Reading::Missing(format!("no container {name} yet: {how}"));
             return None;
         }
     };

@@ -313,13 +313,44 @@ impl App {
 
     /// What the sampler should read for the current step.
     pub fn want(&self) -> Want {
+        let focus = self.focus();
         Want {
-            focus: self.focus(),
+            how_to_start: focus.as_deref().and_then(|name| self.how_to_start(name)),
+            focus,
             panels: self
                 .current_step()
                 .map(|s| s.panel_kinds().collect())
                 .unwrap_or_default(),
         }
+    }
+
+    /// Where the student makes container `name` when this step's Enter does
+    /// not: the step of this topic whose demo starts it, and the key that
+    /// goes there. `None` when this step's demo starts it, or none does.
+    pub fn how_to_start(&self, name: &str) -> Option<String> {
+        use crate::lab::lesson::ActionKind;
+        // `run … --name NAME`, or the docker CLI's `run`/`create` through the lab's daemon.
+        let starts = |s: &Step| {
+            s.actions.iter().any(|a| {
+                let makes = match a.verb() {
+                    ActionKind::Run => true,
+                    ActionKind::Docker => {
+                        matches!(a.args.first().map(String::as_str), Some("run" | "create"))
+                    }
+                    _ => false,
+                };
+                makes && crate::lab::demo::name_flag(&a.args).as_deref() == Some(name)
+            })
+        };
+        if self.current_step().is_none_or(starts) {
+            return None;
+        }
+        let at = self.lesson()?.step.iter().position(starts)?;
+        let key = if at < self.step { '↑' } else { '↓' };
+        Some(format!(
+            "step {}'s demo starts it ({key} to that step, then Enter)",
+            at + 1
+        ))
     }
 
     /// The lines saying what this topic needs and this host or build lacks.
