@@ -7,15 +7,16 @@
 //! parses /proc/self/maps to find the main thread's stack for a guard page,
 //! and a SIGSEGV handler is installed on an alternate stack (it turns a stack
 //! overflow into a message; without it the process dies of SIGSEGV). What of
-//! that start-up glassbox relies on is done here instead, in [`start_up`]:
+//! that start-up glassbox relies on is done here instead, in `start_up`:
 //! descriptors 0, 1 and 2 are open, and SIGPIPE is ignored. Arguments and
-//! the environment reach `std::env` as before (glibc passes them to Rust's
-//! own initializer, not through `main`).
-// The unit-test build of this file keeps the test harness's own `main`.
-#![cfg_attr(not(test), no_main)]
+//! the environment reach `std::env` as before: glibc passes them to Rust's
+//! own initializer in `.init_array`, not only through `main`. Other C
+//! libraries (musl) do not, so there Rust's start-up stays, as it does in
+//! the unit-test build, whose `main` is the test harness's.
+#![cfg_attr(all(not(test), target_env = "gnu"), no_main)]
 
 /// What Rust's start-up does that glassbox depends on.
-#[cfg(not(test))]
+#[cfg(all(not(test), target_env = "gnu"))]
 fn start_up() {
     // A descriptor among 0, 1, 2 that is closed is opened on /dev/null, so
     // that the first file glassbox opens never becomes someone's stdout.
@@ -41,8 +42,17 @@ fn start_up() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }
 
+/// The command line's work: the exit status.
+fn run() -> i32 {
+    // A command that starts containers runs from a read-only view of this
+    // binary (runtime::exe): re-executed here, before the parse, so that
+    // clap builds its whole command tree once per start, not twice.
+    glassbox::runtime::exe::seal_early();
+    glassbox::cli::main()
+}
+
 /// The process's entry, called by glibc's start code.
-#[cfg(not(test))]
+#[cfg(all(not(test), target_env = "gnu"))]
 #[unsafe(no_mangle)]
 pub extern "C" fn main(
     _argc: std::ffi::c_int,
@@ -52,13 +62,12 @@ pub extern "C" fn main(
     // A panic is reported by the panic hook (message and location) and ends
     // the process with 101, as Rust's own start-up would end it; it must not
     // unwind out of this C function.
-    let code = std::panic::catch_unwind(|| {
-        // A command that starts containers runs from a read-only view of this
-        // binary (runtime::exe): re-executed here, before the parse, so that
-        // clap builds its whole command tree once per start, not twice.
-        glassbox::runtime::exe::seal_early();
-        glassbox::cli::main()
-    })
-    .unwrap_or(101);
+    let code = std::panic::catch_unwind(run).unwrap_or(101);
     std::process::exit(code);
+}
+
+/// Elsewhere, after Rust's own start-up.
+#[cfg(any(test, not(target_env = "gnu")))]
+fn main() {
+    std::process::exit(run());
 }
