@@ -64,20 +64,43 @@ fn fallback_busybox(root: &Path) {
     store.tag("busybox:latest", &id).expect("tag");
 }
 
+/// Writes an executable script at `path` from a child process (`sh -c
+/// 'cat > PATH'`), never through a descriptor of this one: a test thread
+/// that forks while this process holds the file open for writing would
+/// hand that descriptor to its child, and running the script would then
+/// fail with ETXTBSY (Text file busy) until the child execs.
+fn write_script(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("sh writes the script");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .expect("the script's text");
+    assert!(
+        child.wait().unwrap().success(),
+        "writing {}",
+        path.display()
+    );
+}
+
 /// A stand-in for the glassbox binary: notes each run, then fails as
 /// `sh: mount: not found` does.
 fn not_found_exe(root: &Path) -> PathBuf {
     let exe = root.join("fake-glassbox");
-    std::fs::write(
+    write_script(
         &exe,
-        format!(
+        &format!(
             "#!/bin/sh\necho \"$@\" >> {}\necho 'sh: mount: not found' >&2\nexit 127\n",
             root.join("ran").display()
         ),
-    )
-    .expect("write the script");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    );
     exe
 }
 
@@ -176,13 +199,10 @@ fn not_found_is_never_the_expected_failure() {
 fn no_such_container_is_never_the_expected_failure() {
     let root = TestRoot::new("lab-demo-gone");
     let exe = root.path().join("fake-glassbox");
-    std::fs::write(
+    write_script(
         &exe,
         "#!/bin/sh\necho 'Error response from daemon: No such container: lab-root' >&2\nexit 1\n",
-    )
-    .expect("write the script");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    );
     let runner = DemoRunner {
         exe,
         root: root.path().to_path_buf(),
