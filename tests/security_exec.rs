@@ -20,7 +20,15 @@ impl Copy {
         let dir = std::env::temp_dir().join(format!("glassbox-bin-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let bin = dir.join("glassbox");
-        std::fs::copy(env!("CARGO_BIN_EXE_glassbox"), &bin).unwrap();
+        // Copied by cp, not std::fs::copy: a write descriptor of ours,
+        // inherited by a child another test thread forks meanwhile, would
+        // make running the copy fail with ETXTBSY ("Text file busy").
+        let copied = Command::new("cp")
+            .arg(env!("CARGO_BIN_EXE_glassbox"))
+            .arg(&bin)
+            .status()
+            .expect("cp the binary");
+        assert!(copied.success(), "cp to {}", bin.display());
         Copy { dir, bin }
     }
 
