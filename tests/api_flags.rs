@@ -722,10 +722,14 @@ fn stop_signal_logs_until_and_pause() {
     root.ok(&["rm", "-f", &name, &talk]);
 }
 
-/// Runs `command` under `script` on a pty of `rows` x `cols` (stdin held
-/// open meanwhile), and returns what the terminal showed.
-fn on_a_terminal(command: &str, rows: u16, cols: u16) -> String {
-    use std::io::Read;
+/// Starts `command` under `script` on a pty of `rows` x `cols`, its output
+/// piped to us and its stdin a pipe we hold (returned: drop it after the
+/// wait).
+fn spawn_on_a_terminal(
+    command: &str,
+    rows: u16,
+    cols: u16,
+) -> (std::process::Child, Option<std::process::ChildStdin>) {
     let mut child = std::process::Command::new("script")
         .args([
             "-qfec",
@@ -738,6 +742,14 @@ fn on_a_terminal(command: &str, rows: u16, cols: u16) -> String {
         .spawn()
         .expect("script (util-linux) runs a command on a pty");
     let keep_open = child.stdin.take();
+    (child, keep_open)
+}
+
+/// Runs `command` on a pty (see [`spawn_on_a_terminal`]) and returns what
+/// the terminal showed.
+fn on_a_terminal(command: &str, rows: u16, cols: u16) -> String {
+    use std::io::Read;
+    let (mut child, keep_open) = spawn_on_a_terminal(command, rows, cols);
     let mut out = String::new();
     child
         .stdout
@@ -764,18 +776,7 @@ fn on_a_terminal_until(
     end: impl FnOnce(),
 ) -> (String, bool) {
     use std::io::Read;
-    let mut child = std::process::Command::new("script")
-        .args([
-            "-qfec",
-            &format!("stty rows {rows} cols {cols}; {command}"),
-            "/dev/null",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("script (util-linux) runs a command on a pty");
-    let keep_open = child.stdin.take();
+    let (mut child, keep_open) = spawn_on_a_terminal(command, rows, cols);
     let mut stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let reader = std::thread::spawn(move || {

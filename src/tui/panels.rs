@@ -38,22 +38,7 @@ pub fn render_panel(kind: PanelKind, app: &App, index: usize, area: Rect, buf: &
         cgroup(s, inner, buf);
         return;
     };
-    let total = p.line_count(inner.width);
-    let room = total.saturating_sub(inner.height as usize);
-    let first = (app.panel_scroll(index) as usize).min(room);
-    let title_len = title.chars().count();
-    view::with_position(
-        view::frame(focused).title(title),
-        title_len,
-        area.width,
-        first,
-        inner.height as usize,
-        total,
-        focused,
-    )
-    .render(area, buf);
-    p.scroll((u16::try_from(first).unwrap_or(u16::MAX), 0))
-        .render(inner, buf);
+    view::scrolled(p, title, app, pane, app.panel_scroll(index), area, buf);
 }
 
 /// How many lines the panel `kind` has at `width` columns (0 for the

@@ -652,7 +652,7 @@ pub fn position(first: usize, shown: usize, total: usize, focused: bool) -> Opti
 
 /// Puts [`position`] in `block`'s top border, right-aligned, shortened so
 /// that the pane's own title keeps its place in a narrow frame.
-pub(crate) fn with_position(
+fn with_position(
     block: Block<'static>,
     title_len: usize,
     width: u16,
@@ -796,7 +796,7 @@ fn exercise_pane(app: &App, area: Rect, buf: &mut Buffer) {
 /// Draws `p` in a frame titled `title`, scrolled down by `offset` lines (at
 /// most to its last line), with the position in the frame when it does not
 /// all fit.
-fn scrolled(
+pub fn scrolled(
     p: Paragraph<'_>,
     title: String,
     app: &App,
