@@ -90,6 +90,19 @@ impl Widget for &App {
     }
 }
 
+/// A cleared `w` x `h` box over `area`, centred across it, one row below
+/// its top: where the map and the help draw.
+fn popup(area: Rect, w: u16, h: u16, buf: &mut Buffer) -> Rect {
+    let popup = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + 1,
+        width: w,
+        height: h,
+    };
+    Clear.render(popup, buf);
+    popup
+}
+
 /// The map of the topics (`m`): each with its exercises' standing, the
 /// current one marked; or the search (`/`): the words typed and every place
 /// they occur. The highlighted line stays in view.
@@ -99,13 +112,7 @@ fn map_overlay(app: &App, map: &super::MapView, area: Rect, buf: &mut Buffer) {
     if w < 10 || h < 4 {
         return;
     }
-    let popup = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + 1,
-        width: w,
-        height: h,
-    };
-    Clear.render(popup, buf);
+    let popup = popup(area, w, h, buf);
     let title = match &map.query {
         None => " map: ↑↓ choose · Enter opens · / search · Esc closes ",
         Some(_) => " search: type words · ↑↓ choose · Enter opens · Esc closes ",
@@ -1245,13 +1252,7 @@ fn help_actions(width: usize) -> Vec<Line<'static>> {
 fn help(app: &App, area: Rect, buf: &mut Buffer) {
     let w = area.width.saturating_sub(2).min(160);
     let h = area.height.saturating_sub(2);
-    let popup = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + 1,
-        width: w,
-        height: h,
-    };
-    Clear.render(popup, buf);
+    let popup = popup(area, w, h, buf);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" help: ↑↓ scroll · any other key closes ");
