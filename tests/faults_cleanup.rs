@@ -128,3 +128,111 @@ fn cleanup_racing_runs_leaves_nothing_without_a_container() {
         assert!(mounts_under(&root).is_empty());
     }
 }
+
+/// This root's attach sockets (`/run/glassbox/attach/<key>-*.sock`).
+fn attach_sockets(root: &TestRoot) -> Vec<String> {
+    let prefix = format!("{}-", root.key());
+    std::fs::read_dir("/run/glassbox/attach")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&prefix))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// A detached shim lives as long as its container: a resize (one per
+/// change of a terminal's size) must not cost it a descriptor for good. And
+/// `cleanup`, which kills shims, removes their attach sockets, as well as
+/// the socket of any container already gone.
+#[test]
+fn resizes_and_cleanup_leave_no_socket_or_descriptor() {
+    if !have_root("resizes_and_cleanup_leave_no_socket_or_descriptor") {
+        return;
+    }
+    use std::io::{Read, Write};
+    let root = TestRoot::new("faults-attach-sockets");
+    for name in ["sized", "other"] {
+        root.ok(&[
+            "run",
+            "-dit",
+            "--name",
+            name,
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+        ]);
+    }
+    let id = id_of(&root, "sized");
+    let shim = state(&root, &id)["state"]["monitor_pid"].as_u64().unwrap() as u32;
+    let socket = format!("/run/glassbox/attach/{}-{}.sock", root.key(), &id[..16]);
+    let resize = |rows: u16| {
+        let mut s = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+        s.write_all(format!("resize {rows} 90\n").as_bytes())
+            .unwrap();
+        // The shim closes it once the size is set.
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).unwrap();
+    };
+    resize(20);
+    let before = open_fds(shim);
+    for rows in 21..61 {
+        resize(rows);
+    }
+    resize(61);
+    // The shim closes a finished client at the end of the round that read
+    // it, a moment after its answer.
+    let settled = Instant::now() + Duration::from_secs(5);
+    while open_fds(shim) > before && Instant::now() < settled {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        open_fds(shim) <= before,
+        "the shim held {before} descriptors, {} after 41 resizes: {:?}",
+        open_fds(shim),
+        std::fs::read_dir(format!("/proc/{shim}/fd"))
+            .unwrap()
+            .flatten()
+            .map(|e| std::fs::read_link(e.path()).unwrap_or_default())
+            .collect::<Vec<_>>()
+    );
+    let out = root.ok(&["exec", "sized", "sh", "-c", "stty size < /proc/1/fd/0"]);
+    assert_eq!(
+        out.trim(),
+        "61 90",
+        "the last resize is the terminal's size"
+    );
+
+    // A container whose shim died with the socket left, and one that is gone.
+    let other = id_of(&root, "other");
+    let other_shim = state(&root, &other)["state"]["monitor_pid"]
+        .as_u64()
+        .unwrap() as u32;
+    kill(other_shim, libc::SIGKILL);
+    let gone = format!(
+        "/run/glassbox/attach/{}-{}.sock",
+        root.key(),
+        "0123456789abcdef"
+    );
+    drop(std::os::unix::net::UnixListener::bind(&gone).unwrap());
+    assert_eq!(
+        attach_sockets(&root).len(),
+        3,
+        "{:?}",
+        attach_sockets(&root)
+    );
+    let out = root.ok(&["cleanup"]);
+    assert!(
+        out.contains("removed 1 attach socket(s) of containers already gone"),
+        "{out}"
+    );
+    assert_eq!(attach_sockets(&root), Vec::<String>::new());
+}

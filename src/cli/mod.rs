@@ -647,6 +647,12 @@ fn dispatch(cli: Cli, mut early: Trace) -> anyhow::Result<i32> {
                     report.temporaries
                 );
             }
+            if report.sockets > 0 {
+                crate::outln!(
+                    "removed {} attach socket(s) of containers already gone (their shims were killed)",
+                    report.sockets
+                );
+            }
             for w in &report.warnings {
                 crate::errln!("glassbox: cleanup: {w}");
             }

@@ -377,6 +377,9 @@ pub struct Report {
     pub containers: usize,
     /// Temporary files and directories of killed loads, builds and writes.
     pub temporaries: usize,
+    /// Attach sockets of containers that were already gone (their shims
+    /// were killed before they could remove them).
+    pub sockets: usize,
     /// What could not be removed.
     pub errors: Vec<String>,
     /// Refused journal lines, objects left to their new owners.
@@ -395,6 +398,8 @@ fn clean_container(root: &DataRoot, id: &str) -> Undone {
         kill_if_ours(r.state.monitor_pid, r.state.monitor_start);
         kill_if_ours(r.state.pid, r.state.pid_start);
     }
+    // A shim killed here cannot remove its attach socket itself.
+    let _ = std::fs::remove_file(crate::runtime::attach::socket_path(&root.key, id));
     let report = undo_journal(&paths.journal(), &Owner::container(root, id));
     if report.complete() {
         if let Err(e) = std::fs::remove_dir_all(&paths.dir)
@@ -411,6 +416,38 @@ fn clean_container(root: &DataRoot, id: &str) -> Undone {
         }
     }
     report
+}
+
+/// Removes this root's attach sockets (`/run/glassbox/attach/<key>-<id>.sock`)
+/// whose container is gone: a shim that was killed (SIGKILL, the OOM
+/// killer) leaves its socket behind, and nothing else would remove it.
+/// Returns how many went.
+fn remove_stale_sockets(root: &DataRoot) -> usize {
+    let prefix = format!("{}-", root.key);
+    let ids: Vec<String> = std::fs::read_dir(root.containers())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let Ok(entries) = std::fs::read_dir(crate::runtime::attach::SOCKET_DIR) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(short) = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".sock"))
+        else {
+            continue;
+        };
+        if !ids.iter().any(|id| id.starts_with(short)) && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// `glassbox cleanup` for one data root. Holds the root alone: runs, loads
@@ -485,6 +522,7 @@ pub fn cleanup(root: &DataRoot) -> anyhow::Result<Report> {
     let _ = std::fs::remove_file(root.journal_path());
     let _ = std::fs::remove_dir_all(root.path.join("trash"));
     report.temporaries = remove_temporaries(root);
+    report.sockets = remove_stale_sockets(root);
     // Names whose container is gone.
     if let Ok(entries) = std::fs::read_dir(root.names()) {
         for e in entries.flatten() {

@@ -98,6 +98,12 @@ struct Client {
     line: Vec<u8>,
     /// Its input has ended (or it never sends any).
     input_done: bool,
+    /// Done with: a resize that was applied, a request that made no sense,
+    /// an end before its request, or output it could not take. Its socket
+    /// is closed at the next [`AttachServer::prune`], so that a long-lived
+    /// shim holds no descriptor for a client that is gone (a terminal that
+    /// is resized often sends a resize per change).
+    closed: bool,
 }
 
 /// The shim's side: the listening socket and the attached clients.
@@ -160,16 +166,32 @@ impl AttachServer {
         while self.attached() < n && Instant::now() < deadline {
             self.accept();
             for i in 0..self.clients.len() {
-                if self.clients[i].wants.is_none() {
+                if self.clients[i].wants.is_none() && !self.clients[i].closed {
                     self.read_request(i, None);
                 }
             }
+            self.prune();
             std::thread::sleep(Duration::from_millis(5));
         }
     }
 
     fn attached(&self) -> usize {
-        self.clients.iter().filter(|c| c.wants.is_some()).count()
+        self.clients
+            .iter()
+            .filter(|c| c.wants.is_some() && !c.closed)
+            .count()
+    }
+
+    /// How many clients this server holds a socket for.
+    pub fn held(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Closes the clients that are done with. The relay calls it at the end
+    /// of each round, never during one: the indices of the round's poll set
+    /// stay valid until it ends.
+    pub fn prune(&mut self) {
+        self.clients.retain(|c| !c.closed);
     }
 
     /// The descriptors the relay polls: the listener first, then each client
@@ -177,7 +199,7 @@ impl AttachServer {
     pub fn poll_fds(&self) -> Vec<(BorrowedFd<'_>, Option<usize>)> {
         let mut v = vec![(self.listener.as_fd(), None)];
         for (i, c) in self.clients.iter().enumerate() {
-            if !c.input_done {
+            if !c.input_done && !c.closed {
                 v.push((c.stream.as_fd(), Some(i)));
             }
         }
@@ -193,6 +215,7 @@ impl AttachServer {
                 wants: None,
                 line: Vec::new(),
                 input_done: false,
+                closed: false,
             });
         }
     }
@@ -202,20 +225,30 @@ impl AttachServer {
     fn read_request(&mut self, i: usize, pty_master: Option<RawFd>) {
         let mut b = [0u8; 1];
         loop {
-            match self.clients[i].stream.read(&mut b) {
+            let c = &mut self.clients[i];
+            match c.stream.read(&mut b) {
                 Ok(0) => {
-                    self.clients[i].input_done = true;
+                    c.input_done = true;
+                    c.closed = true;
                     return;
                 }
                 Ok(_) if b[0] == b'\n' => break,
                 Ok(_) => {
-                    self.clients[i].line.push(b[0]);
-                    if self.clients[i].line.len() > 256 {
-                        self.clients[i].input_done = true;
+                    c.line.push(b[0]);
+                    if c.line.len() > 256 {
+                        c.input_done = true;
+                        c.closed = true;
                         return;
                     }
                 }
-                Err(_) => return,
+                // The rest of the line has not come yet.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    c.input_done = true;
+                    c.closed = true;
+                    return;
+                }
             }
         }
         let line = String::from_utf8_lossy(&self.clients[i].line).into_owned();
@@ -241,10 +274,12 @@ impl AttachServer {
                     );
                 }
                 self.clients[i].input_done = true;
+                self.clients[i].closed = true;
                 let _ = self.clients[i].stream.shutdown(std::net::Shutdown::Both);
             }
             None => {
                 self.clients[i].input_done = true;
+                self.clients[i].closed = true;
                 let _ = self.clients[i].stream.shutdown(std::net::Shutdown::Both);
             }
         }
@@ -257,7 +292,7 @@ impl AttachServer {
         buf: &'b mut [u8],
         pty_master: Option<RawFd>,
     ) -> Input<'b> {
-        if i >= self.clients.len() {
+        if i >= self.clients.len() || self.clients[i].closed {
             return Input::Nothing;
         }
         if self.clients[i].wants.is_none() {
@@ -287,7 +322,8 @@ impl AttachServer {
     }
 
     /// Sends output to every client that asked for this stream; a client
-    /// that cannot take it within the write timeout is dropped.
+    /// that cannot take it within the write timeout is closed (at the next
+    /// [`AttachServer::prune`]).
     pub fn broadcast(&mut self, stream: Stream, data: &[u8]) {
         let framed = if self.tty {
             data.to_vec()
@@ -298,16 +334,20 @@ impl AttachServer {
             f.extend_from_slice(data);
             f
         };
-        self.clients.retain_mut(|c| {
+        for c in self.clients.iter_mut().filter(|c| !c.closed) {
             let Some(w) = c.wants else {
-                return true;
+                continue;
             };
             let wanted = match stream {
                 Stream::Stdout => w.stdout,
                 Stream::Stderr => w.stderr,
             };
-            !wanted || c.stream.write_all(&framed).is_ok()
-        });
+            if wanted && c.stream.write_all(&framed).is_err() {
+                c.closed = true;
+                c.input_done = true;
+                let _ = c.stream.shutdown(std::net::Shutdown::Both);
+            }
+        }
     }
 
     /// The container has exited: every client sees the end of its stream.
@@ -377,5 +417,76 @@ mod tests {
         );
         assert_eq!(parse_request("attach stdin=1 other=1"), None);
         assert_eq!(parse_request("hello"), None);
+    }
+
+    /// One round of the shim's relay for the attach socket: new clients
+    /// in, each client's request or input read, then the finished ones out.
+    fn round(server: &mut AttachServer) {
+        let mut buf = [0u8; 512];
+        server.accept();
+        let clients: Vec<usize> = server.poll_fds().iter().filter_map(|(_, c)| *c).collect();
+        for i in clients {
+            let _ = server.on_readable(i, &mut buf, None);
+        }
+        server.prune();
+    }
+
+    #[test]
+    fn finished_clients_leave_no_descriptor_behind() {
+        let dir = std::env::temp_dir().join(format!("glassbox-attach-unit-{}", std::process::id()));
+        let path = dir.join("c.sock");
+        let mut server = AttachServer::bind(&path, true, false).unwrap();
+        // Resizes (a terminal being dragged), a request that is no request,
+        // and a client that leaves before it says anything.
+        for _ in 0..40 {
+            let mut c = UnixStream::connect(&path).unwrap();
+            c.write_all(b"resize 30 90\n").unwrap();
+        }
+        UnixStream::connect(&path)
+            .unwrap()
+            .write_all(b"hello\n")
+            .unwrap();
+        drop(UnixStream::connect(&path).unwrap());
+        // One client that stays attached, and one that leaves after.
+        let mut stays = UnixStream::connect(&path).unwrap();
+        stays
+            .write_all(
+                Streams {
+                    stdin: false,
+                    stdout: true,
+                    stderr: false,
+                }
+                .request_line()
+                .as_bytes(),
+            )
+            .unwrap();
+        let leaves = UnixStream::connect(&path).unwrap();
+        (&leaves)
+            .write_all(
+                Streams {
+                    stdin: false,
+                    stdout: true,
+                    stderr: false,
+                }
+                .request_line()
+                .as_bytes(),
+            )
+            .unwrap();
+        round(&mut server);
+        round(&mut server);
+        assert_eq!(server.held(), 2, "only the two attached clients are held");
+        drop(leaves);
+        server.broadcast(Stream::Stdout, b"tick\n");
+        round(&mut server);
+        assert_eq!(
+            server.held(),
+            1,
+            "a client that could not take output is closed"
+        );
+        let mut got = [0u8; 5];
+        stays.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"tick\n");
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -320,6 +320,11 @@ pub fn relay_until_exit(
                 }
             }
         }
+        // The clients this round finished with are closed now that no
+        // index of the round's poll set names them any more.
+        if let Some(a) = relay.attach.as_deref_mut() {
+            a.prune();
+        }
     }
     sink.finish();
     if let Some(a) = relay.attach.as_deref_mut() {
