@@ -725,12 +725,19 @@ fn stop_signal_logs_until_and_pause() {
 /// Starts `command` under `script` on a pty of `rows` x `cols`, its output
 /// piped to us and its stdin a pipe we hold (returned: drop it after the
 /// wait).
+///
+/// `script` runs the command with `$SHELL -c`, so the shell is named here:
+/// whether the last command of the line is exec'd or forked (bash execs it,
+/// dash forks it and waits) must not depend on the environment the tests
+/// run in. With dash the command runs as the shell's child, in the
+/// terminal's foreground process group as long as nothing moves it out.
 fn spawn_on_a_terminal(
     command: &str,
     rows: u16,
     cols: u16,
 ) -> (std::process::Child, Option<std::process::ChildStdin>) {
     let mut child = std::process::Command::new("script")
+        .env("SHELL", "/bin/sh")
         .args([
             "-qfec",
             &format!("stty rows {rows} cols {cols}; {command}"),
@@ -868,9 +875,14 @@ fn terminals_attach_import_and_quiet_build() {
     // The attach ends when the container does (`rm -f` once a tick came,
     // however long a busy machine took); docker's CLI catches SIGTERM while
     // attached to a tty (as with dockerd), so the backstop is SIGKILL.
+    // `--foreground`: without it timeout moves itself and docker into a
+    // process group of their own, in the terminal's background, and the
+    // kernel stops docker (SIGTTOU) when it puts the terminal in raw mode:
+    // no output, ever (CI's shell forks the command; the tests' shell is
+    // now always dash, see spawn_on_a_terminal).
     let mut before_end = String::new();
     let (out, came) = on_a_terminal_until(
-        &format!("timeout -s KILL 60 {docker} attach {name}"),
+        &format!("timeout --foreground -s KILL 60 {docker} attach {name}"),
         24,
         80,
         "tick",
