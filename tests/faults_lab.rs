@@ -8,6 +8,7 @@ mod common;
 mod faults_util;
 use common::{TestRoot, have_root};
 use faults_util::{alive, wait_until};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -30,8 +31,9 @@ struct Tmux(String);
 
 impl Tmux {
     fn start(name: &str, command: &str) -> Tmux {
+        // `=`: this session exactly (a bare name also matches a prefix).
         let _ = Command::new("tmux")
-            .args(["kill-session", "-t", name])
+            .args(["kill-session", "-t", &format!("={name}")])
             .output();
         let status = Command::new("tmux")
             .args(["new-session", "-d", "-s", name, "-x", "160", "-y", "45"])
@@ -71,15 +73,35 @@ impl Tmux {
             .expect("pane pid")
     }
 
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    /// True while the session exists (its command has not ended).
+    fn alive(&self) -> bool {
+        Command::new("tmux")
+            .args(["has-session", "-t", &format!("={}", self.0)])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// Waits until the screen satisfies `pred`; `stderr` is where the
+    /// session's command writes its errors, shown if it ends first.
+    fn wait_for(&self, what: &str, stderr: &Path, pred: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
             if pred(&screen) {
                 return screen;
             }
+            let said = || std::fs::read_to_string(stderr).unwrap_or_default();
+            if !self.alive() {
+                panic!(
+                    "the session ended before {what}; its last screen:\n{screen}\nits stderr: {}",
+                    said()
+                );
+            }
             if start.elapsed() > Duration::from_secs(60) {
-                panic!("timed out waiting for {what}; the screen:\n{screen}");
+                panic!(
+                    "timed out waiting for {what}; the screen:\n{screen}\nstderr: {}",
+                    said()
+                );
             }
             std::thread::sleep(Duration::from_millis(150));
         }
@@ -96,7 +118,7 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
+            .args(["kill-session", "-t", &format!("={}", self.0)])
             .output();
     }
 }
@@ -119,13 +141,21 @@ impl Drop for KillLeftovers {
     }
 }
 
+/// The lab on topic 1, for a shell's command line: `env` sets its
+/// variables, so that `exec` before it makes the lab the shell's own
+/// process (dash, unlike bash, forks even a command line's only command).
 fn lab_command(root: &TestRoot, tail: &str) -> String {
     let repo = env!("CARGO_MANIFEST_DIR");
     format!(
-        "GLASSBOX_LESSONS={repo}/lessons GLASSBOX_PROGRESS={root}/progress.toml {exe} --root {root} lab 1{tail}",
+        "env GLASSBOX_LESSONS={repo}/lessons GLASSBOX_PROGRESS={root}/progress.toml {exe} --root {root} lab 1{tail}",
         exe = env!("CARGO_BIN_EXE_glassbox"),
         root = root.path().display(),
     )
+}
+
+/// Where the tests send a lab's stderr.
+fn lab_stderr(root: &TestRoot) -> PathBuf {
+    root.path().join("lab-stderr")
 }
 
 fn lab_containers(root: &TestRoot) -> Vec<String> {
@@ -138,8 +168,10 @@ fn lab_containers(root: &TestRoot) -> Vec<String> {
 }
 
 /// Opens topic 1 and runs its demo: lab-sleeper runs.
-fn start_demo(tmux: &Tmux, root: &TestRoot) {
-    tmux.wait_for("the lab to open", |s| s.contains("glassbox lab · 01/20"));
+fn start_demo(tmux: &Tmux, root: &TestRoot, stderr: &Path) {
+    tmux.wait_for("the lab to open", stderr, |s| {
+        s.contains("glassbox lab · 01/20")
+    });
     tmux.keys(&["Enter"]);
     wait_until("lab-sleeper to run", Duration::from_secs(60), || {
         root.ok(&["ps"]).contains("lab-sleeper")
@@ -159,7 +191,12 @@ fn hang_up(root: &TestRoot, session: &str, redirect: &str) -> String {
     );
     let _leftovers = KillLeftovers(root.path().display().to_string());
     let tmux = Tmux::start(session, &command);
-    start_demo(&tmux, root);
+    let stderr = if redirect.is_empty() {
+        lab_stderr(root)
+    } else {
+        PathBuf::from(redirect.trim_start_matches(" 2>"))
+    };
+    start_demo(&tmux, root, &stderr);
     tmux.keys(&["l"]);
     tmux.kill_window();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -223,9 +260,18 @@ fn the_next_lab_removes_what_a_killed_lab_left() {
     }
     let root = TestRoot::new("faults-lab-kill");
     let session = format!("glassbox-faults-kill-{}", std::process::id());
-    let tmux = Tmux::start(&session, &lab_command(&root, ""));
+    let stderr = lab_stderr(&root);
+    // exec: the pane's process is the lab itself, whatever tmux's shell.
+    let command = |root: &TestRoot| {
+        format!(
+            "exec {} 2>>{}",
+            lab_command(root, ""),
+            lab_stderr(root).display()
+        )
+    };
+    let tmux = Tmux::start(&session, &command(&root));
     let lab = tmux.pane_pid();
-    start_demo(&tmux, &root);
+    start_demo(&tmux, &root, &stderr);
     faults_util::kill(lab, libc::SIGKILL);
     wait_until("the lab to die", Duration::from_secs(5), || !alive(lab));
     drop(tmux);
@@ -235,8 +281,8 @@ fn the_next_lab_removes_what_a_killed_lab_left() {
         "the killed lab left its container"
     );
 
-    let tmux = Tmux::start(&format!("{session}-again"), &lab_command(&root, ""));
-    tmux.wait_for("the note on what the last lab left", |s| {
+    let tmux = Tmux::start(&format!("{session}-again"), &command(&root));
+    tmux.wait_for("the note on what the last lab left", &stderr, |s| {
         s.contains("lab-sleeper") && s.contains("removed")
     });
     wait_until("lab-sleeper to go", Duration::from_secs(20), || {
