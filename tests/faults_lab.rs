@@ -6,122 +6,15 @@
 
 mod common;
 mod faults_util;
+mod tmux_util;
 use common::{TestRoot, have_root};
 use faults_util::{alive, wait_until};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
+use tmux_util::{Tmux, have_tmux};
 
-fn have_tmux() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var_os("CI").is_some() {
-            panic!("the lab fault tests need tmux: apt install tmux");
-        }
-        eprintln!("SKIPPED faults_lab: tmux is not installed (apt install tmux)");
-    }
-    ok
-}
-
-/// A tmux session running one command, killed when dropped.
-struct Tmux(String);
-
-impl Tmux {
-    fn start(name: &str, command: &str) -> Tmux {
-        // `=`: this session exactly (a bare name also matches a prefix).
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &format!("={name}")])
-            .output();
-        let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", name, "-x", "160", "-y", "45"])
-            .arg(command)
-            .status()
-            .expect("run tmux");
-        assert!(status.success(), "tmux new-session failed");
-        Tmux(name.to_string())
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.0])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            Command::new("tmux")
-                .args(["send-keys", "-t", &self.0, k])
-                .status()
-                .expect("tmux send-keys");
-            std::thread::sleep(Duration::from_millis(60));
-        }
-    }
-
-    fn pane_pid(&self) -> u32 {
-        let out = Command::new("tmux")
-            .args(["display-message", "-p", "-t", &self.0, "#{pane_pid}"])
-            .output()
-            .expect("tmux display-message");
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .expect("pane pid")
-    }
-
-    /// True while the session exists (its command has not ended).
-    fn alive(&self) -> bool {
-        Command::new("tmux")
-            .args(["has-session", "-t", &format!("={}", self.0)])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    }
-
-    /// Waits until the screen satisfies `pred`; `stderr` is where the
-    /// session's command writes its errors, shown if it ends first.
-    fn wait_for(&self, what: &str, stderr: &Path, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if pred(&screen) {
-                return screen;
-            }
-            let said = || std::fs::read_to_string(stderr).unwrap_or_default();
-            if !self.alive() {
-                panic!(
-                    "the session ended before {what}; its last screen:\n{screen}\nits stderr: {}",
-                    said()
-                );
-            }
-            if start.elapsed() > Duration::from_secs(60) {
-                panic!(
-                    "timed out waiting for {what}; the screen:\n{screen}\nstderr: {}",
-                    said()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    }
-
-    /// Closes the window: the lab's terminal hangs up.
-    fn kill_window(&self) {
-        let _ = Command::new("tmux")
-            .args(["kill-window", "-t", &self.0])
-            .output();
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &format!("={}", self.0)])
-            .output();
-    }
-}
+/// How long a screen may take to show what a test waits for.
+const LONG: Duration = Duration::from_secs(60);
 
 /// Kills, when the test ends, any process still running with this root on
 /// its command line (a lab that did not end by itself).
@@ -169,7 +62,7 @@ fn lab_containers(root: &TestRoot) -> Vec<String> {
 
 /// Opens topic 1 and runs its demo: lab-sleeper runs.
 fn start_demo(tmux: &Tmux, root: &TestRoot, stderr: &Path) {
-    tmux.wait_for("the lab to open", stderr, |s| {
+    tmux.wait_for("the lab to open", LONG, Some(stderr), |s| {
         s.contains("glassbox lab · 01/20")
     });
     tmux.keys(&["Enter"]);
@@ -190,7 +83,7 @@ fn hang_up(root: &TestRoot, session: &str, redirect: &str) -> String {
         status.display()
     );
     let _leftovers = KillLeftovers(root.path().display().to_string());
-    let tmux = Tmux::start(session, &command);
+    let tmux = Tmux::start(session, 160, 45, &command);
     let stderr = if redirect.is_empty() {
         lab_stderr(root)
     } else {
@@ -214,7 +107,9 @@ fn hang_up(root: &TestRoot, session: &str, redirect: &str) -> String {
 
 #[test]
 fn closing_the_labs_terminal_removes_its_containers() {
-    if !have_root("closing_the_labs_terminal_removes_its_containers") || !have_tmux() {
+    if !have_root("closing_the_labs_terminal_removes_its_containers")
+        || !have_tmux("closing_the_labs_terminal_removes_its_containers")
+    {
         return;
     }
     let root = TestRoot::new("faults-lab-hup");
@@ -232,7 +127,8 @@ fn closing_the_labs_terminal_removes_its_containers() {
 
 #[test]
 fn closing_the_terminal_with_stderr_in_a_file_ends_the_lab_quietly() {
-    if !have_root("closing_the_terminal_with_stderr_in_a_file_ends_the_lab_quietly") || !have_tmux()
+    if !have_root("closing_the_terminal_with_stderr_in_a_file_ends_the_lab_quietly")
+        || !have_tmux("closing_the_terminal_with_stderr_in_a_file_ends_the_lab_quietly")
     {
         return;
     }
@@ -255,7 +151,9 @@ fn closing_the_terminal_with_stderr_in_a_file_ends_the_lab_quietly() {
 
 #[test]
 fn the_next_lab_removes_what_a_killed_lab_left() {
-    if !have_root("the_next_lab_removes_what_a_killed_lab_left") || !have_tmux() {
+    if !have_root("the_next_lab_removes_what_a_killed_lab_left")
+        || !have_tmux("the_next_lab_removes_what_a_killed_lab_left")
+    {
         return;
     }
     let root = TestRoot::new("faults-lab-kill");
@@ -269,7 +167,7 @@ fn the_next_lab_removes_what_a_killed_lab_left() {
             lab_stderr(root).display()
         )
     };
-    let tmux = Tmux::start(&session, &command(&root));
+    let tmux = Tmux::start(&session, 160, 45, &command(&root));
     let lab = tmux.pane_pid();
     start_demo(&tmux, &root, &stderr);
     faults_util::kill(lab, libc::SIGKILL);
@@ -281,10 +179,13 @@ fn the_next_lab_removes_what_a_killed_lab_left() {
         "the killed lab left its container"
     );
 
-    let tmux = Tmux::start(&format!("{session}-again"), &command(&root));
-    tmux.wait_for("the note on what the last lab left", &stderr, |s| {
-        s.contains("lab-sleeper") && s.contains("removed")
-    });
+    let tmux = Tmux::start(&format!("{session}-again"), 160, 45, &command(&root));
+    tmux.wait_for(
+        "the note on what the last lab left",
+        LONG,
+        Some(&stderr),
+        |s| s.contains("lab-sleeper") && s.contains("removed"),
+    );
     wait_until("lab-sleeper to go", Duration::from_secs(20), || {
         lab_containers(&root).is_empty()
     });

@@ -9,98 +9,12 @@
 //! them, and fails with the lab's own one-line reason where they are missing.
 
 mod common;
+mod tmux_util;
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{TestRoot, have_root};
-
-/// A tmux session that is killed when dropped.
-struct Tmux {
-    name: String,
-}
-
-impl Tmux {
-    fn start(name: &str, width: u16, height: u16, command: &str) -> Tmux {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", name])
-            .output();
-        let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", name])
-            .args(["-x", &width.to_string(), "-y", &height.to_string()])
-            .arg(command)
-            .status()
-            .expect("run tmux");
-        assert!(status.success(), "tmux new-session failed");
-        Tmux {
-            name: name.to_string(),
-        }
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.name])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            let status = Command::new("tmux")
-                .args(["send-keys", "-t", &self.name, k])
-                .status()
-                .expect("tmux send-keys");
-            assert!(status.success());
-            std::thread::sleep(Duration::from_millis(60));
-        }
-    }
-
-    fn display(&self, format: &str) -> String {
-        let out = Command::new("tmux")
-            .args(["display-message", "-p", "-t", &self.name, format])
-            .output()
-            .expect("tmux display-message");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// Waits until `pred` holds for the screen; panics with the screen if not.
-    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if pred(&screen) {
-                return screen;
-            }
-            if start.elapsed() > timeout {
-                panic!("timed out waiting for {what}; the screen:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .output();
-    }
-}
-
-fn have_tmux() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var_os("CI").is_some() {
-            panic!("the lab's end-to-end test needs tmux: apt install tmux");
-        }
-        eprintln!("SKIPPED lab_e2e: tmux is not installed (apt install tmux)");
-    }
-    ok
-}
+use tmux_util::{Tmux, have_tmux};
 
 /// The column where the panel titled `title` starts, and its lines.
 fn panel_column(screen: &str, title: &str) -> Vec<String> {
@@ -169,7 +83,7 @@ fn memory_figure(screen: &str) -> Option<(f64, f64)> {
 
 #[test]
 fn lab_walks_every_topic_and_runs_live_demos() {
-    if !have_root("lab_e2e") || !have_tmux() {
+    if !have_root("lab_e2e") || !have_tmux("lab_e2e") {
         return;
     }
     let root = TestRoot::new("lab-e2e");
@@ -188,7 +102,7 @@ fn lab_walks_every_topic_and_runs_live_demos() {
         "Enter",
     ]);
     let long = Duration::from_secs(60); // generous: CI machines can be loaded
-    tmux.wait_for("the lab to open", long, |s| {
+    tmux.wait_for("the lab to open", long, None, |s| {
         s.contains("glassbox lab · 01/20")
     });
     assert_eq!(
@@ -199,7 +113,7 @@ fn lab_walks_every_topic_and_runs_live_demos() {
 
     // Walk every topic, forwards.
     for topic in 1..=20 {
-        tmux.wait_for(&format!("topic {topic}"), long, |s| {
+        tmux.wait_for(&format!("topic {topic}"), long, None, |s| {
             s.contains(&format!("· {topic:02}/20 "))
         });
         if topic < 20 {
@@ -207,11 +121,11 @@ fn lab_walks_every_topic_and_runs_live_demos() {
         }
     }
     tmux.keys(&["g"]);
-    tmux.wait_for("topic 1 again", long, |s| s.contains("· 01/20 "));
+    tmux.wait_for("topic 1 again", long, None, |s| s.contains("· 01/20 "));
 
     // Topic 1: a host PID that exists, and PID 1 inside.
     tmux.keys(&["Enter"]);
-    let screen = tmux.wait_for("lab-sleeper's pid", long, |s| {
+    let screen = tmux.wait_for("lab-sleeper's pid", long, None, |s| {
         s.contains("processes · lab-sleeper pid ")
     });
     let pid: u32 = screen
@@ -230,16 +144,16 @@ fn lab_walks_every_topic_and_runs_live_demos() {
             .lines()
             .any(|l| l.starts_with("NSpid:") && l.ends_with("\t1"))
     );
-    tmux.wait_for("the pid row", long, |s| {
+    tmux.wait_for("the pid row", long, None, |s| {
         s.lines()
             .any(|l| l.contains(&format!(" {pid} ")) && l.contains("sleep 3600"))
     });
 
     // Topic 4: a memory figure under the 200 MiB limit, live.
     tmux.keys(&["l", "l", "l"]);
-    tmux.wait_for("topic 4", long, |s| s.contains("· 04/20 "));
+    tmux.wait_for("topic 4", long, None, |s| s.contains("· 04/20 "));
     tmux.keys(&["Enter"]);
-    let screen = tmux.wait_for("the memory gauge", long, |s| {
+    let screen = tmux.wait_for("the memory gauge", long, None, |s| {
         s.contains("cgroup · lab-capped pid") && memory_figure(s).is_some()
     });
     let (used, limit) = memory_figure(&screen).expect("memory figure");
@@ -254,26 +168,28 @@ fn lab_walks_every_topic_and_runs_live_demos() {
             .ok()
     };
     let seq = first_seq(&screen).expect("live sample counter");
-    tmux.wait_for("a newer sample", long, |s| {
+    tmux.wait_for("a newer sample", long, None, |s| {
         first_seq(s).is_some_and(|n| n >= seq + 4)
     });
 
     // Topic 11: publish a port, send requests, watch the DNAT counter rise.
     tmux.keys(&["l", "l", "l", "l", "l", "l", "l"]);
-    tmux.wait_for("topic 11", long, |s| s.contains("· 11/20 "));
+    tmux.wait_for("topic 11", long, None, |s| s.contains("· 11/20 "));
     tmux.keys(&["Enter"]);
-    let screen = tmux.wait_for("lab-web to start, or a reason", long, |s| {
+    let screen = tmux.wait_for("lab-web to start, or a reason", long, None, |s| {
         s.contains("✗ ") || dnat_packets(s).is_some()
     });
     assert!(
         dnat_packets(&screen).is_some(),
         "topic 11's demo did not publish a port; the lab says:\n{screen}"
     );
-    let screen = tmux.wait_for("the run to finish", long, |s| s.contains("exit 0"));
+    let screen = tmux.wait_for("the run to finish", long, None, |s| s.contains("exit 0"));
     let before = dnat_packets(&screen).expect("DNAT counter");
     tmux.keys(&["c"]);
-    tmux.wait_for("the request's answer", long, |s| s.contains("HTTP/1."));
-    let screen = tmux.wait_for("the DNAT counter to rise", long, |s| {
+    tmux.wait_for("the request's answer", long, None, |s| {
+        s.contains("HTTP/1.")
+    });
+    let screen = tmux.wait_for("the DNAT counter to rise", long, None, |s| {
         dnat_packets(s).is_some_and(|n| n > before)
     });
     let after = dnat_packets(&screen).expect("DNAT counter");
@@ -282,7 +198,7 @@ fn lab_walks_every_topic_and_runs_live_demos() {
     // Quit: the terminal is restored and the lab's containers are gone.
     tmux.keys(&["q"]);
     // The typed command line holds `LAB-EXITED-$?` too: wait for echo's line.
-    let screen = tmux.wait_for("the lab to exit", long, |s| {
+    let screen = tmux.wait_for("the lab to exit", long, None, |s| {
         s.lines().any(|l| l.trim().starts_with("LAB-EXITED-"))
     });
     assert!(
@@ -656,23 +572,27 @@ fn open_lab(root: &TestRoot, session: &str, w: u16, h: u16, args: &str) -> Tmux 
 /// closes the pane, and quitting the lab leaves nothing running.
 #[test]
 fn the_shell_pane_types_into_sh_inside_the_container() {
-    if !have_root("the_shell_pane_types_into_sh_inside_the_container") || !have_tmux() {
+    if !have_root("the_shell_pane_types_into_sh_inside_the_container")
+        || !have_tmux("the_shell_pane_types_into_sh_inside_the_container")
+    {
         return;
     }
     let root = TestRoot::new("lab-shell");
     let session = format!("glassbox-lab-shell-{}", std::process::id());
     let tmux = open_lab(&root, &session, 120, 40, "1");
     let long = Duration::from_secs(60);
-    tmux.wait_for("the lab to open", long, |s| s.contains("· 01/20 "));
+    tmux.wait_for("the lab to open", long, None, |s| s.contains("· 01/20 "));
     // No container yet: `!` says which step starts one.
     tmux.keys(&["!"]);
-    tmux.wait_for("the reason", long, |s| s.contains("starts lab-sleeper"));
+    tmux.wait_for("the reason", long, None, |s| {
+        s.contains("starts lab-sleeper")
+    });
     tmux.keys(&["Enter"]);
-    tmux.wait_for("lab-sleeper to run", long, |s| {
+    tmux.wait_for("lab-sleeper to run", long, None, |s| {
         s.contains("processes · lab-sleeper pid ")
     });
     tmux.keys(&["!"]);
-    tmux.wait_for("the shell's prompt", long, |s| {
+    tmux.wait_for("the shell's prompt", long, None, |s| {
         s.contains("sh in lab-sleeper") && s.contains("/ # ")
     });
     tmux.keys(&[
@@ -685,7 +605,7 @@ fn the_shell_pane_types_into_sh_inside_the_container() {
         .trim()
         .to_string();
     // Both lines of output: the file's content, then the container's hostname.
-    tmux.wait_for("the command's output", long, |s| {
+    tmux.wait_for("the command's output", long, None, |s| {
         s.lines()
             .any(|l| l.contains("inside-42") && !l.contains("echo"))
             && s.lines().any(|l| l.contains(&format!("┃{hostname}")))
@@ -701,11 +621,11 @@ fn the_shell_pane_types_into_sh_inside_the_container() {
     std::thread::sleep(Duration::from_millis(500));
     assert!(tmux.screen().contains("sh in lab-sleeper"));
     tmux.keys(&["BSpace", "exit", "Enter"]);
-    tmux.wait_for("the pane to close", long, |s| {
+    tmux.wait_for("the pane to close", long, None, |s| {
         s.contains("the shell in lab-sleeper ended (exit 0)")
     });
     tmux.keys(&["q"]);
-    tmux.wait_for("the lab to exit", long, |s| {
+    tmux.wait_for("the lab to exit", long, None, |s| {
         s.lines().any(|l| l.trim() == "LAB-EXITED-0")
     });
     let ps = root.ok(&["ps", "-a"]);
@@ -717,14 +637,16 @@ fn the_shell_pane_types_into_sh_inside_the_container() {
 /// the next step; quitting leaves nothing running.
 #[test]
 fn the_presenter_reveals_the_corrections_and_stops_a_play() {
-    if !have_root("the_presenter_reveals_the_corrections_and_stops_a_play") || !have_tmux() {
+    if !have_root("the_presenter_reveals_the_corrections_and_stops_a_play")
+        || !have_tmux("the_presenter_reveals_the_corrections_and_stops_a_play")
+    {
         return;
     }
     let root = TestRoot::new("lab-present");
     let session = format!("glassbox-lab-present-{}", std::process::id());
     let tmux = open_lab(&root, &session, 120, 40, "--present 4");
     let long = Duration::from_secs(60);
-    tmux.wait_for("the lab to open", long, |s| s.contains("4 · CGROUPS"));
+    tmux.wait_for("the lab to open", long, None, |s| s.contains("4 · CGROUPS"));
     // Space until the corrections are offered, then one more.
     for _ in 0..10 {
         if tmux.screen().contains("Space: what really happens") {
@@ -735,17 +657,17 @@ fn the_presenter_reveals_the_corrections_and_stops_a_play() {
     }
     assert!(!tmux.screen().contains("What really happens"));
     tmux.keys(&["Space"]);
-    tmux.wait_for("the first correction", long, |s| {
+    tmux.wait_for("the first correction", long, None, |s| {
         s.contains("What really happens") && s.contains("• /proc/self/cgroup only says")
     });
     // A plays step 1 (starts lab-capped), then pauses 4 s: Esc there.
     tmux.keys(&["A"]);
-    tmux.wait_for("the play", long, |s| s.contains("playing the topic"));
-    tmux.wait_for("step 1's container", long, |s| {
+    tmux.wait_for("the play", long, None, |s| s.contains("playing the topic"));
+    tmux.wait_for("step 1's container", long, None, |s| {
         s.contains("cgroup · lab-capped") || s.contains("$ glassbox run -d --init")
     });
     tmux.keys(&["Escape"]);
-    tmux.wait_for("the stop", long, |s| s.contains("play stopped"));
+    tmux.wait_for("the stop", long, None, |s| s.contains("play stopped"));
     std::thread::sleep(Duration::from_secs(6));
     let screen = tmux.screen();
     assert!(
@@ -757,7 +679,7 @@ fn the_presenter_reveals_the_corrections_and_stops_a_play() {
         "step 2 never ran:\n{screen}"
     );
     tmux.keys(&["q"]);
-    tmux.wait_for("the lab to exit", long, |s| {
+    tmux.wait_for("the lab to exit", long, None, |s| {
         s.lines().any(|l| l.trim() == "LAB-EXITED-0")
     });
     let ps = root.ok(&["ps", "-a"]);
@@ -768,23 +690,25 @@ fn the_presenter_reveals_the_corrections_and_stops_a_play() {
 /// (lab-sleeper running, lab-fast exited), and r removes every one.
 #[test]
 fn the_footer_counts_the_lab_containers_and_r_removes_them() {
-    if !have_root("the_footer_counts_the_lab_containers_and_r_removes_them") || !have_tmux() {
+    if !have_root("the_footer_counts_the_lab_containers_and_r_removes_them")
+        || !have_tmux("the_footer_counts_the_lab_containers_and_r_removes_them")
+    {
         return;
     }
     let root = TestRoot::new("lab-footer");
     let session = format!("glassbox-lab-footer-{}", std::process::id());
     let tmux = open_lab(&root, &session, 120, 40, "1");
     let long = Duration::from_secs(60);
-    tmux.wait_for("the lab to open", long, |s| s.contains("· 01/20 "));
+    tmux.wait_for("the lab to open", long, None, |s| s.contains("· 01/20 "));
     tmux.keys(&["Enter"]);
-    tmux.wait_for("one running", long, |s| {
+    tmux.wait_for("one running", long, None, |s| {
         s.contains("[1 lab container up · r removes]")
     });
     // Topic 7's demo runs `true` in lab-fast, which exits and stays.
     tmux.keys(&["l", "l", "l", "l", "l", "l"]);
-    tmux.wait_for("topic 7", long, |s| s.contains("· 07/20 "));
+    tmux.wait_for("topic 7", long, None, |s| s.contains("· 07/20 "));
     tmux.keys(&["Enter"]);
-    tmux.wait_for("one running, one exited", long, |s| {
+    tmux.wait_for("one running, one exited", long, None, |s| {
         s.contains("[1 lab container up, 1 exited · r removes]")
     });
     let ps = root.ok(&["ps", "-a"]);
@@ -799,13 +723,13 @@ fn the_footer_counts_the_lab_containers_and_r_removes_them() {
         "{ps}"
     );
     tmux.keys(&["r"]);
-    tmux.wait_for("the reset", long, |s| {
+    tmux.wait_for("the reset", long, None, |s| {
         s.contains("reset: removed 2 lab container(s)") && !s.contains("lab container up")
     });
     let ps = root.ok(&["ps", "-a"]);
     assert!(!ps.contains("lab-"), "lab containers left after r:\n{ps}");
     tmux.keys(&["q"]);
-    tmux.wait_for("the lab to exit", long, |s| {
+    tmux.wait_for("the lab to exit", long, None, |s| {
         s.lines().any(|l| l.trim() == "LAB-EXITED-0")
     });
 }
