@@ -311,6 +311,9 @@ pub fn open_dir_in_root(root: &Path, path: &Path) -> io::Result<Dir> {
     })
 }
 
+/// How many times a lookup that a rename or mount raced is tried again.
+const RACED_LOOKUP_TRIES: u32 = 128;
+
 /// `openat2(root, path, O_RDONLY | extra, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`.
 fn resolve_in_root(root: &Path, path: &Path, extra: OFlag) -> io::Result<OwnedFd> {
     let dir = nix::fcntl::open(
@@ -328,11 +331,25 @@ fn resolve_in_root(root: &Path, path: &Path, extra: OFlag) -> io::Result<OwnedFd
         .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC | extra)
         .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
     let rel = path.strip_prefix("/").unwrap_or(path);
-    nix::fcntl::openat2(&dir, rel, how).map_err(|e| {
-        let hint = if e == nix::errno::Errno::ENOSYS {
-            " (openat2 needs Linux 5.6 or later)"
-        } else {
-            ""
+    // A `..` resolved under RESOLVE_IN_ROOT fails with EAGAIN when a rename
+    // or a mount anywhere on the machine raced it (the kernel cannot then
+    // prove the walk stayed inside): openat2(2) says to try again. Other
+    // containers starting beside this one make that common, so a lookup
+    // through a relative symlink (`/etc/group -> ../usr/...`) is retried.
+    let mut tries = 0;
+    let opened = loop {
+        match nix::fcntl::openat2(&dir, rel, how) {
+            Err(nix::errno::Errno::EAGAIN) if tries < RACED_LOOKUP_TRIES => tries += 1,
+            other => break other,
+        }
+    };
+    opened.map_err(|e| {
+        let hint = match e {
+            nix::errno::Errno::ENOSYS => " (openat2 needs Linux 5.6 or later)",
+            nix::errno::Errno::EAGAIN => {
+                " (a rename or mount elsewhere on the machine raced every try; try again)"
+            }
+            _ => "",
         };
         io::Error::new(
             io::Error::from(e).kind(),
@@ -474,6 +491,39 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    /// The kernel refuses a `..` under RESOLVE_IN_ROOT with EAGAIN when any
+    /// rename (or mount) on the machine raced the lookup, as container
+    /// starts beside it do all the time: the lookup is tried again.
+    #[test]
+    fn dot_dot_resolves_while_the_machine_renames() {
+        let root = tree("race");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::create_dir_all(root.join("usr/share/base")).unwrap();
+        std::fs::write(root.join("usr/share/base/group"), "appgrp:x:1235:\n").unwrap();
+        symlink("../usr/share/base/group", root.join("etc/group")).unwrap();
+        let busy = tree("race-renames");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let renamer = {
+            let (busy, stop) = (busy.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let (a, b) = (busy.join("a"), busy.join("b"));
+                std::fs::write(&a, "x").unwrap();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::fs::rename(&a, &b).unwrap();
+                    std::fs::rename(&b, &a).unwrap();
+                }
+            })
+        };
+        let failed = (0..20_000)
+            .filter(|_| account_file(&root, "etc/group").is_empty())
+            .count();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        renamer.join().unwrap();
+        let _ = std::fs::remove_dir_all(&root);
+        let _ = std::fs::remove_dir_all(&busy);
+        assert_eq!(failed, 0, "lookups of /etc/group that came back empty");
     }
 
     #[test]
