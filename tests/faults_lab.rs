@@ -9,7 +9,7 @@ mod faults_util;
 mod tmux_util;
 use common::{TestRoot, have_root};
 use faults_util::{alive, wait_until};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tmux_util::{Tmux, have_tmux};
 
@@ -37,18 +37,13 @@ impl Drop for KillLeftovers {
 /// The lab on topic 1, for a shell's command line: `env` sets its
 /// variables, so that `exec` before it makes the lab the shell's own
 /// process (dash, unlike bash, forks even a command line's only command).
-fn lab_command(root: &TestRoot, tail: &str) -> String {
+fn lab_command(root: &TestRoot) -> String {
     let repo = env!("CARGO_MANIFEST_DIR");
     format!(
-        "env GLASSBOX_LESSONS={repo}/lessons GLASSBOX_PROGRESS={root}/progress.toml {exe} --root {root} lab 1{tail}",
+        "env GLASSBOX_LESSONS={repo}/lessons GLASSBOX_PROGRESS={root}/progress.toml {exe} --root {root} lab 1",
         exe = env!("CARGO_BIN_EXE_glassbox"),
         root = root.path().display(),
     )
-}
-
-/// Where the tests send a lab's stderr.
-fn lab_stderr(root: &TestRoot) -> PathBuf {
-    root.path().join("lab-stderr")
 }
 
 fn lab_containers(root: &TestRoot) -> Vec<String> {
@@ -61,8 +56,9 @@ fn lab_containers(root: &TestRoot) -> Vec<String> {
 }
 
 /// Opens topic 1 and runs its demo: lab-sleeper runs.
-fn start_demo(tmux: &Tmux, root: &TestRoot, stderr: &Path) {
-    tmux.wait_for("the lab to open", LONG, Some(stderr), |s| {
+/// `stderr`: the file the lab's errors go to, if not the terminal.
+fn start_demo(tmux: &Tmux, root: &TestRoot, stderr: Option<&Path>) {
+    tmux.wait_for("the lab to open", LONG, stderr, |s| {
         s.contains("glassbox lab · 01/20")
     });
     tmux.keys(&["Enter"]);
@@ -73,23 +69,21 @@ fn start_demo(tmux: &Tmux, root: &TestRoot, stderr: &Path) {
 
 /// Kills the window mid-demo; the lab must end by itself and remove its
 /// containers. Returns what the lab's shell recorded as its exit.
-fn hang_up(root: &TestRoot, session: &str, redirect: &str) -> String {
+fn hang_up(root: &TestRoot, session: &str, stderr: Option<&Path>) -> String {
     let status = root.path().join("lab-status");
     // The shell waits for the lab, then records its exit status (a trapped
     // SIGHUP is handled only once the lab has ended).
+    let redirect = stderr
+        .map(|p| format!(" 2>{}", p.display()))
+        .unwrap_or_default();
     let command = format!(
         "sh -c \"trap 'echo hup' HUP; {}{redirect}; echo exit=\\$? > {}\"",
-        lab_command(root, ""),
+        lab_command(root),
         status.display()
     );
     let _leftovers = KillLeftovers(root.path().display().to_string());
     let tmux = Tmux::start(session, 160, 45, &command);
-    let stderr = if redirect.is_empty() {
-        lab_stderr(root)
-    } else {
-        PathBuf::from(redirect.trim_start_matches(" 2>"))
-    };
-    start_demo(&tmux, root, &stderr);
+    start_demo(&tmux, root, stderr);
     tmux.keys(&["l"]);
     tmux.kill_window();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -116,7 +110,7 @@ fn closing_the_labs_terminal_removes_its_containers() {
     let exit = hang_up(
         &root,
         &format!("glassbox-faults-hup-{}", std::process::id()),
-        "",
+        None,
     );
     assert!(
         !lab_containers(&root).iter().any(|n| n == "lab-sleeper"),
@@ -137,7 +131,7 @@ fn closing_the_terminal_with_stderr_in_a_file_ends_the_lab_quietly() {
     let exit = hang_up(
         &root,
         &format!("glassbox-faults-huperr-{}", std::process::id()),
-        &format!(" 2>{}", err.display()),
+        Some(&err),
     );
     let said = std::fs::read_to_string(&err).unwrap_or_default();
     assert!(!said.contains("panicked"), "{said}");
@@ -158,18 +152,12 @@ fn the_next_lab_removes_what_a_killed_lab_left() {
     }
     let root = TestRoot::new("faults-lab-kill");
     let session = format!("glassbox-faults-kill-{}", std::process::id());
-    let stderr = lab_stderr(&root);
+    let stderr = root.path().join("lab-stderr");
     // exec: the pane's process is the lab itself, whatever tmux's shell.
-    let command = |root: &TestRoot| {
-        format!(
-            "exec {} 2>>{}",
-            lab_command(root, ""),
-            lab_stderr(root).display()
-        )
-    };
-    let tmux = Tmux::start(&session, 160, 45, &command(&root));
+    let command = format!("exec {} 2>>{}", lab_command(&root), stderr.display());
+    let tmux = Tmux::start(&session, 160, 45, &command);
     let lab = tmux.pane_pid();
-    start_demo(&tmux, &root, &stderr);
+    start_demo(&tmux, &root, Some(&stderr));
     faults_util::kill(lab, libc::SIGKILL);
     wait_until("the lab to die", Duration::from_secs(5), || !alive(lab));
     drop(tmux);
@@ -179,7 +167,7 @@ fn the_next_lab_removes_what_a_killed_lab_left() {
         "the killed lab left its container"
     );
 
-    let tmux = Tmux::start(&format!("{session}-again"), 160, 45, &command(&root));
+    let tmux = Tmux::start(&format!("{session}-again"), 160, 45, &command);
     tmux.wait_for(
         "the note on what the last lab left",
         LONG,

@@ -423,7 +423,6 @@ fn clean_container(root: &DataRoot, id: &str) -> Undone {
 /// killer) leaves its socket behind, and nothing else would remove it.
 /// Returns how many went.
 fn remove_stale_sockets(root: &DataRoot) -> usize {
-    let prefix = format!("{}-", root.key);
     let ids: Vec<String> = std::fs::read_dir(root.containers())
         .map(|d| {
             d.flatten()
@@ -437,10 +436,7 @@ fn remove_stale_sockets(root: &DataRoot) -> usize {
     let mut removed = 0;
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(short) = name
-            .strip_prefix(&prefix)
-            .and_then(|rest| rest.strip_suffix(".sock"))
-        else {
+        let Some(short) = crate::runtime::attach::socket_id_prefix(&root.key, &name) else {
             continue;
         };
         if !ids.iter().any(|id| id.starts_with(short)) && std::fs::remove_file(e.path()).is_ok() {

@@ -91,6 +91,16 @@ pub fn socket_path(key: &str, id: &str) -> PathBuf {
     Path::new(SOCKET_DIR).join(format!("{key}-{}.sock", &id[..16.min(id.len())]))
 }
 
+/// Pure: the container ID prefix in the name of a socket of the data root
+/// with key `key` ([`socket_path`]), or `None` for another root's or
+/// anything else.
+pub fn socket_id_prefix<'a>(key: &str, file_name: &'a str) -> Option<&'a str> {
+    file_name
+        .strip_prefix(key)?
+        .strip_prefix('-')?
+        .strip_suffix(".sock")
+}
+
 struct Client {
     stream: UnixStream,
     /// `None` until its request line is read.
@@ -419,6 +429,16 @@ mod tests {
         assert_eq!(parse_request("hello"), None);
     }
 
+    #[test]
+    fn socket_names_say_their_root_and_container() {
+        let id = "0123456789abcdef0123";
+        let name = socket_path("00c0ffee", id);
+        let name = name.file_name().unwrap().to_str().unwrap();
+        assert_eq!(socket_id_prefix("00c0ffee", name), Some("0123456789abcdef"));
+        assert_eq!(socket_id_prefix("00c0ffe", name), None);
+        assert_eq!(socket_id_prefix("00c0ffee", "00c0ffee-x.pid"), None);
+    }
+
     /// One round of the shim's relay for the attach socket: new clients
     /// in, each client's request or input read, then the finished ones out.
     fn round(server: &mut AttachServer) {
@@ -448,30 +468,16 @@ mod tests {
             .unwrap();
         drop(UnixStream::connect(&path).unwrap());
         // One client that stays attached, and one that leaves after.
+        let stdout_only = Streams {
+            stdin: false,
+            stdout: true,
+            stderr: false,
+        }
+        .request_line();
         let mut stays = UnixStream::connect(&path).unwrap();
-        stays
-            .write_all(
-                Streams {
-                    stdin: false,
-                    stdout: true,
-                    stderr: false,
-                }
-                .request_line()
-                .as_bytes(),
-            )
-            .unwrap();
+        stays.write_all(stdout_only.as_bytes()).unwrap();
         let leaves = UnixStream::connect(&path).unwrap();
-        (&leaves)
-            .write_all(
-                Streams {
-                    stdin: false,
-                    stdout: true,
-                    stderr: false,
-                }
-                .request_line()
-                .as_bytes(),
-            )
-            .unwrap();
+        (&leaves).write_all(stdout_only.as_bytes()).unwrap();
         round(&mut server);
         round(&mut server);
         assert_eq!(server.held(), 2, "only the two attached clients are held");
