@@ -1,8 +1,9 @@
 //! The `glassbox` binary: all logic lives in the library; this is the entry.
 //!
 //! C's `main` is ours (`#![no_main]`), not Rust's start-up code. A container
-//! start runs this binary twice (the second time from a read-only view of
-//! itself, `runtime::exe::seal`), and Rust's start-up costs each run about
+//! start runs this binary once (`run`; twice for `exec`, `build` and the other
+//! starts, the second time from a read-only view of itself,
+//! `runtime::exe::seal`), and Rust's start-up costs each run about
 //! 0.2 ms that glassbox does not use: glibc's `pthread_getattr_np` reads and
 //! parses /proc/self/maps to find the main thread's stack for a guard page,
 //! and a SIGSEGV handler is installed on an alternate stack (it turns a stack

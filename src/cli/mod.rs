@@ -384,7 +384,11 @@ pub fn main() -> i32 {
         }
     };
     // The commands that start processes in containers run from a read-only
-    // view of this binary (see runtime::exe): re-executed once, here.
+    // view of this binary (see runtime::exe): re-executed once, here. Not
+    // `run` without `--init`, whose container's only glassbox process is its
+    // init until the program's execve, made through the sealed trampoline
+    // (runtime::trampoline): no process of the container ever runs
+    // glassbox's writable binary, and the start saves loading it again.
     let starts_containers = matches!(
         cli.command,
         Some(Command::Run(_))
@@ -395,8 +399,10 @@ pub fn main() -> i32 {
             | Some(Command::CpHelper { .. })
             | Some(Command::Image(image::ImageCommand::Build { .. }))
     );
+    let through_trampoline = matches!(&cli.command, Some(Command::Run(a)) if !a.init)
+        && crate::runtime::trampoline::sealed().is_ok();
     let mut early = Trace::default();
-    if starts_containers && nix::unistd::geteuid().is_root() {
+    if starts_containers && !through_trampoline && nix::unistd::geteuid().is_root() {
         match crate::runtime::exe::seal() {
             Ok(Some(how)) => early.step(
                 "cli",

@@ -8,9 +8,14 @@
 //! exits, write to the host's glassbox binary through that descriptor (runc's
 //! CVE-2019-5736). Three things close it, as in runc:
 //!
-//! 1. The commands that start container processes (`run`, `exec`, `build`)
-//!    re-execute themselves, once, from a **read-only bind mount of the
-//!    binary** ([`seal`]): `open_tree(OPEN_TREE_CLONE)` makes a detached copy
+//! 1. No `execve` of a container's program resolves `/proc/self/exe` to a
+//!    writable glassbox. `run` (without `--init`) makes that `execve` through
+//!    the sealed exec trampoline ([`super::trampoline`]), a 135-byte program
+//!    in a memfd, so that the whole of glassbox is loaded once per start. The
+//!    other commands that start container processes (`exec`, `build`,
+//!    `start`, `run --init`, whose PID 1 stays glassbox for the container's
+//!    life, and `cp-helper`) re-execute themselves, once, from a **read-only
+//!    bind mount of the binary** ([`seal`]): `open_tree(OPEN_TREE_CLONE)` makes a detached copy
 //!    of the binary's mount (in no mount table, gone with its last user),
 //!    `mount_setattr(MOUNT_ATTR_RDONLY)` makes it read-only, and
 //!    `execveat(fd, "", AT_EMPTY_PATH)` runs the binary through it. Every
@@ -41,8 +46,14 @@ pub enum Sealed {
     Memfd,
 }
 
-/// How this process's binary is protected, if it is.
+/// How this process's binary is protected, if it is (found once: it
+/// changes only with an `execve`, which starts the process image afresh).
 pub fn sealed() -> Option<Sealed> {
+    static SEALED: std::sync::OnceLock<Option<Sealed>> = std::sync::OnceLock::new();
+    *SEALED.get_or_init(find_sealed)
+}
+
+fn find_sealed() -> Option<Sealed> {
     let exe = std::fs::File::open("/proc/self/exe").ok()?;
     if let Ok(vfs) = nix::sys::statvfs::fstatvfs(&exe)
         && vfs.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY)
@@ -159,6 +170,30 @@ where
         .any(|a| STARTS_CONTAINERS.iter().any(|w| a.as_ref() == *w))
 }
 
+/// Whether a command line may be a `run` without `--init`, which starts its
+/// program through the exec trampoline instead of re-executing glassbox
+/// (see `cli::main`): its first word that names a command is `run`, and no
+/// word is `--init`. It may say yes too often (`run` as the value of
+/// `--root`): the CLI seals after its parse for every command that needs it,
+/// at the cost of a second parse.
+pub fn may_run_through_trampoline<I, S>(args: I) -> bool
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut first_command = None;
+    for a in args {
+        let a = a.as_ref();
+        if a == "--init" {
+            return false;
+        }
+        if first_command.is_none() && STARTS_CONTAINERS.iter().any(|w| a == *w) {
+            first_command = Some(a == "run");
+        }
+    }
+    first_command == Some(true) && super::trampoline::code().is_some()
+}
+
 /// [`seal`], before the command line is parsed, for a root process whose
 /// words [may start containers](may_start_containers): the parse (every
 /// subcommand's flags) then runs once, in the re-executed process, instead of
@@ -166,8 +201,10 @@ where
 /// which leaves `GLASSBOX_SEALED_AT` for the CLI's own `seal` to read into the trace.
 /// A failure is left to that second call, which reports it.
 pub fn seal_early() {
+    let words: Vec<OsString> = std::env::args_os().skip(1).collect();
     if !nix::unistd::geteuid().is_root()
-        || !may_start_containers(std::env::args_os().skip(1))
+        || !may_start_containers(&words)
+        || may_run_through_trampoline(&words)
         || sealed().is_some()
     {
         return;

@@ -44,6 +44,9 @@ pub struct InitArgs<'a> {
     pub cgroup_join: &'a [PathBuf],
     pub cgroup_v2: bool,
     pub stdio: Stdio,
+    /// The sealed exec trampoline, when this process is not itself sealed
+    /// (see [`super::trampoline`]); `None`: `execve` the program directly.
+    pub trampoline: Option<RawFd>,
 }
 
 fn setup_failed(step: &str, e: impl std::fmt::Display) -> InitFailure {
@@ -67,7 +70,7 @@ pub fn run(args: InitArgs, mut chan: InitSide) -> ! {
         }
         Ok(exec) => {
             chan.about_to_exec();
-            exec.exec()
+            exec.exec(&mut chan)
         }
         Err(f) => f,
     };
@@ -179,19 +182,23 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
         step(chan, "readonly_root", rootfs::readonly_root)?;
     }
     step(chan, "set_rlimits", || set_rlimits(spec))?;
-    prepare_tail(spec, chan)
+    prepare_tail(spec, chan, args.trampoline)
 }
 
 /// The last steps, shared by the init and by `exec`: working directory,
 /// command lookup, privileges, signal state, descriptors.
-fn prepare_tail(spec: &Spec, chan: &mut InitSide) -> Result<Exec, InitFailure> {
+fn prepare_tail(
+    spec: &Spec,
+    chan: &mut InitSide,
+    trampoline: Option<RawFd>,
+) -> Result<Exec, InitFailure> {
     step(chan, "chdir_workdir", || {
         let cwd = &spec.process.cwd;
         std::env::set_current_dir(cwd)
             .map(|_| format!("chdir({cwd:?})"))
             .map_err(|e| format!("chdir to cwd ({cwd:?}) set in config.json failed: {e}"))
     })?;
-    let exec = Exec::resolve(spec)?;
+    let exec = Exec::resolve(spec, trampoline)?;
     if let Some(profile) = &spec.linux.seccomp {
         // Before the capabilities go: with CAP_SYS_ADMIN still held, the
         // filter needs no no_new_privs, and what follows makes no denied call.
@@ -247,6 +254,8 @@ pub struct ExecArgs<'a> {
     /// The container's namespaces (all but pid, which the parent joined), in join order.
     pub namespaces: &'a [(super::namespaces::Kind, std::fs::File)],
     pub stdio: Stdio,
+    /// As [`InitArgs::trampoline`].
+    pub trampoline: Option<RawFd>,
 }
 
 /// Runs an `exec`'d process to `execve`: it joins the container's cgroup and
@@ -256,7 +265,7 @@ pub fn run_exec(args: ExecArgs, mut chan: InitSide) -> ! {
     let failure = match prepare_exec(&args, &mut chan) {
         Ok(exec) => {
             chan.about_to_exec();
-            exec.exec()
+            exec.exec(&mut chan)
         }
         Err(f) => f,
     };
@@ -299,7 +308,7 @@ fn prepare_exec(args: &ExecArgs, chan: &mut InitSide) -> Result<Exec, InitFailur
             pty::open_console_inside(socket, args.spec.process.console_size)
         })?;
     }
-    prepare_tail(args.spec, chan)
+    prepare_tail(args.spec, chan, args.trampoline)
 }
 
 fn rlimit_resource(name: &str) -> Option<Resource> {
@@ -413,6 +422,7 @@ pub struct Exec {
     argv: Vec<CString>,
     envp: Vec<CString>,
     shown: String,
+    trampoline: Option<RawFd>,
 }
 
 fn cstring(s: &str) -> Result<CString, InitFailure> {
@@ -421,7 +431,7 @@ fn cstring(s: &str) -> Result<CString, InitFailure> {
 
 impl Exec {
     /// Finds the command as `execvp` would, but in the container's `PATH`.
-    pub fn resolve(spec: &Spec) -> Result<Exec, InitFailure> {
+    pub fn resolve(spec: &Spec, trampoline: Option<RawFd>) -> Result<Exec, InitFailure> {
         let args = &spec.process.args;
         let cmd = args
             .first()
@@ -447,36 +457,77 @@ impl Exec {
                 .iter()
                 .map(|e| cstring(e))
                 .collect::<Result<_, _>>()?,
+            trampoline,
         })
     }
 
-    /// `execve(2)`; returns only on failure, with docker's exit code.
-    pub fn exec(self) -> InitFailure {
-        let argv: Vec<*const libc::c_char> = self
-            .argv
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain(std::iter::once(std::ptr::null()))
-            .collect();
+    /// `execve(2)` of the program, through the trampoline when there is one;
+    /// returns only on failure, with docker's exit code. `chan` is the sync
+    /// pipe, its steps already sent.
+    pub fn exec(self, chan: &mut InitSide) -> InitFailure {
         let envp: Vec<*const libc::c_char> = self
             .envp
             .iter()
             .map(|a| a.as_ptr())
             .chain(std::iter::once(std::ptr::null()))
             .collect();
-        // SAFETY: NUL-terminated arrays of pointers to CStrings that outlive the call.
-        unsafe { libc::execve(self.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
-        let e = std::io::Error::last_os_error();
-        let (exit_code, why) = match e.raw_os_error() {
-            Some(libc::ENOENT) => (127, "no such file or directory".to_string()),
-            Some(libc::EACCES) => (126, "permission denied".to_string()),
-            Some(libc::ENOEXEC) => (126, "exec format error".to_string()),
-            _ => (126, e.to_string()),
+        let Some(trampoline) = self.trampoline else {
+            let argv = null_terminated(&self.argv);
+            // SAFETY: NUL-terminated arrays of pointers to CStrings that outlive the call.
+            unsafe { libc::execve(self.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+            return exec_failure(&self.shown, std::io::Error::last_os_error());
         };
-        InitFailure {
-            exit_code,
-            message: format!("exec: {:?}: {why}", self.shown),
+        // The trampoline's argv: the program's path, then the program's argv.
+        let strings: Vec<CString> = std::iter::once(self.path.clone())
+            .chain(self.argv.iter().cloned())
+            .collect();
+        let argv = null_terminated(&strings);
+        if let Err(e) = chan.hand_to_trampoline(&self.shown, trampoline) {
+            return setup_failed("exec_trampoline", e);
         }
+        // SAFETY: execveat of a descriptor (AT_EMPTY_PATH) with NUL-terminated
+        // arrays of pointers to CStrings that outlive the call.
+        unsafe {
+            libc::syscall(
+                libc::SYS_execveat,
+                trampoline,
+                c"".as_ptr(),
+                argv.as_ptr(),
+                envp.as_ptr(),
+                libc::AT_EMPTY_PATH,
+            )
+        };
+        let e = std::io::Error::last_os_error();
+        InitFailure {
+            exit_code: 126,
+            message: format!(
+                "exec: {:?}: starting glassbox's exec trampoline (execveat of a sealed memfd) failed: {e}",
+                self.shown
+            ),
+        }
+    }
+}
+
+fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}
+
+/// Docker's exit code and message for a failed `execve` of `shown`: 127
+/// when there is no such file, 126 when it cannot be executed.
+pub fn exec_failure(shown: &str, e: std::io::Error) -> InitFailure {
+    let (exit_code, why) = match e.raw_os_error() {
+        Some(libc::ENOENT) => (127, "no such file or directory".to_string()),
+        Some(libc::EACCES) => (126, "permission denied".to_string()),
+        Some(libc::ENOEXEC) => (126, "exec format error".to_string()),
+        _ => (126, e.to_string()),
+    };
+    InitFailure {
+        exit_code,
+        message: format!("exec: {shown:?}: {why}"),
     }
 }
 

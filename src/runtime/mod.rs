@@ -30,6 +30,7 @@ pub mod shim;
 pub mod spec;
 pub mod sync;
 pub mod trace;
+pub mod trampoline;
 
 use cgroups::{Cgroup, CgroupError, Layout};
 use init::{InitArgs, Stdio};
@@ -75,6 +76,26 @@ pub fn create_cgroup(
     let cgroup = Cgroup::new(layout, rel);
     cgroup.create(&spec.linux.resources, journal, trace)?;
     Ok(cgroup)
+}
+
+/// How the container's program will be exec'd: directly where this process
+/// runs from a read-only view of glassbox ([`exe::sealed`]), else through
+/// the sealed [`trampoline`], so that no `execve` in a container ever
+/// resolves `/proc/self/exe` to a writable glassbox binary. A process with
+/// neither starts nothing.
+fn exec_trampoline() -> Result<Option<RawFd>, RuntimeError> {
+    if exe::sealed().is_some() {
+        return Ok(None);
+    }
+    trampoline::sealed()
+        .map(Some)
+        .map_err(|why| RuntimeError::Syscall {
+            what: "glassbox runs from a writable binary and cannot make its exec trampoline, \
+                   so it will not start a container's program (re-run it as root through the \
+                   `glassbox` command, which re-executes itself from a read-only view)"
+                .into(),
+            source: io::Error::other(why.to_string()),
+        })
 }
 
 /// A started container process.
@@ -128,6 +149,7 @@ pub fn start(
         },
     };
     let flags = namespaces::clone_flags(spec);
+    let trampoline = exec_trampoline()?;
     // The init is a copy of this process until execve: closed to the
     // container's processes (see `exe`), and holding none of our environment.
     exe::undumpable().map_err(sys("prctl(PR_SET_DUMPABLE, 0)"))?;
@@ -144,6 +166,7 @@ pub fn start(
                     cgroup_join: &procs,
                     cgroup_v2: cgroup.layout.version() == 2,
                     stdio: init_stdio,
+                    trampoline,
                 },
                 init_side,
             )
@@ -234,6 +257,7 @@ pub fn exec(
     stdio: [RawFd; 3],
     trace: &mut Trace,
 ) -> Result<Started, RuntimeError> {
+    let trampoline = exec_trampoline()?;
     // Before joining anything: what we fork is born in the container's PID
     // namespace, visible there, and must stay closed to it until execve.
     exe::undumpable().map_err(sys("prctl(PR_SET_DUMPABLE, 0)"))?;
@@ -281,6 +305,7 @@ pub fn exec(
                     cgroup_join: &procs,
                     namespaces: &ns,
                     stdio: stdio_arg,
+                    trampoline,
                 },
                 init_side,
             )

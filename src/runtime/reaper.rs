@@ -99,7 +99,7 @@ pub fn run_under_init(exec: Exec, mut chan: InitSide) -> ! {
                 let _ = nix::unistd::tcsetpgrp(std::io::stdin(), nix::unistd::getpgrp());
             }
             let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
-            let failure = exec.exec();
+            let failure = exec.exec(&mut chan);
             chan.failed(&failure);
             // SAFETY: end the child at once, as the init does on failure.
             unsafe { libc::_exit(failure.exit_code) }

@@ -6,9 +6,13 @@
 //! pipe whose write end is close-on-exec: the child writes a line per step, and
 //! on failure a line with the error; when `execve` succeeds the kernel closes the
 //! write end and the parent reads end-of-file. No timeout and no race: EOF comes
-//! either from a successful exec or from the child's death.
+//! either from a successful exec or from the child's death. Where the program
+//! is exec'd through the trampoline ([`super::trampoline`]), the pipe is
+//! handed to it on fd 3 and closes at the program's `execve`; a failure comes
+//! back as `errno\tNNNN`, which the runtime words as docker does.
 
 use super::trace::{Event, Trace, now_ns};
+use super::trampoline::REPORT_FD;
 use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
 use std::fs::File;
@@ -77,6 +81,43 @@ impl InitSide {
         self.about_to_exec();
     }
 
+    /// Hands the pipe to the exec trampoline: a line naming the program (for
+    /// the runtime's message if the trampoline's `execve` fails), then the
+    /// pipe on descriptor [`REPORT_FD`], not close-on-exec, where the
+    /// trampoline reports such a failure. The trampoline's own descriptor
+    /// must not be that one (it never is: see `trampoline::sealed`).
+    pub fn hand_to_trampoline(&mut self, shown: &str, trampoline: i32) -> std::io::Result<()> {
+        if trampoline == REPORT_FD {
+            return Err(std::io::Error::other(
+                "the trampoline's descriptor is the one it reports on",
+            ));
+        }
+        self.file.write_all(
+            format!(
+                "trampoline\t{}\t{}\n",
+                now_ns(),
+                shown.replace(['\n', '\t'], " ")
+            )
+            .as_bytes(),
+        )?;
+        let fd = self.file.as_raw_fd();
+        // The result (REPORT_FD, without FD_CLOEXEC) is closed by the
+        // trampoline's own fcntl before the program's execve.
+        let rc = if fd == REPORT_FD {
+            // SAFETY: fcntl(F_SETFD) on a descriptor this process owns.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }
+        } else {
+            // SAFETY: dup2 of a descriptor this process owns onto REPORT_FD,
+            // which the init does not use (its descriptors past 2 are only
+            // the pipe and the trampoline, which is never REPORT_FD).
+            unsafe { libc::dup2(fd, REPORT_FD) }
+        };
+        if rc == -1 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     pub fn raw_fd(&self) -> i32 {
         self.file.as_raw_fd()
     }
@@ -93,8 +134,18 @@ impl RuntimeSide {
                 message: format!("reading from the container's init failed: {e}"),
             });
         }
+        let ended = now_ns();
         let mut failure = None;
+        let mut program = None;
         for line in text.lines() {
+            if let Some(errno) = super::trampoline::parse_report(line) {
+                // The trampoline's execve of the program failed.
+                failure = Some(super::init::exec_failure(
+                    program.unwrap_or("the command"),
+                    std::io::Error::from_raw_os_error(errno),
+                ));
+                continue;
+            }
             let f: Vec<&str> = line.splitn(5, '\t').collect();
             match f.as_slice() {
                 ["step", start, dur, step, detail] => trace.events.push(Event {
@@ -104,6 +155,21 @@ impl RuntimeSide {
                     start_ns: start.parse().unwrap_or(0),
                     dur_ns: dur.parse().unwrap_or(0),
                 }),
+                ["trampoline", start, shown] => {
+                    // From the trampoline's execveat to the program's
+                    // execve (the end of the pipe), as one step.
+                    let start_ns = start.parse().unwrap_or(0);
+                    trace.events.push(Event {
+                        actor: "init".into(),
+                        step: "exec_trampoline".into(),
+                        detail: format!(
+                            "execveat(sealed memfd glassbox-trampoline): it execs {shown}; /proc/self/exe is never glassbox's binary"
+                        ),
+                        start_ns,
+                        dur_ns: ended.saturating_sub(start_ns),
+                    });
+                    program = Some(*shown);
+                }
                 ["fail", code, msg @ ..] => {
                     failure = Some(InitFailure {
                         exit_code: code.parse().unwrap_or(1),
