@@ -46,8 +46,9 @@ try:
         gone.append((time.perf_counter_ns() - t) / 1e6 - walls[-1])
     time.sleep(0.05)
     events = [json.loads(line) for line in open(trace)]
-    # One run's events: from its first step (`seal`, or `open_data_root` when
-    # the binary was sealed already) to the next run's.
+    # One run's events: from its first step (`open_data_root`; `seal` where
+    # the CLI re-executes itself, which `run` does only with --init) to the
+    # next run's.
     first = "seal" if any(e["step"] == "seal" for e in events) else "open_data_root"
     per_run = []
     for e in events:
@@ -77,7 +78,7 @@ try:
     print()
     w, s, f = med(walls), med(spans) / 1e6, med(floors)
     print(f"wall (spawn to exit status)      {w:7.2f}")
-    print(f"traced (seal to last step)       {s:7.2f}")
+    print(f"traced (first to last step)      {s:7.2f}")
     print(f"outside the trace (exec, exit)   {w - s:7.2f}")
     print(f"--rm leaves nothing, after exit  {med(gone):7.2f}  (reaper: overlay unmounted, trash/ empty;"
           f" p90 {sorted(gone)[len(gone) * 9 // 10]:.2f})")

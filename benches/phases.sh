@@ -7,9 +7,11 @@
 #   sudo benches/phases.sh [N]        (default 50)
 #
 # `wall` is what the caller waits for (spawn to exit status, timed here);
-# `traced` is the span from the first traced step (the re-execution from a
-# read-only copy, `seal`) to the last one before the exit status; the
-# difference is the process start-up before `seal` and the exit after it.
+# `traced` is the span from the first traced step (`open_data_root`) to the
+# last one before the exit status; the difference is the process start-up
+# (exec, dynamic loader, the command line's parse) and the exit after it.
+# The init's last step, `exec_trampoline`, runs from the execveat of the
+# sealed trampoline to the program's execve (runtime/trampoline.rs).
 # Steps of actor `reaper` run after the CLI has exited (a `--rm` container's
 # overlay and files), steps of actor `init` inside the container before
 # execve, within the runtime's `wait_for_exec`. The last line says how long

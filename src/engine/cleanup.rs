@@ -50,8 +50,10 @@ pub struct Owner {
     container: Option<String>,
     /// Where the journal's paths must lie: the container's directory, or the root.
     dir: PathBuf,
-    /// The mounted cgroup hierarchies (from /proc/self/mountinfo).
-    hierarchies: Vec<PathBuf>,
+    /// The mounted cgroup hierarchies (from /proc/self/mountinfo), read
+    /// when a journal first names a cgroup: a start makes an owner for a
+    /// journal it replays only if one is there.
+    hierarchies: std::cell::OnceCell<Vec<PathBuf>>,
 }
 
 /// How a cgroup named in a journal relates to its owner.
@@ -125,7 +127,7 @@ impl Owner {
             key: root.key.clone(),
             container: Some(id.to_string()),
             dir: Paths::new(root, id).dir,
-            hierarchies: cgroup_hierarchies(),
+            hierarchies: std::cell::OnceCell::new(),
         }
     }
 
@@ -136,7 +138,7 @@ impl Owner {
             key: root.key.clone(),
             container: None,
             dir: root.path.clone(),
-            hierarchies: cgroup_hierarchies(),
+            hierarchies: std::cell::OnceCell::new(),
         }
     }
 
@@ -167,6 +169,7 @@ impl Owner {
         }
         let rel = self
             .hierarchies
+            .get_or_init(cgroup_hierarchies)
             .iter()
             .find_map(|h| path.strip_prefix(h).ok())
             .ok_or_else(outside)?;
@@ -605,7 +608,10 @@ mod tests {
                 Some(id) => PathBuf::from("/var/lib/glassbox/containers").join(id),
                 None => "/var/lib/glassbox".into(),
             },
-            hierarchies: vec!["/sys/fs/cgroup/memory".into(), "/sys/fs/cgroup/pids".into()],
+            hierarchies: std::cell::OnceCell::from(vec![
+                PathBuf::from("/sys/fs/cgroup/memory"),
+                "/sys/fs/cgroup/pids".into(),
+            ]),
         }
     }
 
