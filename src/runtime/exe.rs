@@ -361,4 +361,28 @@ mod tests {
             assert!(!may_start_containers(words), "{words:?}");
         }
     }
+
+    #[test]
+    fn only_a_plain_run_skips_the_early_seal() {
+        if crate::runtime::trampoline::code().is_none() {
+            return;
+        }
+        for words in [
+            &["run", "--rm", "busybox", "true"][..],
+            &["--root", "/tmp/r", "run", "-d", "busybox", "exec"],
+            &["run", "busybox", "sh", "-c", "exec true"],
+        ] {
+            assert!(may_run_through_trampoline(words), "{words:?}");
+        }
+        for words in [
+            &["run", "--init", "busybox", "true"][..],
+            &["run", "busybox", "sh", "--init"],
+            &["exec", "web", "run"],
+            &["start", "run"],
+            &["build", "-t", "run", "."],
+            &["ps"],
+        ] {
+            assert!(!may_run_through_trampoline(words), "{words:?}");
+        }
+    }
 }

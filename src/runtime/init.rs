@@ -465,12 +465,7 @@ impl Exec {
     /// returns only on failure, with docker's exit code. `chan` is the sync
     /// pipe, its steps already sent.
     pub fn exec(self, chan: &mut InitSide) -> InitFailure {
-        let envp: Vec<*const libc::c_char> = self
-            .envp
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain(std::iter::once(std::ptr::null()))
-            .collect();
+        let envp = null_terminated(&self.envp);
         let Some(trampoline) = self.trampoline else {
             let argv = null_terminated(&self.argv);
             // SAFETY: NUL-terminated arrays of pointers to CStrings that outlive the call.
