@@ -107,9 +107,9 @@ impl InitSide {
             // SAFETY: fcntl(F_SETFD) on a descriptor this process owns.
             unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }
         } else {
-            // SAFETY: dup2 of a descriptor this process owns onto REPORT_FD,
-            // which the init does not use (its descriptors past 2 are only
-            // the pipe and the trampoline, which is never REPORT_FD).
+            // SAFETY: dup2 of a descriptor this process owns onto REPORT_FD.
+            // Whatever was there is close-on-exec (prepare_tail's close_range)
+            // and no longer used; the trampoline's descriptor never is REPORT_FD.
             unsafe { libc::dup2(fd, REPORT_FD) }
         };
         if rc == -1 {

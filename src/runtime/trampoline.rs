@@ -1,4 +1,4 @@
-//! The exec trampoline: a program of some 150 bytes that starts the container's program.
+//! The exec trampoline: a 255-byte program (135 bytes of x86-64 code) that starts the container's program.
 //!
 //! Until its `execve`, the process that becomes the container's program is a
 //! copy of glassbox, and `/proc/self/exe` names glassbox's binary. If the
