@@ -136,7 +136,7 @@ fn run_and_exec_see_the_containers_group_as_root() {
     let host_view = v2_line(parts[0]).expect("0:: line from the host");
     assert_eq!(
         host_view,
-        format!("0::/glassbox/{}/{}", root.key(), &id[..12]),
+        format!("0::/glassbox/{}-{}", root.key(), &id[..12]),
         "{stdout}"
     );
     // From inside, for PID 1 (made by run) and for exec's process: the root.
@@ -337,8 +337,7 @@ fn limits_are_in_the_group_proc_names_and_the_lab_shows_them() {
         dir,
         Path::new(MOUNT)
             .join("glassbox")
-            .join(root.key())
-            .join(&id[..12])
+            .join(format!("{}-{}", root.key(), &id[..12]))
     );
     assert_eq!(read(&dir.join("memory.max")), "67108864");
     // No swap: OCI's swap (memory+swap) equals the limit, v2 counts swap alone.

@@ -34,7 +34,7 @@ fn runc_runs_a_glassbox_bundle() {
         "echo hello from runc; hostname; grep ^Seccomp: /proc/self/status"
     ]);
     config["linux"]["cgroupsPath"] =
-        serde_json::json!(format!("/glassbox/{}/runc-test", root.key()));
+        serde_json::json!(format!("/glassbox/{}-runc-test", root.key()));
     config["root"]["path"] = serde_json::json!(bundle.join("rootfs"));
     let dir = root.path().join("runc-bundle");
     std::fs::create_dir_all(&dir).unwrap();

@@ -239,11 +239,21 @@ fn lab_walks_every_topic_and_runs_live_demos() {
     for hierarchy in ["", "memory", "pids", "cpu"] {
         let dir = std::path::Path::new("/sys/fs/cgroup")
             .join(hierarchy)
-            .join("glassbox")
-            .join(&key);
+            .join("glassbox");
         if let Ok(entries) = std::fs::read_dir(&dir) {
-            let children: Vec<_> = entries.flatten().filter(|e| e.path().is_dir()).collect();
-            assert!(children.is_empty(), "cgroups left in {}", dir.display());
+            let ours: Vec<_> = entries
+                .flatten()
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(&format!("{key}-"))
+                })
+                .collect();
+            assert!(
+                ours.is_empty(),
+                "cgroups of {key} left in {}",
+                dir.display()
+            );
         }
     }
 }

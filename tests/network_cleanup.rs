@@ -59,13 +59,16 @@ fn cgroup_hierarchies() -> Vec<PathBuf> {
     out
 }
 
-/// The root's cgroup parent, `glassbox/<root key>`, in each hierarchy that
-/// still has it.
+/// The root's container cgroups, `glassbox/<root key>-<id>`, in each
+/// hierarchy.
 fn root_cgroups(root: &TestRoot) -> Vec<PathBuf> {
-    let key = root.key();
+    let prefix = format!("{}-", root.key());
     cgroup_hierarchies()
         .into_iter()
-        .map(|h| h.join("glassbox").join(&key))
+        .filter_map(|h| std::fs::read_dir(h.join("glassbox")).ok())
+        .flat_map(|d| d.flatten())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
         .filter(|p| p.is_dir())
         .collect()
 }
@@ -163,11 +166,11 @@ fn stop_rm_and_cleanup_remove_every_network_object() {
     assert!(Path::new(&format!("/sys/class/net/{va}")).exists());
     assert!(sh("iptables-save -t nat").contains("glassbox a 28085:80/tcp"));
     assert_eq!(leases_of(&root).len(), 3);
-    // The root's cgroup parent exists while its containers run (so the check
-    // after cleanup looks where the engine puts it).
+    // The root's container groups exist while its containers run (so the
+    // check after cleanup looks where the engine puts them).
     assert!(
         !root_cgroups(&root).is_empty(),
-        "no glassbox/{} in {:?}",
+        "no glassbox/{}-* in {:?}",
         root.key(),
         cgroup_hierarchies()
     );
@@ -232,7 +235,7 @@ fn stop_rm_and_cleanup_remove_every_network_object() {
         va,
         vb,
         root_path.display().to_string(),
-        format!("glassbox/{}", root.key()),
+        format!("glassbox/{}-", root.key()),
     ];
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         assert!(

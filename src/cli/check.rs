@@ -34,6 +34,7 @@ pub struct ExerciseArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ExerciseCommand {
     /// List the exercises, with your progress
     List { topic: Option<String> },

@@ -6,6 +6,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum VolumeCommand {
     /// Create a volume (`-v NAME:/path` also makes one on first use)
     Create { name: String },

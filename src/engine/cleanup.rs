@@ -17,9 +17,10 @@
 //!   inside the container's directory, or inside the data root for the
 //!   root's own journal; a path cut short by a crash could otherwise name the
 //!   file system holding the whole data root;
-//! - a cgroup must be the container's own `glassbox/<key>/<id>` in a mounted
-//!   hierarchy, or one of its parents `glassbox/<key>`, `glassbox` (those are
-//!   only removed when empty, never killed: another container may be inside);
+//! - a cgroup must be the container's own `glassbox/<key>-<id>` in a mounted
+//!   hierarchy (`glassbox/<key>/<id>` where an earlier glassbox made it), or
+//!   the parent `glassbox` (or the earlier `glassbox/<key>`; parents are only
+//!   removed when empty, never killed: another container may be inside);
 //! - a veth must be the one named after the container, an iptables rule must
 //!   be in a GLASSBOX chain and carry the container's comment
 //!   (`glassbox NAME ID`);
@@ -41,6 +42,26 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::path::{Component, Path, PathBuf};
 
+/// This data root's groups below `glassbox` in the hierarchy mounted at `h`:
+/// `<key>-<id>` of each container, and `<key>` (the earlier layout).
+fn root_cgroups(root: &DataRoot, h: &Path) -> Vec<PathBuf> {
+    let parent = h.join(root.cgroup_parent());
+    let prefix = root.cgroup_prefix();
+    let Ok(entries) = std::fs::read_dir(&parent) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(&prefix) || *name == *root.key
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
 /// Whose journal is replayed: a container's, or the data root's own.
 #[derive(Debug, Clone)]
 pub struct Owner {
@@ -59,7 +80,8 @@ pub struct Owner {
 /// How a cgroup named in a journal relates to its owner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CgroupRole {
-    /// `glassbox` or `glassbox/<key>`: removed only when empty.
+    /// `glassbox` (or an earlier glassbox's `glassbox/<key>`): removed only
+    /// when empty.
     Parent,
     /// The container's own group: its processes are killed, then it is removed.
     Own,
@@ -158,10 +180,11 @@ impl Owner {
     fn cgroup_role(&self, path: &Path) -> Result<CgroupRole, String> {
         let outside = || {
             format!(
-                "{} is not glassbox/{}{} in a mounted cgroup hierarchy",
+                "{} is not glassbox{} in a mounted cgroup hierarchy",
                 path.display(),
-                self.key,
-                self.short_id().map(|s| format!("/{s}")).unwrap_or_default()
+                self.short_id()
+                    .map(|s| format!("/{}-{s}", self.key))
+                    .unwrap_or_default()
             )
         };
         if path.components().any(|c| c == Component::ParentDir) {
@@ -174,8 +197,13 @@ impl Owner {
             .find_map(|h| path.strip_prefix(h).ok())
             .ok_or_else(outside)?;
         let parts: Vec<&str> = rel.iter().filter_map(|p| p.to_str()).collect();
+        let own_name = self.short_id().map(|id| format!("{}-{id}", self.key));
         match parts.as_slice() {
             [top] if *top == CGROUP_PARENT => Ok(CgroupRole::Parent),
+            [top, name] if *top == CGROUP_PARENT && Some(*name) == own_name.as_deref() => {
+                Ok(CgroupRole::Own)
+            }
+            // The layout of an earlier glassbox: glassbox/<key>/<id>.
             [top, key] if *top == CGROUP_PARENT && *key == self.key => Ok(CgroupRole::Parent),
             [top, key, id]
                 if *top == CGROUP_PARENT && *key == self.key && Some(*id) == self.short_id() =>
@@ -491,17 +519,20 @@ pub fn cleanup(root: &DataRoot) -> anyhow::Result<Report> {
             report.errors.extend(undone.left);
         }
     }
-    // This root's cgroup subtree in *every* hierarchy (another runtime, such as
-    // runc running one of our bundles, makes groups in all of them), then the
-    // shared parent wherever it is now empty.
+    // This root's cgroups in *every* hierarchy (another runtime, such as runc
+    // running one of our bundles, makes groups in all of them): each
+    // `glassbox/<key>-<id>`, and an earlier glassbox's `glassbox/<key>`
+    // subtree; then the shared parent wherever it is now empty.
     let hierarchies: Vec<_> = mounts
         .iter()
         .filter(|m| m.fs_type == "cgroup" || m.fs_type == "cgroup2")
         .map(|m| m.mount_point.clone())
         .collect();
     for h in &hierarchies {
-        if let Err(e) = cgroups::remove_tree(&h.join(root.cgroup_parent())) {
-            report.errors.push(format!("{e:#}"));
+        for dir in root_cgroups(root, h) {
+            if let Err(e) = cgroups::remove_tree(&dir) {
+                report.errors.push(format!("{e:#}"));
+            }
         }
     }
     // What the sweep freed: try those containers again.
@@ -655,6 +686,8 @@ mod tests {
         let o = owner(Some(ID));
         let ok = [
             "/sys/fs/cgroup/memory/glassbox",
+            "/sys/fs/cgroup/pids/glassbox/default-3f2a9c01b7de",
+            // What an earlier glassbox made: glassbox/<key>/<id>.
             "/sys/fs/cgroup/memory/glassbox/default",
             "/sys/fs/cgroup/pids/glassbox/default/3f2a9c01b7de",
         ];
@@ -663,9 +696,19 @@ mod tests {
         }
         assert_eq!(
             o.cgroup_role(Path::new(
+                "/sys/fs/cgroup/pids/glassbox/default-3f2a9c01b7de"
+            )),
+            Ok(CgroupRole::Own)
+        );
+        assert_eq!(
+            o.cgroup_role(Path::new(
                 "/sys/fs/cgroup/pids/glassbox/default/3f2a9c01b7de"
             )),
             Ok(CgroupRole::Own)
+        );
+        assert_eq!(
+            o.cgroup_role(Path::new("/sys/fs/cgroup/pids/glassbox")),
+            Ok(CgroupRole::Parent)
         );
         assert_eq!(
             o.cgroup_role(Path::new("/sys/fs/cgroup/pids/glassbox/default")),
@@ -675,6 +718,9 @@ mod tests {
             "/sys/fs/cgroup/pids",
             "/sys/fs/cgroup/pids/user.slice",
             "/sys/fs/cgroup/pids/glassbox/0badc0de",
+            "/sys/fs/cgroup/pids/glassbox/0badc0de-3f2a9c01b7de",
+            "/sys/fs/cgroup/pids/glassbox/default-aaaaaaaaaaaa",
+            "/sys/fs/cgroup/pids/glassbox/default-3f2a9c01b7de/x",
             "/sys/fs/cgroup/pids/glassbox/default/aaaaaaaaaaaa",
             "/sys/fs/cgroup/pids/glassbox/default/3f2a9c01b7de/../../x",
             "/tmp/glassbox/default/3f2a9c01b7de",

@@ -310,7 +310,7 @@ impl Record {
         Record {
             id: id.to_string(),
             name: name_pointing_at(root, id).unwrap_or_default(),
-            cgroup: format!("{}/{}", root.cgroup_parent(), &id[..12.min(id.len())]),
+            cgroup: root.container_cgroup(id),
             state: State {
                 status: "dead".into(),
                 error: format!("record unreadable: {why}"),

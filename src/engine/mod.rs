@@ -122,9 +122,29 @@ impl DataRoot {
         self.path.join("journal")
     }
 
-    /// `glassbox/<key>`: the cgroup that holds this root's containers.
+    /// `glassbox`: the cgroup that holds the containers of every data root,
+    /// each one directly below it, as docker keeps `docker/<id>`.
     pub fn cgroup_parent(&self) -> String {
-        format!("{CGROUP_PARENT}/{}", self.key)
+        CGROUP_PARENT.to_string()
+    }
+
+    /// `glassbox/<key>-<first 12 of the ID>`: a container's cgroup. One level
+    /// below the shared parent: a start makes, and its teardown removes, one
+    /// directory per hierarchy besides its own (six on cgroup v1), not two.
+    /// A container started by an earlier glassbox is in
+    /// `glassbox/<key>/<id>`: its record keeps that path, and teardown and
+    /// `cleanup` know both layouts.
+    pub fn container_cgroup(&self, id: &str) -> String {
+        format!(
+            "{CGROUP_PARENT}/{}{}",
+            self.cgroup_prefix(),
+            &id[..12.min(id.len())]
+        )
+    }
+
+    /// What the names of this root's groups below `glassbox` begin with.
+    pub fn cgroup_prefix(&self) -> String {
+        format!("{}-", self.key)
     }
 
     /// The host's cgroup layout.

@@ -276,16 +276,24 @@ fn new_record(
         cmd,
         config,
         state,
-        cgroup: format!("{}/{}", root.cgroup_parent(), &id[..12]),
+        cgroup: root.container_cgroup(id),
         lower_dirs,
         ..Default::default()
     })
 }
 
 /// This process's PID and start time, as a record names its monitor.
+/// This process's PID and start time, read from /proc once per process (a
+/// start asks several times: the journal, the record, the teardown). The
+/// PID is compared, so a forked child reads its own.
 fn this_process() -> (i32, u64) {
+    static ME: std::sync::Mutex<(u32, u64)> = std::sync::Mutex::new((0, 0));
     let me = std::process::id();
-    (me as i32, process_start_time(me).unwrap_or(0))
+    let mut known = ME.lock().unwrap_or_else(|e| e.into_inner());
+    if known.0 != me || known.1 == 0 {
+        *known = (me, process_start_time(me).unwrap_or(0));
+    }
+    (me as i32, known.1)
 }
 
 /// Everything from the overlay to the cgroup, for a created or exited
@@ -1041,7 +1049,7 @@ pub fn finish(
                     "fork_reaper",
                     "fork: a child unmounts and removes what is left, the caller exits",
                 );
-                remove_cgroup_parents(root, cgroup, &mut own);
+                remove_cgroup_parents(cgroup, &mut own);
                 remove_retired(root, &dir, &mut own);
                 if let Some(file) = teardown.trace_file {
                     for e in &mut own.events {
@@ -1052,7 +1060,7 @@ pub fn finish(
                 }
             });
             if !forked {
-                remove_cgroup_parents(root, cgroup, trace);
+                remove_cgroup_parents(cgroup, trace);
                 remove_retired(root, &dir, trace);
                 if let Some(file) = teardown.trace_file {
                     let _ = trace.append_to(file);
@@ -1064,7 +1072,7 @@ pub fn finish(
         // down here, as for any other container.
     }
     if cgroup_removed {
-        remove_cgroup_parents(root, cgroup, trace);
+        remove_cgroup_parents(cgroup, trace);
     }
     if let Err(e) = overlay::unmount(&paths.rootfs(), trace) {
         errors.push(format!("{e:#}"));
@@ -1109,23 +1117,23 @@ pub fn finish(
     Ok(())
 }
 
-/// Step `remove_cgroup_parents`: the data root's parent groups
-/// (`glassbox/<key>`, then `glassbox`) in every hierarchy, where the
-/// container was the last one in them, so a host where no container runs
-/// keeps no group of glassbox's. Each `rmdir` of a cgroup waits for the
-/// kernel to take its controllers' state offline (on cgroup v1 that is six
-/// hierarchies, two levels each): a foreground `--rm` run leaves it to its
-/// reaper, after the exit status. A start meanwhile makes a parent again
-/// (`Cgroup::create`).
-fn remove_cgroup_parents(root: &DataRoot, cgroup: &Cgroup, trace: &mut Trace) {
+/// Step `remove_cgroup_parents`: the container's parent group (`glassbox`;
+/// `glassbox/<key>`, then `glassbox`, for a container of an earlier
+/// glassbox) in every hierarchy, where the container was the last one in
+/// it, so a host where no container runs keeps no group of glassbox's. Each
+/// `rmdir` of a cgroup waits for the kernel to take its controllers' state
+/// offline (on cgroup v1 that is six hierarchies): a foreground `--rm` run
+/// leaves it to its reaper, after the exit status. A start meanwhile makes
+/// the parent again (`Cgroup::create`).
+fn remove_cgroup_parents(cgroup: &Cgroup, trace: &mut Trace) {
     let t = now_ns();
-    let parent = root.cgroup_parent();
-    cgroups::remove_parent_if_empty(&cgroup.layout, &parent);
+    let parent = cgroup.rel.rsplit_once('/').map_or("", |(p, _)| p);
+    cgroups::remove_parent_if_empty(&cgroup.layout, parent);
     trace.step(
         "runtime",
         t,
         "remove_cgroup_parents",
-        format!("rmdir {parent}, then glassbox, where empty"),
+        format!("rmdir {parent}, where empty (each hierarchy)"),
     );
 }
 

@@ -109,8 +109,9 @@ pub struct ControlFile {
 }
 
 /// The directory of the container's cgroup for `controller`, from
-/// /proc/PID/cgroup, which must place it under this data root's
-/// `glassbox/<key>/`. On v2 every controller shares one directory.
+/// /proc/PID/cgroup, which must place it in one of this data root's groups
+/// (`glassbox/<key>-<id>`; `glassbox/<key>/<id>` where an earlier glassbox
+/// started it). On v2 every controller shares one directory.
 pub fn cgroup_dir(root: &DataRoot, live: &Live, controller: &str) -> Result<PathBuf, Problem> {
     let layout = cgroups::detect().or_else(|e| error(format!("{e}")))?;
     let entries = cg::read_proc_cgroup(live.pid).or_else(|e| {
@@ -125,10 +126,11 @@ pub fn cgroup_dir(root: &DataRoot, live: &Live, controller: &str) -> Result<Path
             live.name, live.pid
         ))
     })?;
-    let parent = format!("/{}/", root.cgroup_parent());
-    if !rel.starts_with(&parent) {
+    let ours = format!("/{}/{}", root.cgroup_parent(), root.cgroup_prefix());
+    let earlier = format!("/{}/{}/", root.cgroup_parent(), root.key);
+    if !rel.starts_with(&ours) && !rel.starts_with(&earlier) {
         return fail(format!(
-            "container {}: /proc/{}/cgroup puts its process in {rel}, not in a glassbox cgroup of this data root ({parent}…)",
+            "container {}: /proc/{}/cgroup puts its process in {rel}, not in a glassbox cgroup of this data root ({ours}…)",
             live.name, live.pid
         ));
     }

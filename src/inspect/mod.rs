@@ -182,8 +182,20 @@ impl ReadError {
 }
 
 /// Reads a whole file as text.
+///
+/// The files read here are mostly the kernel's (/proc, cgroupfs), which say
+/// their size is 0 and make their text anew on every `read`:
+/// `fs::read_to_string` would `statx` for the size, then read 32 bytes, then
+/// 32, 64, 128, … (six `read`s of /proc/PID/stat, each one formatting the
+/// whole line). One buffer of a page takes most of them in one `read`, and a
+/// second one sees the end.
 pub(crate) fn read_text(path: &Path) -> Result<String, ReadError> {
-    std::fs::read_to_string(path).map_err(|e| ReadError::io(path, e))
+    use std::io::Read;
+    let mut text = String::with_capacity(4096);
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .map_err(|e| ReadError::io(path, e))?;
+    Ok(text)
 }
 
 /// Reads a file and runs `parse` over it, naming the path in either error.

@@ -75,10 +75,18 @@ pub fn capability_names(mask: u64) -> Vec<&'static str> {
 /// The highest capability number the running kernel knows
 /// (/proc/sys/kernel/cap_last_cap): an older kernel knows fewer than
 /// [`CAPABILITIES`] lists, and a newer one may know more.
+/// Read once per process (a start asks more than once: for the spec's
+/// capability names, for the bounding set), as the kernel's value never
+/// changes.
 pub fn read_last_cap() -> Result<u8, ReadError> {
-    read_parsed(Path::new("/proc/sys/kernel/cap_last_cap"), |text| {
+    static LAST: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    if let Some(last) = LAST.get() {
+        return Ok(*last);
+    }
+    let last = read_parsed(Path::new("/proc/sys/kernel/cap_last_cap"), |text| {
         parse_num("cap_last_cap", text.trim())
-    })
+    })?;
+    Ok(*LAST.get_or_init(|| last))
 }
 
 /// The bit number of a capability, by name: `CAP_NET_RAW`, `net_raw` and

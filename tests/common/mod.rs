@@ -80,7 +80,7 @@ impl TestRoot {
         &self.path
     }
 
-    /// The key that names this root's kernel objects (`glassbox/<key>/…`).
+    /// The key that names this root's kernel objects (`glassbox/<key>-<id>`, …).
     pub fn key(&self) -> String {
         use sha2::Digest;
         let canon = std::fs::canonicalize(&self.path).expect("canonical root");
@@ -99,9 +99,15 @@ impl TestRoot {
                 .map(|d| d.flatten().map(|e| e.path()).collect())
                 .unwrap_or_default()
         };
+        let prefix = format!("{key}-");
         for top in tops {
-            if let Ok(d) = std::fs::read_dir(top.join("glassbox").join(&key)) {
-                out.extend(d.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+            if let Ok(d) = std::fs::read_dir(top.join("glassbox")) {
+                out.extend(
+                    d.flatten()
+                        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                        .map(|e| e.path())
+                        .filter(|p| p.is_dir()),
+                );
             }
         }
         out

@@ -54,13 +54,18 @@ pub fn cgroup_hierarchies() -> Vec<PathBuf> {
     out
 }
 
-/// The container cgroups (`glassbox/<key>/*`) of this root, in every hierarchy.
+/// The container cgroups (`glassbox/<key>-*`) of this root, in every hierarchy.
 pub fn container_cgroups(root: &TestRoot) -> Vec<PathBuf> {
-    let key = root.key();
+    let prefix = format!("{}-", root.key());
     let mut out = Vec::new();
     for h in cgroup_hierarchies() {
-        if let Ok(d) = std::fs::read_dir(h.join("glassbox").join(&key)) {
-            out.extend(d.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+        if let Ok(d) = std::fs::read_dir(h.join("glassbox")) {
+            out.extend(
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir()),
+            );
         }
     }
     out

@@ -154,7 +154,7 @@ impl Layout {
     }
 }
 
-/// Makes the parent cgroups (`glassbox`, `glassbox/<root key>`) and, on v2, lets
+/// Makes the parent cgroup(s) of `rel` (`glassbox`) and, on v2, lets
 /// the controllers reach their children. Idempotent. The directories are written
 /// to `journal` (the data root's own journal) before they are made.
 pub fn prepare_parent(layout: &Layout, rel: &str, journal: &Journal) -> Result<(), CgroupError> {
@@ -247,7 +247,7 @@ pub(crate) fn hint_for(e: &io::Error) -> &'static str {
 /// One container's cgroup.
 #[derive(Debug, Clone)]
 pub struct Cgroup {
-    /// Path below the mount point(s), e.g. `glassbox/default/3f2a9c01b7de`.
+    /// Path below the mount point(s), e.g. `glassbox/e02d6e71-3f2a9c01b7de`.
     pub rel: String,
     pub layout: Layout,
 }
@@ -505,8 +505,8 @@ impl Cgroup {
     }
 }
 
-/// Removes the parent groups of `rel` (`glassbox/<key>`, then `glassbox`)
-/// where they are empty, deepest first, so a host where no container runs
+/// Removes the groups of `rel` (`glassbox`; an earlier glassbox's
+/// `glassbox/<key>`, then `glassbox`) where they are empty, deepest first, so a host where no container runs
 /// keeps no cgroup of glassbox's. A group with children, or processes, stays
 /// (rmdir refuses it; nothing is killed here). A start that loses the race
 /// makes the parent again (`Cgroup::create`).
@@ -601,6 +601,29 @@ pub fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The parent goes only when no group is left in it; an earlier
+    /// glassbox's two levels go deepest first. (Plain directories stand in
+    /// for a hierarchy: rmdir refuses a non-empty one, as cgroupfs refuses
+    /// a group with children.)
+    #[test]
+    fn parents_are_removed_only_when_empty() {
+        let mount = std::env::temp_dir().join(format!("glassbox-parents-{}", std::process::id()));
+        let layout = Layout::V2 {
+            mount: mount.clone(),
+        };
+        let container = mount.join("glassbox/e02d6e71-3f2a9c01b7de");
+        std::fs::create_dir_all(&container).unwrap();
+        remove_parent_if_empty(&layout, "glassbox");
+        assert!(container.is_dir(), "a parent with a container was removed");
+        std::fs::remove_dir(&container).unwrap();
+        remove_parent_if_empty(&layout, "glassbox");
+        assert!(!mount.join("glassbox").exists());
+        std::fs::create_dir_all(mount.join("glassbox/e02d6e71")).unwrap();
+        remove_parent_if_empty(&layout, "glassbox/e02d6e71");
+        assert!(!mount.join("glassbox").exists());
+        std::fs::remove_dir(&mount).unwrap();
+    }
 
     /// The statfs shortcut and the mount table agree on this host (v1 here,
     /// pure v2 in the cgroup v2 lane).

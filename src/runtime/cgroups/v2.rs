@@ -3,8 +3,8 @@
 //! A controller works in a child group only if the parent lists it in its
 //! `cgroup.subtree_control` ("+memory +cpu +pids"), and a group that hands
 //! controllers down may hold no processes itself (the "no internal processes"
-//! rule): so glassbox's parents `glassbox/` and `glassbox/<root key>/` stay empty
-//! and each container is a leaf. Limits: `memory.max` (bytes), `memory.swap.max`,
+//! rule): so glassbox's parent `glassbox/` stays empty and each container is a
+//! leaf below it. Limits: `memory.max` (bytes), `memory.swap.max`,
 //! `cpu.max` ("QUOTA PERIOD" in µs), `pids.max`. Out-of-memory kills are counted
 //! in `memory.events` as `oom_kill N`. Every group but the root has
 //! `cgroup.freeze` (no controller needed): `1` stops its processes, and
