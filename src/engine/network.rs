@@ -542,9 +542,17 @@ pub fn teardown(root: &DataRoot, id: &str, trace: &mut Trace) -> Vec<String> {
     ) else {
         return errors;
     };
-    // Only what this container may undo (its own rules, namespace, veth, leases).
+    // Only what this container may undo (its own rules, namespace, veth,
+    // leases). The network's objects only: checking a cgroup's claim reads
+    // the mount table, and a container without a network has none of them.
     let objects: Vec<Object> = objects
         .into_iter()
+        .filter(|o| {
+            matches!(
+                o,
+                Object::IptablesRule { .. } | Object::Link(_) | Object::Netns(_) | Object::Lease(_)
+            )
+        })
         .filter(|o| owner.admits(o).is_ok())
         .collect();
     let done = |o: &Object, errors: &mut Vec<String>| {

@@ -463,7 +463,7 @@ impl Cgroup {
         use crate::inspect::cgroup::{parse_memory_events, parse_oom_control};
         match &self.layout {
             Layout::V2 { mount } => {
-                std::fs::read_to_string(mount.join(&self.rel).join("memory.events"))
+                crate::inspect::read_text(&mount.join(&self.rel).join("memory.events"))
                     .ok()
                     .and_then(|t| parse_memory_events(&t).ok())
                     .map_or(0, |e| e.oom_kill)
@@ -472,7 +472,7 @@ impl Cgroup {
                 .memory
                 .as_ref()
                 .and_then(|mem| {
-                    std::fs::read_to_string(mem.join(&self.rel).join("memory.oom_control")).ok()
+                    crate::inspect::read_text(&mem.join(&self.rel).join("memory.oom_control")).ok()
                 })
                 .and_then(|t| parse_oom_control(&t).ok())
                 .map_or(0, |o| o.oom_kill),
