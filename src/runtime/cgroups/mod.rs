@@ -302,6 +302,14 @@ impl Cgroup {
                 }
             }
         }
+        // On v2 the parent may have been removed and made again by another
+        // start between our `prepare_parent` and the mkdir above, and the new
+        // one hands no controllers down until that start enables them. Now
+        // that our group is in it, the parent cannot go: enable them here
+        // (nothing is written where they are on already).
+        if let Layout::V2 { mount } = &self.layout {
+            v2::enable_controllers(&mount.join(parent))?;
+        }
         trace.step(
             "runtime",
             t,
@@ -623,6 +631,35 @@ mod tests {
         remove_parent_if_empty(&layout, "glassbox/e02d6e71");
         assert!(!mount.join("glassbox").exists());
         std::fs::remove_dir(&mount).unwrap();
+    }
+
+    /// On v2 a parent made again by another start (its subtree_control
+    /// empty) still hands the controllers down to the group made in it.
+    /// (Plain files stand in for cgroupfs's control files.)
+    #[test]
+    fn a_new_group_gets_its_controllers_from_a_remade_parent() {
+        let mount = std::env::temp_dir().join(format!("glassbox-remade-{}", std::process::id()));
+        let parent = mount.join("glassbox");
+        std::fs::create_dir_all(&parent).unwrap();
+        std::fs::write(
+            parent.join("cgroup.controllers"),
+            "cpuset cpu io memory pids\n",
+        )
+        .unwrap();
+        std::fs::write(parent.join("cgroup.subtree_control"), "\n").unwrap();
+        let journal = Journal::open(&mount.join("journal")).unwrap();
+        let layout = Layout::V2 {
+            mount: mount.clone(),
+        };
+        let group = Cgroup::new(&layout, "glassbox/e02d6e71-3f2a9c01b7de");
+        group
+            .create(&Resources::default(), &journal, &mut Trace::default())
+            .unwrap();
+        let enabled = std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap();
+        let mut enabled: Vec<&str> = enabled.split_whitespace().collect();
+        enabled.sort();
+        assert_eq!(enabled, ["+cpu", "+memory", "+pids"]);
+        std::fs::remove_dir_all(&mount).unwrap();
     }
 
     /// The statfs shortcut and the mount table agree on this host (v1 here,

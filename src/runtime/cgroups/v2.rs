@@ -33,7 +33,7 @@ pub fn prepare_parent(mount: &Path, rel: &str, journal: &Journal) -> Result<(), 
 
 /// Writes `+memory +cpu +pids` (those the group has) into `cgroup.subtree_control`,
 /// unless they are enabled already.
-fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
+pub(super) fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
     let read = |name: &str| {
         let path = dir.join(name);
         std::fs::read_to_string(&path).map_err(|source| CgroupError::Read {
