@@ -574,19 +574,23 @@ pub fn read_saved(root: &DataRoot, id: &str) -> anyhow::Result<Record> {
 pub fn load_by_id(root: &DataRoot, id: &str) -> anyhow::Result<Record> {
     let read = || read_saved(root, id);
     let mut record = read()?;
-    // The process has just ended and its monitor is still recording the exit:
-    // wait for that (milliseconds; seconds on a loaded host) rather than
-    // report a guess. (A zombie's status is read from the kernel at once:
-    // its monitor may be stopped.)
+    // The process has ended since the record was read. Its monitor records
+    // the exit and then ends: if it still runs, wait for that (milliseconds;
+    // seconds on a loaded host) rather than report a guess; if it has ended,
+    // it may have done so since the first read. Either way the record is
+    // read again, and only a record still `running` after its monitor ended
+    // means no one recorded the exit. (A zombie's status is read from the
+    // kernel at once: its monitor may be stopped.)
     if record.state.status == "running"
         && process_state(record.state.pid, record.state.pid_start) == Proc::Gone
-        && record.monitor_alive()
     {
-        super::lifecycle::wait_for_exit(
-            record.state.monitor_pid,
-            record.state.monitor_start,
-            std::time::Duration::from_secs(10),
-        );
+        if record.monitor_alive() {
+            super::lifecycle::wait_for_exit(
+                record.state.monitor_pid,
+                record.state.monitor_start,
+                std::time::Duration::from_secs(10),
+            );
+        }
         record = read()?;
     }
     let observed = record.clone().observed();
