@@ -353,6 +353,14 @@ impl Owner {
 /// Undoes a journal's objects, newest first, each only if its owner admits
 /// it; marks each one undone in the journal, so a later replay skips it.
 pub fn undo_journal(path: &Path, owner: &Owner) -> Undone {
+    undo_journal_except(path, owner, |_| false)
+}
+
+/// [`undo_journal`], leaving out the objects `gone` names: those the caller
+/// has just removed itself, and whose journal is deleted next. They are
+/// not marked either: if that deletion fails, a later replay finds them
+/// gone, which is success.
+pub fn undo_journal_except(path: &Path, owner: &Owner, gone: impl Fn(&Object) -> bool) -> Undone {
     let mut report = Undone::default();
     let replay = match Journal::replay(path) {
         Ok(r) => r,
@@ -376,7 +384,7 @@ pub fn undo_journal(path: &Path, owner: &Owner) -> Undone {
             let _ = j.record_undone(o);
         }
     };
-    for o in replay.objects.iter().rev() {
+    for o in replay.objects.iter().rev().filter(|o| !gone(o)) {
         if let Err(why) = owner.admits(o) {
             report
                 .refused

@@ -1050,7 +1050,7 @@ pub fn finish(
                     "fork: a child unmounts and removes what is left, the caller exits",
                 );
                 remove_cgroup_parents(cgroup, &mut own);
-                remove_retired(root, &dir, &mut own);
+                remove_retired(root, &dir, cgroup, &mut own);
                 if let Some(file) = teardown.trace_file {
                     for e in &mut own.events {
                         e.actor = "reaper".into();
@@ -1061,7 +1061,7 @@ pub fn finish(
             });
             if !forked {
                 remove_cgroup_parents(cgroup, trace);
-                remove_retired(root, &dir, trace);
+                remove_retired(root, &dir, cgroup, trace);
                 if let Some(file) = teardown.trace_file {
                     let _ = trace.append_to(file);
                 }
@@ -1142,7 +1142,12 @@ fn remove_cgroup_parents(cgroup: &Cgroup, trace: &mut Trace) {
 /// overlay mount, then the journal's other entries, then the files. What
 /// fails is written to `dir/teardown-error` and the directory stays for
 /// `cleanup`.
-fn remove_retired(root: &DataRoot, dir: &Path, trace: &mut Trace) {
+///
+/// The journal's entries for the container's own `cgroup` (one per
+/// hierarchy) are not replayed: `finish` removed it before the container
+/// left the data root, and a replay would only fail to find each group
+/// (an rmdir per hierarchy, under the locks the next start's mkdirs take).
+fn remove_retired(root: &DataRoot, dir: &Path, cgroup: &Cgroup, trace: &mut Trace) {
     let mut errors = Vec::new();
     if let Err(e) = overlay::unmount(&dir.join("rootfs"), trace) {
         errors.push(format!("{e:#}"));
@@ -1154,9 +1159,11 @@ fn remove_retired(root: &DataRoot, dir: &Path, trace: &mut Trace) {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let undone = super::cleanup::undo_journal(
+    let removed_group = |o: &Object| matches!(o, Object::Cgroup(p) if !cgroup.rel.is_empty() && p.ends_with(&cgroup.rel));
+    let undone = super::cleanup::undo_journal_except(
         &dir.join("journal"),
         &super::cleanup::Owner::container(root, &id),
+        removed_group,
     );
     errors.extend(undone.left);
     if errors.is_empty()
