@@ -178,4 +178,107 @@ fn run_rm_trace_shows_every_step_and_nothing_stays() {
     ] {
         assert!(steps.iter().any(|s| s == step), "no {step} in {steps:?}");
     }
+    // The reaper was forked while the container ran, and woken once it had
+    // left the data root; what it did is the reaper's.
+    for step in ["wake_reaper", "remove_cgroup_parents", "remove_files"] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e["step"] == step && e["actor"] == "reaper"),
+            "no {step} of the reaper in {steps:?}"
+        );
+    }
+}
+
+/// The children of `pid` named `comm`.
+fn children_named(pid: u32, comm: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            glassbox::inspect::proc_stat::read_proc_stat(*p)
+                .is_ok_and(|s| s.ppid == pid && s.comm == comm)
+        })
+        .collect()
+}
+
+#[test]
+fn a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies() {
+    if !have_root("a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies") {
+        return;
+    }
+    let root = TestRoot::new("rmreaper");
+    let mut cli = root
+        .cmd(&[
+            "run",
+            "--rm",
+            "--name",
+            "waiting",
+            "--network",
+            "none",
+            "busybox",
+            "sleep",
+            "600",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // A guard against a hang (the v2 lane's CPU is emulated), not a speed check.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let reaper = loop {
+        let found = children_named(cli.id(), "glassbox-reap");
+        if let [one] = found.as_slice() {
+            break *one;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no glassbox-reap beside the running container: {found:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    // It is in a session of its own, with none of the CLI's descriptors.
+    let fds: Vec<String> = std::fs::read_dir(format!("/proc/{reaper}/fd"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(fds.len(), 4, "0, 1, 2 and its pipe, not {fds:?}");
+    let stat = glassbox::inspect::proc_stat::read_proc_stat(reaper).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(format!("/proc/{reaper}/stat"))
+            .unwrap()
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .nth(3),
+        Some(reaper.to_string().as_str()),
+        "the reaper leads no session of its own: {stat:?}"
+    );
+    // The CLI dies with its container still there: the reaper reads the end
+    // of its pipe without work, and ends having removed nothing.
+    cli.kill().unwrap();
+    cli.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while glassbox::inspect::proc_stat::read_proc_stat(reaper)
+        .is_ok_and(|s| s.comm == "glassbox-reap" && s.state != 'Z')
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reaper outlived its CLI by 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let trash = std::fs::read_dir(root.path().join("trash")).map_or(0, |d| d.count());
+    assert_eq!(trash, 0, "the reaper removed a container it was not given");
+    assert!(
+        root.ok(&["ps", "-aq"]).lines().count() == 1,
+        "the container is not listed"
+    );
+    // What the killed CLI left, cleanup removes.
+    root.ok(&["cleanup"]);
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&root.path().display().to_string()));
+    assert_eq!(root.container_cgroups(), Vec::<std::path::PathBuf>::new());
 }

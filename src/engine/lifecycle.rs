@@ -159,7 +159,7 @@ pub fn release_unmonitored(root: &DataRoot, mut record: Record) -> Record {
         after_exit: false,
         output_done: false,
     };
-    let _ = super::run::finish(root, &mut record, &cgroup, exit, &mut trace, teardown);
+    let _ = super::run::finish(root, &mut record, &cgroup, exit, &mut trace, teardown, None);
     record
 }
 
@@ -480,6 +480,103 @@ pub fn in_background(name: &std::ffi::CStr, streams: Streams, work: impl FnOnce(
             true
         }
         Err(_) => false,
+    }
+}
+
+/// A child forked before its work is known, waiting for it on a pipe
+/// ([`fork_waiting`]).
+pub struct Waiting {
+    /// Where the work is written; closing it unread tells the child to end.
+    work: std::os::fd::OwnedFd,
+    /// End-of-file once the child has let go of the caller's streams.
+    let_go: std::os::fd::OwnedFd,
+}
+
+impl Waiting {
+    /// Hands the child its work and returns: true once the child has it
+    /// and holds none of this process's streams; false (the child is gone)
+    /// when the caller must do the work itself.
+    pub fn go(self, work: &[u8]) -> bool {
+        use std::io::Write;
+        let written = std::fs::File::from(self.work).write_all(work).is_ok();
+        // The child lets go as soon as it runs, well before this on any
+        // but the busiest machine: a reader of this process's output must
+        // see its end when this process exits.
+        let mut byte = [0u8; 1];
+        while let Err(nix::errno::Errno::EINTR) = nix::unistd::read(&self.let_go, &mut byte) {}
+        written
+    }
+}
+
+/// Forks a child named `name` that waits for its work, for a caller that
+/// knows what the child is for but not yet what it will be given: the fork
+/// is paid while the caller waits anyway (a `--rm` run, while its container
+/// runs), not when the work is due. The child is in a session of its own,
+/// with /dev/null as its standard streams, none of the caller's
+/// descriptors and no signal blocked; it reads the pipe to its end and runs
+/// `work` with what [`Waiting::go`] wrote. If nothing was written (the
+/// caller dropped the [`Waiting`], or ended, killed or not), the child ends
+/// having done nothing. `None`: no child (a threaded caller, as for
+/// [`in_background`], or no pipe).
+pub fn fork_waiting(name: &std::ffi::CStr, work: impl FnOnce(Vec<u8>)) -> Option<Waiting> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    if !one_thread() {
+        return None;
+    }
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .ok()?;
+    let (work_r, work_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok()?;
+    let (let_go_r, let_go_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok()?;
+    // SAFETY: this process has one thread (checked above), so the child
+    // inherits no lock held by another thread.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            // SAFETY: descriptor calls on this process's own descriptors:
+            // the work pipe is moved above every other one, then all but
+            // it and /dev/null on 0, 1 and 2 are closed (the write end of
+            // `let_go` among them, which tells the caller).
+            let work_fd = unsafe {
+                let fd = libc::fcntl(work_r.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3);
+                libc::dup2(null.as_raw_fd(), 0);
+                libc::dup2(null.as_raw_fd(), 1);
+                libc::dup2(null.as_raw_fd(), 2);
+                if fd > 3 {
+                    libc::syscall(libc::SYS_close_range, 3u32, (fd - 1) as u32, 0u32);
+                }
+                let above = if fd >= 3 { fd + 1 } else { 3 };
+                libc::syscall(libc::SYS_close_range, above as u32, u32::MAX, 0u32);
+                fd
+            };
+            std::mem::forget((null, work_r, work_w, let_go_r, let_go_w));
+            let _ = nix::unistd::setsid();
+            let _ = nix::sys::prctl::set_name(name);
+            let _ = nix::sys::signal::sigprocmask(
+                nix::sys::signal::SigmaskHow::SIG_SETMASK,
+                Some(&nix::sys::signal::SigSet::empty()),
+                None,
+            );
+            let mut message = Vec::new();
+            if work_fd >= 0 {
+                use std::io::Read;
+                // SAFETY: `work_fd` is the duplicate made above, owned here only.
+                let mut pipe =
+                    std::fs::File::from(unsafe { std::os::fd::OwnedFd::from_raw_fd(work_fd) });
+                let _ = pipe.read_to_end(&mut message);
+            }
+            if !message.is_empty() {
+                work(message);
+            }
+            // SAFETY: leave without running the parent's exit handlers a second time.
+            unsafe { libc::_exit(0) }
+        }
+        Ok(nix::unistd::ForkResult::Parent { .. }) => Some(Waiting {
+            work: work_w,
+            let_go: let_go_r,
+        }),
+        Err(_) => None,
     }
 }
 

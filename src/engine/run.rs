@@ -848,6 +848,16 @@ fn supervise(
         "state.json: running, pid (temporary file, then rename)",
     );
     super::events::container(root, "start", &record, &[]);
+    // The child that will remove what is left once the container has exited
+    // (a foreground `--rm` run): forked now, while the container runs.
+    let reaper = (teardown.after_exit && record.config.auto_remove)
+        .then(|| {
+            let forked_at = now_ns();
+            super::lifecycle::fork_waiting(c"glassbox-reap", |work| {
+                reap(root, &cgroup, teardown.trace_file, forked_at, &work)
+            })
+        })
+        .flatten();
     // A container removed at exit keeps no trace; the others show theirs live.
     if !record.config.auto_remove {
         let _ = std::fs::write(paths.trace(), trace.to_json_lines());
@@ -916,7 +926,15 @@ fn supervise(
         pid: me,
         start: me_start,
     });
-    finish(root, &mut record, &cgroup, Some(exit), &mut trace, teardown)?;
+    finish(
+        root,
+        &mut record,
+        &cgroup,
+        Some(exit),
+        &mut trace,
+        teardown,
+        reaper,
+    )?;
     Ok(exit.code)
 }
 
@@ -960,6 +978,7 @@ impl Failed<'_> {
             Some(Exit { code, signal: None }),
             &mut trace,
             teardown,
+            None,
         );
         drop(lock);
         if let Some(r) = self.report {
@@ -994,8 +1013,10 @@ pub struct Teardown<'a> {
 /// first, as always (so when the CLI returns, no process, group or interface
 /// of the container is left); then the container leaves the data root in one
 /// `rename` into `trash/` (`ps -a` no longer lists it, its name is free); then
-/// a forked child (`glassbox-reap`) unmounts the overlay and removes the
-/// files while the caller reports the exit status and exits. Nothing waits
+/// a child (`glassbox-reap`) unmounts the overlay and removes the files
+/// while the caller reports the exit status and exits. That child is
+/// `reaper` when the caller forked it while the container ran ([`reap`]:
+/// it is only told where the container is now), else it is forked here. Nothing waits
 /// for that child and the next `run` does not depend on it: it is done a few
 /// milliseconds after the CLI exits (benches/startup.sh waits for it and
 /// reports the time as `done`). What it cannot remove stays in `trash/<id>`
@@ -1007,6 +1028,7 @@ pub fn finish(
     exit: Option<Exit>,
     trace: &mut Trace,
     teardown: Teardown,
+    reaper: Option<super::lifecycle::Waiting>,
 ) -> anyhow::Result<()> {
     let paths = Paths::new(root, &record.id);
     let oom_kills = cgroup.oom_kills();
@@ -1035,6 +1057,11 @@ pub fn finish(
                     record.name
                 ),
             );
+            if let Some(reaper) = reaper
+                && reaper.go(&reaper_work(&dir, teardown.trace_file.map(|_| &*trace)))
+            {
+                return Ok(());
+            }
             let t = now_ns();
             let streams = if teardown.output_done {
                 super::lifecycle::Streams::HandOver
@@ -1125,6 +1152,55 @@ pub fn finish(
 /// offline (on cgroup v1 that is six hierarchies): a foreground `--rm` run
 /// leaves it to its reaper, after the exit status. A start meanwhile makes
 /// the parent again (`Cgroup::create`).
+/// What a `--rm` run's reaper is told once the container has left the data
+/// root: when (`now_ns`), where its directory is now (`trash/<id>`), and,
+/// with `--trace FILE`, the caller's trace, which the reaper writes with its
+/// own steps once it is done; NUL between them.
+fn reaper_work(dir: &Path, trace: Option<&Trace>) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut work = format!("{}\0", now_ns()).into_bytes();
+    work.extend_from_slice(dir.as_os_str().as_bytes());
+    work.push(0);
+    if let Some(trace) = trace {
+        work.extend_from_slice(trace.to_json_lines().as_bytes());
+    }
+    work
+}
+
+/// The reaper of a `--rm` run, forked while its container ran: given
+/// [`reaper_work`], it removes the cgroup's parents where empty, then the
+/// overlay, the journal's other entries and the files ([`remove_retired`]).
+fn reap(root: &DataRoot, cgroup: &Cgroup, trace_file: Option<&Path>, forked_at: u64, work: &[u8]) {
+    use std::os::unix::ffi::OsStrExt;
+    let mut parts = work.splitn(3, |b| *b == 0);
+    let (Some(sent), Some(dir)) = (parts.next(), parts.next()) else {
+        return;
+    };
+    let sent = std::str::from_utf8(sent).ok().and_then(|t| t.parse().ok());
+    let dir = Path::new(std::ffi::OsStr::from_bytes(dir));
+    let mut own = Trace::default();
+    own.step(
+        "reaper",
+        sent.unwrap_or(forked_at),
+        "wake_reaper",
+        "read the container's new place from a pipe: a child forked while it ran unmounts and removes what is left, the caller exits",
+    );
+    remove_cgroup_parents(cgroup, &mut own);
+    remove_retired(root, dir, cgroup, &mut own);
+    if let Some(file) = trace_file {
+        let text = parts
+            .next()
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default();
+        let mut trace = Trace::from_json_lines(&text);
+        for e in &mut own.events {
+            e.actor = "reaper".into();
+        }
+        trace.events.extend(own.events);
+        let _ = trace.append_to(file);
+    }
+}
+
 fn remove_cgroup_parents(cgroup: &Cgroup, trace: &mut Trace) {
     let t = now_ns();
     let parent = cgroup.rel.rsplit_once('/').map_or("", |(p, _)| p);
