@@ -180,6 +180,11 @@ fn run_rm_trace_shows_every_step_and_nothing_stays() {
     }
     // The reaper was forked while the container ran, and woken once it had
     // left the data root; what it did is the reaper's.
+    let at = |step: &str| steps.iter().position(|s| s == step);
+    assert!(
+        at("fork_reaper") > at("save_state") && at("fork_reaper") < at("wait_for_exit"),
+        "the reaper was not forked while the container ran: {steps:?}"
+    );
     for step in ["wake_reaper", "remove_cgroup_parents", "remove_files"] {
         assert!(
             events

@@ -853,9 +853,16 @@ fn supervise(
     let reaper = (teardown.after_exit && record.config.auto_remove)
         .then(|| {
             let forked_at = now_ns();
-            super::lifecycle::fork_waiting(c"glassbox-reap", |work| {
+            let reaper = super::lifecycle::fork_waiting(c"glassbox-reap", |work| {
                 reap(root, &cgroup, teardown.trace_file, forked_at, &work)
-            })
+            });
+            trace.step(
+                "engine",
+                forked_at,
+                "fork_reaper",
+                "fork: a child that will remove what is left waits on a pipe while the container runs",
+            );
+            reaper
         })
         .flatten();
     // A container removed at exit keeps no trace; the others show theirs live.
