@@ -534,21 +534,21 @@ pub fn fork_waiting(name: &std::ffi::CStr, work: impl FnOnce(Vec<u8>)) -> Option
     // inherits no lock held by another thread.
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
-            // SAFETY: descriptor calls on this process's own descriptors:
-            // the work pipe is moved above every other one, then all but
-            // it and /dev/null on 0, 1 and 2 are closed (the write end of
-            // `let_go` among them, which tells the caller).
-            let work_fd = unsafe {
+            // The work pipe goes to descriptor 3, /dev/null to 0, 1 and 2,
+            // and every other descriptor is closed (the write end of
+            // `let_go` among them, which tells the caller). It is first
+            // copied to 3 or above: the caller may have been started with
+            // 0, 1 or 2 closed, and the pipe may be one of them.
+            // SAFETY: descriptor calls on this process's own descriptors;
+            // none of the values forgotten below is used again.
+            let moved = unsafe {
                 let fd = libc::fcntl(work_r.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3);
-                libc::dup2(null.as_raw_fd(), 0);
-                libc::dup2(null.as_raw_fd(), 1);
-                libc::dup2(null.as_raw_fd(), 2);
-                if fd > 3 {
-                    libc::syscall(libc::SYS_close_range, 3u32, (fd - 1) as u32, 0u32);
+                for stdio in 0..3 {
+                    libc::dup2(null.as_raw_fd(), stdio);
                 }
-                let above = if fd >= 3 { fd + 1 } else { 3 };
-                libc::syscall(libc::SYS_close_range, above as u32, u32::MAX, 0u32);
-                fd
+                let moved = fd >= 0 && (fd == 3 || libc::dup2(fd, 3) == 3);
+                libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
+                moved
             };
             std::mem::forget((null, work_r, work_w, let_go_r, let_go_w));
             let _ = nix::unistd::setsid();
@@ -559,11 +559,10 @@ pub fn fork_waiting(name: &std::ffi::CStr, work: impl FnOnce(Vec<u8>)) -> Option
                 None,
             );
             let mut message = Vec::new();
-            if work_fd >= 0 {
+            if moved {
                 use std::io::Read;
-                // SAFETY: `work_fd` is the duplicate made above, owned here only.
-                let mut pipe =
-                    std::fs::File::from(unsafe { std::os::fd::OwnedFd::from_raw_fd(work_fd) });
+                // SAFETY: descriptor 3 is the work pipe, owned here only.
+                let mut pipe = std::fs::File::from(unsafe { std::os::fd::OwnedFd::from_raw_fd(3) });
                 let _ = pipe.read_to_end(&mut message);
             }
             if !message.is_empty() {

@@ -854,7 +854,7 @@ fn supervise(
         .then(|| {
             let forked_at = now_ns();
             let reaper = super::lifecycle::fork_waiting(c"glassbox-reap", |work| {
-                reap(root, &cgroup, teardown.trace_file, forked_at, &work)
+                reap(root, &cgroup, teardown.trace_file, &work)
             });
             trace.step(
                 "engine",
@@ -1083,15 +1083,10 @@ pub fn finish(
                     "fork_reaper",
                     "fork: a child unmounts and removes what is left, the caller exits",
                 );
-                remove_cgroup_parents(cgroup, &mut own);
-                remove_retired(root, &dir, cgroup, &mut own);
-                if let Some(file) = teardown.trace_file {
-                    for e in &mut own.events {
-                        e.actor = "reaper".into();
-                    }
-                    trace.events.extend(own.events);
-                    let _ = trace.append_to(file);
-                }
+                let traced = teardown
+                    .trace_file
+                    .map(|file| (file, std::mem::take(&mut *trace)));
+                remove_left(root, cgroup, &dir, own, traced);
             });
             if !forked {
                 remove_cgroup_parents(cgroup, trace);
@@ -1151,14 +1146,6 @@ pub fn finish(
     Ok(())
 }
 
-/// Step `remove_cgroup_parents`: the container's parent group (`glassbox`;
-/// `glassbox/<key>`, then `glassbox`, for a container of an earlier
-/// glassbox) in every hierarchy, where the container was the last one in
-/// it, so a host where no container runs keeps no group of glassbox's. Each
-/// `rmdir` of a cgroup waits for the kernel to take its controllers' state
-/// offline (on cgroup v1 that is six hierarchies): a foreground `--rm` run
-/// leaves it to its reaper, after the exit status. A start meanwhile makes
-/// the parent again (`Cgroup::create`).
 /// What a `--rm` run's reaper is told once the container has left the data
 /// root: when (`now_ns`), where its directory is now (`trash/<id>`), and,
 /// with `--trace FILE`, the caller's trace, which the reaper writes with its
@@ -1174,32 +1161,50 @@ fn reaper_work(dir: &Path, trace: Option<&Trace>) -> Vec<u8> {
     work
 }
 
-/// The reaper of a `--rm` run, forked while its container ran: given
-/// [`reaper_work`], it removes the cgroup's parents where empty, then the
-/// overlay, the journal's other entries and the files ([`remove_retired`]).
-fn reap(root: &DataRoot, cgroup: &Cgroup, trace_file: Option<&Path>, forked_at: u64, work: &[u8]) {
+/// The reaper of a `--rm` run, forked while its container ran, given
+/// [`reaper_work`]: [`remove_left`].
+fn reap(root: &DataRoot, cgroup: &Cgroup, trace_file: Option<&Path>, work: &[u8]) {
     use std::os::unix::ffi::OsStrExt;
     let mut parts = work.splitn(3, |b| *b == 0);
     let (Some(sent), Some(dir)) = (parts.next(), parts.next()) else {
         return;
     };
-    let sent = std::str::from_utf8(sent).ok().and_then(|t| t.parse().ok());
-    let dir = Path::new(std::ffi::OsStr::from_bytes(dir));
+    let Some(sent) = std::str::from_utf8(sent).ok().and_then(|t| t.parse().ok()) else {
+        return;
+    };
     let mut own = Trace::default();
     own.step(
         "reaper",
-        sent.unwrap_or(forked_at),
+        sent,
         "wake_reaper",
         "read the container's new place from a pipe: a child forked while it ran unmounts and removes what is left, the caller exits",
     );
-    remove_cgroup_parents(cgroup, &mut own);
-    remove_retired(root, dir, cgroup, &mut own);
-    if let Some(file) = trace_file {
+    let traced = trace_file.map(|file| {
         let text = parts
             .next()
             .map(String::from_utf8_lossy)
             .unwrap_or_default();
-        let mut trace = Trace::from_json_lines(&text);
+        (file, Trace::from_json_lines(&text))
+    });
+    let dir = Path::new(std::ffi::OsStr::from_bytes(dir));
+    remove_left(root, cgroup, dir, own, traced);
+}
+
+/// What a `--rm` run's reaper does once the container is in `trash/` (`dir`):
+/// removes the cgroup's parents where empty, then the overlay, the journal's
+/// other entries and the files ([`remove_retired`]). Its steps follow `own`
+/// (how the reaper began); with `--trace FILE`, they are appended to the
+/// caller's trace and the whole is written to the file in one `write`.
+fn remove_left(
+    root: &DataRoot,
+    cgroup: &Cgroup,
+    dir: &Path,
+    mut own: Trace,
+    traced: Option<(&Path, Trace)>,
+) {
+    remove_cgroup_parents(cgroup, &mut own);
+    remove_retired(root, dir, cgroup, &mut own);
+    if let Some((file, mut trace)) = traced {
         for e in &mut own.events {
             e.actor = "reaper".into();
         }
@@ -1208,6 +1213,14 @@ fn reap(root: &DataRoot, cgroup: &Cgroup, trace_file: Option<&Path>, forked_at: 
     }
 }
 
+/// Step `remove_cgroup_parents`: the container's parent group (`glassbox`;
+/// `glassbox/<key>`, then `glassbox`, for a container of an earlier
+/// glassbox) in every hierarchy, where the container was the last one in
+/// it, so a host where no container runs keeps no group of glassbox's. Each
+/// `rmdir` of a cgroup waits for the kernel to take its controllers' state
+/// offline (on cgroup v1 that is six hierarchies): a foreground `--rm` run
+/// leaves it to its reaper, after the exit status. A start meanwhile makes
+/// the parent again (`Cgroup::create`).
 fn remove_cgroup_parents(cgroup: &Cgroup, trace: &mut Trace) {
     let t = now_ns();
     let parent = cgroup.rel.rsplit_once('/').map_or("", |(p, _)| p);
