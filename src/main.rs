@@ -43,26 +43,8 @@ fn start_up() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }
 
-/// Every allocation of the binary goes to dlmalloc (see Cargo.toml for why):
-/// one heap behind one lock, grown by `mmap` in large segments, so that a
-/// short-lived command writes few pages before its forks copy them.
-#[cfg(not(test))]
-#[global_allocator]
-static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
-
 /// The command line's work: the exit status.
 fn run() -> i32 {
-    // A fork while another thread holds the allocator's lock would leave the
-    // child a lock nobody releases (the lab's and the daemon's threads run
-    // beside forks). This registers `pthread_atfork` handlers that take the
-    // lock around every fork(3), as glibc's malloc does its own. Raw
-    // `clone`s (the container's init) skip them, and their callers are
-    // single-threaded (runtime::start).
-    // SAFETY: no other thread exists yet, and this runs once per process.
-    #[cfg(not(test))]
-    unsafe {
-        dlmalloc::enable_alloc_after_fork()
-    };
     // A command that starts containers runs from a read-only view of this
     // binary (runtime::exe): re-executed here, before the parse, so that
     // clap builds its whole command tree once per start, not twice.
