@@ -244,3 +244,60 @@ fn stop_rm_and_cleanup_remove_every_network_object() {
         );
     }
 }
+
+/// What a container's journal holds of its network: the veth, namespace,
+/// NAT rules and leases, which `stop` undoes.
+fn network_objects(root: &TestRoot, name: &str) -> Vec<glassbox::runtime::journal::Object> {
+    use glassbox::runtime::journal::{Journal, Object};
+    let bundle = root.inspect(name)["Glassbox"]["Bundle"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Journal::objects(&Path::new(&bundle).join("journal"))
+        .unwrap()
+        .into_iter()
+        .filter(|o| {
+            matches!(
+                o,
+                Object::Link(_) | Object::Netns(_) | Object::IptablesRule { .. } | Object::Lease(_)
+            )
+        })
+        .collect()
+}
+
+/// The teardown after a container's exit reads its journal for network
+/// objects only when its network can have left some
+/// (`network::journals_objects`): a bridge's do, `none` and `host` make none.
+/// This checks that premise against what each start really journals, and
+/// that a bridge container's stop still undoes all of it.
+#[test]
+fn only_a_bridge_network_journals_objects_to_undo() {
+    let test = "only_a_bridge_network_journals_objects_to_undo";
+    if !have_root(test) {
+        return;
+    }
+    let root = TestRoot::new("net-journal");
+    for (name, network) in [("br", ""), ("none", "none"), ("host", "host")] {
+        let mut args = vec!["run", "-d", "--name", name];
+        if !network.is_empty() {
+            args.extend(["--network", network]);
+        }
+        args.extend(["busybox", "sleep", "600"]);
+        root.ok(&args);
+        let config = glassbox::engine::container::RunConfig {
+            network: network.to_string(),
+            ..Default::default()
+        };
+        let journalled = network_objects(&root, name);
+        assert_eq!(
+            !journalled.is_empty(),
+            glassbox::engine::network::journals_objects(&config),
+            "--network {network:?} journalled {journalled:?}"
+        );
+        assert_eq!(journalled.is_empty(), name != "br", "{journalled:?}");
+    }
+    // The stop's teardown undoes the bridge's: nothing is left to undo.
+    root.ok(&["stop", "-t", "1", "br"]);
+    assert_eq!(network_objects(&root, "br"), Vec::new());
+    root.ok(&["rm", "-f", "br", "none", "host"]);
+}

@@ -154,6 +154,13 @@ pub fn effective_mode(config: &RunConfig) -> &str {
     }
 }
 
+/// Whether a container's network leaves objects in its journal for
+/// [`teardown`] to undo: only a bridge network does (its veth, namespace,
+/// NAT rules, leases); `none` and `host` make nothing `setup` records.
+pub fn journals_objects(config: &RunConfig) -> bool {
+    effective_mode(config) == "bridge"
+}
+
 /// Makes the container's network (steps 2 to 6 of the module doc) and saves
 /// `network.json`. For `none` and `host` only the /etc files are written.
 pub fn setup(
@@ -170,7 +177,7 @@ pub fn setup(
         mode: mode.clone(),
         ..Default::default()
     };
-    if mode == "bridge" {
+    if journals_objects(config) {
         connect_bridge(root, paths, id, name, config, journal, trace, &mut settings)?;
     }
     let t = now_ns();

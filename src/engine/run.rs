@@ -1047,8 +1047,12 @@ pub fn finish(
             false
         }
     };
-    // Before the overlay: the kernel destroys the namespace meanwhile.
-    errors.extend(super::network::teardown(root, &record.id, trace));
+    // Before the overlay: the kernel destroys the namespace meanwhile. A
+    // container without a bridge network has nothing there to undo, and the
+    // journal is not read for it (two opens and a parse after the exit).
+    if super::network::journals_objects(&record.config) {
+        errors.extend(super::network::teardown(root, &record.id, trace));
+    }
     if record.config.auto_remove && teardown.after_exit && errors.is_empty() {
         let t = now_ns();
         if let Ok(dir) = super::lifecycle::retire(root, record) {
