@@ -245,8 +245,8 @@ fn stop_rm_and_cleanup_remove_every_network_object() {
     }
 }
 
-/// What a container's journal holds of its network: the veth, namespace,
-/// NAT rules and leases, which `stop` undoes.
+/// What a container's journal holds of its network and has not undone yet
+/// (`Object::is_container_network`: what `stop` undoes).
 fn network_objects(root: &TestRoot, name: &str) -> Vec<glassbox::runtime::journal::Object> {
     use glassbox::runtime::journal::{Journal, Object};
     let bundle = root.inspect(name)["Glassbox"]["Bundle"]
@@ -256,12 +256,7 @@ fn network_objects(root: &TestRoot, name: &str) -> Vec<glassbox::runtime::journa
     Journal::objects(&Path::new(&bundle).join("journal"))
         .unwrap()
         .into_iter()
-        .filter(|o| {
-            matches!(
-                o,
-                Object::Link(_) | Object::Netns(_) | Object::IptablesRule { .. } | Object::Lease(_)
-            )
-        })
+        .filter(Object::is_container_network)
         .collect()
 }
 

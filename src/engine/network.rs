@@ -554,12 +554,7 @@ pub fn teardown(root: &DataRoot, id: &str, trace: &mut Trace) -> Vec<String> {
     // the mount table, and a container without a network has none of them.
     let objects: Vec<Object> = objects
         .into_iter()
-        .filter(|o| {
-            matches!(
-                o,
-                Object::IptablesRule { .. } | Object::Link(_) | Object::Netns(_) | Object::Lease(_)
-            )
-        })
+        .filter(Object::is_container_network)
         .filter(|o| owner.admits(o).is_ok())
         .collect();
     let done = |o: &Object, errors: &mut Vec<String>| {

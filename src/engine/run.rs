@@ -856,12 +856,16 @@ fn supervise(
             let reaper = super::lifecycle::fork_waiting(c"glassbox-reap", |work| {
                 reap(root, &cgroup, teardown.trace_file, &work)
             });
-            trace.step(
-                "engine",
-                forked_at,
-                "fork_reaper",
-                "fork: a child that will remove what is left waits on a pipe while the container runs",
-            );
+            // A failed fork is no step: `finish` forks late instead and
+            // traces that fork.
+            if reaper.is_some() {
+                trace.step(
+                    "engine",
+                    forked_at,
+                    "fork_reaper",
+                    "fork: a child that will remove what is left waits on a pipe while the container runs",
+                );
+            }
             reaper
         })
         .flatten();

@@ -66,6 +66,17 @@ pub enum Object {
 }
 
 impl Object {
+    /// One of a container's own network objects (its veth's host end, its
+    /// namespace, its NAT rules, its leases): what stopping it undoes
+    /// (`engine::network::teardown`). The shared bridge is not one: it stays
+    /// while any container uses it.
+    pub fn is_container_network(&self) -> bool {
+        matches!(
+            self,
+            Object::IptablesRule { .. } | Object::Link(_) | Object::Netns(_) | Object::Lease(_)
+        )
+    }
+
     fn to_line(&self) -> String {
         match self {
             Object::Mount(p) => format!("mount\t{}", p.display()),
@@ -262,6 +273,31 @@ pub fn parse(text: &str) -> Replay {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_containers_network_objects_are_its_link_namespace_rules_and_leases() {
+        let p = || PathBuf::from("/x");
+        let own = [
+            Object::Link("gb0".into()),
+            Object::Netns(p()),
+            Object::Lease(p()),
+            Object::IptablesRule {
+                table: "nat".into(),
+                chain: "GLASSBOX".into(),
+                args: vec![],
+            },
+        ];
+        assert!(own.iter().all(Object::is_container_network));
+        let others = [
+            Object::SharedNetwork("glassbox0".into()),
+            Object::Mount(p()),
+            Object::Cgroup(p()),
+            Object::Dir(p()),
+            Object::Layer(p()),
+            Object::Process { pid: 1, start: 1 },
+        ];
+        assert!(!others.iter().any(Object::is_container_network));
+    }
 
     #[test]
     fn lines_round_trip() {
