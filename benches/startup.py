@@ -11,6 +11,8 @@ last process it left behind exited, beside `wall`, when its exit status came.
 """
 import ctypes, json, os, random, shutil, statistics, subprocess, sys, tempfile, time
 
+import pagecache
+
 glassbox, runs = sys.argv[1], int(sys.argv[2])
 baseline = os.environ.get("GLASSBOX_BASELINE")  # another glassbox binary, for before/after
 root = tempfile.mkdtemp(prefix="glassbox-bench-")
@@ -149,6 +151,11 @@ try:
                     series.append(v)
         return times
 
+    # Every executable in one page-cache state (see pagecache.py), then one
+    # untimed start of each.
+    pagecache.settle(glassbox, baseline, root, *pagecache.which("crun", "runc", "unshare", "true"))
+    for r in available:
+        timed(commands[r]("warm"), err.fileno())
     print(f"load average before: {open('/proc/loadavg').read().strip()}")
     # Back to back, as in a script; and one at a time, as a person types: an
     # idle kernel makes the first cgroup move of a while wait for an RCU grace
