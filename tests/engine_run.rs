@@ -181,6 +181,23 @@ fn run_rm_trace_shows_every_step_and_nothing_stays() {
     // The reaper was forked while the container ran, and woken once it had
     // left the data root; what it did is the reaper's.
     let at = |step: &str| steps.iter().position(|s| s == step);
+    // cgroup v1: the group is made after the clone, while the init mounts
+    // its root; the init waits for it, then joins, before pivot_root.
+    let v1 = events.iter().any(|e| {
+        e["step"] == "detect_cgroups" && e["detail"].as_str().is_some_and(|d| d.ends_with("v1"))
+    });
+    if v1 {
+        assert!(
+            at("create_cgroup") > at("clone"),
+            "the cgroup was not made after the clone: {steps:?}"
+        );
+        assert!(
+            at("wait_for_cgroup").is_some()
+                && at("wait_for_cgroup") < at("join_cgroup")
+                && at("join_cgroup") < at("pivot_root"),
+            "the init did not wait for its cgroup and join it before pivot_root: {steps:?}"
+        );
+    }
     assert!(
         at("fork_reaper") > at("save_state") && at("fork_reaper") < at("wait_for_exit"),
         "the reaper was not forked while the container ran: {steps:?}"

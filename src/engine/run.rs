@@ -67,6 +67,8 @@ pub struct Prepared {
     pub record: Record,
     pub spec: Spec,
     pub cgroup: Cgroup,
+    /// The cgroup is made after the clone (cgroup v1; see [`place_in_cgroup`]).
+    pub cgroup_after_clone: bool,
     pub journal: Journal,
     pub trace: Trace,
     /// Where the trace goes besides `trace.jsonl` (`--trace FILE`).
@@ -398,14 +400,13 @@ fn prepare_named(
         format!("mkdir {}/{{upper,work,rootfs}}", paths.dir.display()),
     );
 
-    let t = now_ns();
-    cgroups::prepare_parent(layout, &root.cgroup_parent(), &root.journal()?)?;
-    trace.step(
-        "engine",
-        t,
-        "prepare_cgroup_parent",
-        format!("mkdir -p {} (each hierarchy)", root.cgroup_parent()),
-    );
+    // cgroup v2: the container's group is made before the clone, for its
+    // init to be born in it. v1: after the clone, by this process while the
+    // init sets up its root ([`runtime::start`]'s `place`, [`place_in_cgroup`]).
+    let cgroup_after_clone = layout.version() == 1;
+    if !cgroup_after_clone {
+        prepare_cgroup_parent(root, layout, &mut trace)?;
+    }
 
     // The layers first: `rmi` keeps them even if the record becomes unreadable.
     let layers = root.path.join("layers");
@@ -456,17 +457,59 @@ fn prepare_named(
         format!("{}/config.json", paths.dir.display()),
     );
 
-    let cgroup = runtime::create_cgroup(&spec, layout, &journal, &mut trace)?;
+    let cgroup = if cgroup_after_clone {
+        runtime::cgroup_of(&spec, layout)?
+    } else {
+        runtime::create_cgroup(&spec, layout, &journal, &mut trace)?
+    };
     Ok(Prepared {
         record,
         spec,
         cgroup,
+        cgroup_after_clone,
         journal,
         trace,
         trace_file: None,
         exits_after: false,
         lock: None,
     })
+}
+
+/// Step `prepare_cgroup_parent`: the parent group of every container
+/// (`glassbox`), in each hierarchy, journaled in the data root's journal.
+fn prepare_cgroup_parent(
+    root: &DataRoot,
+    layout: &cgroups::Layout,
+    trace: &mut Trace,
+) -> anyhow::Result<()> {
+    let t = now_ns();
+    cgroups::prepare_parent(layout, &root.cgroup_parent(), &root.journal()?)?;
+    trace.step(
+        "engine",
+        t,
+        "prepare_cgroup_parent",
+        format!("mkdir -p {} (each hierarchy)", root.cgroup_parent()),
+    );
+    Ok(())
+}
+
+/// What a cgroup v1 start does right after the clone ([`runtime::start`]'s
+/// `place`), while the init mounts its root on the other CPU: the parent
+/// group, then the container's group with its limits (journaled first, as
+/// always). The init joins it itself once told.
+fn place_in_cgroup(
+    root: &DataRoot,
+    cgroup: &Cgroup,
+    spec: &Spec,
+    journal: &Journal,
+    trace: &mut Trace,
+) -> Result<(), RuntimeError> {
+    prepare_cgroup_parent(root, &cgroup.layout, trace).map_err(|e| RuntimeError::Syscall {
+        what: format!("making the cgroup parent {}", root.cgroup_parent()),
+        source: std::io::Error::other(format!("{e:#}")),
+    })?;
+    cgroup.create(&spec.linux.resources, journal, trace)?;
+    Ok(())
 }
 
 /// `glassbox run`: create, then start (in the foreground, or under a
@@ -726,6 +769,7 @@ fn supervise(
         mut record,
         spec,
         cgroup,
+        cgroup_after_clone,
         journal,
         mut trace,
         trace_file,
@@ -798,6 +842,9 @@ fn supervise(
         server.wait_for_clients(wait_attach, std::time::Duration::from_secs(10));
     }
 
+    let mut place = |_init: libc::pid_t, trace: &mut Trace| {
+        place_in_cgroup(root, &cgroup, &spec, &journal, trace)
+    };
     let started = runtime::start(
         &spec,
         &paths.rootfs(),
@@ -807,6 +854,7 @@ fn supervise(
             out_w.as_raw_fd(),
             err_w.as_raw_fd(),
         ],
+        cgroup_after_clone.then_some(&mut place as runtime::AfterClone),
         &mut trace,
     );
     drop((stdin_child, out_w, err_w));

@@ -43,6 +43,11 @@ pub struct InitArgs<'a> {
     pub rootfs: &'a Path,
     pub cgroup_join: &'a [PathBuf],
     pub cgroup_v2: bool,
+    /// The read end of the runtime's go-ahead: the runtime makes the cgroup
+    /// after the clone (cgroup v1) and writes a byte here when it has; this
+    /// process then joins it (`cgroup_join`) before `pivot_root`. `None`:
+    /// the group exists already, joined first thing (or born in it).
+    pub cgroup_go: Option<RawFd>,
     pub stdio: Stdio,
     /// The sealed exec trampoline, when this process is not itself sealed
     /// (see [`super::trampoline`]); `None`: `execve` the program directly.
@@ -103,7 +108,9 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
     // scheduler pick again at once (sched_move_task): on a busy machine,
     // another task runs first. A task already in the container's cpu group
     // keeps its group, and setsid costs no such wait.
-    join_cgroup(chan, args.cgroup_join)?;
+    if args.cgroup_go.is_none() {
+        join_cgroup(chan, args.cgroup_join)?;
+    }
     step(chan, "new_session", || {
         nix::unistd::setsid()
             .map(|_| "setsid(): leave the caller's terminal and process group".to_string())
@@ -165,6 +172,14 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
     step(chan, "create_devices", || {
         rootfs::create_devices(args.rootfs, &spec.linux.devices)
     })?;
+    // cgroup v1: the runtime has made the group meanwhile (or is about to).
+    // Joined here, while the host's /sys/fs/cgroup is still in view, by
+    // this process itself: writing another process's PID would take the
+    // kernel-wide lock that waits for an RCU grace period (see join_cgroup).
+    if let Some(go) = args.cgroup_go {
+        step(chan, "wait_for_cgroup", || wait_for_cgroup(go))?;
+        join_cgroup(chan, args.cgroup_join)?;
+    }
     step(chan, "pivot_root", || rootfs::pivot_root(args.rootfs))?;
     step(chan, "create_workdir", || create_workdir(&spec.process.cwd))?;
     if let Stdio::Console(socket) = args.stdio {
@@ -183,6 +198,29 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
     }
     step(chan, "set_rlimits", || set_rlimits(spec))?;
     prepare_tail(spec, chan, args.trampoline)
+}
+
+/// Step `wait_for_cgroup`: reads the runtime's go-ahead, a byte it writes
+/// once it has made this process's cgroup (cgroup v1, made after the clone
+/// while this process mounts its root); end-of-file instead means the
+/// runtime is gone, and nothing is exec'd.
+fn wait_for_cgroup(go: RawFd) -> Result<String, String> {
+    let mut byte = [0u8; 1];
+    loop {
+        // SAFETY: read into a one-byte buffer this function owns, from a
+        // descriptor of this process.
+        let n = unsafe { libc::read(go, byte.as_mut_ptr().cast(), 1) };
+        match n {
+            1 => return Ok("read the runtime's go-ahead: the cgroup is made".into()),
+            0 => return Err("the runtime ended before it made this process's cgroup".into()),
+            _ => {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(format!("reading the runtime's go-ahead: {e}"));
+                }
+            }
+        }
+    }
 }
 
 /// The last steps, shared by the init and by `exec`: working directory,

@@ -68,14 +68,20 @@ pub fn create_cgroup(
     journal: &Journal,
     trace: &mut Trace,
 ) -> Result<Cgroup, RuntimeError> {
+    let cgroup = cgroup_of(spec, layout)?;
+    cgroup.create(&spec.linux.resources, journal, trace)?;
+    Ok(cgroup)
+}
+
+/// The container's cgroup as config.json names it (`cgroupsPath`), not
+/// made yet.
+pub fn cgroup_of(spec: &Spec, layout: &Layout) -> Result<Cgroup, RuntimeError> {
     let rel = spec
         .linux
         .cgroups_path
         .as_deref()
         .ok_or(RuntimeError::NoCgroupPath)?;
-    let cgroup = Cgroup::new(layout, rel);
-    cgroup.create(&spec.linux.resources, journal, trace)?;
-    Ok(cgroup)
+    Ok(Cgroup::new(layout, rel))
 }
 
 /// How the container's program will be exec'd: directly where this process
@@ -120,15 +126,29 @@ pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
+/// What the runtime does for the init right after the `clone`: makes its
+/// cgroup (see [`start`]).
+pub type AfterClone<'a> = &'a mut dyn FnMut(libc::pid_t, &mut Trace) -> Result<(), RuntimeError>;
+
 /// Step `clone` and everything until `execve` succeeds or fails.
 ///
 /// `stdio` gives the descriptors that become the container's 0, 1 and 2 (used
 /// when the spec asks for no terminal). The caller must be single-threaded.
+///
+/// `place`: the cgroup is not made yet (cgroup v1). The init is cloned
+/// first and mounts its root while this process runs `place` with its PID
+/// (make the groups, write the limits) on the other CPU; the init waits for
+/// a byte on a pipe before `pivot_root`, then joins the group itself, so
+/// the container's program starts in its cgroup as before (runc too makes
+/// its init's cgroup while the init waits). If `place` fails, the init is
+/// killed. Without `place` the group exists already, and the init is born
+/// in it (v2, `clone3` with `CLONE_INTO_CGROUP`) or joins it first thing.
 pub fn start(
     spec: &Spec,
     rootfs: &Path,
     cgroup: &Cgroup,
     stdio: [RawFd; 3],
+    place: Option<AfterClone>,
     trace: &mut Trace,
 ) -> Result<Started, RuntimeError> {
     let (runtime_side, init_side) = sync::channel().map_err(|e| RuntimeError::Syscall {
@@ -153,11 +173,34 @@ pub fn start(
     // The init is a copy of this process until execve: closed to the
     // container's processes (see `exe`), and holding none of our environment.
     exe::undumpable().map_err(sys("prctl(PR_SET_DUMPABLE, 0)"))?;
+    // The init's go-ahead once it is in its cgroup (with `place` only).
+    let placed = match place {
+        Some(_) => Some(
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| {
+                RuntimeError::Syscall {
+                    what: "pipe2 for the init's cgroup go-ahead".into(),
+                    source: e.into(),
+                }
+            })?,
+        ),
+        None => None,
+    };
     let t = now_ns();
-    let (forked, how, procs) = clone_in_cgroup(cgroup, flags)?;
+    let (forked, how, procs) = match placed {
+        Some(_) => {
+            let forked = namespaces::clone_process(flags).map_err(sys("clone"))?;
+            let how = format!("clone({})", namespaces::describe_flags(flags));
+            (forked, how, cgroup.join_files_when_made())
+        }
+        None => clone_in_cgroup(cgroup, flags)?,
+    };
     match forked {
         namespaces::Forked::Child => {
             drop(runtime_side);
+            let go = placed.map(|(r, w)| {
+                drop(w);
+                r
+            });
             exe::scrub_environment();
             init::run(
                 InitArgs {
@@ -165,6 +208,7 @@ pub fn start(
                     rootfs,
                     cgroup_join: &procs,
                     cgroup_v2: cgroup.layout.version() == 2,
+                    cgroup_go: go.as_ref().map(|r| r.as_raw_fd()),
                     stdio: init_stdio,
                     trampoline,
                 },
@@ -174,6 +218,29 @@ pub fn start(
         namespaces::Forked::Parent(pid) => {
             trace.step("runtime", t, "clone", format!("{how} = {pid}"));
             drop(init_side);
+            if let (Some(place), Some((go_r, go_w))) = (place, placed) {
+                drop(go_r);
+                if let Err(e) = place(pid, trace) {
+                    // The init must not run on outside its cgroup: killed,
+                    // and what it reported (a failure of its own, first) wins.
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                    let reported = runtime_side.wait_for_exec(trace);
+                    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+                    return Err(match reported {
+                        Err(f) => RuntimeError::InitFailed {
+                            exit_code: f.exit_code,
+                            message: f.message,
+                        },
+                        Ok(()) => e,
+                    });
+                }
+                // The init may have failed meanwhile and closed its end:
+                // its own report follows on the sync pipe.
+                let _ = nix::unistd::write(&go_w, b"1");
+            }
             let pidfd = pidfd_open(pid).map_err(sys("pidfd_open"))?;
             let t = now_ns();
             let result = runtime_side.wait_for_exec(trace);

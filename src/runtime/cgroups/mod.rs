@@ -343,19 +343,27 @@ impl Cgroup {
     /// A container started before glassbox joined the v1 freezer hierarchy
     /// has no group there: an `exec` into it joins the others.
     pub fn join_files(&self) -> Vec<PathBuf> {
-        let file = match self.layout {
-            Layout::V1(_) => "tasks",
-            Layout::V2 { .. } => "cgroup.procs",
-        };
         let freezer = match &self.layout {
             Layout::V1(m) => m.freezer.as_ref().map(|f| f.join(&self.rel)),
             Layout::V2 { .. } => None,
         };
-        self.dirs()
+        self.join_files_when_made()
             .into_iter()
-            .filter(|d| freezer.as_ref() != Some(d) || d.is_dir())
-            .map(|d| d.join(file))
+            .filter(|f| {
+                let dir = f.parent();
+                dir != freezer.as_deref() || dir.is_some_and(Path::is_dir)
+            })
             .collect()
+    }
+
+    /// [`Cgroup::join_files`] of a group not made yet: every hierarchy's
+    /// (a start on v1 names them before the runtime makes the group).
+    pub fn join_files_when_made(&self) -> Vec<PathBuf> {
+        let file = match self.layout {
+            Layout::V1(_) => "tasks",
+            Layout::V2 { .. } => "cgroup.procs",
+        };
+        self.dirs().into_iter().map(|d| d.join(file)).collect()
     }
 
     /// The `cgroup.procs` files: the processes of the group, one per line.
