@@ -173,7 +173,7 @@ pub fn start(
     // The init is a copy of this process until execve: closed to the
     // container's processes (see `exe`), and holding none of our environment.
     exe::undumpable().map_err(sys("prctl(PR_SET_DUMPABLE, 0)"))?;
-    // The init's go-ahead once it is in its cgroup (with `place` only).
+    // The init's go-ahead once its cgroup is made (with `place` only).
     let placed = match place {
         Some(_) => Some(
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| {
