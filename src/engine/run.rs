@@ -67,8 +67,6 @@ pub struct Prepared {
     pub record: Record,
     pub spec: Spec,
     pub cgroup: Cgroup,
-    /// The cgroup is made after the clone (cgroup v1; see [`place_in_cgroup`]).
-    pub cgroup_after_clone: bool,
     pub journal: Journal,
     pub trace: Trace,
     /// Where the trace goes besides `trace.jsonl` (`--trace FILE`).
@@ -400,11 +398,7 @@ fn prepare_named(
         format!("mkdir {}/{{upper,work,rootfs}}", paths.dir.display()),
     );
 
-    // cgroup v2: the container's group is made before the clone, for its
-    // init to be born in it. v1: after the clone, by this process while the
-    // init sets up its root ([`runtime::start`]'s `place`, [`place_in_cgroup`]).
-    let cgroup_after_clone = layout.version() == 1;
-    if !cgroup_after_clone {
+    if !cgroup_after_clone(layout) {
         prepare_cgroup_parent(root, layout, &mut trace)?;
     }
 
@@ -457,7 +451,7 @@ fn prepare_named(
         format!("{}/config.json", paths.dir.display()),
     );
 
-    let cgroup = if cgroup_after_clone {
+    let cgroup = if cgroup_after_clone(layout) {
         runtime::cgroup_of(&spec, layout)?
     } else {
         runtime::create_cgroup(&spec, layout, &journal, &mut trace)?
@@ -466,13 +460,20 @@ fn prepare_named(
         record,
         spec,
         cgroup,
-        cgroup_after_clone,
         journal,
         trace,
         trace_file: None,
         exits_after: false,
         lock: None,
     })
+}
+
+/// Whether the container's cgroup is made after the clone: on cgroup v1,
+/// by this process while the init sets up its root ([`runtime::start`]'s
+/// `place`, [`place_in_cgroup`]); on v2 before, for the init to be born in
+/// it.
+fn cgroup_after_clone(layout: &cgroups::Layout) -> bool {
+    layout.version() == 1
 }
 
 /// Step `prepare_cgroup_parent`: the parent group of every container
@@ -769,7 +770,6 @@ fn supervise(
         mut record,
         spec,
         cgroup,
-        cgroup_after_clone,
         journal,
         mut trace,
         trace_file,
@@ -854,7 +854,7 @@ fn supervise(
             out_w.as_raw_fd(),
             err_w.as_raw_fd(),
         ],
-        cgroup_after_clone.then_some(&mut place as runtime::AfterClone),
+        cgroup_after_clone(&cgroup.layout).then_some(&mut place as runtime::AfterClone),
         &mut trace,
     );
     drop((stdin_child, out_w, err_w));

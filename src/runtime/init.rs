@@ -19,7 +19,7 @@ use nix::errno::Errno;
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use nix::sys::stat::{Mode, umask};
 use std::ffi::CString;
-use std::os::fd::RawFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -47,7 +47,7 @@ pub struct InitArgs<'a> {
     /// after the clone (cgroup v1) and writes a byte here when it has; this
     /// process then joins it (`cgroup_join`) before `pivot_root`. `None`:
     /// the group exists already, joined first thing (or born in it).
-    pub cgroup_go: Option<RawFd>,
+    pub cgroup_go: Option<&'a OwnedFd>,
     pub stdio: Stdio,
     /// The sealed exec trampoline, when this process is not itself sealed
     /// (see [`super::trampoline`]); `None`: `execve` the program directly.
@@ -204,21 +204,14 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
 /// once it has made this process's cgroup (cgroup v1, made after the clone
 /// while this process mounts its root); end-of-file instead means the
 /// runtime is gone, and nothing is exec'd.
-fn wait_for_cgroup(go: RawFd) -> Result<String, String> {
+fn wait_for_cgroup(go: &OwnedFd) -> Result<String, String> {
     let mut byte = [0u8; 1];
     loop {
-        // SAFETY: read into a one-byte buffer this function owns, from a
-        // descriptor of this process.
-        let n = unsafe { libc::read(go, byte.as_mut_ptr().cast(), 1) };
-        match n {
-            1 => return Ok("read the runtime's go-ahead: the cgroup is made".into()),
-            0 => return Err("the runtime ended before it made this process's cgroup".into()),
-            _ => {
-                let e = std::io::Error::last_os_error();
-                if e.kind() != std::io::ErrorKind::Interrupted {
-                    return Err(format!("reading the runtime's go-ahead: {e}"));
-                }
-            }
+        match nix::unistd::read(go, &mut byte) {
+            Ok(1) => return Ok("read the runtime's go-ahead: the cgroup is made".into()),
+            Ok(_) => return Err("the runtime ended before it made this process's cgroup".into()),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(format!("reading the runtime's go-ahead: {e}")),
         }
     }
 }

@@ -208,7 +208,7 @@ pub fn start(
                     rootfs,
                     cgroup_join: &procs,
                     cgroup_v2: cgroup.layout.version() == 2,
-                    cgroup_go: go.as_ref().map(|r| r.as_raw_fd()),
+                    cgroup_go: go.as_ref(),
                     stdio: init_stdio,
                     trampoline,
                 },
