@@ -199,7 +199,7 @@ fn run_rm_trace_shows_every_step_and_nothing_stays() {
         );
     }
     assert!(
-        at("fork_reaper") > at("save_state") && at("fork_reaper") < at("wait_for_exit"),
+        at("fork_reaper") > at("clone") && at("fork_reaper") < at("wait_for_exit"),
         "the reaper was not forked while the container ran: {steps:?}"
     );
     for step in ["wake_reaper", "remove_cgroup_parents", "remove_files"] {
@@ -297,4 +297,78 @@ fn a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies() {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(&root.path().display().to_string()));
     assert_eq!(root.container_cgroups(), Vec::<std::path::PathBuf>::new());
+}
+
+/// The CPUs a process may run on, as /proc says (`Cpus_allowed_list`).
+fn cpus_allowed(status: &str) -> String {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// The init starts pinned to the runtime's CPU (runtime::affinity), and the
+/// container's program gets the CPU mask glassbox was started with: the
+/// whole mask, or the one CPU `taskset` gave it.
+#[test]
+fn the_program_gets_the_callers_cpu_mask() {
+    if !have_root("the_program_gets_the_callers_cpu_mask") {
+        return;
+    }
+    let root = TestRoot::new("cpumask");
+    let ours = cpus_allowed(&std::fs::read_to_string("/proc/self/status").unwrap());
+    let args = [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "cat",
+        "/proc/self/status",
+    ];
+    assert_eq!(cpus_allowed(&root.ok(&args)), ours);
+    let all = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap();
+    let cpus: Vec<usize> = (0..nix::sched::CpuSet::count())
+        .filter(|&c| all.is_set(c).unwrap_or(false))
+        .collect();
+    if cpus.len() < 2 {
+        return;
+    }
+    // Started on the last CPU only: the program is there only too.
+    let last = *cpus.last().unwrap();
+    let mut cmd = root.cmd(&args);
+    // SAFETY: sched_setaffinity of the forked child itself, before its exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            let mut one = nix::sched::CpuSet::new();
+            one.set(last).map_err(std::io::Error::from)?;
+            nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &one)
+                .map_err(std::io::Error::from)
+        })
+    };
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        cpus_allowed(&String::from_utf8_lossy(&out.stdout)),
+        last.to_string()
+    );
+    // With more than one CPU allowed, the runtime steps aside for the init.
+    let file = root.path().join("trace.jsonl");
+    let mut traced = vec!["--trace", file.to_str().unwrap()];
+    traced.extend(args);
+    root.ok(&traced);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if text.contains("\"step_aside\"") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no step_aside in the trace: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

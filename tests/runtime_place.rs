@@ -80,6 +80,10 @@ fn a_cgroup_that_cannot_be_made_after_the_clone_kills_the_init_before_its_progra
             source: std::io::Error::other("refused"),
         })
     };
+    // What the caller does while the init sets up comes after its cgroup:
+    // not at all when that fails.
+    let meanwhile_ran = std::cell::Cell::new(false);
+    let mut meanwhile = |_init: libc::pid_t, _: &mut Trace| meanwhile_ran.set(true);
     let mut trace = Trace::default();
     let started = runtime::start(
         &spec,
@@ -87,12 +91,14 @@ fn a_cgroup_that_cannot_be_made_after_the_clone_kills_the_init_before_its_progra
         &cgroup,
         [0, 1, 2],
         Some(&mut place),
+        Some(&mut meanwhile),
         &mut trace,
     );
 
     let err = started.expect_err("the start went on without its cgroup");
     assert!(err.to_string().contains("refused by the test"), "{err}");
     assert!(asked > 0, "place was not asked with the init's PID");
+    assert!(!meanwhile_ran.get(), "meanwhile ran although place failed");
     assert!(
         !rootfs.join("ran").exists(),
         "the program ran although its cgroup was never made"

@@ -534,7 +534,10 @@ pub fn save(root: &DataRoot, record: &Record) -> anyhow::Result<()> {
 /// directory never lacks a record. Of two runs racing for a name one gets
 /// it; the other is refused and leaves nothing. Anything made after this is
 /// listed by `ps -a` and removed by `rm -f`.
-pub fn create(root: &DataRoot, record: &Record) -> anyhow::Result<()> {
+///
+/// The directory is the one made ahead by the last `--rm` run's reaper
+/// ([`make_dir_ahead`]) where there is one, else made here. Returns which.
+pub fn create(root: &DataRoot, record: &Record) -> anyhow::Result<Made> {
     check_name(&record.name)?;
     let paths = Paths::new(root, &record.id);
     let staging = root.containers().join(format!(
@@ -542,11 +545,18 @@ pub fn create(root: &DataRoot, record: &Record) -> anyhow::Result<()> {
         std::process::id(),
         &record.id[..16.min(record.id.len())]
     ));
+    let mut made = Made::Ahead;
     let staged = (|| -> anyhow::Result<()> {
-        std::fs::create_dir(&staging)
-            .with_context(|| format!("cannot create {}", staging.display()))?;
+        if std::fs::rename(dir_ahead(root), &staging).is_err() {
+            made = Made::Here;
+            std::fs::create_dir(&staging)
+                .with_context(|| format!("cannot create {}", staging.display()))?;
+        }
+        // Nobody reads the record before the rename below: written in place.
         let bytes = serde_json::to_vec_pretty(record)?;
-        crate::util::fs::replace_file_mode(&staging.join("state.json"), &bytes, 0o600)?;
+        let state = staging.join("state.json");
+        crate::util::fs::write_in_place(&state, &bytes, 0o600)
+            .with_context(|| format!("cannot write {}", state.display()))?;
         std::fs::rename(&staging, &paths.dir)
             .with_context(|| format!("cannot create {}", paths.dir.display()))?;
         Ok(())
@@ -559,7 +569,96 @@ pub fn create(root: &DataRoot, record: &Record) -> anyhow::Result<()> {
         let _ = std::fs::remove_dir_all(&paths.dir);
         return Err(e);
     }
-    Ok(())
+    Ok(made)
+}
+
+/// Where a container's directory came from ([`create`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Made {
+    /// Made ahead, empty, by the last `--rm` run's reaper.
+    Ahead,
+    /// Made by this start (`mkdir`).
+    Here,
+}
+
+/// The directories and empty files of a container that a start fills in:
+/// made ahead by [`make_dir_ahead`], or by the start itself where there is
+/// none (the directories by `mkdir`, the files as they are first written).
+/// The modes are the ones the start's own writes give (0666 and 0777 less
+/// the umask; the record and config.json, which hold `-e` values, 0600).
+const MADE_AHEAD: [(&str, Option<u32>); 9] = [
+    ("upper", None),
+    ("work", None),
+    ("rootfs", None),
+    ("state.json", Some(0o600)),
+    ("config.json", Some(0o600)),
+    ("journal", Some(0o666)),
+    ("hosts", Some(0o666)),
+    ("hostname", Some(0o666)),
+    ("resolv.conf", Some(0o666)),
+];
+
+/// `tmp/container-ahead`: the next container's directory, made ahead.
+fn dir_ahead(root: &DataRoot) -> PathBuf {
+    root.path.join("tmp").join("container-ahead")
+}
+
+/// Makes the next container's directory ahead of its `create`, with the
+/// empty directories and files a start fills in ([`MADE_AHEAD`]), as
+/// `tmp/container-ahead`: a `--rm` run's reaper does this once it has
+/// removed its own container, so that the next start renames a directory
+/// into place instead of paying for the `mkdir`s and new files on its way
+/// (a new directory is the slowest of them: ext4 picks a block group for
+/// it, and allocates its first block). Nothing in it ever belonged to a
+/// container. It is made under a temporary name and renamed, so a start
+/// finds it whole or not at all; where one is there already, this one is
+/// removed. `cleanup` removes it with the rest of `tmp/`.
+pub fn make_dir_ahead(root: &DataRoot) -> std::io::Result<()> {
+    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+    use std::os::unix::fs::OpenOptionsExt;
+    let target = dir_ahead(root);
+    if target.exists() {
+        return Ok(());
+    }
+    let tmp = root.path.join("tmp");
+    // Spread over ext4's block groups as containers/ is (see the function).
+    let _ = crate::util::fs::spread_subdirectories(&tmp);
+    let making = tmp.join(format!(
+        ".tmp-ahead-{}-{}",
+        std::process::id(),
+        &crate::util::text::random_id()[..16]
+    ));
+    let made = (|| -> std::io::Result<()> {
+        std::fs::create_dir(&making)?;
+        for (name, mode) in MADE_AHEAD {
+            let path = making.join(name);
+            match mode {
+                None => std::fs::create_dir(&path)?,
+                Some(mode) => {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(mode)
+                        .open(&path)?;
+                }
+            }
+        }
+        renameat2(
+            AT_FDCWD,
+            &making,
+            AT_FDCWD,
+            &target,
+            RenameFlags::RENAME_NOREPLACE,
+        )
+        .map_err(std::io::Error::from)
+    })();
+    if made.is_err() {
+        let _ = std::fs::remove_dir_all(&making);
+    }
+    match made {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other,
+    }
 }
 
 /// Reads a record exactly as it is on disk, not checked against the kernel.

@@ -744,7 +744,9 @@ fn write_etc_files(
     ];
     for (name, text) in files {
         let path = paths.dir.join(name);
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        // Before the init bind-mounts them; made ahead (empty) with the directory.
+        crate::util::fs::write_in_place(&path, text.as_bytes(), 0o666)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }

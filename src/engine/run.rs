@@ -151,13 +151,18 @@ fn create_traced(
         .unwrap_or_else(|| container::generated_name(&id));
     let record = new_record(root, opts, &id, &name, image_id, &image, starting)?;
     let t = now_ns();
-    container::create(root, &record)?;
+    let made = container::create(root, &record)?;
     trace.step(
         "engine",
         t,
         "reserve_name",
         format!(
-            "mkdir containers/{short} with state.json (created); symlink names/{name} -> {short}",
+            "{how} containers/{short} with state.json (created); symlink names/{name} -> {short}",
+            how = match made {
+                container::Made::Ahead =>
+                    "rename tmp/container-ahead (made by the last --rm run's reaper) to",
+                container::Made::Here => "mkdir",
+            },
             short = &id[..12]
         ),
     );
@@ -443,12 +448,11 @@ fn prepare_named(
     let t = now_ns();
     let mut spec = spec_builder::build(&record, image, &user, layout.version() == 2)?;
     super::network::apply_to_spec(&mut spec, &paths, &network);
-    spec.save(&paths.dir)?;
     trace.step(
         "engine",
         t,
-        "write_config_json",
-        format!("{}/config.json", paths.dir.display()),
+        "build_spec",
+        "the OCI spec from the record, the image and the network (config.json is written while the init sets up)",
     );
 
     let cgroup = if cgroup_after_clone(layout) {
@@ -845,6 +849,25 @@ fn supervise(
     let mut place = |_init: libc::pid_t, trace: &mut Trace| {
         place_in_cgroup(root, &cgroup, &spec, &journal, trace)
     };
+    // The bundle's config.json is for students, `inspect` and OCI runtimes,
+    // not for the init, which has the spec: written while the init sets up
+    // on the other CPU, and checked before the record says it runs.
+    //
+    // And for a foreground `--rm` run, the reaper is forked now too: what
+    // this process does once the program runs is on the way to its exit
+    // status when the program is short, this is not.
+    let wants_reaper = teardown.after_exit && record.config.auto_remove;
+    let mut bundle_written = None;
+    let mut reaper = None;
+    let mut init_start = 0;
+    let mut meanwhile = |init: libc::pid_t, trace: &mut Trace| {
+        bundle_written = Some(write_config_json(&spec, &paths, trace));
+        // Fixed at the clone: with the PID, it names this process for good.
+        init_start = process_start_time(init as u32).unwrap_or(0);
+        if wants_reaper {
+            reaper = fork_reaper(root, &cgroup, teardown.trace_file, trace);
+        }
+    };
     let started = runtime::start(
         &spec,
         &paths.rootfs(),
@@ -855,9 +878,14 @@ fn supervise(
             err_w.as_raw_fd(),
         ],
         cgroup_after_clone(&cgroup.layout).then_some(&mut place as runtime::AfterClone),
+        Some(&mut meanwhile),
         &mut trace,
     );
     drop((stdin_child, out_w, err_w));
+    // A start that failed before then still leaves its bundle: `diff` and
+    // `commit` read its mounts there.
+    let bundle_written =
+        bundle_written.unwrap_or_else(|| write_config_json(&spec, &paths, &mut trace));
     let started = match started {
         Ok(s) => s,
         Err(RuntimeError::InitFailed { exit_code, message }) => {
@@ -872,14 +900,14 @@ fn supervise(
     record.state.status = "running".into();
     record.state.paused = false;
     record.state.pid = started.pid;
-    record.state.pid_start = process_start_time(started.pid as u32).unwrap_or(0);
+    record.state.pid_start = init_start;
     record.state.monitor_pid = me;
     record.state.monitor_start = me_start;
     record.state.started_at = timefmt::now_unix_ns();
     let t = now_ns();
-    if let Err(e) = container::save(root, &record) {
-        // It runs, but its record cannot say so: end it rather than leave a
-        // container no one can see.
+    if let Err(e) = bundle_written.and_then(|()| container::save(root, &record)) {
+        // It runs, but its bundle or its record cannot say so: end it
+        // rather than leave a container no one can see.
         // SAFETY: kill(2) and waitpid(2) of our own child, not yet reaped.
         unsafe { libc::kill(started.pid, libc::SIGKILL) };
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(started.pid), None);
@@ -896,27 +924,6 @@ fn supervise(
         "state.json: running, pid (temporary file, then rename)",
     );
     super::events::container(root, "start", &record, &[]);
-    // The child that will remove what is left once the container has exited
-    // (a foreground `--rm` run): forked now, while the container runs.
-    let reaper = (teardown.after_exit && record.config.auto_remove)
-        .then(|| {
-            let forked_at = now_ns();
-            let reaper = super::lifecycle::fork_waiting(c"glassbox-reap", |work| {
-                reap(root, &cgroup, teardown.trace_file, &work)
-            });
-            // A failed fork is no step: `finish` forks late instead and
-            // traces that fork.
-            if reaper.is_some() {
-                trace.step(
-                    "engine",
-                    forked_at,
-                    "fork_reaper",
-                    "fork: a child that will remove what is left waits on a pipe while the container runs",
-                );
-            }
-            reaper
-        })
-        .flatten();
     // A container removed at exit keeps no trace; the others show theirs live.
     if !record.config.auto_remove {
         let _ = std::fs::write(paths.trace(), trace.to_json_lines());
@@ -995,6 +1002,45 @@ fn supervise(
         reaper,
     )?;
     Ok(exit.code)
+}
+
+/// Step `write_config_json`: the bundle's `config.json`, the spec the init
+/// was started with, for students, `inspect` and OCI runtimes to read.
+fn write_config_json(spec: &Spec, paths: &Paths, trace: &mut Trace) -> anyhow::Result<()> {
+    let t = now_ns();
+    spec.save(&paths.dir)?;
+    trace.step(
+        "engine",
+        t,
+        "write_config_json",
+        format!("{}/config.json", paths.dir.display()),
+    );
+    Ok(())
+}
+
+/// Step `fork_reaper`: the child that will remove what is left of a
+/// foreground `--rm` run once its container has exited ([`reap`]), forked
+/// while the container's init sets up. A failed fork is no step: `finish`
+/// forks late instead and traces that fork.
+fn fork_reaper(
+    root: &DataRoot,
+    cgroup: &Cgroup,
+    trace_file: Option<&Path>,
+    trace: &mut Trace,
+) -> Option<super::lifecycle::Waiting> {
+    let t = now_ns();
+    let reaper = super::lifecycle::fork_waiting(c"glassbox-reap", |work| {
+        reap(root, cgroup, trace_file, &work)
+    });
+    if reaper.is_some() {
+        trace.step(
+            "engine",
+            t,
+            "fork_reaper",
+            "fork: a child that will remove what is left waits on a pipe while the container runs",
+        );
+    }
+    reaper
 }
 
 /// A start that failed after the container was prepared: what the failure
@@ -1259,7 +1305,9 @@ fn remove_left(
     traced: Option<(&Path, Trace)>,
 ) {
     remove_cgroup_parents(cgroup, &mut own);
-    remove_retired(root, dir, cgroup, &mut own);
+    if remove_retired(root, dir, cgroup, &mut own) {
+        make_dir_ahead(root, &mut own);
+    }
     if let Some((file, mut trace)) = traced {
         for e in &mut own.events {
             e.actor = "reaper".into();
@@ -1299,7 +1347,7 @@ fn remove_cgroup_parents(cgroup: &Cgroup, trace: &mut Trace) {
 /// hierarchy) are not replayed: `finish` removed it before the container
 /// left the data root, and a replay would only fail to find each group
 /// (an rmdir per hierarchy, under the locks the next start's mkdirs take).
-fn remove_retired(root: &DataRoot, dir: &Path, cgroup: &Cgroup, trace: &mut Trace) {
+fn remove_retired(root: &DataRoot, dir: &Path, cgroup: &Cgroup, trace: &mut Trace) -> bool {
     let mut errors = Vec::new();
     if let Err(e) = overlay::unmount(&dir.join("rootfs"), trace) {
         errors.push(format!("{e:#}"));
@@ -1332,6 +1380,24 @@ fn remove_retired(root: &DataRoot, dir: &Path, cgroup: &Cgroup, trace: &mut Trac
     if !errors.is_empty() {
         let _ = std::fs::write(dir.join("teardown-error"), errors.join("\n"));
     }
+    errors.is_empty()
+}
+
+/// Step `make_dir_ahead`: the next container's directory, made by a `--rm`
+/// run's reaper once its own container is gone ([`container::make_dir_ahead`]):
+/// the next `create` renames it into place.
+fn make_dir_ahead(root: &DataRoot, trace: &mut Trace) {
+    let t = now_ns();
+    let made = container::make_dir_ahead(root);
+    trace.step(
+        "engine",
+        t,
+        "make_dir_ahead",
+        match made {
+            Ok(()) => "mkdir tmp/container-ahead/{upper,work,rootfs}, its empty files (the next container's)".to_string(),
+            Err(e) => format!("tmp/container-ahead: {e} (the next start makes its own)"),
+        },
+    );
 }
 
 #[cfg(test)]

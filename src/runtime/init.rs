@@ -105,16 +105,16 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
     // The cgroup first: from its first step the init is accounted to the
     // container. And setsid(2) moves a task of the root cpu group into a
     // new autogroup (kernel.sched_autogroup_enabled), which makes the
-    // scheduler pick again at once (sched_move_task): on a busy machine,
-    // another task runs first. A task already in the container's cpu group
-    // keeps its group, and setsid costs no such wait.
+    // scheduler pick again at once (sched_move_task): another task runs
+    // first, and the init waits for its CPU (0.3-0.7 ms here, behind the
+    // last start's kernel work). A task already in the container's cpu
+    // group keeps its group, and setsid costs no such wait. On cgroup v1
+    // the group is made while the init mounts its root: setsid waits for it
+    // (below).
     if args.cgroup_go.is_none() {
         join_cgroup(chan, args.cgroup_join)?;
+        new_session(chan)?;
     }
-    step(chan, "new_session", || {
-        nix::unistd::setsid()
-            .map(|_| "setsid(): leave the caller's terminal and process group".to_string())
-    })?;
     if let Stdio::Fds {
         stdin,
         stdout,
@@ -179,6 +179,7 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
     if let Some(go) = args.cgroup_go {
         step(chan, "wait_for_cgroup", || wait_for_cgroup(go))?;
         join_cgroup(chan, args.cgroup_join)?;
+        new_session(chan)?;
     }
     step(chan, "pivot_root", || rootfs::pivot_root(args.rootfs))?;
     step(chan, "create_workdir", || create_workdir(&spec.process.cwd))?;
@@ -198,6 +199,15 @@ fn prepare(args: &InitArgs, chan: &mut InitSide) -> Result<Exec, InitFailure> {
     }
     step(chan, "set_rlimits", || set_rlimits(spec))?;
     prepare_tail(spec, chan, args.trampoline)
+}
+
+/// Step `new_session`: `setsid()`, before the console (`open_console`)
+/// becomes the controlling terminal.
+fn new_session(chan: &mut InitSide) -> Result<(), InitFailure> {
+    step(chan, "new_session", || {
+        nix::unistd::setsid()
+            .map(|_| "setsid(): leave the caller's terminal and process group".to_string())
+    })
 }
 
 /// Step `wait_for_cgroup`: reads the runtime's go-ahead, a byte it writes

@@ -13,6 +13,7 @@
 //! `clone`, as CNI plugins do for runc; config.json then names the namespace
 //! by path and the init joins it.
 
+pub mod affinity;
 pub mod attach;
 pub mod cgroups;
 pub mod exe;
@@ -130,6 +131,14 @@ pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
 /// cgroup (see [`start`]).
 pub type AfterClone<'a> = &'a mut dyn FnMut(libc::pid_t, &mut Trace) -> Result<(), RuntimeError>;
 
+/// What the caller does while the init sets up the container, between the
+/// clone (and `place`) and the wait for the init's `execve`: work of its own
+/// that the init does not need, done on another CPU while the init works
+/// (see `affinity`) instead of before the clone or after the `execve`.
+/// Given the init's PID; what fails in it is the caller's to report once
+/// `start` returns. It does not run when `place` failed.
+pub type Meanwhile<'a> = &'a mut dyn FnMut(libc::pid_t, &mut Trace);
+
 /// Step `clone` and everything until `execve` succeeds or fails.
 ///
 /// `stdio` gives the descriptors that become the container's 0, 1 and 2 (used
@@ -143,12 +152,19 @@ pub type AfterClone<'a> = &'a mut dyn FnMut(libc::pid_t, &mut Trace) -> Result<(
 /// its init's cgroup while the init waits). If `place` fails, the init is
 /// killed. Without `place` the group exists already, and the init is born
 /// in it (v2, `clone3` with `CLONE_INTO_CGROUP`) or joins it first thing.
+///
+/// `meanwhile` runs next, while the init still sets up (see [`Meanwhile`]).
+///
+/// The init is cloned onto this process's CPU, which is awake, and this
+/// process steps aside to the others for `place` and `meanwhile`
+/// ([`affinity`]); both take their whole CPU mask back.
 pub fn start(
     spec: &Spec,
     rootfs: &Path,
     cgroup: &Cgroup,
     stdio: [RawFd; 3],
     place: Option<AfterClone>,
+    meanwhile: Option<Meanwhile>,
     trace: &mut Trace,
 ) -> Result<Started, RuntimeError> {
     let (runtime_side, init_side) = sync::channel().map_err(|e| RuntimeError::Syscall {
@@ -185,6 +201,8 @@ pub fn start(
         ),
         None => None,
     };
+    // The init starts on this CPU, which is awake (see `affinity`).
+    let pinned = affinity::Pinned::to_this_cpu();
     let t = now_ns();
     let (forked, how, procs) = match placed {
         Some(_) => {
@@ -196,6 +214,9 @@ pub fn start(
     };
     match forked {
         namespaces::Forked::Child => {
+            if let Some(pinned) = &pinned {
+                pinned.release();
+            }
             drop(runtime_side);
             let go = placed.map(|(r, w)| {
                 drop(w);
@@ -217,6 +238,11 @@ pub fn start(
         }
         namespaces::Forked::Parent(pid) => {
             trace.step("runtime", t, "clone", format!("{how} = {pid}"));
+            if let Some(pinned) = &pinned {
+                let t = now_ns();
+                let moved = pinned.step_aside();
+                trace.step("runtime", t, "step_aside", moved);
+            }
             drop(init_side);
             if let (Some(place), Some((go_r, go_w))) = (place, placed) {
                 drop(go_r);
@@ -242,6 +268,10 @@ pub fn start(
                 let _ = nix::unistd::write(&go_w, b"1");
             }
             let pidfd = pidfd_open(pid).map_err(sys("pidfd_open"))?;
+            if let Some(meanwhile) = meanwhile {
+                meanwhile(pid, trace);
+            }
+            drop(pinned);
             let t = now_ns();
             let result = runtime_side.wait_for_exec(trace);
             trace.step(

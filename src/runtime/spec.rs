@@ -300,14 +300,18 @@ impl Spec {
             source,
         })?;
         let write = || -> std::io::Result<()> {
+            // In place, cut to length, not truncated first: ext4 writes a
+            // file truncated to nothing out at its close (see
+            // util::fs::write_in_place); a new container's is made ahead, empty.
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .create(true)
-                .truncate(true)
+                .truncate(false)
                 .mode(0o600)
                 .open(&path)?;
             f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-            f.write_all(&text)
+            f.write_all(&text)?;
+            f.set_len(text.len() as u64)
         };
         write().map_err(|source| SpecError::Read {
             path: path.display().to_string(),

@@ -65,6 +65,24 @@ pub fn replace_file_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Wri
     })
 }
 
+/// Writes a whole file in place: opened (made with `mode` if missing, the
+/// umask applying), written, and cut to the written length. Not through
+/// `O_TRUNC`: ext4 writes a file out when it is closed after being
+/// truncated to nothing (its `auto_da_alloc` guard for editors that
+/// rewrite in place), some 50 µs a file on the start's path. For a file no
+/// reader sees until it is complete: a new container's, before its
+/// directory is renamed into place or its process starts.
+pub fn write_in_place(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(mode)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.set_len(bytes.len() as u64)
+}
+
 /// Makes one private directory (0700, root's only), or closes an existing one.
 pub fn make_private_dir(path: &Path) -> io::Result<()> {
     match std::fs::DirBuilder::new().mode(0o700).create(path) {
@@ -150,6 +168,34 @@ mod tests {
         let mode = std::fs::metadata(dir.join("private")).unwrap().mode() & 0o7777;
         assert_eq!(mode, 0o700);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn writes_in_place_make_shorten_and_keep_the_file() {
+        let dir =
+            std::env::temp_dir().join(format!("glassbox-util-inplace-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hosts");
+        write_in_place(&path, b"a longer first text", 0o600).unwrap();
+        assert_eq!(mode_of(&path), 0o600, "made with the mode");
+        let inode = std::fs::metadata(&path).unwrap().ino();
+        write_in_place(&path, b"short", 0o644).unwrap();
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"short",
+            "cut to what was written"
+        );
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().ino(),
+            inode,
+            "the same file"
+        );
+        assert_eq!(mode_of(&path), 0o600, "an existing file keeps its mode");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn mode_of(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().mode() & 0o7777
     }
 
     #[test]

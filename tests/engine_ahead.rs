@@ -1,0 +1,173 @@
+//! The next container's directory, made ahead by a `--rm` run's reaper
+//! (`tmp/container-ahead`, engine::container::make_dir_ahead): what it
+//! holds, that the next container is made from it, that nothing of the last
+//! container reaches the next one through it, and that `cleanup` removes it.
+mod common;
+use common::{TestRoot, have_root};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Waits (the reaper runs after the CLI has exited) for the directory made ahead.
+fn wait_for_ahead(root: &TestRoot) -> std::path::PathBuf {
+    let ahead = root.path().join("tmp/container-ahead");
+    // A guard against a hang (the v2 lane's CPU is emulated), not a speed check.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ahead.is_dir() {
+        assert!(
+            Instant::now() < deadline,
+            "no {} after a --rm run",
+            ahead.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    ahead
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::symlink_metadata(p).unwrap().mode() & 0o7777
+}
+
+#[test]
+fn the_next_container_is_made_in_the_directory_made_ahead() {
+    if !have_root("the_next_container_is_made_in_the_directory_made_ahead") {
+        return;
+    }
+    let root = TestRoot::new("ahead");
+    // The first container changes its root directory and leaves a file.
+    root.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /left-by-the-first; mkdir /etc/first; chmod 700 /",
+    ]);
+    let ahead = wait_for_ahead(&root);
+
+    // Empty directories and files, with the modes a start gives its own.
+    let mut names: Vec<String> = std::fs::read_dir(&ahead)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "config.json",
+            "hostname",
+            "hosts",
+            "journal",
+            "resolv.conf",
+            "rootfs",
+            "state.json",
+            "upper",
+            "work"
+        ]
+    );
+    for dir in ["upper", "work", "rootfs"] {
+        let entries = std::fs::read_dir(ahead.join(dir)).unwrap().count();
+        assert_eq!(entries, 0, "{dir}/ is not empty");
+    }
+    for file in [
+        "config.json",
+        "hostname",
+        "hosts",
+        "journal",
+        "resolv.conf",
+        "state.json",
+    ] {
+        assert_eq!(
+            std::fs::metadata(ahead.join(file)).unwrap().len(),
+            0,
+            "{file}"
+        );
+    }
+    assert_eq!(mode(&ahead.join("state.json")), 0o600);
+    assert_eq!(mode(&ahead.join("config.json")), 0o600);
+    assert_eq!(
+        mode(&root.path().join("tmp")),
+        0o700,
+        "tmp/ stays root's only"
+    );
+    assert_eq!(
+        root.ok(&["ps", "-aq"]),
+        "",
+        "the directory made ahead is no container"
+    );
+
+    // The next container is made in it: its directory is that directory.
+    let inode = std::fs::metadata(&ahead).unwrap().ino();
+    let id = root
+        .ok(&[
+            "create",
+            "--name",
+            "second",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            "ls /left-by-the-first /etc/first; stat -c %a /",
+        ])
+        .trim()
+        .to_string();
+    let dir = root.path().join("containers").join(&id);
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().ino(),
+        inode,
+        "the container's directory is not the one made ahead"
+    );
+    assert!(!ahead.exists(), "the directory made ahead is still there");
+    assert_eq!(mode(&dir.join("state.json")), 0o600);
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
+    assert_eq!(record["id"], id.as_str());
+
+    // Nothing of the first container is in it.
+    let out = root.glassbox(&["start", "-a", "second"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("/left-by-the-first: No such file"), "{text}");
+    assert!(text.contains("/etc/first: No such file"), "{text}");
+    let root_mode = text.lines().last().unwrap_or_default().trim().to_string();
+    assert_ne!(
+        root_mode, "700",
+        "the first container's chmod of / came through: {text}"
+    );
+    assert_eq!(mode(&dir.join("config.json")), 0o600);
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["process"]["args"][0], "sh");
+    root.ok(&["rm", "second"]);
+}
+
+#[test]
+fn cleanup_removes_the_directory_made_ahead() {
+    if !have_root("cleanup_removes_the_directory_made_ahead") {
+        return;
+    }
+    let root = TestRoot::new("ahead-cleanup");
+    root.ok(&["run", "--rm", "--network", "none", "busybox", "true"]);
+    let ahead = wait_for_ahead(&root);
+    root.ok(&["cleanup"]);
+    assert!(!ahead.exists(), "cleanup left {}", ahead.display());
+    // A start without one makes its own directory.
+    assert_eq!(
+        root.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "echo",
+            "made here"
+        ]),
+        "made here\n"
+    );
+}
