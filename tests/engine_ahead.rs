@@ -1,5 +1,5 @@
 //! The next container's directory, made ahead by a `--rm` run's reaper
-//! (`tmp/container-ahead`, engine::container::make_dir_ahead): what it
+//! (`ahead/container`, engine::container::make_dir_ahead): what it
 //! holds, that the next container is made from it, that nothing of the last
 //! container reaches the next one through it, and that `cleanup` removes it.
 mod common;
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 /// Waits (the reaper runs after the CLI has exited) for the directory made ahead.
 fn wait_for_ahead(root: &TestRoot) -> std::path::PathBuf {
-    let ahead = root.path().join("tmp/container-ahead");
+    let ahead = root.path().join("ahead/container");
     // A guard against a hang (the v2 lane's CPU is emulated), not a speed check.
     let deadline = Instant::now() + Duration::from_secs(20);
     while !ahead.is_dir() {
@@ -170,4 +170,80 @@ fn cleanup_removes_the_directory_made_ahead() {
         ]),
         "made here\n"
     );
+}
+
+/// Waits for the reaper's directory, changes it with `plant`, and starts a
+/// container that touches /planted-by-run: what it printed.
+fn start_after(root: &TestRoot, plant: impl FnOnce(&Path)) -> String {
+    root.ok(&["run", "--rm", "--network", "none", "busybox", "true"]);
+    let ahead = wait_for_ahead(root);
+    plant(&ahead);
+    root.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "ls /from-upper 2>&1; touch /planted-by-run",
+    ])
+}
+
+/// A directory made ahead that is not as the reaper made it (a root-run
+/// container given the data root as a volume could change it) is removed,
+/// and the start makes its own: nothing written through a planted symlink
+/// or hard link, no planted file seen inside.
+#[test]
+fn a_directory_made_ahead_that_was_changed_is_not_used() {
+    if !have_root("a_directory_made_ahead_that_was_changed_is_not_used") {
+        return;
+    }
+    let root = TestRoot::new("ahead-planted");
+    let victim = root.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    let victim_file = victim.join("file");
+    std::fs::write(&victim_file, b"").unwrap();
+
+    // upper/ a symlink into the host.
+    let out = start_after(&root, |ahead| {
+        std::fs::remove_dir(ahead.join("upper")).unwrap();
+        std::os::unix::fs::symlink(&victim, ahead.join("upper")).unwrap();
+    });
+    assert!(out.contains("No such file"), "{out}");
+    // hosts hard-linked to a host file.
+    start_after(&root, |ahead| {
+        std::fs::remove_file(ahead.join("hosts")).unwrap();
+        std::fs::hard_link(&victim_file, ahead.join("hosts")).unwrap();
+    });
+    // A file left in upper/.
+    let out = start_after(&root, |ahead| {
+        std::fs::write(ahead.join("upper/from-upper"), b"x").unwrap();
+    });
+    assert!(
+        out.contains("No such file"),
+        "a planted file was seen: {out}"
+    );
+    // The whole directory a symlink.
+    start_after(&root, |ahead| {
+        std::fs::rename(ahead, root.path().join("moved")).unwrap();
+        std::os::unix::fs::symlink(&victim, ahead).unwrap();
+    });
+
+    let mut left: Vec<_> = std::fs::read_dir(&victim)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["file"],
+        "something was written into the host directory"
+    );
+    assert_eq!(
+        std::fs::read(&victim_file).unwrap(),
+        b"",
+        "hosts went into the host file"
+    );
+    assert_eq!(root.ok(&["ps", "-aq"]), "");
 }

@@ -590,7 +590,7 @@ pub fn is_temporary(name: &str) -> bool {
 }
 
 /// Removes what killed loads, builds and writes left: everything in `tmp/`,
-/// the temporaries in `layers/` and under `images/`. Only with the root held
+/// the temporaries in `layers/` and under `images/`; and `ahead/`. Only with the root held
 /// alone (no load or build can be using them). Returns how many went.
 fn remove_temporaries(root: &DataRoot) -> usize {
     let mut removed = 0;
@@ -609,6 +609,9 @@ fn remove_temporaries(root: &DataRoot) -> usize {
             remove(&e.path());
         }
     }
+    // The next container's directory, made ahead (and one a killed reaper
+    // was making): not a leftover of anything, so not counted.
+    let _ = std::fs::remove_dir_all(root.ahead());
     // Containers whose creation was cut short before their directory got its name.
     if let Ok(entries) = std::fs::read_dir(root.containers()) {
         for e in entries.flatten() {

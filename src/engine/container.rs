@@ -547,7 +547,7 @@ pub fn create(root: &DataRoot, record: &Record) -> anyhow::Result<Made> {
     ));
     let mut made = Made::Ahead;
     let staged = (|| -> anyhow::Result<()> {
-        if std::fs::rename(dir_ahead(root), &staging).is_err() {
+        if !claim_dir_ahead(root, &staging) {
             made = Made::Here;
             std::fs::create_dir(&staging)
                 .with_context(|| format!("cannot create {}", staging.display()))?;
@@ -598,33 +598,74 @@ const MADE_AHEAD: [(&str, Option<u32>); 9] = [
     ("resolv.conf", Some(0o666)),
 ];
 
-/// `tmp/container-ahead`: the next container's directory, made ahead.
+/// `ahead/container`: the next container's directory, made ahead.
 fn dir_ahead(root: &DataRoot) -> PathBuf {
-    root.path.join("tmp").join("container-ahead")
+    root.ahead().join("container")
+}
+
+/// Renames the directory made ahead to `staging`, if there is one and it
+/// holds what [`make_dir_ahead`] makes and nothing else: a real directory
+/// with empty directories and empty, unlinked-elsewhere regular files, no
+/// symlink among them. `tmp/` is root's only, but a root-run container
+/// given the data root as a volume could plant one (an `upper` pointing
+/// into the host, `hosts` hard-linked to a host file, a file in `upper`):
+/// what is not as made is removed, and the start makes its own.
+fn claim_dir_ahead(root: &DataRoot, staging: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if std::fs::rename(dir_ahead(root), staging).is_err() {
+        return false;
+    }
+    let as_made = || -> Option<()> {
+        let meta = std::fs::symlink_metadata(staging).ok()?;
+        if !meta.is_dir() || std::fs::read_dir(staging).ok()?.count() != MADE_AHEAD.len() {
+            return None;
+        }
+        for (name, mode) in MADE_AHEAD {
+            let path = staging.join(name);
+            let meta = std::fs::symlink_metadata(&path).ok()?;
+            let fits = match mode {
+                None => meta.is_dir() && std::fs::read_dir(&path).ok()?.next().is_none(),
+                Some(_) => meta.is_file() && meta.len() == 0 && meta.nlink() == 1,
+            };
+            fits.then_some(())?;
+        }
+        Some(())
+    };
+    if as_made().is_some() {
+        return true;
+    }
+    if std::fs::symlink_metadata(staging).is_ok_and(|m| m.is_dir()) {
+        let _ = std::fs::remove_dir_all(staging);
+    } else {
+        let _ = std::fs::remove_file(staging);
+    }
+    false
 }
 
 /// Makes the next container's directory ahead of its `create`, with the
 /// empty directories and files a start fills in ([`MADE_AHEAD`]), as
-/// `tmp/container-ahead`: a `--rm` run's reaper does this once it has
-/// removed its own container, so that the next start renames a directory
-/// into place instead of paying for the `mkdir`s and new files on its way
-/// (a new directory is the slowest of them: ext4 picks a block group for
-/// it, and allocates its first block). Nothing in it ever belonged to a
-/// container. It is made under a temporary name and renamed, so a start
-/// finds it whole or not at all; where one is there already, this one is
-/// removed. `cleanup` removes it with the rest of `tmp/`.
-pub fn make_dir_ahead(root: &DataRoot) -> std::io::Result<()> {
+/// `ahead/container`: a `--rm` run's reaper does this once it has removed
+/// its own container, so that the next start renames a directory into
+/// place instead of paying for the `mkdir`s and new files on its way (a new
+/// directory is the slowest of them: ext4 picks a block group for it, and
+/// allocates its first block). Nothing in it ever belonged to a container.
+/// It is made as `ahead/.making-PID-RANDOM` and renamed, so a start finds
+/// it whole or not at all; where one is there already, this one is removed.
+/// `cleanup` removes it. Returns whether this call made it (`false`: one
+/// was there).
+pub fn make_dir_ahead(root: &DataRoot) -> std::io::Result<bool> {
     use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
     use std::os::unix::fs::OpenOptionsExt;
     let target = dir_ahead(root);
     if target.exists() {
-        return Ok(());
+        return Ok(false);
     }
-    let tmp = root.path.join("tmp");
+    let ahead = root.ahead();
+    crate::util::fs::make_private_dir(&ahead)?;
     // Spread over ext4's block groups as containers/ is (see the function).
-    let _ = crate::util::fs::spread_subdirectories(&tmp);
-    let making = tmp.join(format!(
-        ".tmp-ahead-{}-{}",
+    let _ = crate::util::fs::spread_subdirectories(&ahead);
+    let making = ahead.join(format!(
+        ".making-{}-{}",
         std::process::id(),
         &crate::util::text::random_id()[..16]
     ));
@@ -656,8 +697,9 @@ pub fn make_dir_ahead(root: &DataRoot) -> std::io::Result<()> {
         let _ = std::fs::remove_dir_all(&making);
     }
     match made {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        other => other,
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

@@ -87,6 +87,12 @@ impl DataRoot {
         self.path.join("names")
     }
 
+    /// `ahead/`: the next container's directory, made ahead by a `--rm`
+    /// run's reaper (`container::make_dir_ahead`).
+    pub fn ahead(&self) -> PathBuf {
+        self.path.join("ahead")
+    }
+
     pub fn images(&self) -> ImageStore {
         ImageStore::new(&self.path)
     }

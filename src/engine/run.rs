@@ -160,7 +160,7 @@ fn create_traced(
             "{how} containers/{short} with state.json (created); symlink names/{name} -> {short}",
             how = match made {
                 container::Made::Ahead =>
-                    "rename tmp/container-ahead (made by the last --rm run's reaper) to",
+                    "rename ahead/container (made by the last --rm run's reaper) to",
                 container::Made::Here => "mkdir",
             },
             short = &id[..12]
@@ -1394,8 +1394,12 @@ fn make_dir_ahead(root: &DataRoot, trace: &mut Trace) {
         t,
         "make_dir_ahead",
         match made {
-            Ok(()) => "mkdir tmp/container-ahead/{upper,work,rootfs}, its empty files (the next container's)".to_string(),
-            Err(e) => format!("tmp/container-ahead: {e} (the next start makes its own)"),
+            Ok(true) => {
+                "mkdir ahead/container/{upper,work,rootfs}, its empty files (the next container's)"
+                    .to_string()
+            }
+            Ok(false) => "ahead/container is there already".to_string(),
+            Err(e) => format!("ahead/container: {e} (the next start makes its own)"),
         },
     );
 }
