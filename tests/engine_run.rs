@@ -202,7 +202,21 @@ fn run_rm_trace_shows_every_step_and_nothing_stays() {
         at("fork_reaper") > at("clone") && at("fork_reaper") < at("wait_for_exit"),
         "the reaper was not forked while the container ran: {steps:?}"
     );
-    for step in ["wake_reaper", "remove_cgroup_parents", "remove_files"] {
+    // It let go of the container's mount namespace (which it held, so that
+    // the kernel unmounts its mounts here and not in the container's exit)
+    // before the overlay, and made the next container's directory last.
+    assert!(
+        at("release_mounts") > at("wake_reaper") && at("release_mounts") < at("unmount_overlay"),
+        "the reaper did not release the mount namespace before the overlay: {steps:?}"
+    );
+    assert!(at("make_dir_ahead") > at("remove_files"), "{steps:?}");
+    for step in [
+        "wake_reaper",
+        "release_mounts",
+        "remove_cgroup_parents",
+        "remove_files",
+        "make_dir_ahead",
+    ] {
         assert!(
             events
                 .iter()
@@ -265,7 +279,19 @@ fn a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies() {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(fds.len(), 4, "0, 1, 2 and its pipe, not {fds:?}");
+    assert_eq!(
+        fds.len(),
+        5,
+        "0, 1, 2, its pipe and the container's mount namespace, not {fds:?}"
+    );
+    // Descriptor 4: the container's mount namespace, held for its teardown.
+    let held = std::fs::read_link(format!("/proc/{reaper}/fd/4")).unwrap();
+    let container = root.pid_of("waiting");
+    let theirs = std::fs::read_link(format!("/proc/{container}/ns/mnt")).unwrap();
+    assert_eq!(
+        held, theirs,
+        "descriptor 4 is not the container's mount namespace"
+    );
     let pid = nix::unistd::Pid::from_raw(reaper as i32);
     assert_eq!(
         nix::unistd::getsid(Some(pid)),

@@ -518,7 +518,15 @@ impl Waiting {
 /// caller dropped the [`Waiting`], or ended, killed or not), the child ends
 /// having done nothing. `None`: no child (a threaded caller, as for
 /// [`in_background`], or no pipe).
-pub fn fork_waiting(name: &std::ffi::CStr, work: impl FnOnce(Vec<u8>)) -> Option<Waiting> {
+///
+/// `keep`: one descriptor the child holds instead of the caller (which
+/// closes its own), given to `work` (on descriptor 4), or closed as the
+/// child ends: what it refers to lives until then.
+pub fn fork_waiting(
+    name: &std::ffi::CStr,
+    keep: Option<std::os::fd::OwnedFd>,
+    work: impl FnOnce(Vec<u8>, Option<std::os::fd::OwnedFd>),
+) -> Option<Waiting> {
     use std::os::fd::{AsRawFd, FromRawFd};
     if !one_thread() {
         return None;
@@ -539,18 +547,26 @@ pub fn fork_waiting(name: &std::ffi::CStr, work: impl FnOnce(Vec<u8>)) -> Option
             // `let_go` among them, which tells the caller). It is first
             // copied to 3 or above: the caller may have been started with
             // 0, 1 or 2 closed, and the pipe may be one of them.
+            // `keep` goes to 4 the same way (copied above both first).
             // SAFETY: descriptor calls on this process's own descriptors;
             // none of the values forgotten below is used again.
-            let moved = unsafe {
-                let fd = libc::fcntl(work_r.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3);
+            let (moved, kept) = unsafe {
+                let fd = libc::fcntl(work_r.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 5);
+                let kept = keep
+                    .as_ref()
+                    .map(|k| libc::fcntl(k.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 5));
                 for stdio in 0..3 {
                     libc::dup2(null.as_raw_fd(), stdio);
                 }
-                let moved = fd >= 0 && (fd == 3 || libc::dup2(fd, 3) == 3);
-                libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
-                moved
+                let moved = fd >= 0 && libc::dup2(fd, 3) == 3;
+                let kept = kept.is_some_and(|k| k >= 0 && libc::dup2(k, 4) == 4);
+                libc::syscall(libc::SYS_close_range, 5u32, u32::MAX, 0u32);
+                if !kept {
+                    libc::close(4);
+                }
+                (moved, kept)
             };
-            std::mem::forget((null, work_r, work_w, let_go_r, let_go_w));
+            std::mem::forget((null, work_r, work_w, let_go_r, let_go_w, keep));
             let _ = nix::unistd::setsid();
             let _ = nix::sys::prctl::set_name(name);
             let _ = nix::sys::signal::sigprocmask(
@@ -565,16 +581,21 @@ pub fn fork_waiting(name: &std::ffi::CStr, work: impl FnOnce(Vec<u8>)) -> Option
                 let mut pipe = std::fs::File::from(unsafe { std::os::fd::OwnedFd::from_raw_fd(3) });
                 let _ = pipe.read_to_end(&mut message);
             }
+            // SAFETY: descriptor 4 is the kept one, owned here only.
+            let kept = kept.then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(4) });
             if !message.is_empty() {
-                work(message);
+                work(message, kept);
             }
             // SAFETY: leave without running the parent's exit handlers a second time.
             unsafe { libc::_exit(0) }
         }
-        Ok(nix::unistd::ForkResult::Parent { .. }) => Some(Waiting {
-            work: work_w,
-            let_go: let_go_r,
-        }),
+        Ok(nix::unistd::ForkResult::Parent { .. }) => {
+            drop(keep);
+            Some(Waiting {
+                work: work_w,
+                let_go: let_go_r,
+            })
+        }
         Err(_) => None,
     }
 }

@@ -865,7 +865,11 @@ fn supervise(
         // Fixed at the clone: with the PID, it names this process for good.
         init_start = process_start_time(init as u32).unwrap_or(0);
         if wants_reaper {
-            reaper = fork_reaper(root, &cgroup, teardown.trace_file, trace);
+            // The reaper holds the container's mount namespace (see reap).
+            let mounts = std::fs::File::open(format!("/proc/{init}/ns/mnt"))
+                .ok()
+                .map(OwnedFd::from);
+            reaper = fork_reaper(root, &cgroup, teardown.trace_file, mounts, trace);
         }
     };
     let started = runtime::start(
@@ -1026,11 +1030,12 @@ fn fork_reaper(
     root: &DataRoot,
     cgroup: &Cgroup,
     trace_file: Option<&Path>,
+    mounts: Option<OwnedFd>,
     trace: &mut Trace,
 ) -> Option<super::lifecycle::Waiting> {
     let t = now_ns();
-    let reaper = super::lifecycle::fork_waiting(c"glassbox-reap", |work| {
-        reap(root, cgroup, trace_file, &work)
+    let reaper = super::lifecycle::fork_waiting(c"glassbox-reap", mounts, |work, mounts| {
+        reap(root, cgroup, trace_file, &work, mounts)
     });
     if reaper.is_some() {
         trace.step(
@@ -1265,7 +1270,21 @@ fn reaper_work(dir: &Path, trace: Option<&Trace>) -> Vec<u8> {
 
 /// The reaper of a `--rm` run, forked while its container ran, given
 /// [`reaper_work`]: [`remove_left`].
-fn reap(root: &DataRoot, cgroup: &Cgroup, trace_file: Option<&Path>, work: &[u8]) {
+///
+/// It holds the container's mount namespace (`mounts`, /proc/INIT/ns/mnt,
+/// opened by the caller): when the container's last process exits, its
+/// namespaces go with it, and taking down a mount namespace unmounts each
+/// of its mounts and waits for an expedited RCU grace period, all in that
+/// process's `exit` before its parent is told. Held here, that happens in
+/// the reaper when it closes the namespace (step `release_mounts`), after
+/// the caller has its exit status.
+fn reap(
+    root: &DataRoot,
+    cgroup: &Cgroup,
+    trace_file: Option<&Path>,
+    work: &[u8],
+    mounts: Option<OwnedFd>,
+) {
     use std::os::unix::ffi::OsStrExt;
     let mut parts = work.splitn(3, |b| *b == 0);
     let (Some(sent), Some(dir)) = (parts.next(), parts.next()) else {
@@ -1288,6 +1307,16 @@ fn reap(root: &DataRoot, cgroup: &Cgroup, trace_file: Option<&Path>, work: &[u8]
             .unwrap_or_default();
         (file, Trace::from_json_lines(&text))
     });
+    if let Some(mounts) = mounts {
+        let t = now_ns();
+        drop(mounts);
+        own.step(
+            "reaper",
+            t,
+            "release_mounts",
+            "close the container's mount namespace: the kernel unmounts its mounts now",
+        );
+    }
     let dir = Path::new(std::ffi::OsStr::from_bytes(dir));
     remove_left(root, cgroup, dir, own, traced);
 }
