@@ -1,26 +1,22 @@
-//! The next container's directory, made ahead by a `--rm` run's reaper
-//! (`ahead/container`, engine::container::make_dir_ahead): what it
+//! The next container's directory, made ahead by a start while its init
+//! sets up (`ahead/container`, engine::container::make_dir_ahead): what it
 //! holds, that the next container is made from it, that nothing of the last
-//! container reaches the next one through it, and that `cleanup` removes it.
+//! container reaches the next one through it, that a changed one is not
+//! used, and that `cleanup` removes it.
 mod common;
 use common::{TestRoot, have_root};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-/// Waits (the reaper runs after the CLI has exited) for the directory made ahead.
-fn wait_for_ahead(root: &TestRoot) -> std::path::PathBuf {
+/// The directory made ahead, there as soon as the start that made it has
+/// returned: nothing is made in the data root after the command ended.
+fn made_ahead(root: &TestRoot) -> std::path::PathBuf {
     let ahead = root.path().join("ahead/container");
-    // A guard against a hang (the v2 lane's CPU is emulated), not a speed check.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ahead.is_dir() {
-        assert!(
-            Instant::now() < deadline,
-            "no {} after a --rm run",
-            ahead.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    assert!(
+        ahead.is_dir(),
+        "no {} once the start returned",
+        ahead.display()
+    );
     ahead
 }
 
@@ -45,7 +41,7 @@ fn the_next_container_is_made_in_the_directory_made_ahead() {
         "-c",
         "touch /left-by-the-first; mkdir /etc/first; chmod 700 /",
     ]);
-    let ahead = wait_for_ahead(&root);
+    let ahead = made_ahead(&root);
 
     // Empty directories and files, with the modes a start gives its own.
     let mut names: Vec<String> = std::fs::read_dir(&ahead)
@@ -154,7 +150,7 @@ fn cleanup_removes_the_directory_made_ahead() {
     }
     let root = TestRoot::new("ahead-cleanup");
     root.ok(&["run", "--rm", "--network", "none", "busybox", "true"]);
-    let ahead = wait_for_ahead(&root);
+    let ahead = made_ahead(&root);
     root.ok(&["cleanup"]);
     assert!(!ahead.exists(), "cleanup left {}", ahead.display());
     // A start without one makes its own directory.
@@ -172,11 +168,11 @@ fn cleanup_removes_the_directory_made_ahead() {
     );
 }
 
-/// Waits for the reaper's directory, changes it with `plant`, and starts a
+/// Changes the directory a start made ahead with `plant`, and starts a
 /// container that touches /planted-by-run: what it printed.
 fn start_after(root: &TestRoot, plant: impl FnOnce(&Path)) -> String {
     root.ok(&["run", "--rm", "--network", "none", "busybox", "true"]);
-    let ahead = wait_for_ahead(root);
+    let ahead = made_ahead(root);
     plant(&ahead);
     root.ok(&[
         "run",
@@ -190,7 +186,7 @@ fn start_after(root: &TestRoot, plant: impl FnOnce(&Path)) -> String {
     ])
 }
 
-/// A directory made ahead that is not as the reaper made it (a root-run
+/// A directory made ahead that is not as the start made it (a root-run
 /// container given the data root as a volume could change it) is removed,
 /// and the start makes its own: nothing written through a planted symlink
 /// or hard link, no planted file seen inside.

@@ -535,8 +535,8 @@ pub fn save(root: &DataRoot, record: &Record) -> anyhow::Result<()> {
 /// it; the other is refused and leaves nothing. Anything made after this is
 /// listed by `ps -a` and removed by `rm -f`.
 ///
-/// The directory is the one made ahead by the last `--rm` run's reaper
-/// ([`make_dir_ahead`]) where there is one, else made here. Returns which.
+/// The directory is the one the last start made ahead ([`make_dir_ahead`])
+/// where there is one, else made here. Returns which.
 pub fn create(root: &DataRoot, record: &Record) -> anyhow::Result<Made> {
     check_name(&record.name)?;
     let paths = Paths::new(root, &record.id);
@@ -575,7 +575,7 @@ pub fn create(root: &DataRoot, record: &Record) -> anyhow::Result<Made> {
 /// Where a container's directory came from ([`create`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Made {
-    /// Made ahead, empty, by the last `--rm` run's reaper.
+    /// Made ahead, empty, by the last start.
     Ahead,
     /// Made by this start (`mkdir`).
     Here,
@@ -644,13 +644,13 @@ fn claim_dir_ahead(root: &DataRoot, staging: &Path) -> bool {
 
 /// Makes the next container's directory ahead of its `create`, with the
 /// empty directories and files a start fills in ([`MADE_AHEAD`]), as
-/// `ahead/container`: a `--rm` run's reaper does this once it has removed
-/// its own container, so that the next start renames a directory into
+/// `ahead/container`: a start does this while its container's init sets
+/// up (on another CPU), so that the next start renames a directory into
 /// place instead of paying for the `mkdir`s and new files on its way (a new
 /// directory is the slowest of them: ext4 picks a block group for it, and
 /// allocates its first block). Nothing in it ever belonged to a container.
 /// It is made as `ahead/.making-PID-RANDOM` and renamed, so a start finds
-/// it whole or not at all; where one is there already, this one is removed.
+/// it whole or not at all; where one is there already, nothing is made.
 /// `cleanup` removes it. Returns whether this call made it (`false`: one
 /// was there).
 pub fn make_dir_ahead(root: &DataRoot) -> std::io::Result<bool> {

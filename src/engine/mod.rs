@@ -87,8 +87,8 @@ impl DataRoot {
         self.path.join("names")
     }
 
-    /// `ahead/`: the next container's directory, made ahead by a `--rm`
-    /// run's reaper (`container::make_dir_ahead`).
+    /// `ahead/`: the next container's directory, made ahead by the last
+    /// start (`container::make_dir_ahead`).
     pub fn ahead(&self) -> PathBuf {
         self.path.join("ahead")
     }

@@ -159,8 +159,7 @@ fn create_traced(
         format!(
             "{how} containers/{short} with state.json (created); symlink names/{name} -> {short}",
             how = match made {
-                container::Made::Ahead =>
-                    "rename ahead/container (made by the last --rm run's reaper) to",
+                container::Made::Ahead => "rename ahead/container (made by the last start) to",
                 container::Made::Here => "mkdir",
             },
             short = &id[..12]
@@ -851,7 +850,8 @@ fn supervise(
     };
     // The bundle's config.json is for students, `inspect` and OCI runtimes,
     // not for the init, which has the spec: written while the init sets up
-    // on the other CPU, and checked before the record says it runs.
+    // on the other CPU, and checked before the record says it runs. The
+    // next container's directory is made then too.
     //
     // And for a foreground `--rm` run, the reaper is forked now too: what
     // this process does once the program runs is on the way to its exit
@@ -861,8 +861,8 @@ fn supervise(
     let mut reaper = None;
     let mut init_start = 0;
     let mut meanwhile = |init: libc::pid_t, trace: &mut Trace| {
-        bundle_written = Some(write_config_json(&spec, &paths, trace));
-        // Fixed at the clone: with the PID, it names this process for good.
+        // First, while the init surely runs: a short program may have ended
+        // (and its namespaces with it) by the end of this.
         init_start = process_start_time(init as u32).unwrap_or(0);
         if wants_reaper {
             // The reaper holds the container's mount namespace (see reap).
@@ -871,6 +871,8 @@ fn supervise(
                 .map(OwnedFd::from);
             reaper = fork_reaper(root, &cgroup, teardown.trace_file, mounts, trace);
         }
+        bundle_written = Some(write_config_json(&spec, &paths, trace));
+        make_dir_ahead(root, trace);
     };
     let started = runtime::start(
         &spec,
@@ -1334,9 +1336,7 @@ fn remove_left(
     traced: Option<(&Path, Trace)>,
 ) {
     remove_cgroup_parents(cgroup, &mut own);
-    if remove_retired(root, dir, cgroup, &mut own) {
-        make_dir_ahead(root, &mut own);
-    }
+    remove_retired(root, dir, cgroup, &mut own);
     if let Some((file, mut trace)) = traced {
         for e in &mut own.events {
             e.actor = "reaper".into();
@@ -1376,7 +1376,7 @@ fn remove_cgroup_parents(cgroup: &Cgroup, trace: &mut Trace) {
 /// hierarchy) are not replayed: `finish` removed it before the container
 /// left the data root, and a replay would only fail to find each group
 /// (an rmdir per hierarchy, under the locks the next start's mkdirs take).
-fn remove_retired(root: &DataRoot, dir: &Path, cgroup: &Cgroup, trace: &mut Trace) -> bool {
+fn remove_retired(root: &DataRoot, dir: &Path, cgroup: &Cgroup, trace: &mut Trace) {
     let mut errors = Vec::new();
     if let Err(e) = overlay::unmount(&dir.join("rootfs"), trace) {
         errors.push(format!("{e:#}"));
@@ -1409,12 +1409,14 @@ fn remove_retired(root: &DataRoot, dir: &Path, cgroup: &Cgroup, trace: &mut Trac
     if !errors.is_empty() {
         let _ = std::fs::write(dir.join("teardown-error"), errors.join("\n"));
     }
-    errors.is_empty()
 }
 
-/// Step `make_dir_ahead`: the next container's directory, made by a `--rm`
-/// run's reaper once its own container is gone ([`container::make_dir_ahead`]):
-/// the next `create` renames it into place.
+/// Step `make_dir_ahead`: the next container's directory, made while this
+/// container's init sets up ([`container::make_dir_ahead`]), with the data
+/// root's lock held: the next `create` renames it into place. Made by the
+/// start itself, before it returns, so nothing is made in a data root after
+/// the command that used it has ended (a reaper that did it raced `rm -r`
+/// of the root).
 fn make_dir_ahead(root: &DataRoot, trace: &mut Trace) {
     let t = now_ns();
     let made = container::make_dir_ahead(root);
