@@ -226,6 +226,36 @@ fn a_directory_made_ahead_that_was_changed_is_not_used() {
         std::os::unix::fs::symlink(&victim, ahead).unwrap();
     });
 
+    // A record others may read (it holds the -e values): not taken.
+    root.ok(&["run", "--rm", "--network", "none", "busybox", "true"]);
+    let ahead = made_ahead(&root);
+    std::fs::set_permissions(
+        ahead.join("state.json"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let inode = std::fs::metadata(&ahead).unwrap().ino();
+    let id = root
+        .ok(&[
+            "create",
+            "--name",
+            "modes",
+            "--network",
+            "none",
+            "busybox",
+            "true",
+        ])
+        .trim()
+        .to_string();
+    let dir = root.path().join("containers").join(&id);
+    assert_ne!(
+        std::fs::metadata(&dir).unwrap().ino(),
+        inode,
+        "it was taken"
+    );
+    assert_eq!(mode(&dir.join("state.json")), 0o600);
+    root.ok(&["rm", "modes"]);
+
     let mut left: Vec<_> = std::fs::read_dir(&victim)
         .unwrap()
         .map(|e| e.unwrap().file_name())

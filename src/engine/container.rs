@@ -605,11 +605,13 @@ fn dir_ahead(root: &DataRoot) -> PathBuf {
 
 /// Renames the directory made ahead to `staging`, if there is one and it
 /// holds what [`make_dir_ahead`] makes and nothing else: a real directory
-/// with empty directories and empty, unlinked-elsewhere regular files, no
-/// symlink among them. `tmp/` is root's only, but a root-run container
-/// given the data root as a volume could plant one (an `upper` pointing
-/// into the host, `hosts` hard-linked to a host file, a file in `upper`):
-/// what is not as made is removed, and the start makes its own.
+/// with empty directories and empty, unlinked-elsewhere regular files no
+/// more open than made (state.json and config.json 0600), no symlink among
+/// them. `ahead/` is root's only, but a root-run container given the data
+/// root as a volume could plant one (an `upper` pointing into the host,
+/// `hosts` hard-linked to a host file, a file in `upper`, a state.json
+/// others may read): what is not as made is removed, and the start makes
+/// its own.
 fn claim_dir_ahead(root: &DataRoot, staging: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     if std::fs::rename(dir_ahead(root), staging).is_err() {
@@ -625,7 +627,12 @@ fn claim_dir_ahead(root: &DataRoot, staging: &Path) -> bool {
             let meta = std::fs::symlink_metadata(&path).ok()?;
             let fits = match mode {
                 None => meta.is_dir() && std::fs::read_dir(&path).ok()?.next().is_none(),
-                Some(_) => meta.is_file() && meta.len() == 0 && meta.nlink() == 1,
+                Some(mode) => {
+                    meta.is_file()
+                        && meta.len() == 0
+                        && meta.nlink() == 1
+                        && meta.mode() & 0o7777 & !mode == 0
+                }
             };
             fits.then_some(())?;
         }

@@ -545,9 +545,9 @@ pub fn fork_waiting(
             // The work pipe goes to descriptor 3, /dev/null to 0, 1 and 2,
             // and every other descriptor is closed (the write end of
             // `let_go` among them, which tells the caller). It is first
-            // copied to 3 or above: the caller may have been started with
-            // 0, 1 or 2 closed, and the pipe may be one of them.
-            // `keep` goes to 4 the same way (copied above both first).
+            // copied to 5 or above: the caller may have been started with
+            // 0, 1 or 2 closed, and the pipe may be one of them, or 4.
+            // `keep` goes to 4 the same way.
             // SAFETY: descriptor calls on this process's own descriptors;
             // none of the values forgotten below is used again.
             let (moved, kept) = unsafe {

@@ -292,26 +292,16 @@ impl Spec {
     /// Writes `config.json` into a bundle directory (pretty, so students can
     /// read it), mode 0600: it holds the `-e` values.
     pub fn save(&self, bundle: &Path) -> Result<(), SpecError> {
-        use std::io::Write;
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let path = bundle.join("config.json");
         let text = serde_json::to_vec_pretty(self).map_err(|source| SpecError::Parse {
             path: path.display().to_string(),
             source,
         })?;
+        // In place (a new container's is made ahead, empty), and 0600 even
+        // where an older glassbox left it 0644.
         let write = || -> std::io::Result<()> {
-            // In place, cut to length, not truncated first: ext4 writes a
-            // file truncated to nothing out at its close (see
-            // util::fs::write_in_place); a new container's is made ahead, empty.
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o600)
-                .open(&path)?;
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-            f.write_all(&text)?;
-            f.set_len(text.len() as u64)
+            crate::util::fs::write_in_place(&path, &text, 0o600)?;
+            crate::util::fs::set_mode(&path, 0o600)
         };
         write().map_err(|source| SpecError::Read {
             path: path.display().to_string(),
