@@ -56,23 +56,33 @@ fn a_filter_past_4096_instructions_is_refused() {
         .collect();
     assert!(names.len() > 300, "{} names", names.len());
     // One argument test per call: 4 + 1 instructions, plus the call's test
-    // and its default: 7 per call, some 2600 in all ...
-    let rule = |value: u64| SyscallRule {
-        names: names.clone(),
-        action: "SCMP_ACT_ERRNO".into(),
-        errno_ret: Some(1),
-        args: vec![SyscallArg {
-            index: 0,
-            value,
-            value_two: 0,
-            op: "SCMP_CMP_EQ".into(),
-        }],
+    // and its default: 7 per call, some 2600 in all. Each call compares
+    // with values of its own: calls whose rules compile alike share one
+    // range test (seccomp::compile), which would shrink the program ...
+    let rules = |tests: u64| -> Vec<SyscallRule> {
+        names
+            .iter()
+            .enumerate()
+            .flat_map(|(i, name)| {
+                (0..tests).map(move |t| SyscallRule {
+                    names: vec![name.clone()],
+                    action: "SCMP_ACT_ERRNO".into(),
+                    errno_ret: Some(1),
+                    args: vec![SyscallArg {
+                        index: 0,
+                        value: i as u64 * 8 + t,
+                        value_two: 0,
+                        op: "SCMP_CMP_EQ".into(),
+                    }],
+                })
+            })
+            .collect()
     };
-    let small = seccomp::compile(&profile(vec![rule(1)])).unwrap();
+    let small = seccomp::compile(&profile(rules(1))).unwrap();
     assert!(small.len() <= 4096, "{}", small.len());
     // ... and with a second rule per call (5 more each), past 4096.
-    let err = seccomp::compile(&profile(vec![rule(1), rule(2)]))
-        .expect_err("a filter past 4096 instructions compiled");
+    let err =
+        seccomp::compile(&profile(rules(2))).expect_err("a filter past 4096 instructions compiled");
     assert!(
         matches!(err, SeccompError::TooManyInstructions { count, .. } if count > 4096),
         "{err:?}"
