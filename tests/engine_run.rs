@@ -214,6 +214,13 @@ fn run_rm_trace_shows_every_step_and_nothing_stays() {
         at("make_dir_ahead") > at("clone") && at("make_dir_ahead") < at("wait_for_exit"),
         "{steps:?}"
     );
+    // And the child that holds the CLI's memory, so that its exit unmaps
+    // nothing: made last of what the start does while the init sets up.
+    assert!(
+        at("hand_over_address_space") > at("make_dir_ahead")
+            && at("hand_over_address_space") < at("wait_for_exit"),
+        "{steps:?}"
+    );
     for step in [
         "wake_reaper",
         "release_mounts",
@@ -301,10 +308,49 @@ fn a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies() {
         Ok(pid),
         "the reaper leads no session of its own"
     );
+    // Beside it, glassbox-unmap: it shares the CLI's memory (the same
+    // mappings), holds only its pipe, and waits at the idle class.
+    let holder = loop {
+        let found = children_named(cli.id(), "glassbox-unmap");
+        if let [one] = found.as_slice() {
+            break *one;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no glassbox-unmap beside the running container: {found:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let maps = |pid: u32| std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    assert_eq!(
+        maps(holder),
+        maps(cli.id()),
+        "glassbox-unmap has memory of its own"
+    );
+    let held: Vec<_> = std::fs::read_dir(format!("/proc/{holder}/fd"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(held.len(), 1, "glassbox-unmap holds more than its pipe");
+    assert_eq!(
+        sched_policy(holder),
+        libc::SCHED_IDLE as u64,
+        "glassbox-unmap is not at SCHED_IDLE"
+    );
     // The CLI dies with its container still there: the reaper reads the end
     // of its pipe without work, and ends having removed nothing.
     cli.kill().unwrap();
     cli.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while glassbox::inspect::proc_stat::read_proc_stat(holder)
+        .is_ok_and(|s| s.comm == "glassbox-unmap" && s.state != 'Z')
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "glassbox-unmap outlived its CLI by 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while glassbox::inspect::proc_stat::read_proc_stat(reaper)
         .is_ok_and(|s| s.comm == "glassbox-reap" && s.state != 'Z')
@@ -326,6 +372,13 @@ fn a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies() {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(&root.path().display().to_string()));
     assert_eq!(root.container_cgroups(), Vec::<std::path::PathBuf>::new());
+}
+
+/// A process's scheduling policy: /proc/PID/stat's field 41.
+fn sched_policy(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+    after_comm.split(' ').nth(41 - 3).unwrap().parse().unwrap()
 }
 
 /// The CPUs a process may run on, as /proc says (`Cpus_allowed_list`).

@@ -873,6 +873,10 @@ fn supervise(
         }
         bundle_written = Some(write_config_json(&spec, &paths, trace));
         make_dir_ahead(root, trace);
+        // Last: a fork after this would hold the child's pipe.
+        if reaper.is_some() {
+            hand_over_address_space(trace);
+        }
     };
     let started = runtime::start(
         &spec,
@@ -1022,6 +1026,23 @@ fn write_config_json(spec: &Spec, paths: &Paths, trace: &mut Trace) -> anyhow::R
         format!("{}/config.json", paths.dir.display()),
     );
     Ok(())
+}
+
+/// Step `hand_over_address_space`: for a foreground `--rm` run, whose
+/// process exits right after the container and forks nothing more, a
+/// child that shares this process's memory and ends after it, so that the
+/// kernel unmaps it there, once the caller has the exit status
+/// ([`runtime::address_space`]). Not made, no step.
+fn hand_over_address_space(trace: &mut Trace) {
+    let t = now_ns();
+    if runtime::address_space::hand_over() {
+        trace.step(
+            "engine",
+            t,
+            "hand_over_address_space",
+            "clone(CLONE_VM): glassbox-unmap shares this process's memory and exits after it; the kernel unmaps it there, after the exit status",
+        );
+    }
 }
 
 /// Step `fork_reaper`: the child that will remove what is left of a

@@ -13,6 +13,7 @@
 //! `clone`, as CNI plugins do for runc; config.json then names the namespace
 //! by path and the init joins it.
 
+pub mod address_space;
 pub mod affinity;
 pub mod attach;
 pub mod cgroups;
