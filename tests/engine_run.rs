@@ -215,9 +215,9 @@ fn run_rm_trace_shows_every_step_and_nothing_stays() {
         "{steps:?}"
     );
     // And the child that holds the CLI's memory, so that its exit unmaps
-    // nothing: made last of what the start does while the init sets up.
+    // nothing: made while the program runs.
     assert!(
-        at("hand_over_address_space") > at("make_dir_ahead")
+        at("hand_over_address_space") > at("wait_for_exec")
             && at("hand_over_address_space") < at("wait_for_exit"),
         "{steps:?}"
     );
@@ -336,6 +336,22 @@ fn a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies() {
         sched_policy(holder),
         libc::SCHED_IDLE as u64,
         "glassbox-unmap is not at SCHED_IDLE"
+    );
+    // Both may run on every CPU the CLI may: the reaper was forked while
+    // the runtime had stepped aside to the other CPUs (runtime/affinity.rs).
+    let mask =
+        |pid: u32| cpus_allowed(&std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap());
+    let ours = cpus_allowed(&std::fs::read_to_string("/proc/self/status").unwrap());
+    assert_eq!(mask(cli.id()), ours);
+    assert_eq!(
+        mask(reaper),
+        ours,
+        "the reaper kept the runtime's narrowed CPU mask"
+    );
+    assert_eq!(
+        mask(holder),
+        ours,
+        "glassbox-unmap kept a narrowed CPU mask"
     );
     // The CLI dies with its container still there: the reaper reads the end
     // of its pipe without work, and ends having removed nothing.

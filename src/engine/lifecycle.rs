@@ -567,6 +567,8 @@ pub fn fork_waiting(
                 (moved, kept)
             };
             std::mem::forget((null, work_r, work_w, let_go_r, let_go_w, keep));
+            // Forked while the runtime stepped aside: the caller's own mask.
+            crate::runtime::affinity::unpin_forked_child();
             let _ = nix::unistd::setsid();
             let _ = nix::sys::prctl::set_name(name);
             let _ = nix::sys::signal::sigprocmask(

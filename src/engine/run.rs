@@ -873,10 +873,6 @@ fn supervise(
         }
         bundle_written = Some(write_config_json(&spec, &paths, trace));
         make_dir_ahead(root, trace);
-        // Last: a fork after this would hold the child's pipe.
-        if reaper.is_some() {
-            hand_over_address_space(trace);
-        }
     };
     let started = runtime::start(
         &spec,
@@ -934,6 +930,11 @@ fn supervise(
         "state.json: running, pid (temporary file, then rename)",
     );
     super::events::container(root, "start", &record, &[]);
+    // While the program runs, with the CPU mask the start had narrowed back
+    // whole; a fork after this would hold the child's pipe, and none follows.
+    if reaper.is_some() {
+        hand_over_address_space(&mut trace);
+    }
     // A container removed at exit keeps no trace; the others show theirs live.
     if !record.config.auto_remove {
         let _ = std::fs::write(paths.trace(), trace.to_json_lines());

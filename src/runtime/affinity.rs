@@ -16,13 +16,27 @@
 //! sets up (on cgroup v1, the cgroup) can wait for a CPU to wake, and takes
 //! the whole mask back too. Nothing of this outlives the start: the
 //! container's program gets the CPU mask the runtime was started with (and
-//! the one its cgroup's cpuset allows).
+//! the one its cgroup's cpuset allows), and so does a child the runtime
+//! forks meanwhile (a `--rm` run's reaper: [`unpin_forked_child`]).
 //!
 //! Where only one CPU is allowed there is nothing to choose, and nothing is
 //! done.
 
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::Pid;
+
+/// The mask this process had before [`Pinned::to_this_cpu`], while pinned.
+static BEFORE_PIN: std::sync::Mutex<Option<CpuSet>> = std::sync::Mutex::new(None);
+
+/// In a child just forked while its parent was pinned or stepped aside: the
+/// parent's mask from before, which the child would otherwise keep for its
+/// whole life (a mask is inherited). Nothing where the parent was not.
+pub fn unpin_forked_child() {
+    let before = *BEFORE_PIN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(mask) = before {
+        let _ = sched_setaffinity(Pid::from_raw(0), &mask);
+    }
+}
 
 /// This process pinned to one CPU, with the mask it had before.
 #[derive(Debug)]
@@ -52,6 +66,7 @@ impl Pinned {
         let mut one = CpuSet::new();
         one.set(cpu).ok()?;
         sched_setaffinity(Pid::from_raw(0), &one).ok()?;
+        *BEFORE_PIN.lock().unwrap_or_else(|e| e.into_inner()) = Some(original);
         Some(Pinned { original, cpu })
     }
 
@@ -87,6 +102,7 @@ impl Pinned {
 impl Drop for Pinned {
     fn drop(&mut self) {
         self.release();
+        *BEFORE_PIN.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }
 
