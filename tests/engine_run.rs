@@ -309,7 +309,8 @@ fn a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies() {
         "the reaper leads no session of its own"
     );
     // Beside it, glassbox-unmap: it shares the CLI's memory (the same
-    // mappings), holds only its pipe, and waits at the idle class.
+    // mappings), holds only its pipe, and waits at the idle class. It names
+    // itself last, once it has closed the rest and changed its class.
     let holder = loop {
         let found = children_named(cli.id(), "glassbox-unmap");
         if let [one] = found.as_slice() {
@@ -327,11 +328,11 @@ fn a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies() {
         maps(cli.id()),
         "glassbox-unmap has memory of its own"
     );
-    let held: Vec<_> = std::fs::read_dir(format!("/proc/{holder}/fd"))
+    let held = std::fs::read_dir(format!("/proc/{holder}/fd"))
         .unwrap()
         .flatten()
-        .collect();
-    assert_eq!(held.len(), 1, "glassbox-unmap holds more than its pipe");
+        .count();
+    assert_eq!(held, 1, "glassbox-unmap holds more than its pipe");
     assert_eq!(
         sched_policy(holder),
         libc::SCHED_IDLE as u64,

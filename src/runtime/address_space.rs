@@ -22,7 +22,9 @@
 //! CLI uses: a stack of its own, every signal blocked (a handler would run
 //! the CLI's code on the child's stack), and system calls made directly,
 //! not through the C library (whose wrappers write `errno`, which is the
-//! CLI's thread-local variable).
+//! CLI's thread-local variable). glibc's own `clone` wrapper touches no
+//! thread-local state in the child since 2.25 (before, it reset a cached
+//! PID, the CLI's); glassbox is built against its host's glibc.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -99,26 +101,34 @@ pub fn hand_over() -> bool {
     true
 }
 
-/// The child's life: its name, the idle scheduling class, every descriptor
-/// closed but the pipe's read end (`fd`), a `read` that returns at end of
-/// file (once this process, the last holder of the write end, has closed
-/// its descriptors in its exit), and `exit`. The write end closes before
-/// the kernel tells this process's parent, and a child woken then would
-/// take the CPU from the exiting process and unmap first: at `SCHED_IDLE`
-/// it runs only where nothing else wants to.
+/// The child's life: every descriptor closed but the pipe's read end
+/// (`fd`), first and at the caller's priority (until then it holds copies of
+/// the caller's descriptors, its pipes among them: a reader of one would
+/// wait for it); then the idle scheduling class and its name (so the name
+/// says it is ready); then a `read` that returns at end of file (once this
+/// process, the last holder of the write end, has closed its descriptors
+/// in its exit), and `exit`. The write end closes before the kernel tells
+/// this process's parent, and a child woken then would take the CPU from
+/// the exiting process and unmap first: at `SCHED_IDLE` it runs only where
+/// nothing else wants to. If the descriptors cannot be closed (a kernel
+/// before 5.9 has no `close_range`), it exits at once, and the caller's
+/// exit unmaps as it always did.
 extern "C" fn wait_then_exit(fd: *mut libc::c_void) -> libc::c_int {
     let fd = fd as usize;
     let mut byte = 0u8;
-    // SAFETY: system calls on this child's own state: its name (from a
-    // static), its scheduling class, its descriptors (a copy of the
-    // parent's table), one byte on its own stack.
+    // SAFETY: system calls on this child's own state: its descriptors (a
+    // copy of the parent's table), its scheduling class, its name (from a
+    // static), one byte on its own stack.
     unsafe {
-        raw::syscall3(
-            libc::SYS_prctl,
-            libc::PR_SET_NAME as usize,
-            NAME.as_ptr() as usize,
-            0,
-        );
+        let below = if fd > 0 {
+            raw::syscall3(libc::SYS_close_range, 0, fd - 1, 0)
+        } else {
+            0
+        };
+        let above = raw::syscall3(libc::SYS_close_range, fd + 1, u32::MAX as usize, 0);
+        if below != 0 || above != 0 {
+            raw::syscall3(libc::SYS_exit, 0, 0, 0);
+        }
         let idle = libc::sched_param { sched_priority: 0 };
         raw::syscall3(
             libc::SYS_sched_setscheduler,
@@ -126,10 +136,12 @@ extern "C" fn wait_then_exit(fd: *mut libc::c_void) -> libc::c_int {
             libc::SCHED_IDLE as usize,
             (&raw const idle) as usize,
         );
-        if fd > 0 {
-            raw::syscall3(libc::SYS_close_range, 0, fd - 1, 0);
-        }
-        raw::syscall3(libc::SYS_close_range, fd + 1, u32::MAX as usize, 0);
+        raw::syscall3(
+            libc::SYS_prctl,
+            libc::PR_SET_NAME as usize,
+            NAME.as_ptr() as usize,
+            0,
+        );
         while raw::syscall3(libc::SYS_read, fd, (&raw mut byte) as usize, 1)
             == -(libc::EINTR as isize)
         {}

@@ -400,7 +400,13 @@ fn merge_ranges(blocks: Vec<Block>) -> Vec<Block> {
     let mut merged: Vec<Block> = Vec::with_capacity(blocks.len());
     for block in blocks {
         match merged.last_mut() {
-            Some(prev) if prev.last + 1 == block.nr && same(&prev.body, &block.body) => {
+            // A range's lower test jumps past its block and the upper
+            // test: a block of 255 instructions can only be tested alone.
+            Some(prev)
+                if prev.last + 1 == block.nr
+                    && block.body.len() < usize::from(u8::MAX)
+                    && same(&prev.body, &block.body) =>
+            {
                 prev.last = block.last;
             }
             _ => merged.push(block),
@@ -1000,5 +1006,74 @@ mod tests {
         // docker's profile, as glassbox writes it, is shorter for its ranges.
         let docker = compile(&default_profile()).unwrap();
         assert!(docker.program.iter().any(|i| i.code == JGT_K));
+    }
+
+    #[test]
+    fn ranges_of_calls_with_argument_rules_in_a_long_search() {
+        // Every call, in groups of four consecutive numbers that share one
+        // masked argument test and verdict (so their blocks, jumps inside
+        // and all, are alike); groups differ from each other. Long enough
+        // that halves need unconditional jumps.
+        let syscalls = syscalls::Sysno::iter()
+            .map(|call| {
+                let group = call.id() as u64 / 4;
+                SyscallRule {
+                    names: vec![call.name().into()],
+                    action: "SCMP_ACT_ERRNO".into(),
+                    errno_ret: Some(1 + (group % 30) as u32),
+                    args: vec![SyscallArg {
+                        index: (group % 2) as u32,
+                        value: 0xff,
+                        value_two: group & 0xff,
+                        op: "SCMP_CMP_MASKED_EQ".into(),
+                    }],
+                }
+            })
+            .collect();
+        let profile = Seccomp {
+            default_action: "SCMP_ACT_ALLOW".into(),
+            default_errno_ret: None,
+            architectures: vec![NATIVE.0.into()],
+            syscalls,
+        };
+        let f = compile(&profile).unwrap();
+        assert!(f.program.iter().any(|i| i.code == JGT_K), "no range");
+        assert!(f.program.iter().any(|i| i.code == JA), "no long half");
+        assert_filter_is_the_profile(&profile);
+    }
+
+    #[test]
+    fn a_block_too_long_for_a_range_is_tested_alone() {
+        // Two neighbours with the same 255-instruction block: 61 `NE` tests
+        // (4 instructions each) and 3 of the low word only (3 each), the
+        // verdict and the default. A range would have to jump 256 past it.
+        let first = (0..400u32)
+            .find(|n| (*n..n + 2).all(|k| syscalls::Sysno::new(k as usize).is_some()))
+            .unwrap();
+        let test = |op: &str, value: u64, value_two: u64| SyscallArg {
+            index: 0,
+            value,
+            value_two,
+            op: op.into(),
+        };
+        let rule = |nr: u32| SyscallRule {
+            names: vec![syscalls::Sysno::new(nr as usize).unwrap().name().into()],
+            action: "SCMP_ACT_ERRNO".into(),
+            errno_ret: Some(1),
+            args: (1..=61)
+                .map(|v| test("SCMP_CMP_NE", v, 0))
+                .chain((0..3).map(|_| test("SCMP_CMP_MASKED_EQ", 0x100, 0)))
+                .collect(),
+        };
+        let profile = deny(&[]);
+        let profile = Seccomp {
+            syscalls: vec![rule(first), rule(first + 1)],
+            ..profile
+        };
+        let block = rule_block(&profile.syscalls[0]).unwrap().len() + 1;
+        assert_eq!(block, 255, "the block with its default");
+        let f = compile(&profile).unwrap();
+        assert!(f.program.iter().all(|i| i.code != JGT_K));
+        assert_filter_is_the_profile(&profile);
     }
 }
