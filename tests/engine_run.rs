@@ -296,7 +296,19 @@ fn a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies() {
     );
     // Descriptor 4: the container's mount namespace, held for its teardown.
     let held = std::fs::read_link(format!("/proc/{reaper}/fd/4")).unwrap();
-    let container = root.pid_of("waiting");
+    // The reaper is forked while the init sets up: the record says the
+    // container runs (with its pid) only once the program was exec'd.
+    let container = loop {
+        let pid = root.pid_of("waiting");
+        if pid != 0 {
+            break pid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the container never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     let theirs = std::fs::read_link(format!("/proc/{container}/ns/mnt")).unwrap();
     assert_eq!(
         held, theirs,
@@ -322,11 +334,31 @@ fn a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
-    let maps = |pid: u32| std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
-    assert_eq!(
-        maps(holder),
-        maps(cli.id()),
+    // kcmp(2) with KCMP_VM: 0 when two processes share one address space.
+    // The reaper, forked, has its own: the same question answers otherwise.
+    let same_vm = |a: u32, b: u32| {
+        const KCMP_VM: libc::c_long = 1;
+        // SAFETY: kcmp only compares two processes' kernel objects.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_kcmp,
+                a as libc::c_long,
+                b as libc::c_long,
+                KCMP_VM,
+                0 as libc::c_long,
+                0 as libc::c_long,
+            )
+        };
+        assert!(rc >= 0, "kcmp: {}", std::io::Error::last_os_error());
+        rc == 0
+    };
+    assert!(
+        same_vm(cli.id(), holder),
         "glassbox-unmap has memory of its own"
+    );
+    assert!(
+        !same_vm(cli.id(), reaper),
+        "kcmp says a forked child shares"
     );
     let held = std::fs::read_dir(format!("/proc/{holder}/fd"))
         .unwrap()
