@@ -272,17 +272,7 @@ fn a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies() {
         .unwrap();
     // A guard against a hang (the v2 lane's CPU is emulated), not a speed check.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let reaper = loop {
-        let found = children_named(cli.id(), "glassbox-reap");
-        if let [one] = found.as_slice() {
-            break *one;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no glassbox-reap beside the running container: {found:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    let reaper = the_child_named(cli.id(), "glassbox-reap", deadline);
     // It is in a session of its own, with none of the CLI's descriptors.
     let fds: Vec<String> = std::fs::read_dir(format!("/proc/{reaper}/fd"))
         .unwrap()
@@ -320,20 +310,10 @@ fn a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies() {
         Ok(pid),
         "the reaper leads no session of its own"
     );
-    // Beside it, glassbox-unmap: it shares the CLI's memory (the same
-    // mappings), holds only its pipe, and waits at the idle class. It names
-    // itself last, once it has closed the rest and changed its class.
-    let holder = loop {
-        let found = children_named(cli.id(), "glassbox-unmap");
-        if let [one] = found.as_slice() {
-            break *one;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no glassbox-unmap beside the running container: {found:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    // Beside it, glassbox-unmap: it shares the CLI's memory, holds only
+    // its pipe, and waits at the idle class. It names itself last, once it
+    // has closed the rest and changed its class.
+    let holder = the_child_named(cli.id(), "glassbox-unmap", deadline);
     // kcmp(2) with KCMP_VM: 0 when two processes share one address space.
     // The reaper, forked, has its own: the same question answers otherwise.
     let same_vm = |a: u32, b: u32| {
@@ -391,25 +371,8 @@ fn a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies() {
     cli.kill().unwrap();
     cli.wait().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while glassbox::inspect::proc_stat::read_proc_stat(holder)
-        .is_ok_and(|s| s.comm == "glassbox-unmap" && s.state != 'Z')
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "glassbox-unmap outlived its CLI by 60 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while glassbox::inspect::proc_stat::read_proc_stat(reaper)
-        .is_ok_and(|s| s.comm == "glassbox-reap" && s.state != 'Z')
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the reaper outlived its CLI by 60 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    ends(holder, "glassbox-unmap", deadline);
+    ends(reaper, "glassbox-reap", deadline);
     let trash = std::fs::read_dir(root.path().join("trash")).map_or(0, |d| d.count());
     assert_eq!(trash, 0, "the reaper removed a container it was not given");
     assert!(
@@ -421,6 +384,34 @@ fn a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies() {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(&root.path().display().to_string()));
     assert_eq!(root.container_cgroups(), Vec::<std::path::PathBuf>::new());
+}
+
+/// The one child of `parent` named `comm`, once there is one (by `deadline`).
+fn the_child_named(parent: u32, comm: &str, deadline: std::time::Instant) -> u32 {
+    loop {
+        let found = children_named(parent, comm);
+        if let [one] = found.as_slice() {
+            return *one;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {comm} beside the running container: {found:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Waits until `pid`, named `comm`, has exited or is a zombie (by `deadline`).
+fn ends(pid: u32, comm: &str, deadline: std::time::Instant) {
+    while glassbox::inspect::proc_stat::read_proc_stat(pid)
+        .is_ok_and(|s| s.comm == comm && s.state != 'Z')
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{comm} outlived its CLI by 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// A process's scheduling policy: /proc/PID/stat's field 41.

@@ -71,6 +71,8 @@ pub fn hand_over() -> bool {
     )
     .is_err()
     {
+        // SAFETY: the mapping made above, which no child got.
+        unsafe { libc::munmap(stack, STACK) };
         return false;
     }
     // SAFETY: the stack is STACK bytes, mapped above, and grows down from
@@ -94,6 +96,8 @@ pub fn hand_over() -> bool {
     );
     drop(read_end);
     if pid == -1 {
+        // SAFETY: the mapping made above, which no child got.
+        unsafe { libc::munmap(stack, STACK) };
         return false;
     }
     // Closed by this process's exit (or an exec: it is close-on-exec).

@@ -422,7 +422,8 @@ const LINEAR: usize = 4;
 /// The search for the call number in the accumulator among `blocks` (sorted
 /// by number): a binary search, `if nr >= middle`, down to [`LINEAR`] blocks,
 /// each then tested with `if nr == N { its block }` (a range: `if nr >= N &&
-/// nr <= LAST`); a number not listed ends at the default verdict. A call walks about log2(calls) + 4 tests, not all of
+/// nr <= LAST`); a number not listed ends at the default verdict. A call
+/// walks about log2(calls) + 4 tests, not all of
 /// them: the kernel runs the filter on every system call the container makes,
 /// and once per call number when it installs it (to learn which numbers the
 /// filter always allows, so it need not run for those).
