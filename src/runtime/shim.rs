@@ -117,6 +117,14 @@ pub fn signal_fd(forward: bool) -> io::Result<SignalFd> {
         .map_err(io::Error::from)
 }
 
+/// The relay's read buffer, 64 KiB, made on first use.
+fn relay_buffer(buf: &mut Vec<u8>) -> &mut [u8] {
+    if buf.is_empty() {
+        buf.resize(64 * 1024, 0);
+    }
+    buf
+}
+
 fn read_some(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: read into a buffer we own, of its length.
     let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
@@ -163,7 +171,10 @@ pub fn relay_until_exit(
         set_nonblocking(fd.as_raw_fd());
     }
     let mut open: Vec<bool> = vec![true; relay.outputs.len()];
-    let mut buf = vec![0u8; 64 * 1024];
+    // Allocated at the first read: a start whose program writes nothing
+    // (or whose streams are not piped) never touches its 16 pages, each a
+    // copy-on-write fault while the reaper shares the CLI's memory.
+    let mut buf: Vec<u8> = Vec::new();
     let mut exited = false;
     let mut drain_deadline = 0u64;
     loop {
@@ -238,7 +249,7 @@ pub fn relay_until_exit(
                     let Some(from) = relay.input_from else {
                         continue;
                     };
-                    match read_some(from, &mut buf) {
+                    match read_some(from, relay_buffer(&mut buf)) {
                         Ok(0) | Err(_) => {
                             // End of the user's input: close the container's stdin
                             // (a pty has no end-of-file; leave it open).
@@ -266,7 +277,8 @@ pub fn relay_until_exit(
                     let Some(a) = relay.attach.as_deref_mut() else {
                         continue;
                     };
-                    match a.on_readable(r - ATTACH_CLIENT, &mut buf, relay.pty_master) {
+                    match a.on_readable(r - ATTACH_CLIENT, relay_buffer(&mut buf), relay.pty_master)
+                    {
                         super::attach::Input::Data(data) => {
                             if let Some(to) = &relay.input_to
                                 && write_all(to.as_raw_fd(), data).is_err()
@@ -297,7 +309,7 @@ pub fn relay_until_exit(
                 i => {
                     let (fd, stream) = relay.outputs[i];
                     loop {
-                        match read_some(fd.as_raw_fd(), &mut buf) {
+                        match read_some(fd.as_raw_fd(), relay_buffer(&mut buf)) {
                             Ok(0) => {
                                 open[i] = false;
                                 break;
