@@ -373,9 +373,71 @@ fn parse_security_opts(opts: &[String]) -> anyhow::Result<Vec<String>> {
 use crate::engine::units::parse_signal;
 
 /// Runs the CLI; returns the process exit code.
+/// The global options, `--root` and `--trace`: accepted before the
+/// subcommand and after it.
+const GLOBAL_OPTIONS: [&str; 2] = ["root", "trace"];
+
+/// The command line, parsed: what `Cli::try_parse()` returns, for less.
+///
+/// Before it parses, clap copies each global option into every subcommand
+/// (and their subcommands as they are built): `--root` and `--trace` into
+/// some forty commands, each copy an `Arg` with its strings, 0.1 ms and 40
+/// pages of heap in every `glassbox` process (benches/compare.py: a
+/// `run --rm` 0.12 ms quicker without them). Where the subcommand is the
+/// first word after nothing but global options ([`named_subcommand`]),
+/// they stay on the top command, not global, and that one subcommand gets
+/// them as global options of its own (copied to its subcommands in turn):
+/// clap fills `Cli::root` from wherever they were given, as before.
+/// Anything else (no subcommand, `help`, a flag first) parses as declared.
+fn parse_command_line(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    if let Some(name) = named_subcommand(&command, &args) {
+        let globals: Vec<clap::Arg> = GLOBAL_OPTIONS
+            .iter()
+            .filter_map(|id| command.get_arguments().find(|a| a.get_id() == id).cloned())
+            .collect();
+        for id in GLOBAL_OPTIONS {
+            command = command.mut_arg(id, |a| a.global(false));
+        }
+        // Listed in its help where clap's own copies were: the counter of
+        // display order starts again at the subcommand's first flag.
+        command = command.mut_subcommand(name, |sub| sub.args(globals).next_display_order(0));
+    }
+    let mut matches = command.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command))
+}
+
+/// The subcommand's own name where the first word of `args` (after the
+/// program and any global options with their values) names one, by its name
+/// or an alias.
+fn named_subcommand(command: &clap::Command, args: &[std::ffi::OsString]) -> Option<String> {
+    let mut words = args.iter().skip(1).map(|a| a.to_str());
+    while let Some(word) = words.next() {
+        let word = word?;
+        if let Some(option) = word.strip_prefix("--") {
+            let (name, value) = match option.split_once('=') {
+                Some((name, _)) => (name, true),
+                None => (option, false),
+            };
+            if !GLOBAL_OPTIONS.contains(&name) {
+                return None;
+            }
+            if !value {
+                words.next()?;
+            }
+            continue;
+        }
+        return command
+            .find_subcommand(word)
+            .map(|sub| sub.get_name().to_owned());
+    }
+    None
+}
+
 pub fn main() -> i32 {
     // A flag error exits 125, as docker's CLI does (clap's own code is 2).
-    let cli = match Cli::try_parse() {
+    let cli = match parse_command_line(std::env::args_os().collect()) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -690,4 +752,79 @@ fn each(names: &[String], mut f: impl FnMut(&str) -> anyhow::Result<()>) -> anyh
         }
     }
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(line: &str) -> Vec<std::ffi::OsString> {
+        line.split_whitespace().map(Into::into).collect()
+    }
+
+    /// What clap makes of `line` with the global options declared global
+    /// everywhere, as `Cli::try_parse` would: the parsed command or the
+    /// error's kind and text.
+    fn as_declared(line: &str) -> Result<String, (clap::error::ErrorKind, String)> {
+        Cli::try_parse_from(argv(line))
+            .map(|c| format!("{c:?}"))
+            .map_err(|e| (e.kind(), e.to_string()))
+    }
+
+    fn parsed(line: &str) -> Result<String, (clap::error::ErrorKind, String)> {
+        parse_command_line(argv(line))
+            .map(|c| format!("{c:?}"))
+            .map_err(|e| (e.kind(), e.to_string()))
+    }
+
+    #[test]
+    fn global_options_parse_as_declared_before_and_after_the_subcommand() {
+        for line in [
+            "glassbox --root /r run --rm busybox true",
+            "glassbox run --root /r --rm busybox true",
+            "glassbox run --rm busybox true --root /r",
+            "glassbox run --rm busybox ls --root",
+            "glassbox --root=/r --trace /t ps -a",
+            "glassbox ps --trace=/t -a",
+            "glassbox --root /a ps --root /b",
+            "glassbox --trace /t --root /r volume ls",
+            "glassbox volume --root /r ls",
+            "glassbox volume ls --root /r -q",
+            "glassbox --root /r exec -it c sh -c --root",
+            "glassbox --root /r",
+            "glassbox",
+            "glassbox --root /r help run",
+            "glassbox run",
+            "glassbox run --root",
+            "glassbox ps --bogus",
+            "glassbox --root",
+            "glassbox --root /r nosuch",
+            "glassbox --bogus ps",
+            "glassbox -- ps",
+            "glassbox ps --help",
+            "glassbox run --help --root /r",
+            "glassbox --version",
+        ] {
+            assert_eq!(parsed(line), as_declared(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn only_a_subcommand_named_first_gets_the_global_options() {
+        let command = <Cli as clap::CommandFactory>::command();
+        let named = |line: &str| named_subcommand(&command, &argv(line));
+        assert_eq!(named("glassbox run busybox"), Some("run".into()));
+        assert_eq!(named("glassbox --root /r --trace=/t ps"), Some("ps".into()));
+        assert_eq!(named("glassbox --root=/r volume ls"), Some("volume".into()));
+        // A value is skipped even where it looks like a subcommand.
+        assert_eq!(named("glassbox --root ps"), None);
+        assert_eq!(named("glassbox --root run ps"), Some("ps".into()));
+        assert_eq!(named("glassbox"), None);
+        assert_eq!(named("glassbox --root"), None);
+        assert_eq!(named("glassbox -h run"), None);
+        assert_eq!(named("glassbox --bogus run"), None);
+        assert_eq!(named("glassbox -- run"), None);
+        assert_eq!(named("glassbox nosuch"), None);
+        assert_eq!(named("glassbox help run"), None);
+    }
 }
