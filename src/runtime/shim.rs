@@ -117,20 +117,21 @@ pub fn signal_fd(forward: bool) -> io::Result<SignalFd> {
         .map_err(io::Error::from)
 }
 
-/// The relay's read buffer, 64 KiB, made on first use.
-fn relay_buffer(buf: &mut Vec<u8>) -> &mut [u8] {
-    if buf.is_empty() {
-        buf.resize(64 * 1024, 0);
-    }
-    buf
-}
-
-fn read_some(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: read into a buffer we own, of its length.
-    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+/// Reads what `fd` has into `buf`'s whole capacity, which is not zeroed
+/// first: the relay's 64 KiB buffer touches only the pages a read fills (a
+/// start whose program writes nothing touches none, where zeroing it cost
+/// 16 page faults). `buf` then holds just what was read.
+fn read_fresh(fd: RawFd, buf: &mut Vec<u8>) -> io::Result<usize> {
+    buf.clear();
+    let spare = buf.spare_capacity_mut();
+    // SAFETY: the kernel writes at most `spare.len()` bytes into memory the
+    // vector owns, and `set_len` below covers only the bytes it wrote.
+    let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), spare.len()) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
+    // SAFETY: the first `n` bytes were just written by `read`.
+    unsafe { buf.set_len(n as usize) };
     Ok(n as usize)
 }
 
@@ -171,10 +172,8 @@ pub fn relay_until_exit(
         set_nonblocking(fd.as_raw_fd());
     }
     let mut open: Vec<bool> = vec![true; relay.outputs.len()];
-    // Allocated at the first read: a start whose program writes nothing
-    // (or whose streams are not piped) never touches its 16 pages, each a
-    // copy-on-write fault while the reaper shares the CLI's memory.
-    let mut buf: Vec<u8> = Vec::new();
+    // Filled by read_fresh, never zeroed whole.
+    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut exited = false;
     let mut drain_deadline = 0u64;
     loop {
@@ -249,7 +248,7 @@ pub fn relay_until_exit(
                     let Some(from) = relay.input_from else {
                         continue;
                     };
-                    match read_some(from, relay_buffer(&mut buf)) {
+                    match read_fresh(from, &mut buf) {
                         Ok(0) | Err(_) => {
                             // End of the user's input: close the container's stdin
                             // (a pty has no end-of-file; leave it open).
@@ -277,8 +276,8 @@ pub fn relay_until_exit(
                     let Some(a) = relay.attach.as_deref_mut() else {
                         continue;
                     };
-                    match a.on_readable(r - ATTACH_CLIENT, relay_buffer(&mut buf), relay.pty_master)
-                    {
+                    buf.resize(buf.capacity(), 0);
+                    match a.on_readable(r - ATTACH_CLIENT, &mut buf, relay.pty_master) {
                         super::attach::Input::Data(data) => {
                             if let Some(to) = &relay.input_to
                                 && write_all(to.as_raw_fd(), data).is_err()
@@ -309,7 +308,7 @@ pub fn relay_until_exit(
                 i => {
                     let (fd, stream) = relay.outputs[i];
                     loop {
-                        match read_some(fd.as_raw_fd(), relay_buffer(&mut buf)) {
+                        match read_fresh(fd.as_raw_fd(), &mut buf) {
                             Ok(0) => {
                                 open[i] = false;
                                 break;
