@@ -336,3 +336,65 @@ fn user_hostname_env_and_workdir() {
     assert_eq!(st.uid.real, 1000);
     assert_eq!(st.uid.effective, 1000);
 }
+
+/// A signal the caller ignores stays ignored across `execve` (a `nohup`, a
+/// shell's `trap '' HUP`, glassbox's own SIGPIPE), and a blocked one stays
+/// blocked. The container's program starts with every disposition at its
+/// default and nothing blocked, as under docker: here glassbox itself is
+/// started ignoring SIGHUP, SIGUSR1 and the real-time signal 40 and blocking
+/// SIGUSR2.
+#[test]
+fn the_program_starts_with_no_signal_ignored_or_blocked() {
+    if !have_root("the_program_starts_with_no_signal_ignored_or_blocked") {
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let root = TestRoot::new("signals");
+    let mut cmd = root.cmd(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "cat",
+        "/proc/self/status",
+    ]);
+    // SAFETY: between fork and exec the hook only changes this child's own
+    // signal dispositions and mask (async-signal-safe calls).
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in [libc::SIGHUP, libc::SIGUSR1, 40] {
+                let ignore = [libc::SIG_IGN as u64, 0, 0, 0];
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    ignore.as_ptr(),
+                    std::ptr::null::<u64>(),
+                    8,
+                );
+            }
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR2);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("glassbox runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        proc_status::parse_ignored_signals(&status),
+        Some(0),
+        "{status}"
+    );
+    let blocked = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigBlk:"))
+        .map(str::trim);
+    assert_eq!(blocked, Some("0000000000000000"), "{status}");
+}

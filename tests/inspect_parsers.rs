@@ -12,7 +12,8 @@ use glassbox::inspect::namespaces::{
 use glassbox::inspect::netdev;
 use glassbox::inspect::proc_stat::parse_proc_stat;
 use glassbox::inspect::proc_status::{
-    CAPABILITIES, SeccompMode, capability_by_name, capability_names, parse_proc_status,
+    CAPABILITIES, SeccompMode, capability_by_name, capability_names, parse_ignored_signals,
+    parse_proc_status,
 };
 use glassbox::inspect::processes::{ProcessTree, parse_cmdline};
 use glassbox::inspect::{ParseError, ReadError};
@@ -87,6 +88,20 @@ fn status_of_nested_namespaces_and_kernel_thread() {
     assert_eq!(kthread.vm_rss_kb, None);
     assert_eq!(capability_names(kthread.capabilities.effective).len(), 41);
     assert_eq!(kthread.seccomp, SeccompMode::Disabled);
+}
+
+#[test]
+fn ignored_signals_from_status() {
+    // An init that ignores SIGQUIT (bit 2: signal 3); a kernel thread
+    // ignores all 64.
+    let init = fixture("proc_status/container_init.txt");
+    assert_eq!(parse_ignored_signals(&init), Some(1 << 2));
+    let kthread = fixture("proc_status/kernel_thread.txt");
+    assert_eq!(parse_ignored_signals(&kthread), Some(u64::MAX));
+    let host = fixture("proc_status/host_shell_root.txt");
+    assert_eq!(parse_ignored_signals(&host), Some(0));
+    assert_eq!(parse_ignored_signals("SigBlk:\t0000000000000000\n"), None);
+    assert_eq!(parse_ignored_signals("SigIgn:\tnot hex\n"), None);
 }
 
 #[test]

@@ -205,6 +205,16 @@ const REQUIRED: [&str; 20] = [
     "CapEff",
 ];
 
+/// The signals a process ignores, from the `SigIgn` line of its
+/// /proc/PID/status: a mask in hex, bit N-1 for signal N (SIGHUP is bit 0,
+/// the real-time signals 32 to 64 the upper half). An ignored signal stays
+/// ignored across `execve`, where a caught one goes back to its default.
+/// `None` where the line is missing or not a mask.
+pub fn parse_ignored_signals(text: &str) -> Option<u64> {
+    let mask = text.lines().find_map(|line| line.strip_prefix("SigIgn:"))?;
+    u64::from_str_radix(mask.trim(), 16).ok()
+}
+
 /// Parses the text of /proc/PID/status (with procfs-core), keeping the fields
 /// glassbox shows.
 pub fn parse_proc_status(text: &str) -> Result<ProcStatus, ParseError> {

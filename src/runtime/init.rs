@@ -240,6 +240,13 @@ fn prepare_tail(
             .map_err(|e| format!("chdir to cwd ({cwd:?}) set in config.json failed: {e}"))
     })?;
     let exec = Exec::resolve(spec, trampoline)?;
+    // glassbox ignores SIGPIPE, and whoever started it may have had it
+    // ignore more (`nohup`, a shell's `trap '' HUP`): an ignored signal stays
+    // ignored across execve (a caught one goes back to its default). Those
+    // the kernel lists as ignored are put back to the default below, every
+    // signal from 1 to 64 where the list cannot be read. Read before the
+    // seccomp filter, which may refuse the open.
+    let ignored = ignored_signals().unwrap_or(u64::MAX);
     if let Some(profile) = &spec.linux.seccomp {
         // Before the capabilities go: with CAP_SYS_ADMIN still held, the
         // filter needs no no_new_privs, and what follows makes no denied call.
@@ -249,11 +256,19 @@ fn prepare_tail(
     // SAFETY: umask, signal dispositions and the signal mask of this process only.
     unsafe {
         libc::umask(0o022);
-        // Rust ignores SIGPIPE in its programs; an ignored signal stays ignored
-        // across execve, so put every disposition back to the default.
-        for sig in 1..32 {
-            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                libc::signal(sig, libc::SIG_DFL);
+        // rt_sigaction itself: glibc's signal() refuses 32 and 33, which
+        // it keeps for its threads. A zeroed kernel `struct sigaction` is
+        // SIG_DFL with no flags and an empty mask.
+        let default = [0u64; 4];
+        for sig in 1..=64 {
+            if ignored & (1 << (sig - 1)) != 0 && sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    default.as_ptr(),
+                    std::ptr::null::<u64>(),
+                    8,
+                );
             }
         }
         let mut empty: libc::sigset_t = std::mem::zeroed();
@@ -268,6 +283,17 @@ fn prepare_tail(
         );
     }
     Ok(exec)
+}
+
+/// The signals this process ignores (`SigIgn` of its /proc status, read
+/// into a buffer on the stack: no allocation in the init's last steps).
+fn ignored_signals() -> Option<u64> {
+    use std::io::Read;
+    let mut buf = [0u8; 4096];
+    let mut file = std::fs::File::open("/proc/thread-self/status").ok()?;
+    let n = file.read(&mut buf).ok()?;
+    let text = std::str::from_utf8(&buf[..n]).ok()?;
+    crate::inspect::proc_status::parse_ignored_signals(text)
 }
 
 /// Step `create_workdir`: the working directory and any missing parent,
