@@ -109,28 +109,44 @@ pub fn parse_options(options: &[String]) -> (MsFlags, MsFlags, Vec<String>) {
 /// that passes through a symlink of the image, is refused: an image could
 /// otherwise point `/proc` at `/` and have the mount land on the host.
 pub fn inside(rootfs: &Path, dest: &str) -> Result<PathBuf, RootfsError> {
+    inside_as_found(rootfs, dest).map(|(path, _)| path)
+}
+
+/// [`inside`], and what is at the path now (`None`: nothing, or a missing
+/// directory on the way, below which nothing is looked up).
+fn inside_as_found(
+    rootfs: &Path,
+    dest: &str,
+) -> Result<(PathBuf, Option<fs::FileType>), RootfsError> {
     let refuse = |why: &str| RootfsError {
         what: format!("mount destination {dest:?}"),
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, why.to_string()),
     };
     let rel = Path::new(dest.trim_start_matches('/'));
     let mut path = rootfs.to_path_buf();
+    let mut found = Some(None);
     for c in rel.components() {
         match c {
             std::path::Component::Normal(part) => path.push(part),
-            std::path::Component::CurDir => {}
+            std::path::Component::CurDir => continue,
             _ => return Err(refuse("contains '..'")),
         }
-        if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        // Below a missing component nothing can be, not even a symlink.
+        if found.is_some() {
+            found = fs::symlink_metadata(&path)
+                .ok()
+                .map(|m| Some(m.file_type()));
+        }
+        if found.flatten().is_some_and(|t| t.is_symlink()) {
             return Err(refuse("passes through a symlink in the image"));
         }
     }
-    Ok(path)
+    Ok((path, found.flatten()))
 }
 
 /// Step `mount_<dest>`: one mount of the spec's list, inside the new root.
 pub fn mount_one(rootfs: &Path, m: &Mount, cgroup_v2: bool) -> Result<String, RootfsError> {
-    let dest = inside(rootfs, &m.destination)?;
+    let (dest, present) = inside_as_found(rootfs, &m.destination)?;
     let (flags, propagation, data) = parse_options(&m.options);
     let is_bind = flags.contains(MsFlags::MS_BIND);
     let mut typ = m.typ.as_str();
@@ -144,14 +160,16 @@ pub fn mount_one(rootfs: &Path, m: &Mount, cgroup_v2: bool) -> Result<String, Ro
         typ = "cgroup2";
     }
     // A bind of a file needs a file to mount on; everything else a directory.
+    // What the image has already is mounted on as it is.
     if is_bind && Path::new(&m.source).is_file() {
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).map_err(io_err(format!("mkdir {}", parent.display())))?;
-        }
-        if !dest.exists() {
+        if present.is_none() {
+            if let Some(parent) = dest.parent() {
+                fs::create_dir_all(parent)
+                    .map_err(io_err(format!("mkdir {}", parent.display())))?;
+            }
             fs::write(&dest, b"").map_err(io_err(format!("creating {}", dest.display())))?;
         }
-    } else {
+    } else if !present.is_some_and(|t| t.is_dir()) {
         fs::create_dir_all(&dest).map_err(io_err(format!("mkdir {}", dest.display())))?;
     }
     let data_str = data.join(",");
@@ -397,6 +415,29 @@ mod tests {
         assert!(flags.contains(MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME));
         assert_eq!(prop, MsFlags::MS_SLAVE | MsFlags::MS_REC);
         assert_eq!(data, vec!["mode=755", "size=65536k"]);
+    }
+
+    #[test]
+    fn destinations_are_found_as_the_image_has_them() {
+        let rootfs =
+            std::env::temp_dir().join(format!("glassbox-rootfs-found-{}", std::process::id()));
+        fs::create_dir_all(rootfs.join("dev")).unwrap();
+        fs::create_dir_all(rootfs.join("etc")).unwrap();
+        fs::write(rootfs.join("etc/hosts"), b"").unwrap();
+        symlink("/", rootfs.join("proc")).unwrap();
+        let kind = |dest: &str| inside_as_found(&rootfs, dest).map(|(_, t)| t);
+        assert!(kind("/dev").unwrap().is_some_and(|t| t.is_dir()));
+        assert!(kind("/etc/hosts").unwrap().is_some_and(|t| t.is_file()));
+        assert!(kind("/dev/pts").unwrap().is_none());
+        assert!(kind("/sys/fs/cgroup").unwrap().is_none());
+        assert!(kind("/etc/hosts/x").unwrap().is_none());
+        assert!(kind("/proc").is_err());
+        assert!(kind("/proc/sys").is_err());
+        assert_eq!(
+            inside_as_found(&rootfs, "/dev/./pts").unwrap().0,
+            rootfs.join("dev/pts")
+        );
+        fs::remove_dir_all(&rootfs).unwrap();
     }
 
     #[test]
