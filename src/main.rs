@@ -58,7 +58,11 @@ fn run() -> i32 {
 pub extern "C" fn main(
     _argc: std::ffi::c_int,
     _argv: *const *const std::ffi::c_char,
+    envp: *const *const std::ffi::c_char,
 ) -> std::ffi::c_int {
+    // SAFETY: `envp` is the environment the process was started with,
+    // unchanged so far (nothing has run but glibc's start-up).
+    unsafe { glassbox::runtime::exe::remember_environment(envp) };
     start_up();
     // A panic is reported by the panic hook (message and location) and ends
     // the process with 101, as Rust's own start-up would end it; it must not

@@ -305,18 +305,68 @@ pub fn undumpable() -> io::Result<()> {
     nix::sys::prctl::set_dumpable(false).map_err(io::Error::from)
 }
 
+/// Where the kernel copied this process's environment strings at `execve`
+/// (`[env_start, env_end)` of /proc/PID/stat), as `main` found them
+/// ([`remember_environment`]); a forked child has them at the same addresses.
+static ENVIRONMENT_BLOCK: std::sync::OnceLock<(usize, usize)> = std::sync::OnceLock::new();
+
+/// Notes where the environment strings `envp` points to lie, before anything
+/// changes the environment: the kernel copies them one after another, NUL
+/// after each, the first at `env_start` and the last ending at `env_end`.
+/// Called by `main` with its third argument; [`scrub_environment`] then
+/// needs no read of /proc in the child it runs in.
+///
+/// # Safety
+/// `envp` is the NULL-terminated array of C strings the process was started
+/// with, none of them changed since.
+pub unsafe fn remember_environment(envp: *const *const std::ffi::c_char) {
+    // SAFETY: as the caller promises.
+    if let Some(block) = unsafe { environment_block_of(envp) } {
+        let _ = ENVIRONMENT_BLOCK.set(block);
+    }
+}
+
+/// The start of `envp`'s first string and the end of its last, NUL
+/// included; `None` for an empty environment.
+///
+/// # Safety
+/// As [`remember_environment`].
+unsafe fn environment_block_of(envp: *const *const std::ffi::c_char) -> Option<(usize, usize)> {
+    if envp.is_null() {
+        return None;
+    }
+    // SAFETY: a NULL-terminated array of valid C strings (the caller's promise).
+    unsafe {
+        let first = *envp;
+        if first.is_null() {
+            return None;
+        }
+        let mut last = first;
+        let mut i = 1;
+        while !(*envp.add(i)).is_null() {
+            last = *envp.add(i);
+            i += 1;
+        }
+        let end = last as usize + std::ffi::CStr::from_ptr(last).to_bytes_with_nul().len();
+        Some((first as usize, end))
+    }
+}
+
 /// Clears the environment and zeroes the memory the process's environment
 /// strings were in (what /proc/PID/environ reads). For the child that joins a
 /// container, which then gets config.json's environment by `execve` only.
+/// The block is the one `main` noted, or (where it did not: tests) the one
+/// /proc/self/stat gives.
 pub fn scrub_environment() {
     // SAFETY: the caller is the single-threaded child of a fork; nothing else
     // reads the environment while it is cleared.
     unsafe { libc::clearenv() };
-    let Some((start, end)) = crate::inspect::proc_stat::read_self_stat()
-        .ok()
-        .and_then(|s| s.env_block)
-        .map(|(a, b)| (a as usize, b as usize))
-    else {
+    let Some((start, end)) = ENVIRONMENT_BLOCK.get().copied().or_else(|| {
+        crate::inspect::proc_stat::read_self_stat()
+            .ok()
+            .and_then(|s| s.env_block)
+            .map(|(a, b)| (a as usize, b as usize))
+    }) else {
         return;
     };
     if start == 0 || end <= start {
@@ -332,6 +382,28 @@ pub fn scrub_environment() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_environment_block_is_where_the_kernel_says() {
+        // The test harness starts with the environment the kernel copied
+        // (nothing has set a variable): glibc's `environ` still points at it.
+        unsafe extern "C" {
+            static environ: *const *const std::ffi::c_char;
+        }
+        let kernel = crate::inspect::proc_stat::read_self_stat()
+            .unwrap()
+            .env_block
+            .map(|(a, b)| (a as usize, b as usize));
+        // SAFETY: glibc's environment array, read while nothing changes it.
+        let found = unsafe { environment_block_of(environ) };
+        assert!(found.is_some());
+        assert_eq!(found, kernel);
+        // SAFETY: an array holding only its terminator.
+        assert_eq!(
+            unsafe { environment_block_of([std::ptr::null()].as_ptr()) },
+            None
+        );
+    }
 
     #[test]
     fn every_container_starting_word_asks_for_the_seal() {
