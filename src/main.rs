@@ -53,9 +53,12 @@ fn run() -> i32 {
 }
 
 /// The process's entry, called by glibc's start code.
+///
+/// # Safety
+/// Called once, by glibc, with the process's own arguments and environment.
 #[cfg(all(not(test), target_env = "gnu"))]
 #[unsafe(no_mangle)]
-pub extern "C" fn main(
+pub unsafe extern "C" fn main(
     _argc: std::ffi::c_int,
     _argv: *const *const std::ffi::c_char,
     envp: *const *const std::ffi::c_char,

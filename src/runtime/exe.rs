@@ -398,11 +398,10 @@ mod tests {
         let found = unsafe { environment_block_of(environ) };
         assert!(found.is_some());
         assert_eq!(found, kernel);
+        let terminator_only = [std::ptr::null()];
         // SAFETY: an array holding only its terminator.
-        assert_eq!(
-            unsafe { environment_block_of([std::ptr::null()].as_ptr()) },
-            None
-        );
+        let none = unsafe { environment_block_of(terminator_only.as_ptr()) };
+        assert_eq!(none, None);
     }
 
     #[test]
