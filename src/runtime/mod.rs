@@ -208,8 +208,7 @@ pub fn start(
     let (forked, how, procs) = match placed {
         Some(_) => {
             let forked = namespaces::clone_process(flags).map_err(sys("clone"))?;
-            let how = format!("clone({})", namespaces::describe_flags(flags));
-            (forked, how, cgroup.join_files_when_made())
+            (forked, CloneCall::Plain, cgroup.join_files_when_made())
         }
         None => clone_in_cgroup(cgroup, flags)?,
     };
@@ -238,6 +237,7 @@ pub fn start(
             )
         }
         namespaces::Forked::Parent(pid) => {
+            let how = how.describe(flags);
             trace.step("runtime", t, "clone", format!("{how} = {pid}"));
             if let Some(pinned) = &pinned {
                 let t = now_ns();
@@ -313,16 +313,36 @@ pub fn start(
     }
 }
 
-/// Starts a new process inside a running container (`exec`).
-///
-/// Forks the container's process; also says how, for the trace. On cgroup v2 it is born in its cgroup
+/// Which call made a process: named in the trace by the parent only, so
+/// that the child (a copy-on-write copy until its `execve`) formats nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CloneCall {
+    /// `clone`: the child joins its cgroup itself.
+    Plain,
+    /// `clone3` with `CLONE_INTO_CGROUP`: born in its cgroup.
+    IntoCgroup,
+}
+
+impl CloneCall {
+    /// The call as the trace shows it, with the namespace flags it passed.
+    fn describe(self, flags: libc::c_int) -> String {
+        let names = namespaces::describe_flags(flags);
+        match (self, flags) {
+            (CloneCall::Plain, _) => format!("clone({names})"),
+            (CloneCall::IntoCgroup, 0) => "clone3(CLONE_INTO_CGROUP)".into(),
+            (CloneCall::IntoCgroup, _) => format!("clone3(CLONE_INTO_CGROUP|{names})"),
+        }
+    }
+}
+
+/// Forks the container's process and says which call made it. On cgroup v2 it is born in its cgroup
 /// (`clone3` with `CLONE_INTO_CGROUP`: no migration, no kernel-wide lock);
 /// elsewhere, or where the kernel lacks clone3, a plain `clone`, and the
 /// child joins by the files returned (see `Cgroup::join_files`).
 fn clone_in_cgroup(
     cgroup: &Cgroup,
     flags: libc::c_int,
-) -> Result<(namespaces::Forked, String, Vec<std::path::PathBuf>), RuntimeError> {
+) -> Result<(namespaces::Forked, CloneCall, Vec<std::path::PathBuf>), RuntimeError> {
     let cgroup_dir = match &cgroup.layout {
         Layout::V2 { .. } => cgroup
             .dirs()
@@ -334,17 +354,14 @@ fn clone_in_cgroup(
         && let Some(forked) =
             namespaces::clone_into_cgroup(flags, dir.as_fd()).map_err(sys("clone3"))?
     {
-        let described = format!(
-            "clone3(CLONE_INTO_CGROUP|{})",
-            namespaces::describe_flags(flags)
-        );
-        return Ok((forked, described, Vec::new()));
+        return Ok((forked, CloneCall::IntoCgroup, Vec::new()));
     }
     let forked = namespaces::clone_process(flags).map_err(sys("clone"))?;
-    let described = format!("clone({})", namespaces::describe_flags(flags));
-    Ok((forked, described, cgroup.join_files()))
+    Ok((forked, CloneCall::Plain, cgroup.join_files()))
 }
 
+/// Starts a new process inside a running container (`exec`).
+///
 /// The caller joins the container's PID namespace itself (`setns` of a PID
 /// namespace applies to the children made afterwards), then clones a child
 /// that joins the cgroup and the other namespaces. `stdio` as in [`start`].
@@ -409,6 +426,7 @@ pub fn exec(
             )
         }
         namespaces::Forked::Parent(pid) => {
+            let how = how.describe(0);
             trace.step(
                 "runtime",
                 t,
@@ -436,5 +454,28 @@ pub fn exec(
                 console,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CloneCall;
+
+    #[test]
+    fn the_clone_is_named_with_its_flags() {
+        let flags = libc::CLONE_NEWPID | libc::CLONE_NEWNS;
+        assert_eq!(
+            CloneCall::Plain.describe(flags),
+            "clone(CLONE_NEWPID|CLONE_NEWNS)"
+        );
+        assert_eq!(
+            CloneCall::IntoCgroup.describe(flags),
+            "clone3(CLONE_INTO_CGROUP|CLONE_NEWPID|CLONE_NEWNS)"
+        );
+        assert_eq!(CloneCall::Plain.describe(0), "clone(no new namespaces)");
+        assert_eq!(
+            CloneCall::IntoCgroup.describe(0),
+            "clone3(CLONE_INTO_CGROUP)"
+        );
     }
 }
