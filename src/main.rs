@@ -55,7 +55,9 @@ fn run() -> i32 {
 /// The process's entry, called by glibc's start code.
 ///
 /// # Safety
-/// Called once, by glibc, with the process's own arguments and environment.
+/// `envp` must be the null-terminated array of environment strings the
+/// kernel gave the process, as glibc's start code passes it, called once:
+/// `remember_environment` keeps where that block lies for the init to scrub.
 #[cfg(all(not(test), target_env = "gnu"))]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn main(

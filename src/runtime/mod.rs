@@ -335,10 +335,11 @@ impl CloneCall {
     }
 }
 
-/// Forks the container's process and says which call made it. On cgroup v2 it is born in its cgroup
-/// (`clone3` with `CLONE_INTO_CGROUP`: no migration, no kernel-wide lock);
-/// elsewhere, or where the kernel lacks clone3, a plain `clone`, and the
-/// child joins by the files returned (see `Cgroup::join_files`).
+/// Forks the container's process and says which call made it. On cgroup v2
+/// it is born in its cgroup (`clone3` with `CLONE_INTO_CGROUP`: no migration,
+/// no kernel-wide lock); elsewhere, or where the kernel lacks clone3, a plain
+/// `clone`, and the child joins by the files returned (see
+/// `Cgroup::join_files`).
 fn clone_in_cgroup(
     cgroup: &Cgroup,
     flags: libc::c_int,
