@@ -281,11 +281,22 @@ fn a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies() {
         .collect();
     assert_eq!(
         fds.len(),
-        5,
-        "0, 1, 2, its pipe and the container's mount namespace, not {fds:?}"
+        6,
+        "0, 1, 2, its pipe, the container's mount namespace and directory, not {fds:?}"
     );
     // Descriptor 4: the container's mount namespace, held for its teardown.
     let held = std::fs::read_link(format!("/proc/{reaper}/fd/4")).unwrap();
+    // Descriptor 5: the container's directory, claimed for it (its flock),
+    // so that no other reaper takes it for an orphan once it is in trash/.
+    let dir = std::fs::read_link(format!("/proc/{reaper}/fd/5")).unwrap();
+    assert_eq!(dir.parent(), Some(root.path().join("containers").as_path()));
+    assert!(
+        glassbox::engine::trash::Claim::try_now(&dir)
+            .unwrap()
+            .is_none(),
+        "{} is not held by the reaper",
+        dir.display()
+    );
     // The reaper is forked while the init sets up: the record says the
     // container runs (with its pid) only once the program was exec'd.
     let container = loop {
@@ -383,6 +394,63 @@ fn a_rm_runs_reaper_waits_beside_it_and_does_nothing_if_the_cli_dies() {
     root.ok(&["cleanup"]);
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(&root.path().display().to_string()));
+    assert_eq!(root.container_cgroups(), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn what_a_killed_reaper_left_in_trash_the_next_reaper_finishes() {
+    if !have_root("what_a_killed_reaper_left_in_trash_the_next_reaper_finishes") {
+        return;
+    }
+    use glassbox::engine::trash::Claim;
+    let root = TestRoot::new("orphan");
+    let mut cli = root
+        .cmd(&["run", "--rm", "--network", "none", "busybox", "sleep", "2"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let reaper = the_child_named(cli.id(), "glassbox-reap", deadline);
+    // Stopped before its container exits, killed once it holds its work:
+    // a reaper that died (or a machine that rebooted) mid-way.
+    let pid = nix::unistd::Pid::from_raw(reaper as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    assert!(cli.wait().unwrap().success(), "run --rm failed");
+    let trash = root.path().join("trash");
+    let entries = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&trash)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+    let left = entries();
+    assert_eq!(left.len(), 1, "the container is not in trash/: {left:?}");
+    assert!(
+        Claim::try_now(&left[0]).unwrap().is_none(),
+        "the stopped reaper does not hold {}",
+        left[0].display()
+    );
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    ends(reaper, "glassbox-reap", deadline);
+    // Nobody holds it now, and its overlay is still mounted there.
+    let mounted = || {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .contains(&root.path().display().to_string())
+    };
+    assert!(mounted(), "the overlay went with the killed reaper");
+    assert!(Claim::try_now(&left[0]).unwrap().is_some());
+    // The next `--rm` run's reaper, done with its own, finishes it.
+    root.ok(&["run", "--rm", "--network", "none", "busybox", "true"]);
+    while (!entries().is_empty() || mounted()) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(
+        entries(),
+        Vec::<std::path::PathBuf>::new(),
+        "trash/ is not empty"
+    );
+    assert!(!mounted(), "a mount under the data root is left");
+    assert_eq!(root.ok(&["ps", "-aq"]), "");
     assert_eq!(root.container_cgroups(), Vec::<std::path::PathBuf>::new());
 }
 

@@ -20,6 +20,7 @@
 use super::DataRoot;
 use super::cleanup::{self, Owner, Undone};
 use super::container::{self, Paths, Record};
+use super::trash::Claim;
 use crate::runtime::pidfd_open;
 use crate::runtime::proc_events::{ExitWatch, docker_code};
 use crate::runtime::spec::DEFAULT_PATH;
@@ -350,8 +351,11 @@ pub fn remove_files(root: &DataRoot, record: &Record) -> Undone {
     }
     let trash = root.path.join("trash");
     let target = trash.join(&record.id);
+    // Claimed before it moves: a directory in trash/ that nobody holds is
+    // an orphan to the next reaper (engine::trash). The `rm -rf` holds it.
+    let claim = Claim::try_now(&paths.dir).ok().flatten();
     if super::make_private_dir(&trash).is_ok() && std::fs::rename(&paths.dir, &target).is_ok() {
-        delete_in_background(&target);
+        delete_in_background(&target, claim);
     } else {
         let _ = std::fs::remove_dir_all(&paths.dir);
     }
@@ -519,13 +523,13 @@ impl Waiting {
 /// having done nothing. `None`: no child (a threaded caller, as for
 /// [`in_background`], or no pipe).
 ///
-/// `keep`: one descriptor the child holds instead of the caller (which
-/// closes its own), given to `work` (on descriptor 4), or closed as the
-/// child ends: what it refers to lives until then.
+/// `keep`: descriptors the child holds instead of the caller (which
+/// closes its own), given to `work` in their order (on descriptors 4, 5,
+/// …), or closed as the child ends: what they refer to lives until then.
 pub fn fork_waiting(
     name: &std::ffi::CStr,
-    keep: Option<std::os::fd::OwnedFd>,
-    work: impl FnOnce(Vec<u8>, Option<std::os::fd::OwnedFd>),
+    keep: Vec<std::os::fd::OwnedFd>,
+    work: impl FnOnce(Vec<u8>, Vec<std::os::fd::OwnedFd>),
 ) -> Option<Waiting> {
     use std::os::fd::{AsRawFd, FromRawFd};
     if !one_thread() {
@@ -542,27 +546,32 @@ pub fn fork_waiting(
     // inherits no lock held by another thread.
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
-            // The work pipe goes to descriptor 3, /dev/null to 0, 1 and 2,
-            // and every other descriptor is closed (the write end of
-            // `let_go` among them, which tells the caller). It is first
-            // copied to 5 or above: the caller may have been started with
-            // 0, 1 or 2 closed, and the pipe may be one of them, or 4.
-            // `keep` goes to 4 the same way.
+            // The work pipe goes to descriptor 3, `keep` to 4 and up,
+            // /dev/null to 0, 1 and 2, and every other descriptor is closed
+            // (the write end of `let_go` among them, which tells the
+            // caller). Each is first copied above them all (`above`): the
+            // caller may have been started with 0, 1 or 2 closed, and the
+            // pipe may be one of them, or one of the targets.
+            let above = 4 + keep.len() as libc::c_int;
             // SAFETY: descriptor calls on this process's own descriptors;
             // none of the values forgotten below is used again.
             let (moved, kept) = unsafe {
-                let fd = libc::fcntl(work_r.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 5);
-                let kept = keep
-                    .as_ref()
-                    .map(|k| libc::fcntl(k.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 5));
+                let fd = libc::fcntl(work_r.as_raw_fd(), libc::F_DUPFD_CLOEXEC, above);
+                let copies: Vec<libc::c_int> = keep
+                    .iter()
+                    .map(|k| libc::fcntl(k.as_raw_fd(), libc::F_DUPFD_CLOEXEC, above))
+                    .collect();
                 for stdio in 0..3 {
                     libc::dup2(null.as_raw_fd(), stdio);
                 }
                 let moved = fd >= 0 && libc::dup2(fd, 3) == 3;
-                let kept = kept.is_some_and(|k| k >= 0 && libc::dup2(k, 4) == 4);
-                libc::syscall(libc::SYS_close_range, 5u32, u32::MAX, 0u32);
+                let kept = copies
+                    .iter()
+                    .zip(4..)
+                    .all(|(&copy, to)| copy >= 0 && libc::dup2(copy, to) == to);
+                libc::syscall(libc::SYS_close_range, above as u32, u32::MAX, 0u32);
                 if !kept {
-                    libc::close(4);
+                    libc::syscall(libc::SYS_close_range, 4u32, (above - 1) as u32, 0u32);
                 }
                 (moved, kept)
             };
@@ -583,8 +592,11 @@ pub fn fork_waiting(
                 let mut pipe = std::fs::File::from(unsafe { std::os::fd::OwnedFd::from_raw_fd(3) });
                 let _ = pipe.read_to_end(&mut message);
             }
-            // SAFETY: descriptor 4 is the kept one, owned here only.
-            let kept = kept.then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(4) });
+            let kept: Vec<_> = (4..above)
+                .filter(|_| kept)
+                // SAFETY: descriptors 4 and up are the kept ones, owned here only.
+                .map(|fd| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+                .collect();
             if !message.is_empty() {
                 work(message, kept);
             }
@@ -644,8 +656,14 @@ fn close_inherited() {
 /// allocates. `std::process::Command` keeps to that rule (posix_spawn, or
 /// fork and exec with nothing between that could take a lock), so this is
 /// sound from any thread of any caller.
-fn delete_in_background(dir: &std::path::Path) {
-    let started = std::process::Command::new("/bin/sh")
+///
+/// `claim`, the lock on `dir` ([`Claim`]), goes to the shell and the `rm` as
+/// their descriptor 3, so the directory is held until `rm` has ended.
+fn delete_in_background(dir: &std::path::Path, claim: Option<Claim>) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new("/bin/sh");
+    command
         .arg("-c")
         .arg("rm -rf -- \"$1\" &")
         .arg("glassbox-delete")
@@ -654,11 +672,32 @@ fn delete_in_background(dir: &std::path::Path) {
         .env("PATH", DEFAULT_PATH)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+        .stderr(Stdio::null());
+    if let Some(claim) = &claim {
+        let fd = claim.as_fd().as_raw_fd();
+        // SAFETY: between fork and exec only dup2 and fcntl run, both
+        // async-signal-safe; `fd` stays open in the parent until after.
+        unsafe {
+            command.pre_exec(move || {
+                // dup2 onto itself would keep close-on-exec.
+                let ok = if fd == 3 {
+                    libc::fcntl(3, libc::F_SETFD, 0) == 0
+                } else {
+                    libc::dup2(fd, 3) == 3
+                };
+                if ok {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+    }
+    let started = command.status();
     if !started.is_ok_and(|s| s.success()) {
         let _ = std::fs::remove_dir_all(dir);
     }
+    drop(claim);
 }
 
 /// `glassbox pause`: freezes every process of the container with its
@@ -827,7 +866,7 @@ mod tests {
                 })
             })
             .collect();
-        delete_in_background(&dir);
+        delete_in_background(&dir, None);
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         busy.into_iter().for_each(|t| t.join().unwrap());
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -836,5 +875,28 @@ mod tests {
         }
         assert!(!dir.exists(), "{} is still there after 10 s", dir.display());
         assert_eq!(zombie_children(), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn the_background_rm_holds_the_claim_until_the_tree_is_gone() {
+        let dir = std::env::temp_dir().join(format!("glassbox-claimed-{}", std::process::id()));
+        for n in 0..200 {
+            std::fs::create_dir_all(dir.join(format!("d{n}/e"))).unwrap();
+            std::fs::write(dir.join(format!("d{n}/e/f")), "x").unwrap();
+        }
+        let claim = Claim::try_now(&dir).unwrap().expect("a fresh directory");
+        delete_in_background(&dir, Some(claim));
+        // The shell has exited; its `rm` was started with descriptor 3, the
+        // lock: the tree is held until it is gone, never free to claim.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while dir.exists() && Instant::now() < deadline {
+            assert!(
+                Claim::try_now(&dir).unwrap().is_none(),
+                "{} is there and nobody holds it",
+                dir.display()
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(!dir.exists(), "{} is still there after 10 s", dir.display());
     }
 }

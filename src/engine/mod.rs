@@ -24,6 +24,7 @@ pub mod network;
 pub mod overlay;
 pub mod run;
 pub mod spec;
+pub mod trash;
 pub mod units;
 pub mod volume;
 pub mod wait;

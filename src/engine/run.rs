@@ -18,6 +18,7 @@
 //! never see a container half made.
 
 use super::container::{self, Paths, Record, RunConfig};
+use super::trash::{self, Claim};
 use super::{DataRoot, overlay, spec as spec_builder};
 use crate::image::{StoreError, busybox};
 use crate::inspect::proc_stat::process_start_time;
@@ -869,7 +870,9 @@ fn supervise(
             let mounts = std::fs::File::open(format!("/proc/{init}/ns/mnt"))
                 .ok()
                 .map(OwnedFd::from);
-            reaper = fork_reaper(root, &cgroup, teardown.trace_file, mounts, trace);
+            // And the container's directory, claimed for it (engine::trash).
+            let claim = Claim::try_now(&paths.dir).ok().flatten();
+            reaper = fork_reaper(root, &cgroup, teardown.trace_file, mounts, claim, trace);
         }
         bundle_written = Some(write_config_json(&spec, &paths, trace));
         make_dir_ahead(root, trace);
@@ -1055,11 +1058,20 @@ fn fork_reaper(
     cgroup: &Cgroup,
     trace_file: Option<&Path>,
     mounts: Option<OwnedFd>,
+    claim: Option<Claim>,
     trace: &mut Trace,
 ) -> Option<super::lifecycle::Waiting> {
     let t = now_ns();
-    let reaper = super::lifecycle::fork_waiting(c"glassbox-reap", mounts, |work, mounts| {
-        reap(root, cgroup, trace_file, &work, mounts)
+    let held = Held {
+        mounts: mounts.is_some(),
+        claim: claim.is_some(),
+    };
+    let keep = mounts.into_iter().chain(claim.map(OwnedFd::from)).collect();
+    let reaper = super::lifecycle::fork_waiting(c"glassbox-reap", keep, |work, kept| {
+        let mut kept = kept.into_iter();
+        let mounts = held.mounts.then(|| kept.next()).flatten();
+        let claim = held.claim.then(|| kept.next()).flatten().map(Claim::adopt);
+        reap(root, cgroup, trace_file, &work, mounts, claim)
     });
     if reaper.is_some() {
         trace.step(
@@ -1070,6 +1082,13 @@ fn fork_reaper(
         );
     }
     reaper
+}
+
+/// Which descriptors a reaper was given to keep, in order.
+#[derive(Clone, Copy)]
+struct Held {
+    mounts: bool,
+    claim: bool,
 }
 
 /// A start that failed after the container was prepared: what the failure
@@ -1181,6 +1200,12 @@ pub fn finish(
         errors.extend(super::network::teardown(root, &record.id, trace));
     }
     if record.config.auto_remove && teardown.after_exit && errors.is_empty() {
+        // Claimed before it moves, unless the reaper holds it (engine::trash).
+        let claim = if reaper.is_none() {
+            Claim::try_now(&paths.dir).ok().flatten()
+        } else {
+            None
+        };
         let t = now_ns();
         if let Ok(dir) = super::lifecycle::retire(root, record) {
             super::volume::remove_anonymous(root, record);
@@ -1206,6 +1231,7 @@ pub fn finish(
             } else {
                 super::lifecycle::Streams::StillInUse
             };
+            // The child claims the directory once this process lets go.
             let forked = super::lifecycle::in_background(c"glassbox-reap", streams, || {
                 let mut own = Trace::default();
                 own.step(
@@ -1217,11 +1243,13 @@ pub fn finish(
                 let traced = teardown
                     .trace_file
                     .map(|file| (file, std::mem::take(&mut *trace)));
-                remove_left(root, cgroup, &dir, own, traced);
+                remove_left(root, cgroup, &dir, None, own, traced);
             });
             if !forked {
                 remove_cgroup_parents(cgroup, trace);
-                remove_retired(root, &dir, cgroup, trace);
+                if let Some(_claim) = Claim::to_delete(claim, &dir) {
+                    remove_retired(root, &dir, cgroup, trace);
+                }
                 if let Some(file) = teardown.trace_file {
                     let _ = trace.append_to(file);
                 }
@@ -1308,6 +1336,7 @@ fn reap(
     trace_file: Option<&Path>,
     work: &[u8],
     mounts: Option<OwnedFd>,
+    claim: Option<Claim>,
 ) {
     use std::os::unix::ffi::OsStrExt;
     let mut parts = work.splitn(3, |b| *b == 0);
@@ -1342,7 +1371,7 @@ fn reap(
         );
     }
     let dir = Path::new(std::ffi::OsStr::from_bytes(dir));
-    remove_left(root, cgroup, dir, own, traced);
+    remove_left(root, cgroup, dir, claim, own, traced);
 }
 
 /// What a `--rm` run's reaper does once the container is in `trash/` (`dir`):
@@ -1350,15 +1379,24 @@ fn reap(
 /// other entries and the files ([`remove_retired`]). Its steps follow `own`
 /// (how the reaper began); with `--trace FILE`, they are appended to the
 /// caller's trace and the whole is written to the file in one `write`.
+///
+/// `claim`: the directory's lock, taken for the reaper before it was
+/// forked; without one, it waits for the caller to let go of the directory
+/// and claims it then. Last, it finishes what reapers that died left in
+/// `trash/` ([`trash::finish_orphans`]), after the trace: no step of this
+/// container's.
 fn remove_left(
     root: &DataRoot,
     cgroup: &Cgroup,
     dir: &Path,
+    claim: Option<Claim>,
     mut own: Trace,
     traced: Option<(&Path, Trace)>,
 ) {
     remove_cgroup_parents(cgroup, &mut own);
-    remove_retired(root, dir, cgroup, &mut own);
+    if let Some(_claim) = Claim::to_delete(claim, dir) {
+        remove_retired(root, dir, cgroup, &mut own);
+    }
     if let Some((file, mut trace)) = traced {
         for e in &mut own.events {
             e.actor = "reaper".into();
@@ -1366,6 +1404,7 @@ fn remove_left(
         trace.events.extend(own.events);
         let _ = trace.append_to(file);
     }
+    trash::finish_orphans(root);
 }
 
 /// Step `remove_cgroup_parents`: the container's parent group (`glassbox`;
@@ -1389,48 +1428,17 @@ fn remove_cgroup_parents(cgroup: &Cgroup, trace: &mut Trace) {
 }
 
 /// Removes what is left of a `--rm` container once it has left the data
-/// root (`dir` = `trash/<id>`; its cgroup and network are gone already): the
-/// overlay mount, then the journal's other entries, then the files. What
-/// fails is written to `dir/teardown-error` and the directory stays for
-/// `cleanup`.
+/// root (`dir` = `trash/<id>`; its cgroup and network are gone already):
+/// [`trash::delete`], which leaves the directory with `teardown-error` for
+/// `cleanup` if something fails.
 ///
 /// The journal's entries for the container's own `cgroup` (one per
 /// hierarchy) are not replayed: `finish` removed it before the container
 /// left the data root, and a replay would only fail to find each group
 /// (an rmdir per hierarchy, under the locks the next start's mkdirs take).
 fn remove_retired(root: &DataRoot, dir: &Path, cgroup: &Cgroup, trace: &mut Trace) {
-    let mut errors = Vec::new();
-    if let Err(e) = overlay::unmount(&dir.join("rootfs"), trace) {
-        errors.push(format!("{e:#}"));
-    }
-    let t = now_ns();
-    // The journal names the old paths: its mount is gone from there
-    // already (ENOENT is success), other objects are undone here.
-    let id = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let removed_group = |o: &Object| matches!(o, Object::Cgroup(p) if !cgroup.rel.is_empty() && p.ends_with(&cgroup.rel));
-    let undone = super::cleanup::undo_journal_except(
-        &dir.join("journal"),
-        &super::cleanup::Owner::container(root, &id),
-        removed_group,
-    );
-    errors.extend(undone.left);
-    if errors.is_empty()
-        && let Err(e) = std::fs::remove_dir_all(dir)
-    {
-        errors.push(format!("removing {}: {e}", dir.display()));
-    }
-    trace.step(
-        "engine",
-        t,
-        "remove_files",
-        format!("replay the journal; rm -r {}", dir.display()),
-    );
-    if !errors.is_empty() {
-        let _ = std::fs::write(dir.join("teardown-error"), errors.join("\n"));
-    }
+    trash::delete(root, dir, removed_group, trace);
 }
 
 /// Step `make_dir_ahead`: the next container's directory, made while this
