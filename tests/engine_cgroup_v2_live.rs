@@ -53,3 +53,72 @@ fn a_container_on_cgroup_v2() {
         "its cgroup2 view is mounted at /sys/fs/cgroup: {stdout}"
     );
 }
+
+/// Every container's group sits in one shared parent (`glassbox`), and the
+/// reaper of the last container in it removes it, so a start may find the
+/// parent gone at any step of `prepare_parent`: between its mkdir and the
+/// read of `cgroup.controllers` (ENOENT), or before its write to
+/// `cgroup.subtree_control` (ENODEV: the group is offline). The start makes
+/// it again rather than fail. Here a thread removes the parent whenever it
+/// is empty while this one prepares it, on the real cgroup2 hierarchy
+/// (/sys/fs/cgroup on a pure v2 host; /sys/fs/cgroup/unified on a hybrid
+/// one, whose write is skipped since it hands down none of the controllers).
+#[test]
+fn a_parent_group_removed_while_it_is_prepared_is_made_again() {
+    use glassbox::runtime::cgroups::{self, Layout};
+    use glassbox::runtime::journal::Journal;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::time::{Duration, Instant};
+
+    if !have_root("a_parent_group_removed_while_it_is_prepared_is_made_again") {
+        return;
+    }
+    let mount = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+        .into_iter()
+        .map(Path::new)
+        .find(|m| m.join("cgroup.controllers").exists())
+        .expect("this host has no cgroup2 mount to test on");
+    let layout = Layout::V2 {
+        mount: mount.to_path_buf(),
+    };
+    let root = TestRoot::new("v2race");
+    let journal = Journal::open(&root.path().join("journal")).unwrap();
+    let rel = format!("glassbox-race-{}", std::process::id());
+    let parent = mount.join(&rel);
+
+    let done = Arc::new(AtomicBool::new(false));
+    let removed = Arc::new(AtomicU32::new(0));
+    let remover = {
+        let (done, removed, parent) = (done.clone(), removed.clone(), parent.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                if std::fs::remove_dir(&parent).is_ok() {
+                    removed.fetch_add(1, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
+    // Until the parent has been removed 200 times, most of them while
+    // nobody was preparing it; some land inside a `prepare_parent`.
+    let started = Instant::now();
+    let mut failure = None;
+    let mut calls = 0;
+    while removed.load(Ordering::Relaxed) < 200 && started.elapsed() < Duration::from_secs(60) {
+        calls += 1;
+        if let Err(e) = cgroups::prepare_parent(&layout, &rel, &journal) {
+            failure = Some(format!("prepare_parent #{calls}: {e}"));
+            break;
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    remover.join().unwrap();
+    let _ = std::fs::remove_dir(&parent);
+    assert_eq!(failure, None);
+    assert!(
+        removed.load(Ordering::Relaxed) >= 200,
+        "the parent was removed only {} times in {calls} calls: too few races were tried",
+        removed.load(Ordering::Relaxed)
+    );
+}

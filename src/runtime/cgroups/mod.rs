@@ -158,8 +158,13 @@ impl Layout {
 /// the controllers reach their children. Idempotent. The directories are written
 /// to `journal` (the data root's own journal) before they are made.
 pub fn prepare_parent(layout: &Layout, rel: &str, journal: &Journal) -> Result<(), CgroupError> {
-    // A parallel `cleanup` of another data root may rmdir the shared top
-    // directory between our mkdirs; trying again is enough.
+    // The reaper of the last container in the shared parent, of this data
+    // root or another, removes it (`remove_parent_if_empty`), at any step
+    // here: between two mkdirs, or between a mkdir and the v2 control files.
+    // Making it again is enough. Any number of reapers may end meanwhile,
+    // so the bound is high: a group that cannot be made at all (its
+    // hierarchy unmounted since `detect`) costs a hundred failed mkdirs,
+    // and as many journal lines, before the error.
     let mut attempt = 0;
     loop {
         let result = match layout {
@@ -170,12 +175,24 @@ pub fn prepare_parent(layout: &Layout, rel: &str, journal: &Journal) -> Result<(
                 .try_for_each(|mount| make_dirs(mount, rel, journal)),
         };
         match result {
-            Err(CgroupError::Create { source, .. })
-                if source.kind() == io::ErrorKind::NotFound && attempt < 5 =>
-            {
-                attempt += 1;
-            }
+            Err(e) if e.is_removed_meanwhile() && attempt < 100 => attempt += 1,
             other => return other,
+        }
+    }
+}
+
+impl CgroupError {
+    /// Whether the error is what a group removed under us gives: a mkdir
+    /// below it or an open of its files finds nothing (ENOENT); a read or
+    /// write of a file opened just before finds the group offline (ENODEV).
+    fn is_removed_meanwhile(&self) -> bool {
+        match self {
+            CgroupError::Create { source, .. }
+            | CgroupError::Read { source, .. }
+            | CgroupError::Write { source, .. } => {
+                matches!(source.raw_os_error(), Some(libc::ENOENT | libc::ENODEV))
+            }
+            _ => false,
         }
     }
 }
