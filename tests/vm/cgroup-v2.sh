@@ -194,6 +194,15 @@ for line in sys.stdin:
         print(name, m["executable"], queue, "--exact" if args else "", args)
 ' >"$out/plan" || { tail -20 "$vm/build.log"; die "cargo test --no-run failed (log: $vm/build.log)"; }
 [ "$(wc -l <"$out/plan")" = ${#tests[@]} ] || { cat "$out/plan"; die "expected ${#tests[@]} test binaries from cargo, got the ones above"; }
+# The security tests' static probe (tests/common/mod.rs, `probe`) is compiled
+# on first use into target/tmp, which the guest sees read-only: compile it
+# here, as the test would, unless it is newer than its source.
+probe_src=$repo/tests/fixtures/security/probe.c probe=$target/tmp/glassbox-probe
+if [ -f "$probe_src" ] && ! [ "$probe" -nt "$probe_src" ]; then
+  mkdir -p "$target/tmp"
+  cc -static -O2 -o "$probe.lane" "$probe_src" || die "cc -static $probe_src failed (install gcc and libc6-dev)"
+  mv "$probe.lane" "$probe"
+fi
 
 # --- the guest ------------------------------------------------------------
 # The census sits beside the checkout (…/shared/tools), one level further up
