@@ -59,6 +59,21 @@ mount -t tmpfs -o mode=1777,size=1200m lane-tmp /tmp || exit 1
 for m in overlay veth bridge loop; do modprobe "$m" || echo "modprobe $m failed (built in?)"; done
 ip link set lo up
 
+# A systemd host keeps memory cgroups of its own from boot (init.scope,
+# system.slice), so the kernel switches its memcg paths on once, at boot:
+# static branches patched into kmem_cache_alloc (memcg_kmem_enabled, never
+# switched off) and the socket paths (memcg_sockets_enabled, on while any
+# memory cgroup exists). virtme-ng's init makes none, so here the first
+# container flipped them while the tests ran side by side, and glassbox's
+# parent group, removed whenever it empties, flipped the socket one on and
+# off all along. Under emulation that once hung the guest: both CPUs in
+# soft lockup at kmem_cache_alloc's memcg branch from the first container's
+# start to the lane's timeout. One group of the guest's own, made now and
+# kept, is what systemd does.
+step "a memory cgroup of the guest's own, kept (lane.slice), as systemd's"
+echo "+memory +cpu +pids" >/sys/fs/cgroup/cgroup.subtree_control || exit 1
+mkdir -p /sys/fs/cgroup/lane.slice || exit 1
+
 # 9p without a cache reads an executable again at each exec: glassbox, started
 # a few hundred times, runs from a tmpfs copy bind-mounted over its own path
 # (the tests start it by the path cargo compiled in).
