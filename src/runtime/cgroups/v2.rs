@@ -56,9 +56,17 @@ pub(super) fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
     let value = want.join(" ");
     std::fs::write(&path, &value).map_err(|source| CgroupError::Write {
         path: path.display().to_string(),
+        hint: match source.raw_os_error() {
+            Some(libc::EBUSY) => {
+                " (a process is sitting in this group: cgroup v2 allows no processes in a group that hands controllers down)"
+            }
+            Some(libc::ENODEV | libc::ENOENT) => {
+                " (the group was removed meanwhile, by the last container in it as it ended: try again)"
+            }
+            _ => super::hint_for(&source),
+        },
         value,
         source,
-        hint: " (a process may be sitting in this group: cgroup v2 allows no processes in a group that hands controllers down)",
     })
 }
 
