@@ -163,8 +163,8 @@ pub fn prepare_parent(layout: &Layout, rel: &str, journal: &Journal) -> Result<(
     // here: between two mkdirs, or between a mkdir and the v2 control files.
     // Making it again is enough. Any number of reapers may end meanwhile,
     // so the bound is high: a group that cannot be made at all (its
-    // hierarchy unmounted since `detect`) costs a hundred failed mkdirs,
-    // and as many journal lines, before the error.
+    // hierarchy unmounted since `detect`) costs a hundred quick failures
+    // (a read or a mkdir each, and on v1 a journal line) before the error.
     let mut attempt = 0;
     loop {
         let result = match layout {
