@@ -91,8 +91,9 @@ pub enum DemoEvent {
     Started(String),
     /// A plain process took this long from spawn to exit.
     PlainMs(f64),
-    /// Starts timed just now (topic 7's `starts`): a plain process, the
-    /// kernel's floor, glassbox, and crun and runc where installed.
+    /// Starts timed just now (topic 7's `starts`): a program with no C
+    /// library, a plain process, the kernel's floor, glassbox, and crun and
+    /// runc where installed.
     Starts(Vec<super::starts::StartTime>),
     Build(BuildRun),
     Try(TryOutput),
@@ -354,8 +355,9 @@ impl DemoRunner {
         }
     }
 
-    /// Times starts now, on this machine: a plain process, the kernel's floor,
-    /// `glassbox run --rm`, and crun and runc (where installed) running the
+    /// Times starts now, on this machine: a program with no C library, a
+    /// plain process, the kernel's floor, `glassbox run --rm`, and crun and
+    /// runc (where installed) running the
     /// bundle of the container named in the action's first argument (see
     /// [`super::starts`]). The step fails only when glassbox's start does.
     fn starts(&self, action: &Action, emit: &mut dyn FnMut(DemoEvent)) -> bool {

@@ -271,7 +271,7 @@ impl ActionKind {
             ActionKind::Curl => "GET / from 127.0.0.1:PORT, the lab's own request",
             ActionKind::Plain => "start a plain host process (true) and time it",
             ActionKind::Starts => {
-                "time starts now: true, the kernel's floor, glassbox, crun and runc if installed"
+                "time starts now: no C library, true, the kernel's floor, glassbox, crun and runc if installed"
             }
             ActionKind::Daemon => {
                 "glassbox daemon on the lab's own socket, in the background until the lab ends"
@@ -560,7 +560,7 @@ impl Action {
                 .trim_end()
                 .to_string(),
             ActionKind::Starts => format!(
-                "time starts: true, unshare, glassbox run --rm, crun/runc on {}'s bundle",
+                "time starts: exit (no C library), true, unshare, glassbox run --rm, crun/runc on {}'s bundle",
                 self.args.first().map(String::as_str).unwrap_or("lab-fast")
             ),
             ActionKind::Build => format!(

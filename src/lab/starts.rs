@@ -5,7 +5,12 @@
 //! (each round in another order, so that what one start leaves for the
 //! kernel to finish falls on the others alike):
 //!
-//! - a plain process (`true`): a fork and an execve, no isolation;
+//! - a program with no C library: three instructions that exit (`exit_group(0)`),
+//!   the kernel's own cost of a fork, an execve and an exit;
+//! - a plain process (`true`): the same, plus the C library's start-up before
+//!   `main` (the dynamic loader, and glibc's probes of the CPU's features and
+//!   caches: dozens of `cpuid`s, each a trap to the hypervisor in a virtual
+//!   machine), no isolation;
 //! - the kernel's floor: `unshare` of the five namespaces glassbox makes
 //!   (mount, UTS, IPC, network, PID), a fork into them, an execve of `true`;
 //! - `glassbox run --rm --network none busybox true`;
@@ -18,8 +23,9 @@
 //! `/sys/fs/cgroup/unified` beside the v1 hierarchies), so each timed
 //! process starts in a private mount namespace without that mount: every
 //! contestant pays that same `unshare(CLONE_NEWNS)` before its execve.
-//! Everything made for the comparison (the bundle copy, the cgroups, crun's
-//! and runc's state) is removed before the action returns.
+//! Everything made for the comparison (the three-instruction program, the
+//! bundle copy, the cgroups, crun's and runc's state) is removed before the
+//! action returns.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -43,6 +49,47 @@ struct Contestant {
     argv: Box<dyn Fn(usize) -> Vec<String>>,
     times: Vec<f64>,
     failed: Option<String>,
+}
+
+/// The smallest program: `exit_group(0)`, for the architecture glassbox was
+/// built for, with its `e_machine`.
+#[cfg(target_arch = "x86_64")]
+const EXIT: Option<(u16, &[u8])> = Some((
+    62,
+    &[
+        0xb8, 0xe7, 0x00, 0x00, 0x00, // mov  $231, %eax   exit_group
+        0x31, 0xff, //                   xor  %edi, %edi   status 0
+        0x0f, 0x05, //                   syscall
+    ],
+));
+#[cfg(target_arch = "aarch64")]
+const EXIT: Option<(u16, &[u8])> = Some((
+    183,
+    &[
+        0x00, 0x00, 0x80, 0xd2, // mov  x0, #0     status 0
+        0xc8, 0x0b, 0x80, 0xd2, // mov  x8, #94    exit_group
+        0x01, 0x00, 0x00, 0xd4, // svc  #0
+    ],
+));
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const EXIT: Option<(u16, &[u8])> = None;
+
+/// Writes the program with no C library to `dir/exit` (mode 0755): a static
+/// ELF file (129 bytes on x86-64), built as the exec trampoline is
+/// ([`crate::runtime::trampoline::elf_image`]).
+fn write_exit_program(dir: &Path) -> Result<PathBuf, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let (machine, code) = EXIT.ok_or("no program without a C library for this architecture")?;
+    let path = dir.join("exit");
+    let image = crate::runtime::trampoline::elf_image(machine, code);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o755)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &image))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
 }
 
 /// `glassbox inspect NAME`: its bundle directory and its image layer.
@@ -242,6 +289,16 @@ pub fn measure(
             failed: None,
         })
     };
+    match std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("mkdir {}: {e}", dir.display()))
+        .and_then(|()| write_exit_program(&dir))
+    {
+        Ok(exit) => {
+            let exit = exit.display().to_string();
+            add("no C library", Box::new(move |_| vec![exit.clone()]));
+        }
+        Err(e) => notes.push(format!("no C library: not measured: {e}")),
+    }
     add("plain process", Box::new(|_| vec!["true".into()]));
     if let Some(unshare) = which("unshare") {
         let u = unshare.display().to_string();
