@@ -4,7 +4,7 @@
 # /bin/true and `glassbox --version`. On a VM whose `cpuid` traps to the
 # hypervisor, glibc's start-up is a fixed cost of every glassbox start (its
 # CLI) and of every container's busybox, whichever runtime starts it; see
-# libc_start.py and README's "Start-up".
+# libc_start.py and README's "The C library's start-up".
 #
 #   benches/libc_start.sh [RUNS]        (default 400 starts of each)
 set -euo pipefail
