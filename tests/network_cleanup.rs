@@ -296,3 +296,89 @@ fn only_a_bridge_network_journals_objects_to_undo() {
     assert_eq!(network_objects(&root, "br"), Vec::new());
     root.ok(&["rm", "-f", "br", "none", "host"]);
 }
+
+/// A chain of this test's own in the filter table, flushed and deleted on drop.
+struct ScratchChain(String);
+
+impl ScratchChain {
+    fn new() -> ScratchChain {
+        let name = format!("GBT-RACE-{}", std::process::id());
+        let made = std::process::Command::new("iptables")
+            .args(["-w", "-t", "filter", "-N", &name])
+            .status()
+            .unwrap();
+        assert!(made.success(), "iptables -N {name} failed");
+        ScratchChain(name)
+    }
+}
+
+impl Drop for ScratchChain {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("iptables")
+            .args(["-w", "-t", "filter", "-F", &self.0])
+            .status();
+        let _ = std::process::Command::new("iptables")
+            .args(["-w", "-t", "filter", "-X", &self.0])
+            .status();
+    }
+}
+
+#[test]
+fn two_undos_of_one_rule_at_once_both_succeed() {
+    // `rm -f` and the monitor of the container it kills both undo its port
+    // rules. iptables-nft deletes by a handle it looked up a moment before,
+    // so the slower of two `-D`s of one rule can fail with ENOENT (exit 4):
+    // that is the rule gone, which is what both asked for.
+    if !have_root("two_undos_of_one_rule_at_once_both_succeed") {
+        return;
+    }
+    use glassbox::runtime::network::nat::{Rule, delete_rule};
+    let chain = ScratchChain::new();
+    for round in 0..40 {
+        let rule = Rule {
+            table: "filter".into(),
+            chain: chain.0.clone(),
+            args: [
+                "-d",
+                "10.254.7.2/32",
+                "-m",
+                "comment",
+                "--comment",
+                &format!("glassbox race {round}"),
+                "-j",
+                "ACCEPT",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        };
+        let added = std::process::Command::new("iptables")
+            .args(["-w", "-t", "filter", "-A", &chain.0])
+            .args(&rule.args)
+            .status()
+            .unwrap();
+        assert!(added.success(), "round {round}: iptables -A failed");
+        let barrier = std::sync::Barrier::new(3);
+        let results: Vec<_> = std::thread::scope(|s| {
+            let undos: Vec<_> = (0..3)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        delete_rule(&rule)
+                    })
+                })
+                .collect();
+            undos.into_iter().map(|u| u.join().unwrap()).collect()
+        });
+        for r in results {
+            if let Err(e) = r {
+                panic!("round {round}: an undo of a rule another undo removed failed: {e}");
+            }
+        }
+        let left = sh(&format!("iptables -w -t filter -S {}", chain.0));
+        assert!(
+            !left.contains("race"),
+            "round {round}: the rule is still there:\n{left}"
+        );
+    }
+}

@@ -530,30 +530,50 @@ pub fn delete_rules(rules: &[Rule]) -> Result<(), NatError> {
 
 /// Deletes one rule (`iptables -t T -D CHAIN ARGS`). A rule or chain that is
 /// not there is success; so is a host without iptables.
+///
+/// Two processes may undo the same rule at once: `rm -f` and the monitor
+/// tearing down the container it just killed. iptables-nft looks the rule up
+/// in its own copy of the ruleset and then deletes it by handle, so the
+/// slower of the two finds it gone from the kernel and exits 4 with
+/// `RULE_DELETE failed (No such file or directory)` (two `-D`s of one rule
+/// race so about one time in ten here). Whatever the failure, `iptables -C`
+/// then asks whether the rule is still there: gone is success, there is a
+/// second try.
 pub fn delete_rule(rule: &Rule) -> Result<(), NatError> {
     if iptables().is_none() {
         return Ok(());
     }
-    let mut args: Vec<&str> = vec!["-w", "-t", &rule.table, "-D", &rule.chain];
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let err = match iptables_rule_op(rule, "-D", &format!("delete a rule of {}", rule.chain)) {
+            Ok(_) => return Ok(()),
+            Err(e) if is_absent(&e) => return Ok(()),
+            Err(e) => e,
+        };
+        match iptables_rule_op(rule, "-C", &format!("look for a rule of {}", rule.chain)) {
+            Err(e) if is_absent(&e) => return Ok(()),
+            _ if tries < 3 => continue,
+            _ => return Err(err),
+        }
+    }
+}
+
+/// `iptables -w -t T OP CHAIN ARGS` for one rule.
+fn iptables_rule_op(rule: &Rule, op: &str, what: &str) -> Result<String, NatError> {
+    let mut args: Vec<&str> = vec!["-w", "-t", &rule.table, op, &rule.chain];
     args.extend(rule.args.iter().map(String::as_str));
-    match run(
-        "iptables",
-        &args,
-        None,
-        &format!("delete a rule of {}", rule.chain),
-    ) {
-        Ok(_) => Ok(()),
-        Err(NatError::Failed {
-            code: 1, stderr, ..
-        }) if stderr.contains("does a matching rule exist")
+    run("iptables", &args, None, what)
+}
+
+/// Whether iptables failed because the rule (or its chain) is not there:
+/// exit 1 with one of the messages iptables-legacy and iptables-nft print.
+fn is_absent(e: &NatError) -> bool {
+    matches!(e, NatError::Failed { code: 1, stderr, .. }
+        if stderr.contains("does a matching rule exist")
             || stderr.contains("No chain/target/match")
             || stderr.contains("does not exist")
-            || stderr.contains("Bad rule") =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(e),
-    }
+            || stderr.contains("Bad rule"))
 }
 
 /// The rules that are glassbox's in a parsed `iptables-save -c`: those of the
