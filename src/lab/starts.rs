@@ -465,13 +465,17 @@ mod tests {
         let Some((_, code)) = EXIT else { return };
         let dir = std::env::temp_dir().join(format!("glassbox-exit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = write_exit_program(&dir).unwrap();
-        let size = std::fs::metadata(&path).unwrap().len();
+        let ran = write_exit_program(&dir).and_then(|path| {
+            let size = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
+            let status = retry_text_busy(|| Command::new(&path).status());
+            Ok((size, status.map_err(|e| e.to_string())?))
+        });
+        // Removed before any assertion, so a failure leaves nothing behind.
+        std::fs::remove_dir_all(&dir).unwrap();
+        let (size, status) = ran.unwrap();
         // Headers and three instructions: nothing to load a C library with.
         assert_eq!(size as usize, 64 + 56 + code.len());
-        let status = retry_text_busy(|| Command::new(&path).status());
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert!(status.unwrap().success());
+        assert!(status.success());
     }
 
     #[test]
