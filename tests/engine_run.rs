@@ -206,6 +206,15 @@ fn run_rm_trace_shows_every_step_and_nothing_stays() {
     // the kernel unmounts its mounts here and not in the container's exit)
     // before the overlay. The next container's directory was made by the
     // start, while the init set up.
+    // The runtime opened the namespace right after the clone (on cgroup v1
+    // before the init's go-ahead), so it is held however short the program.
+    assert!(
+        events.iter().any(|e| e["step"] == "fork_reaper"
+            && e["detail"]
+                .as_str()
+                .is_some_and(|d| d.ends_with("holding its mount namespace"))),
+        "the reaper was not given the container's mount namespace: {steps:?}"
+    );
     assert!(
         at("release_mounts") > at("wake_reaper") && at("release_mounts") < at("unmount_overlay"),
         "the reaper did not release the mount namespace before the overlay: {steps:?}"

@@ -83,7 +83,7 @@ fn a_cgroup_that_cannot_be_made_after_the_clone_kills_the_init_before_its_progra
     // What the caller does while the init sets up comes after its cgroup:
     // not at all when that fails.
     let meanwhile_ran = std::cell::Cell::new(false);
-    let mut meanwhile = |_init: libc::pid_t, _: &mut Trace| meanwhile_ran.set(true);
+    let mut meanwhile = |_init: libc::pid_t, _, _: &mut Trace| meanwhile_ran.set(true);
     let mut trace = Trace::default();
     let started = runtime::start(
         &spec,

@@ -861,16 +861,14 @@ fn supervise(
     let mut bundle_written = None;
     let mut reaper = None;
     let mut init_start = 0;
-    let mut meanwhile = |init: libc::pid_t, trace: &mut Trace| {
-        // First, while the init surely runs: a short program may have ended
-        // (and its namespaces with it) by the end of this.
+    let mut meanwhile = |init: libc::pid_t, mounts: Option<OwnedFd>, trace: &mut Trace| {
+        // First: a short program may have ended by the end of this (its
+        // /proc/PID/stat stays, with the start time, until it is reaped).
         init_start = process_start_time(init as u32).unwrap_or(0);
         if wants_reaper {
-            // The reaper holds the container's mount namespace (see reap).
-            let mounts = std::fs::File::open(format!("/proc/{init}/ns/mnt"))
-                .ok()
-                .map(OwnedFd::from);
-            // And the container's directory, claimed for it (engine::trash).
+            // The reaper holds the container's mount namespace (see reap),
+            // opened by the runtime right after the clone. And the
+            // container's directory, claimed for it (engine::trash).
             let claim = Claim::try_now(&paths.dir).ok().flatten();
             reaper = fork_reaper(root, &cgroup, teardown.trace_file, mounts, claim, trace);
         }
@@ -1074,12 +1072,16 @@ fn fork_reaper(
         reap(root, cgroup, trace_file, &work, mounts, claim)
     });
     if reaper.is_some() {
-        trace.step(
-            "engine",
-            t,
-            "fork_reaper",
-            "fork: a child that will remove what is left waits on a pipe while the container runs",
-        );
+        let detail =
+            "fork: a child that will remove what is left waits on a pipe while the container runs";
+        let detail = if held.mounts {
+            format!("{detail}, holding its mount namespace")
+        } else {
+            format!(
+                "{detail} (its mount namespace was gone already: the kernel unmounts in its exit)"
+            )
+        };
+        trace.step("engine", t, "fork_reaper", detail);
     }
     reaper
 }

@@ -136,9 +136,26 @@ pub type AfterClone<'a> = &'a mut dyn FnMut(libc::pid_t, &mut Trace) -> Result<(
 /// clone (and `place`) and the wait for the init's `execve`: work of its own
 /// that the init does not need, done on another CPU while the init works
 /// (see `affinity`) instead of before the clone or after the `execve`.
-/// Given the init's PID; what fails in it is the caller's to report once
-/// `start` returns. It does not run when `place` failed.
-pub type Meanwhile<'a> = &'a mut dyn FnMut(libc::pid_t, &mut Trace);
+/// Given the init's PID and its mount namespace ([`hold_mounts`]); what
+/// fails in it is the caller's to report once `start` returns. It does not
+/// run when `place` failed.
+pub type Meanwhile<'a> = &'a mut dyn FnMut(libc::pid_t, Option<OwnedFd>, &mut Trace);
+
+/// The init's mount namespace (/proc/PID/ns/mnt), opened as soon as the
+/// init is cloned: a descriptor of it keeps the namespace, and every mount
+/// in it, alive after the container's last process exits, until it is
+/// closed (what a `--rm` run's reaper does with it). Opened later, it may
+/// be too late: a short program can have run and exited by then, and a
+/// process that has exited has no namespaces left to open. None without a
+/// mount namespace of its own, or when the open fails.
+fn hold_mounts(pid: libc::pid_t, flags: libc::c_int) -> Option<OwnedFd> {
+    if flags & libc::CLONE_NEWNS == 0 {
+        return None;
+    }
+    std::fs::File::open(format!("/proc/{pid}/ns/mnt"))
+        .ok()
+        .map(OwnedFd::from)
+}
 
 /// Step `clone` and everything until `execve` succeeds or fails.
 ///
@@ -244,6 +261,11 @@ pub fn start(
                 let moved = pinned.step_aside();
                 trace.step("runtime", t, "step_aside", moved);
             }
+            // Before the init's go-ahead (v1), while it surely runs.
+            let mounts = meanwhile
+                .is_some()
+                .then(|| hold_mounts(pid, flags))
+                .flatten();
             drop(init_side);
             if let (Some(place), Some((go_r, go_w))) = (place, placed) {
                 drop(go_r);
@@ -270,7 +292,7 @@ pub fn start(
             }
             let pidfd = pidfd_open(pid).map_err(sys("pidfd_open"))?;
             if let Some(meanwhile) = meanwhile {
-                meanwhile(pid, trace);
+                meanwhile(pid, mounts, trace);
             }
             drop(pinned);
             let t = now_ns();

@@ -75,6 +75,7 @@ network_bridge:a_subnet_that_overlaps_a_host_route_is_refused \
 network_publish:a_udp_datagram_to_a_published_udp_port_passes_its_dnat_rule \
 network_publish:a_client_outside_the_host_reaches_the_published_port \
 network_publish:p_without_a_host_port_gets_a_free_one \
+network_cleanup:two_undos_of_one_rule_at_once_both_succeed \
 exercises_fixed:topic12_nobody_fails_as_root_and_passes_as_uid_1000"}
 
 say() { echo "cgroup-v2 lane: $*"; }
