@@ -1326,12 +1326,12 @@ fn reaper_work(dir: &Path, trace: Option<&Trace>) -> Vec<u8> {
 /// [`reaper_work`]: [`remove_left`].
 ///
 /// It holds the container's mount namespace (`mounts`, /proc/INIT/ns/mnt,
-/// opened by the caller): when the container's last process exits, its
-/// namespaces go with it, and taking down a mount namespace unmounts each
-/// of its mounts and waits for an expedited RCU grace period, all in that
-/// process's `exit` before its parent is told. Held here, that happens in
-/// the reaper when it closes the namespace (step `release_mounts`), after
-/// the caller has its exit status.
+/// opened by the runtime right after the clone): when the container's last
+/// process exits, its namespaces go with it, and taking down a mount
+/// namespace unmounts each of its mounts and waits for an expedited RCU
+/// grace period, all in that process's `exit` before its parent is told.
+/// Held here, that happens in the reaper when it closes the namespace (step
+/// `release_mounts`), after the caller has its exit status.
 fn reap(
     root: &DataRoot,
     cgroup: &Cgroup,
