@@ -136,7 +136,7 @@ pub type AfterClone<'a> = &'a mut dyn FnMut(libc::pid_t, &mut Trace) -> Result<(
 /// clone (and `place`) and the wait for the init's `execve`: work of its own
 /// that the init does not need, done on another CPU while the init works
 /// (see `affinity`) instead of before the clone or after the `execve`.
-/// Given the init's PID and its mount namespace ([`hold_mounts`]); what
+/// Given the init's PID and its mount namespace (`hold_mounts`); what
 /// fails in it is the caller's to report once `start` returns. It does not
 /// run when `place` failed.
 pub type Meanwhile<'a> = &'a mut dyn FnMut(libc::pid_t, Option<OwnedFd>, &mut Trace);

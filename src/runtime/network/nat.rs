@@ -537,8 +537,9 @@ pub fn delete_rules(rules: &[Rule]) -> Result<(), NatError> {
 /// slower of the two finds it gone from the kernel and exits 4 with
 /// `RULE_DELETE failed (No such file or directory)` (two `-D`s of one rule
 /// race so about one time in ten here). Whatever the failure, `iptables -C`
-/// then asks whether the rule is still there: gone is success, there is a
-/// second try.
+/// then asks whether the rule is still there: gone is success; still there,
+/// the delete is tried again, three times in all, and the last failure is
+/// the error.
 pub fn delete_rule(rule: &Rule) -> Result<(), NatError> {
     if iptables().is_none() {
         return Ok(());
