@@ -4,6 +4,10 @@
 //! `exec` actions with the same types before it runs them
 //! ([`crate::lab::tools`]), so both agree on what a command line means. They
 //! sit below both, so that neither needs the other.
+//!
+//! The flags' doc comments are their `--help` lines, in docker's notation
+//! (`[:N]`, `[IP:][HOST:]CTR`), not rustdoc links.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 

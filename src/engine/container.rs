@@ -650,7 +650,7 @@ fn claim_dir_ahead(root: &DataRoot, staging: &Path) -> bool {
 }
 
 /// Makes the next container's directory ahead of its `create`, with the
-/// empty directories and files a start fills in ([`MADE_AHEAD`]), as
+/// empty directories and files a start fills in (`MADE_AHEAD`), as
 /// `ahead/container`: a start does this while its container's init sets
 /// up (on another CPU), so that the next start renames a directory into
 /// place instead of paying for the `mkdir`s and new files on its way (a new

@@ -478,7 +478,7 @@ impl Filters {
     }
 
     /// Keeps the images (`(reference or None, id)`) the filters accept:
-    /// `dangling`, `label`, `reference` (a glob on repository[:tag]),
+    /// `dangling`, `label`, `reference` (a glob on `repository[:tag]`),
     /// `before`, `since`.
     pub fn images(
         &self,

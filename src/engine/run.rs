@@ -1170,7 +1170,7 @@ pub struct Teardown<'a> {
 /// `rename` into `trash/` (`ps -a` no longer lists it, its name is free); then
 /// a child (`glassbox-reap`) unmounts the overlay and removes the files
 /// while the caller reports the exit status and exits. That child is
-/// `reaper` when the caller forked it while the container ran ([`reap`]:
+/// `reaper` when the caller forked it while the container ran (`reap`:
 /// it is only told where the container is now), else it is forked here. Nothing waits
 /// for that child and the next `run` does not depend on it: it is done a few
 /// milliseconds after the CLI exits (benches/startup.sh waits for it and

@@ -9,7 +9,7 @@
 //! - [`spec`]: the check kinds, as they are written in a lesson file;
 //! - [`kernel`]: where the checks read the kernel (/proc, cgroupfs, a real
 //!   TCP connection), and why that, not glassbox's records, is the truth;
-//! - [`grade`]: each check kind, with the reason a failure gives;
+//! - [`grade`](mod@grade): each check kind, with the reason a failure gives;
 //! - [`report`]: `glassbox check`'s text, JSON and JUnit outputs;
 //! - [`progress`]: the student's progress file (atomic, per user, also under sudo);
 //! - [`workdir`]: the student's copy of the files exercises edit;
@@ -228,7 +228,7 @@ pub fn grade(root: &DataRoot, exercise: &Exercise, answer: Option<&str>) -> Grad
     grade_answered(root, exercise, answer, None)
 }
 
-/// [`grade`], with the moment the answer was given (ns since 1970): a
+/// [`grade()`], with the moment the answer was given (ns since 1970): a
 /// prediction made after the demo showed the value does not count.
 pub fn grade_answered(
     root: &DataRoot,

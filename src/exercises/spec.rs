@@ -20,7 +20,7 @@
 //! (`answer`), which only the honesty check (`glassbox check --verify`) ever
 //! submits. The student is graded against the live value, never against it.
 //!
-//! Every kind is read by [`super::grade`] from the kernel; the table below
+//! Every kind is read by [`super::grade`](mod@super::grade) from the kernel; the table below
 //! is the format's reference, and `serde` refuses a misspelt kind or field.
 
 use serde::{Deserialize, Serialize};

@@ -164,7 +164,7 @@ pub fn placeholders(bundle: &Path, upper: &Path, lowers: &[PathBuf]) -> BTreeSet
 /// order, hard links kept as links), leaving out the paths in `skip`.
 /// Returns `out`.
 ///
-/// The walk goes by file descriptor ([`inroot::Dir`]): each directory is
+/// The walk goes by file descriptor ([`inroot::Dir`](crate::image::inroot::Dir)): each directory is
 /// held open and each entry named relative to it with `O_NOFOLLOW`, and each
 /// header describes what was opened. A container that swaps a file for a
 /// symlink to a host file while this runs makes the archive fail ("changed

@@ -29,7 +29,7 @@
 //! [`diff`] turns a container's upper dir into a layer, [`import`] takes any
 //! layer tar in safely, [`manage`] tags, removes, commits and lists history,
 //! [`archive`] saves and loads, [`export`] flattens a container. Two guards
-//! sit beside them: [`reference`] checks a name against docker's grammar
+//! sit beside them: [`reference`](mod@reference) checks a name against docker's grammar
 //! before anything is called by it, and [`inroot`] reads trees a container
 //! or an image's author controls without being led out of them ([`accounts`]
 //! then finds a user or group in the image's /etc/passwd and /etc/group).

@@ -2,7 +2,7 @@
 //!
 //! serde checks the shape of each file (a misspelt key, a string where a
 //! number goes) and that every action and panel is one the lab knows (they
-//! deserialize into [`ActionKind`](super::lesson::ActionKind) and
+//! deserialize into [`super::lesson::ActionKind`] and
 //! [`PanelKind`](super::lesson::PanelKind)); this module checks the rest, as
 //! rustlings' `dev check` does for its exercises: each action has the fields
 //! it needs, every asset a build names exists under `assets/`, ids are

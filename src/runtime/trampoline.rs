@@ -153,7 +153,7 @@ pub fn code() -> Option<(u16, &'static [u8])> {
 }
 
 /// Pure: a static ELF64 executable (little-endian) whose one segment is the
-/// whole file, mapped at [`BASE`] readable and executable, starting at `code`.
+/// whole file, mapped at `BASE` readable and executable, starting at `code`.
 pub fn elf_image(machine: u16, code: &[u8]) -> Vec<u8> {
     let size = (HEADERS + code.len()) as u64;
     let mut f = Vec::with_capacity(HEADERS + code.len());

@@ -133,8 +133,8 @@ const RETHAW_PAUSE: Duration = Duration::from_millis(10);
 /// the group was freezing can be missed: writing `FROZEN` again picks it up
 /// (runc does the same). A group can also stay `FREEZING` however often
 /// `FROZEN` is written (seen on a busy machine with a task looping in
-/// system calls): every [`RETHAW_EVERY`] tries the group is thawed for
-/// [`RETHAW_PAUSE`] and the freeze begins again, as runc's freezer does.
+/// system calls): every `RETHAW_EVERY` tries the group is thawed for
+/// `RETHAW_PAUSE` and the freeze begins again, as runc's freezer does.
 /// After `timeout` the group is thawed again and the error says what the
 /// file still read. Returns how long it took.
 pub fn freeze(dir: &Path, timeout: Duration) -> Result<Duration, CgroupError> {

@@ -468,10 +468,10 @@ fn search(blocks: &[Block], default: u32) -> Result<Vec<libc::sock_filter>, Secc
 ///
 /// Layout: check the architecture (kill on any other), load the call number
 /// (on x86_64, kill x32 calls), then find the number's block by a binary
-/// search ([`search`]): `if nr == N { rules of N, in profile order; first
+/// search (`search`): `if nr == N { rules of N, in profile order; first
 /// match decides }`, or the default verdict for a number not listed.
 /// Consecutive numbers whose rules compile alike share one range test
-/// ([`merge_ranges`]). Every jump is forward.
+/// (`merge_ranges`). Every jump is forward.
 pub fn compile(profile: &Seccomp) -> Result<Filter, SeccompError> {
     if !profile.architectures.is_empty() && !profile.architectures.iter().any(|a| a == NATIVE.0) {
         return Err(SeccompError::Architecture {
