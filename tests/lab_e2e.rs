@@ -11,7 +11,7 @@
 mod common;
 mod tmux_util;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{TestRoot, have_root};
 use tmux_util::{Tmux, have_tmux};
@@ -561,12 +561,13 @@ fn lesson_texts_say_what_the_kernel_shows() {
 
 /// Starts the lab at `topic` in a tmux pane of `w` x `h`, as root, with its
 /// own data root and progress file; the pane's shell echoes `LAB-EXITED-$?`
-/// when the lab quits.
+/// when the lab quits. The shell's job control is off (`set +m`): a test
+/// may stop the lab without the shell taking the terminal back.
 fn open_lab(root: &TestRoot, session: &str, w: u16, h: u16, args: &str) -> Tmux {
     let tmux = Tmux::start(session, w, h, "sh");
     tmux.keys(&[
         &format!(
-            "cd / && GLASSBOX_PROGRESS={}/progress.toml {} --root {} lab {args}; echo LAB-EXITED-$?",
+            "set +m; cd / && GLASSBOX_PROGRESS={}/progress.toml {} --root {} lab {args}; echo LAB-EXITED-$?",
             root.path().display(),
             env!("CARGO_BIN_EXE_glassbox"),
             root.path().display()
@@ -574,6 +575,18 @@ fn open_lab(root: &TestRoot, session: &str, w: u16, h: u16, args: &str) -> Tmux 
         "Enter",
     ]);
     tmux
+}
+
+/// The lab's process: the child of the pane's shell that `open_lab` typed.
+fn lab_process(tmux: &Tmux) -> libc::pid_t {
+    let sh = tmux.pane_pid();
+    let children = std::fs::read_to_string(format!("/proc/{sh}/task/{sh}/children"))
+        .expect("the pane shell's children");
+    children
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("the lab runs under the pane's shell")
 }
 
 /// The shell pane: `!` opens `sh` inside the focused container beside the
@@ -625,6 +638,27 @@ fn the_shell_pane_types_into_sh_inside_the_container() {
         typed.trim(),
         "inside-42",
         "the file is in the container's root"
+    );
+    // A paste arrives as one burst of keys: all of it is typed at once, not
+    // one key per wait of the input loop (that took 0.2 s a key). The lab is
+    // stopped while tmux types, so that the burst waits whole on its terminal.
+    let lab = lab_process(&tmux);
+    let pasted = format!("pasted-{}", "0123456789".repeat(3));
+    // SAFETY: kill(2) of the lab's process, which this test started.
+    unsafe { libc::kill(lab, libc::SIGSTOP) };
+    tmux.keys(&[&format!("echo {pasted}"), "Enter"]);
+    let sent = Instant::now();
+    // SAFETY: as above.
+    unsafe { libc::kill(lab, libc::SIGCONT) };
+    tmux.wait_for("the pasted command's output", long, None, |s| {
+        s.lines()
+            .any(|l| l.contains(&pasted) && !l.contains("echo"))
+    });
+    let took = sent.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "a pasted line of {} keys took {took:?} to run",
+        pasted.len() + 6
     );
     // Lab keys go to the shell while it has focus: `q` does not quit.
     tmux.keys(&["q"]);

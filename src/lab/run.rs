@@ -321,18 +321,23 @@ pub fn lab(root_path: &Path, args: LabArgs) -> anyhow::Result<i32> {
 
     // The input thread: keys and resizes, polled so that it can stop. The
     // terminal's end (a closed window: POLLHUP on fd 0) is a quit; so is an
-    // error reading it.
+    // error reading it. crossterm reads every byte waiting on the terminal
+    // at once and queues the events: those are taken first, and fd 0 is
+    // waited on only when its queue is empty (else a paste into the `!`
+    // shell would come in one key per wait).
     let input = {
         let (tx, stop) = (tx.clone(), stop.clone());
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                if hung_up(200) {
-                    let _ = tx.send(Event::Quit);
-                    break;
-                }
                 match crossterm::event::poll(Duration::from_millis(0)) {
                     Ok(true) => {}
-                    Ok(false) => continue,
+                    Ok(false) => {
+                        if hung_up(200) {
+                            let _ = tx.send(Event::Quit);
+                            break;
+                        }
+                        continue;
+                    }
                     Err(_) => {
                         let _ = tx.send(Event::Quit);
                         break;
