@@ -10,11 +10,29 @@
 //! detached, so no path leads back out (unlike `chroot`, which only changes how
 //! paths are resolved). Last, a few kernel files are hidden ("masked" by binding
 //! /dev/null over them) or made read-only, as runc does.
+//!
+//! ## Where a mount lands is decided once
+//!
+//! Until `pivot_root` the init still sees the host's tree, so a symlink in the
+//! image at a mount's destination (`/data/conf -> /etc/shadow`) would lead the
+//! mount, or the empty file made for it, out onto the host. Checking the path
+//! first and then using it is not enough: a volume can be shared with a
+//! running container, which can swap a directory for a symlink between the
+//! check and the use (runc's CVE-2021-30465). So each destination is walked
+//! one component at a time by file descriptor (`openat(dir, name,
+//! O_NOFOLLOW)`, `mkdirat` where it is missing; a symlink on the way is
+//! refused), and the mount is made on the descriptor itself, through its
+//! `/proc/self/fd/N` link: what was checked is what is mounted on, whatever
+//! the path names a moment later.
 
 use super::spec::{Device, Mount, Spec};
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::stat::{Mode, SFlag, makedev, mknod};
+use std::ffi::{OsStr, OsString};
 use std::fs;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
@@ -105,48 +123,143 @@ pub fn parse_options(options: &[String]) -> (MsFlags, MsFlags, Vec<String>) {
     (flags, propagation, data)
 }
 
-/// The absolute path of `dest` inside `rootfs`. A destination with `..`, or one
-/// that passes through a symlink of the image, is refused: an image could
-/// otherwise point `/proc` at `/` and have the mount land on the host.
-pub fn inside(rootfs: &Path, dest: &str) -> Result<PathBuf, RootfsError> {
-    inside_as_found(rootfs, dest).map(|(path, _)| path)
-}
-
-/// [`inside`], and what is at the path now (`None`: nothing, or a missing
-/// directory on the way, below which nothing is looked up).
-fn inside_as_found(
-    rootfs: &Path,
-    dest: &str,
-) -> Result<(PathBuf, Option<fs::FileType>), RootfsError> {
-    let refuse = |why: &str| RootfsError {
+/// The refusal of a destination that would leave the image's root.
+fn refuse(dest: &str, why: &str) -> RootfsError {
+    RootfsError {
         what: format!("mount destination {dest:?}"),
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, why.to_string()),
-    };
-    let rel = Path::new(dest.trim_start_matches('/'));
-    let mut path = rootfs.to_path_buf();
-    let mut found = Some(None);
-    for c in rel.components() {
+    }
+}
+
+/// The components of `dest` below the root; `..` is refused: it would climb
+/// out of the image.
+fn components(dest: &str) -> Result<Vec<&OsStr>, RootfsError> {
+    let mut parts = Vec::new();
+    for c in Path::new(dest.trim_start_matches('/')).components() {
         match c {
-            std::path::Component::Normal(part) => path.push(part),
-            std::path::Component::CurDir => continue,
-            _ => return Err(refuse("contains '..'")),
-        }
-        // Below a missing component nothing can be, not even a symlink.
-        if found.is_some() {
-            found = fs::symlink_metadata(&path)
-                .ok()
-                .map(|m| Some(m.file_type()));
-        }
-        if found.flatten().is_some_and(|t| t.is_symlink()) {
-            return Err(refuse("passes through a symlink in the image"));
+            std::path::Component::Normal(part) => parts.push(part),
+            std::path::Component::CurDir => {}
+            _ => return Err(refuse(dest, "contains '..'")),
         }
     }
-    Ok((path, found.flatten()))
+    Ok(parts)
+}
+
+/// `openat(dir, name, O_PATH | O_NOFOLLOW | extra)`: what is there now,
+/// never what a symlink there points at.
+fn open_here(dir: &OwnedFd, name: &OsStr, extra: OFlag) -> nix::Result<OwnedFd> {
+    nix::fcntl::openat(
+        dir,
+        name,
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | extra,
+        Mode::empty(),
+    )
+}
+
+/// True when `name` in `dir` is a symlink now.
+fn is_symlink_at(dir: &OwnedFd, name: &OsStr) -> bool {
+    nix::sys::stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .is_ok_and(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK)
+}
+
+/// The directory `name` in `dir`, made (0755) where it is missing. A symlink
+/// there is refused, whatever it points at.
+fn descend(dir: &OwnedFd, name: &OsStr, dest: &str) -> Result<OwnedFd, RootfsError> {
+    let path_so_far = || format!("{dest:?} at {name:?}");
+    for _ in 0..2 {
+        match open_here(dir, name, OFlag::O_DIRECTORY) {
+            Ok(fd) => return Ok(fd),
+            Err(Errno::ENOENT) => {
+                match nix::sys::stat::mkdirat(dir, name, Mode::from_bits_truncate(0o755)) {
+                    Ok(()) | Err(Errno::EEXIST) => continue,
+                    Err(e) => return Err(err(format!("mkdir {}", path_so_far()))(e)),
+                }
+            }
+            Err(Errno::ENOTDIR | Errno::ELOOP) if is_symlink_at(dir, name) => {
+                return Err(refuse(dest, "passes through a symlink in the image"));
+            }
+            Err(e) => return Err(err(format!("opening the directory {}", path_so_far()))(e)),
+        }
+    }
+    Err(refuse(dest, "changed while it was made"))
+}
+
+/// The directory that will hold `dest`, held open, and the last component's
+/// name: every directory on the way opened below the last one, made where
+/// it is missing, a symlink refused.
+fn open_parent(rootfs: &Path, dest: &str) -> Result<(OwnedFd, OsString), RootfsError> {
+    let parts = components(dest)?;
+    let Some((last, on_the_way)) = parts.split_last() else {
+        return Err(refuse(dest, "is the root itself"));
+    };
+    let mut dir = nix::fcntl::open(
+        rootfs,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(err(format!("opening {}", rootfs.display())))?;
+    for part in on_the_way {
+        dir = descend(&dir, part, dest)?;
+    }
+    Ok((dir, last.to_os_string()))
+}
+
+/// What a mount lands on, held open: `name` in `parent` as the image has it
+/// (a file or a directory), else a new empty file (`file`: for the bind of
+/// a file) or directory. A symlink is refused.
+fn open_target(
+    parent: &OwnedFd,
+    name: &OsStr,
+    file: bool,
+    dest: &str,
+) -> Result<OwnedFd, RootfsError> {
+    for _ in 0..2 {
+        match open_here(parent, name, OFlag::empty()) {
+            Ok(fd) if is_symlink_fd(&fd) => {
+                return Err(refuse(dest, "is a symlink in the image"));
+            }
+            Ok(fd) => return Ok(fd),
+            Err(Errno::ENOENT) if file => {
+                match nix::fcntl::openat(
+                    parent,
+                    name,
+                    OFlag::O_CREAT
+                        | OFlag::O_EXCL
+                        | OFlag::O_WRONLY
+                        | OFlag::O_NOFOLLOW
+                        | OFlag::O_CLOEXEC,
+                    Mode::from_bits_truncate(0o644),
+                ) {
+                    Ok(_) | Err(Errno::EEXIST) => continue,
+                    Err(e) => return Err(err(format!("creating {dest}"))(e)),
+                }
+            }
+            Err(Errno::ENOENT) => {
+                match nix::sys::stat::mkdirat(parent, name, Mode::from_bits_truncate(0o755)) {
+                    Ok(()) | Err(Errno::EEXIST) => continue,
+                    Err(e) => return Err(err(format!("mkdir {dest}"))(e)),
+                }
+            }
+            Err(e) => return Err(err(format!("opening {dest}"))(e)),
+        }
+    }
+    Err(refuse(dest, "changed while it was made"))
+}
+
+/// True when an `O_PATH | O_NOFOLLOW` descriptor holds a symlink itself.
+fn is_symlink_fd(fd: &OwnedFd) -> bool {
+    nix::sys::stat::fstat(fd)
+        .is_ok_and(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK)
+}
+
+/// The path that names exactly what `fd` holds: mount(2) follows the
+/// `/proc/self/fd` link to the opened file itself, not to a path.
+fn fd_path(fd: &OwnedFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
 }
 
 /// Step `mount_<dest>`: one mount of the spec's list, inside the new root.
 pub fn mount_one(rootfs: &Path, m: &Mount, cgroup_v2: bool) -> Result<String, RootfsError> {
-    let (dest, present) = inside_as_found(rootfs, &m.destination)?;
     let (flags, propagation, data) = parse_options(&m.options);
     let is_bind = flags.contains(MsFlags::MS_BIND);
     let mut typ = m.typ.as_str();
@@ -161,17 +274,10 @@ pub fn mount_one(rootfs: &Path, m: &Mount, cgroup_v2: bool) -> Result<String, Ro
     }
     // A bind of a file needs a file to mount on; everything else a directory.
     // What the image has already is mounted on as it is.
-    if is_bind && Path::new(&m.source).is_file() {
-        if present.is_none() {
-            if let Some(parent) = dest.parent() {
-                fs::create_dir_all(parent)
-                    .map_err(io_err(format!("mkdir {}", parent.display())))?;
-            }
-            fs::write(&dest, b"").map_err(io_err(format!("creating {}", dest.display())))?;
-        }
-    } else if !present.is_some_and(|t| t.is_dir()) {
-        fs::create_dir_all(&dest).map_err(io_err(format!("mkdir {}", dest.display())))?;
-    }
+    let (parent, name) = open_parent(rootfs, &m.destination)?;
+    let file = is_bind && Path::new(&m.source).is_file();
+    let target = open_target(&parent, &name, file, &m.destination)?;
+    let dest = fd_path(&target);
     let data_str = data.join(",");
     let data_opt = (!data_str.is_empty()).then_some(data_str.as_str());
     let source = if m.source.is_empty() {
@@ -200,7 +306,7 @@ pub fn mount_one(rootfs: &Path, m: &Mount, cgroup_v2: bool) -> Result<String, Ro
             )
             .map_err(err(format!("bind /sys on {}", m.destination)))?;
             remount_ro(
-                &dest,
+                &fd_path(&mounted_at(&parent, &name, &m.destination)?),
                 MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
             )?;
             return Ok(format!(
@@ -211,17 +317,41 @@ pub fn mount_one(rootfs: &Path, m: &Mount, cgroup_v2: bool) -> Result<String, Ro
         Err(e) => return Err(err(what)(e)),
     }
     // A bind mount ignores most flags on the first call; apply them by remounting.
-    if is_bind && !(flags - (MsFlags::MS_BIND | MsFlags::MS_REC)).is_empty() {
-        remount_ro(&dest, flags - MsFlags::MS_REC)?;
-    }
-    if !propagation.is_empty() {
-        mount(None::<&str>, &dest, None::<&str>, propagation, None::<&str>)
+    let needs_remount = is_bind && !(flags - (MsFlags::MS_BIND | MsFlags::MS_REC)).is_empty();
+    if needs_remount || !propagation.is_empty() {
+        let mounted = mounted_at(&parent, &name, &m.destination)?;
+        let mounted = fd_path(&mounted);
+        if needs_remount {
+            remount_ro(&mounted, flags - MsFlags::MS_REC)?;
+        }
+        if !propagation.is_empty() {
+            mount(
+                None::<&str>,
+                &mounted,
+                None::<&str>,
+                propagation,
+                None::<&str>,
+            )
             .map_err(err(format!("propagation of {}", m.destination)))?;
+        }
     }
     Ok(match data_opt {
         Some(d) => format!("{what} ({d})"),
         None => what,
     })
+}
+
+/// The mount just made on `name` in `parent`, held open for a remount or a
+/// change of propagation: the lookup crosses onto the new mount's root. If
+/// the entry was swapped meanwhile this is some other directory, and the
+/// kernel refuses to remount or re-propagate anything but a mount's root
+/// (`EINVAL`), so nothing else is changed.
+fn mounted_at(parent: &OwnedFd, name: &OsStr, dest: &str) -> Result<OwnedFd, RootfsError> {
+    match open_here(parent, name, OFlag::empty()) {
+        Ok(fd) if is_symlink_fd(&fd) => Err(refuse(dest, "became a symlink once mounted")),
+        Ok(fd) => Ok(fd),
+        Err(e) => Err(err(format!("opening {dest} once mounted"))(e)),
+    }
 }
 
 fn remount_ro(dest: &Path, flags: MsFlags) -> Result<(), RootfsError> {
@@ -275,7 +405,7 @@ pub fn create_devices(rootfs: &Path, extra: &[Device]) -> Result<String, RootfsE
     }
     let mut made = String::new();
     for d in extra {
-        let path = inside(rootfs, &d.path)?;
+        let (parent, name) = open_parent(rootfs, &d.path)?;
         let kind = match d.typ.as_str() {
             "b" => SFlag::S_IFBLK,
             "c" | "u" => SFlag::S_IFCHR,
@@ -290,24 +420,30 @@ pub fn create_devices(rootfs: &Path, extra: &[Device]) -> Result<String, RootfsE
                 });
             }
         };
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(io_err(format!("mkdir {}", parent.display())))?;
-        }
-        let _ = fs::remove_file(&path);
+        // Made and owned by name in the directory held open: a symlink
+        // swapped in there is replaced, never followed.
+        let _ = nix::unistd::unlinkat(
+            &parent,
+            name.as_os_str(),
+            nix::unistd::UnlinkatFlags::NoRemoveDir,
+        );
         let (major, minor) = (d.major as u64, d.minor as u64);
-        mknod(
-            &path,
+        nix::sys::stat::mknodat(
+            &parent,
+            name.as_os_str(),
             kind,
             Mode::from_bits_truncate(d.file_mode.unwrap_or(0o666)),
             makedev(major, minor),
         )
-        .map_err(err(format!("mknod {}", path.display())))?;
-        nix::unistd::chown(
-            &path,
+        .map_err(err(format!("mknod {}", d.path)))?;
+        nix::unistd::fchownat(
+            &parent,
+            name.as_os_str(),
             d.uid.map(nix::unistd::Uid::from_raw),
             d.gid.map(nix::unistd::Gid::from_raw),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
         )
-        .map_err(err(format!("chown {}", path.display())))?;
+        .map_err(err(format!("chown {}", d.path)))?;
         made.push_str(&format!("; mknod {} {} {major}:{minor}", d.path, d.typ));
     }
     Ok(format!(
@@ -417,35 +553,100 @@ mod tests {
         assert_eq!(data, vec!["mode=755", "size=65536k"]);
     }
 
-    #[test]
-    fn destinations_are_found_as_the_image_has_them() {
+    /// A scratch root (`glassbox-rootfs-NAME-PID`) with what an image has:
+    /// `dev/`, the file `etc/hosts`, and `proc` a symlink to the host's `/`.
+    fn scratch_root(name: &str) -> PathBuf {
         let rootfs =
-            std::env::temp_dir().join(format!("glassbox-rootfs-found-{}", std::process::id()));
+            std::env::temp_dir().join(format!("glassbox-rootfs-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&rootfs);
         fs::create_dir_all(rootfs.join("dev")).unwrap();
         fs::create_dir_all(rootfs.join("etc")).unwrap();
         fs::write(rootfs.join("etc/hosts"), b"").unwrap();
         symlink("/", rootfs.join("proc")).unwrap();
-        let kind = |dest: &str| inside_as_found(&rootfs, dest).map(|(_, t)| t);
-        assert!(kind("/dev").unwrap().is_some_and(|t| t.is_dir()));
-        assert!(kind("/etc/hosts").unwrap().is_some_and(|t| t.is_file()));
-        assert!(kind("/dev/pts").unwrap().is_none());
-        assert!(kind("/sys/fs/cgroup").unwrap().is_none());
-        assert!(kind("/etc/hosts/x").unwrap().is_none());
-        assert!(kind("/proc").is_err());
-        assert!(kind("/proc/sys").is_err());
+        rootfs
+    }
+
+    fn kind_of(fd: &OwnedFd) -> SFlag {
+        SFlag::from_bits_truncate(nix::sys::stat::fstat(fd).unwrap().st_mode) & SFlag::S_IFMT
+    }
+
+    #[test]
+    fn destinations_are_found_as_the_image_has_them() {
+        let rootfs = scratch_root("found");
+        let target = |dest: &str, file: bool| {
+            let (parent, name) = open_parent(&rootfs, dest)?;
+            open_target(&parent, &name, file, dest)
+        };
+        // What the image has is mounted on as it is.
+        assert_eq!(kind_of(&target("/dev", false).unwrap()), SFlag::S_IFDIR);
         assert_eq!(
-            inside_as_found(&rootfs, "/dev/./pts").unwrap().0,
-            rootfs.join("dev/pts")
+            kind_of(&target("/etc/hosts", true).unwrap()),
+            SFlag::S_IFREG
         );
+        // What it lacks is made: directories 0755, a file for a file's bind.
+        assert_eq!(
+            kind_of(&target("/sys/fs/cgroup", false).unwrap()),
+            SFlag::S_IFDIR
+        );
+        let made = fs::metadata(rootfs.join("sys/fs")).unwrap();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&made.permissions()) & 0o7777,
+            0o755
+        );
+        assert_eq!(
+            kind_of(&target("/etc/resolv.conf", true).unwrap()),
+            SFlag::S_IFREG
+        );
+        // `.` is no component; a file on the way is no directory.
+        assert_eq!(open_parent(&rootfs, "/dev/./pts").unwrap().1, "pts");
+        let not_dir = target("/etc/hosts/x", false).unwrap_err();
+        assert_eq!(
+            not_dir.source.raw_os_error(),
+            Some(libc::ENOTDIR),
+            "{not_dir}"
+        );
+        // A symlink is refused, at the end or on the way.
+        for dest in ["/proc", "/proc/sys"] {
+            let refused = target(dest, false).unwrap_err();
+            assert!(refused.to_string().contains("symlink"), "{dest}: {refused}");
+        }
         fs::remove_dir_all(&rootfs).unwrap();
     }
 
     #[test]
     fn destinations_cannot_climb_out() {
-        assert!(inside(Path::new("/r"), "/../etc").is_err());
-        assert_eq!(
-            inside(Path::new("/r"), "/dev/pts").unwrap(),
-            Path::new("/r/dev/pts")
+        assert!(components("/../etc").is_err());
+        assert!(components("/dev/../../etc").is_err());
+        assert_eq!(components("/dev/pts").unwrap(), ["dev", "pts"]);
+        assert!(open_parent(Path::new("/"), "/").is_err(), "the root itself");
+    }
+
+    /// The walk holds what it checked: a directory on the way swapped for a
+    /// symlink after the check (a container sharing the volume can do that
+    /// at any moment) changes nothing, the file is made where it was found.
+    #[test]
+    fn a_destination_swapped_after_the_walk_is_not_followed() {
+        let rootfs = scratch_root("swap");
+        let outside = rootfs.with_extension("outside");
+        let _ = fs::remove_dir_all(&outside);
+        fs::create_dir_all(&outside).unwrap();
+        fs::create_dir_all(rootfs.join("data")).unwrap();
+        let (parent, name) = open_parent(&rootfs, "/data/conf").unwrap();
+        fs::rename(rootfs.join("data"), rootfs.join("data-moved")).unwrap();
+        symlink(&outside, rootfs.join("data")).unwrap();
+        let file = open_target(&parent, &name, true, "/data/conf").unwrap();
+        assert_eq!(kind_of(&file), SFlag::S_IFREG);
+        assert!(rootfs.join("data-moved/conf").is_file());
+        assert!(
+            !outside.join("conf").exists(),
+            "followed the swapped symlink"
         );
+        // And a symlink put at the name itself is refused, not followed.
+        fs::remove_file(rootfs.join("data-moved/conf")).unwrap();
+        symlink(outside.join("conf"), rootfs.join("data-moved/conf")).unwrap();
+        assert!(open_target(&parent, &name, true, "/data/conf").is_err());
+        assert!(!outside.join("conf").exists());
+        fs::remove_dir_all(&rootfs).unwrap();
+        fs::remove_dir_all(&outside).unwrap();
     }
 }
