@@ -217,6 +217,11 @@ fn app_change_rebuilds_from_the_copy_only_in_the_good_order() {
     );
     let touched = build(&root, "app:good", Some(&good), &ctx);
     assert!(steps(&touched).iter().all(|(_, c)| *c), "{touched}");
+    // A log written beside the app stays out of the context
+    // (`.dockerignore`: `**/*.log`): still every step cached.
+    std::fs::write(ctx.join("app/debug.log"), "noise\n").unwrap();
+    let logged = build(&root, "app:good", Some(&good), &ctx);
+    assert!(steps(&logged).iter().all(|(_, c)| *c), "{logged}");
 
     // A code change: the good order misses only at the last COPY.
     std::fs::write(&server, "#!/bin/sh\necho app version 2\n").unwrap();

@@ -527,6 +527,30 @@ fn lesson_texts_say_what_the_kernel_shows() {
         );
     }
 
+    // Topic 18: the exit codes its steps name are the kernel's: SIGKILL after
+    // the timeout for sleep as PID 1, TERM's default action for sleep
+    // behind --init, at once.
+    for (step, name, code) in [(1, "lab-sleep", 137), (2, "lab-init", 143)] {
+        let started = std::time::Instant::now();
+        let (lines, ok) = run_lesson_step(&root, 18, step);
+        assert!(ok, "topic 18 step {}: {lines:#?}", step + 1);
+        assert_eq!(root.inspect(name)["State"]["ExitCode"], code, "{name}");
+        let said = text(18, step);
+        assert!(
+            said.contains(&format!("({code})")),
+            "step {}: {said}",
+            step + 1
+        );
+        if code == 143 {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(4),
+                "TERM ended lab-init only after {:?}",
+                started.elapsed()
+            );
+        }
+        root.ok(&["rm", "-f", name]);
+    }
+
     // Topic 19: which process the OOM killer chose, and what inspect says.
     let mut kmsg = std::fs::OpenOptions::new()
         .read(true)

@@ -81,7 +81,13 @@ fn a_container_sharing_a_volume_cannot_aim_a_mount_at_the_host() {
 
     // A directory on the way: the file for the bind was made in the host's
     // directory the symlink named.
-    race_starts(&root, "/data/sub", &host.join("dir"), &conf, "/data/sub/conf");
+    race_starts(
+        &root,
+        "/data/sub",
+        &host.join("dir"),
+        &conf,
+        "/data/sub/conf",
+    );
     let made: Vec<_> = std::fs::read_dir(host.join("dir"))
         .unwrap()
         .flatten()
