@@ -125,6 +125,22 @@ fn none_and_host_networks_still_work() {
             "{name} missing: {host}"
         );
     }
+    // And, as docker's, the host's name (its own UTS namespace still: -h
+    // names it otherwise).
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let named = root.ok(&["run", "--rm", "--network", "host", "busybox", "hostname"]);
+    assert_eq!(named, host_name);
+    let named = root.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "-h",
+        "other",
+        "busybox",
+        "hostname",
+    ]);
+    assert_eq!(named, "other\n");
     let refused = root.glassbox(&[
         "run",
         "--rm",

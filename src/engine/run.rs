@@ -243,7 +243,15 @@ fn new_record(
 ) -> anyhow::Result<Record> {
     let (mut config, entrypoint, cmd) = merged_config(opts, image)?;
     if config.hostname.is_empty() {
-        config.hostname = id[..12].to_string();
+        // docker's default: the short ID; with the host's network, the
+        // host's own name (the UTS namespace is still the container's).
+        config.hostname = match config.network.as_str() {
+            "host" => nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_else(|| id[..12].to_string()),
+            _ => id[..12].to_string(),
+        };
     }
     // `-v /path` and the image's VOLUMEs: an anonymous volume each, filled
     // from the image at the first start.
