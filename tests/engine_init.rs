@@ -78,6 +78,11 @@ fn init_reaps_orphans_that_sleep_as_pid_1_leaves_as_zombies() {
     // PID 1 is glassbox-init, the command its child.
     let comm = std::fs::read_to_string(format!("/proc/{reaped}/comm")).expect("comm");
     assert_eq!(comm.trim(), "glassbox-init");
+    // Its command line too, read from inside: not the host's path to
+    // glassbox, its data root or the flags of the command that started it.
+    let cmdline = root.ok(&["exec", "reaped", "cat", "/proc/1/cmdline"]);
+    let words: Vec<&str> = cmdline.split('\0').filter(|w| !w.is_empty()).collect();
+    assert_eq!(words, ["glassbox-init"], "{cmdline:?}");
     let ps = root.ok(&["exec", "reaped", "ps", "-o", "pid,ppid,comm"]);
     let rows: Vec<Vec<&str>> = ps
         .lines()

@@ -33,6 +33,9 @@ pub struct ProcStat {
     pub starttime: u64,
     /// Field 24: resident set size in pages.
     pub rss_pages: u64,
+    /// Fields 48 and 49 (Linux 3.5+): where the process's argument strings
+    /// are in its memory (what /proc/PID/cmdline reads).
+    pub arg_block: Option<(u64, u64)>,
     /// Fields 50 and 51 (Linux 3.5+): where the process's environment strings
     /// are in its memory (what /proc/PID/environ reads).
     pub env_block: Option<(u64, u64)>,
@@ -88,6 +91,7 @@ pub fn parse_proc_stat(text: &str) -> Result<ProcStat, ParseError> {
         num_threads: number("num_threads (field 20)", stat.num_threads)?,
         starttime: stat.starttime,
         rss_pages: stat.rss,
+        arg_block: stat.arg_start.zip(stat.arg_end),
         env_block: stat.env_start.zip(stat.env_end),
         exit_code: stat.exit_code,
     })

@@ -79,6 +79,9 @@ pub fn run_under_init(exec: Exec, mut chan: InitSide) -> ! {
     if let Err(e) = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None) {
         fail(chan, format!("sigprocmask(SIG_BLOCK): {e}"));
     }
+    // Named before the command exists, so that it never sees the caller's
+    // command line in /proc/1/cmdline.
+    name_self();
     // Every step so far goes to the runtime now: the child's copy of the
     // channel must not send them twice.
     chan.about_to_exec();
@@ -114,7 +117,6 @@ pub fn run_under_init(exec: Exec, mut chan: InitSide) -> ! {
             // SAFETY: close_range on this process's own descriptors; none is
             // used after this point.
             unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
-            name_self();
             let code = reap_until(child, &set);
             // SAFETY: nothing of this process's state must run at exit.
             unsafe { libc::_exit(code) }
@@ -131,11 +133,39 @@ fn fail(mut chan: InitSide, message: String) -> ! {
     unsafe { libc::_exit(125) }
 }
 
-/// `prctl(PR_SET_NAME)`: `ps` inside shows `glassbox-init` as PID 1.
+/// `ps` inside shows `glassbox-init` as PID 1: its name (`prctl(PR_SET_NAME)`)
+/// and its command line. The init is a fork of the glassbox that started it,
+/// never an `execve`, so /proc/1/cmdline would read that process's arguments
+/// (the host's path to glassbox, `--root`, the flags); the block the kernel
+/// copied them into is overwritten with the name and NULs (what
+/// `setproctitle` does).
 fn name_self() {
     if let Ok(name) = std::ffi::CString::new(INIT_NAME) {
         // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
         unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr(), 0, 0, 0) };
+    }
+    let Some((start, end)) = crate::inspect::proc_stat::read_self_stat()
+        .ok()
+        .and_then(|s| s.arg_block)
+        .map(|(a, b)| (a as usize, b as usize))
+    else {
+        return;
+    };
+    if start == 0 || end <= start {
+        return;
+    }
+    let name = INIT_NAME.as_bytes();
+    // SAFETY: [arg_start, arg_end) is the block at the top of this process's
+    // stack that the kernel copied the arguments into at execve: mapped and
+    // writable. Nothing reads the arguments from it any more (std::env::args
+    // is not called in the init).
+    unsafe {
+        std::ptr::write_bytes(start as *mut u8, 0, end - start);
+        std::ptr::copy_nonoverlapping(
+            name.as_ptr(),
+            start as *mut u8,
+            name.len().min(end - start - 1),
+        );
     }
 }
 
