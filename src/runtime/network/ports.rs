@@ -135,17 +135,31 @@ impl PortMapping {
 
     /// Fails when a program on the host already listens on this port (a
     /// test `bind(2)`, closed at once). SO_REUSEADDR, set by Rust's listener,
-    /// keeps connections in TIME_WAIT from counting as "in use".
+    /// keeps connections in TIME_WAIT from counting as "in use". Another
+    /// glassbox starting a container on the same port makes the same test
+    /// at the same moment, for microseconds: a port found in use is tried
+    /// twice more, a millisecond apart, before a program is blamed (the
+    /// port's lease then decides between the two starts).
     pub fn check_host_port_free(&self) -> Result<(), PortError> {
         if self.host_port == 0 {
             return Ok(());
         }
         let ip = self.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
         let addr = SocketAddrV4::new(ip, self.host_port);
-        let result = match self.protocol {
+        let test_bind = || match self.protocol {
             Protocol::Tcp => TcpListener::bind(addr).map(drop),
             Protocol::Udp => UdpSocket::bind(addr).map(drop),
         };
+        let mut result = test_bind();
+        for _ in 0..2 {
+            match &result {
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                    result = test_bind();
+                }
+                _ => break,
+            }
+        }
         match result {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
