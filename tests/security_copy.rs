@@ -323,3 +323,102 @@ fn diff_never_lists_the_host() {
     }
     s.root.ok(&["rm", "-f", "racy"]);
 }
+
+/// Everything under `dir`, as paths relative to it (symlinks not followed).
+fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
+            if e.file_type().unwrap().is_dir() {
+                todo.push(e.path());
+            }
+            out.push(rel);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `cp CONTAINER:PATH DEST` lands what the container sent on the host, and
+/// what it sent may hold symlinks to anywhere on the host. Merged into an
+/// existing directory, such a symlink used to be followed as if it were a
+/// directory of the container's: the host directory it named was "merged"
+/// into DEST, its files moved out of place. Now a symlink is moved as a
+/// symlink, or refused where a directory stands, and the host's files stay.
+#[test]
+fn cp_out_never_follows_the_containers_symlinks_on_the_host() {
+    if !have_root("cp_out_never_follows_the_containers_symlinks_on_the_host") {
+        return;
+    }
+    let root = TestRoot::new("cp-out-links");
+    let victim = root.path().join("host-victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::write(victim.join("keep"), b"host file").unwrap();
+    let script = format!(
+        "mkdir -p /x/deeper && echo c > /x/deeper/file && ln -s {v} /x/sub && ln -s {v} /link \
+         && echo ready && sleep 600",
+        v = victim.display()
+    );
+    root.ok(&[
+        "run", "-d", "--name", "linky", "busybox", "sh", "-c", &script,
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !root.ok(&["logs", "linky"]).contains("ready") {
+        assert!(Instant::now() < deadline, "the container never got ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let victim_before = tree(&victim);
+
+    // A directory merged into DEST/x, where DEST/x/sub is a directory.
+    let dst = root.path().join("dst");
+    std::fs::create_dir_all(dst.join("x/sub")).unwrap();
+    std::fs::create_dir_all(dst.join("x/deeper")).unwrap();
+    let out = root.glassbox(&["cp", "linky:/x", dst.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a symlink replaced a directory");
+    assert!(err.contains("cannot overwrite directory"), "{err}");
+    assert_eq!(tree(&victim), victim_before, "the host directory changed");
+    assert!(
+        !dst.join("x/sub/keep").exists(),
+        "the host's file was moved into DEST"
+    );
+
+    // The symlink itself onto an existing directory of the same name.
+    std::fs::create_dir_all(dst.join("link")).unwrap();
+    let out = root.glassbox(&["cp", "linky:/link", dst.to_str().unwrap()]);
+    assert!(!out.status.success(), "a symlink replaced a directory");
+    assert_eq!(tree(&victim), victim_before, "the host directory changed");
+    assert!(tree(&dst.join("link")).is_empty(), "{:?}", tree(&dst));
+
+    // Into a fresh DEST: the symlink arrives as a symlink, nothing followed.
+    let fresh = root.path().join("fresh");
+    std::fs::create_dir_all(&fresh).unwrap();
+    root.ok(&["cp", "linky:/x", fresh.to_str().unwrap()]);
+    let sub = std::fs::symlink_metadata(fresh.join("x/sub")).unwrap();
+    assert!(sub.file_type().is_symlink());
+    assert_eq!(std::fs::read(fresh.join("x/deeper/file")).unwrap(), b"c\n");
+    assert_eq!(tree(&victim), victim_before, "the host directory changed");
+
+    // And a merge that is allowed still merges.
+    std::fs::remove_dir(dst.join("x/sub")).unwrap();
+    root.ok(&["cp", "linky:/x", dst.to_str().unwrap()]);
+    assert_eq!(std::fs::read(dst.join("x/deeper/file")).unwrap(), b"c\n");
+    assert!(
+        std::fs::symlink_metadata(dst.join("x/sub"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    for d in [&dst, &fresh] {
+        let staged: Vec<_> = tree(d)
+            .into_iter()
+            .filter(|p| p.contains(".glassbox-cp-"))
+            .collect();
+        assert!(staged.is_empty(), "staging left behind: {staged:?}");
+    }
+    assert_eq!(tree(&victim), victim_before, "the host directory changed");
+    root.ok(&["rm", "-f", "linky"]);
+}

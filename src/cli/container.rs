@@ -10,7 +10,10 @@ use crate::engine::container;
 use crate::engine::{DataRoot, wait};
 use crate::runtime::attach::{self, Streams};
 use anyhow::{Context, bail};
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
@@ -256,48 +259,140 @@ fn copy_out(root: &DataRoot, c: &str, path: &str, dst: &std::path::Path) -> anyh
             dst.file_name().map(std::path::PathBuf::from),
         )
     };
-    let stage = tempdir_in(&dir)?;
+    let (stage, stage_fd) = stage_in(&dir)?;
+    // Extracted through the descriptor: the staging directory is used even
+    // if something renames it meanwhile (DEST may be shared with a container).
+    let via_fd = std::path::PathBuf::from(format!("/proc/self/fd/{}", stage_fd.as_raw_fd()));
     let result =
-        crate::image::import::extract(&tar[..], &stage, crate::image::import::Target::Plain)
+        crate::image::import::extract(&tar[..], &via_fd, crate::image::import::Target::Plain)
             .map_err(anyhow::Error::from)
             .and_then(|_| {
-                let top = std::fs::read_dir(&stage)?
+                let top = dir_names(&stage_fd)?
+                    .into_iter()
                     .next()
-                    .ok_or_else(|| anyhow::anyhow!("the container sent an empty archive"))??
-                    .path();
-                let name = rename_to
-                    .unwrap_or_else(|| top.file_name().map(Into::into).unwrap_or_default());
-                let target = dir.join(name);
-                if target.is_dir() && top.is_dir() {
-                    // docker merges a directory into an existing one.
-                    merge_dir(&top, &target)?;
-                } else {
-                    std::fs::rename(&top, &target)
-                        .with_context(|| format!("cannot write {}", target.display()))?;
-                }
-                Ok(())
+                    .ok_or_else(|| anyhow::anyhow!("the container sent an empty archive"))?;
+                let name = rename_to.map_or_else(|| top.clone(), Into::into);
+                let dir_fd = nix::fcntl::open(
+                    &dir,
+                    OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                )
+                .with_context(|| format!("cannot open {}", dir.display()))?;
+                place(&stage_fd, &top, &dir_fd, &name, &dir.join(&name))
             });
     let _ = std::fs::remove_dir_all(&stage);
     result.map(|_| 0)
 }
 
-fn merge_dir(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() && dest.is_dir() {
-            merge_dir(&e.path(), &dest)?;
-        } else {
-            std::fs::rename(e.path(), &dest)?;
+/// The names in a directory held open, `.` and `..` left out.
+fn dir_names(dir: &OwnedFd) -> anyhow::Result<Vec<std::ffi::OsString>> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut d = nix::dir::Dir::openat(
+        dir,
+        ".",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut names = Vec::new();
+    for e in d.iter() {
+        let bytes = e?.file_name().to_bytes().to_vec();
+        if bytes != b"." && bytes != b".." {
+            names.push(std::ffi::OsStr::from_bytes(&bytes).to_owned());
         }
     }
-    Ok(())
+    Ok(names)
 }
 
-fn tempdir_in(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
-    let p = dir.join(format!(".glassbox-cp-{}", std::process::id()));
-    std::fs::create_dir(&p).with_context(|| format!("cannot create {}", p.display()))?;
-    Ok(p)
+/// True when `name` in `dir` is a directory itself, never a symlink to one.
+fn is_dir_at(dir: &OwnedFd, name: &std::ffi::OsStr) -> bool {
+    use nix::fcntl::AtFlags;
+    use nix::sys::stat::{SFlag, fstatat};
+    fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .is_ok_and(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR)
+}
+
+/// `openat(dir, name, O_DIRECTORY | O_NOFOLLOW)`: the directory there now,
+/// refused (ELOOP) if a symlink took its place.
+fn open_dir_at(dir: &OwnedFd, name: &std::ffi::OsStr) -> nix::Result<OwnedFd> {
+    nix::fcntl::openat(
+        dir,
+        name,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+/// Moves `name` out of `from` to `to_name` in `to`, docker's way: a
+/// directory onto a directory merges, entry by entry; anything else
+/// replaces what is there (a directory is never replaced by a file).
+///
+/// What the container sent may hold symlinks to anywhere on the host, so
+/// both trees are walked by descriptor and no symlink is ever followed: a
+/// symlink is moved as a symlink, and a directory that turns into a symlink
+/// while we walk is refused rather than entered.
+fn place(
+    from: &OwnedFd,
+    name: &std::ffi::OsStr,
+    to: &OwnedFd,
+    to_name: &std::ffi::OsStr,
+    shown: &std::path::Path,
+) -> anyhow::Result<()> {
+    if is_dir_at(from, name) && is_dir_at(to, to_name) {
+        let src = open_dir_at(from, name).with_context(|| {
+            format!(
+                "cannot read what the container sent for {}",
+                shown.display()
+            )
+        })?;
+        let dst = open_dir_at(to, to_name).with_context(|| {
+            format!(
+                "cannot open the directory {} (a symlink there is not followed)",
+                shown.display()
+            )
+        })?;
+        for n in dir_names(&src)? {
+            place(&src, &n, &dst, &n, &shown.join(&n))?;
+        }
+        return Ok(());
+    }
+    match nix::fcntl::renameat(from, name, to, to_name) {
+        Ok(()) => Ok(()),
+        Err(
+            nix::errno::Errno::EISDIR | nix::errno::Errno::ENOTEMPTY | nix::errno::Errno::EEXIST,
+        ) => {
+            bail!(
+                "cannot overwrite directory {} with non-directory",
+                shown.display()
+            )
+        }
+        Err(nix::errno::Errno::ENOTDIR) => bail!(
+            "cannot overwrite non-directory {} with directory",
+            shown.display()
+        ),
+        Err(e) => Err(e).with_context(|| format!("cannot write {}", shown.display())),
+    }
+}
+
+/// A private staging directory (0700, a name nobody can guess) beside the
+/// destination, so the final move is a rename on one filesystem; held open.
+fn stage_in(dir: &std::path::Path) -> anyhow::Result<(std::path::PathBuf, OwnedFd)> {
+    use std::os::unix::fs::DirBuilderExt;
+    let p = dir.join(format!(
+        ".glassbox-cp-{}-{}",
+        std::process::id(),
+        &crate::util::text::random_id()[..16]
+    ));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&p)
+        .with_context(|| format!("cannot create {}", p.display()))?;
+    let fd = nix::fcntl::open(
+        &p,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("cannot open {}", p.display()))?;
+    Ok((p, fd))
 }
 
 fn copy_in(root: &DataRoot, src: &std::path::Path, c: &str, path: &str) -> anyhow::Result<i32> {
