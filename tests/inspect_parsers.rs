@@ -15,7 +15,7 @@ use glassbox::inspect::proc_status::{
     CAPABILITIES, SeccompMode, capability_by_name, capability_names, parse_ignored_signals,
     parse_proc_status,
 };
-use glassbox::inspect::processes::{ProcessTree, parse_cmdline};
+use glassbox::inspect::processes::{ProcessTree, parse_cmdline, printable};
 use glassbox::inspect::{ParseError, ReadError};
 
 fn fixture_path(relative: &str) -> PathBuf {
@@ -818,6 +818,19 @@ fn proc_net_dev_errors() {
 }
 
 // --- processes ---
+
+#[test]
+fn what_a_process_says_of_itself_is_printable() {
+    // OSC 0 (set the window title), CSI 2J (clear), C1 CSI, a newline, DEL.
+    assert_eq!(
+        printable("sleep \x1b]0;owned\x07 \x1b[2J \u{9b}31m a\nb\x7f"),
+        "sleep ?]0;owned? ?[2J ?31m a?b?"
+    );
+    assert_eq!(
+        printable("busybox httpd -p 80 café"),
+        "busybox httpd -p 80 café"
+    );
+}
 
 #[test]
 fn cmdline_and_process_tree() {

@@ -163,3 +163,33 @@ fn no_new_privileges_follows_the_security_opt() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+/// A container's processes choose their own command lines, and `top` prints
+/// them on the host's terminal: an escape sequence there would retitle,
+/// clear or reprogram that terminal. Control characters come out as `?`, as
+/// ps prints them.
+#[test]
+fn top_prints_no_escape_sequence_a_container_chose() {
+    if !have_root("top_prints_no_escape_sequence_a_container_chose") {
+        return;
+    }
+    let root = TestRoot::new("sec-top");
+    let evil = "\x1b]0;owned\x07\x1b[2J";
+    root.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "esc",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 600; :",
+        evil,
+    ]);
+    let out = root.ok(&["top", "esc"]);
+    assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out:?}");
+    assert!(out.contains("?]0;owned??[2J"), "{out}");
+    root.ok(&["rm", "-f", "esc"]);
+}

@@ -200,10 +200,20 @@ impl ProcessTree {
 
 fn command_or_comm(cmdline: &str, comm: &str) -> String {
     if cmdline.is_empty() {
-        format!("[{comm}]")
+        format!("[{}]", printable(comm))
     } else {
-        cmdline.to_string()
+        printable(cmdline)
     }
+}
+
+/// Text a process wrote about itself (its arguments, its name), safe to put
+/// on a terminal: a process can set its command line to an escape sequence
+/// that retitles, recolours or reprograms the terminal showing it, so every
+/// control character becomes `?`, as ps prints them.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 fn read_pid_ns(pid: u32) -> Option<u64> {
