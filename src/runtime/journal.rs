@@ -176,15 +176,25 @@ pub struct Replay {
 pub struct Journal {
     path: PathBuf,
     file: File,
+    /// The file ends in a torn line (a crash, or a short write when the disk
+    /// filled up): the next line starts with a newline of its own, or it
+    /// would be glued to the torn one and refused with it.
+    torn: std::cell::Cell<bool>,
 }
 
 impl Journal {
     /// Opens (creating if needed) the journal at `path`.
     pub fn open(path: &Path) -> io::Result<Journal> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)?;
+        let torn = ends_torn(&file)?;
         Ok(Journal {
             path: path.to_path_buf(),
             file,
+            torn: std::cell::Cell::new(torn),
         })
     }
 
@@ -206,8 +216,14 @@ impl Journal {
     }
 
     fn append(&self, payload: &str) -> io::Result<()> {
-        let line = sealed(payload);
+        let mut line = sealed(payload);
+        if self.torn.get() {
+            line.insert(0, '\n');
+        }
         let n = (&self.file).write(line.as_bytes())?;
+        if n > 0 {
+            self.torn.set(line.as_bytes()[n - 1] != b'\n');
+        }
         if n != line.len() {
             // A short write (the disk filled up): the part written is refused
             // by its missing newline and checksum; say that the line is not there.
@@ -235,6 +251,18 @@ impl Journal {
         };
         Ok(parse(&String::from_utf8_lossy(&bytes)))
     }
+}
+
+/// True when the file's last byte is not a newline (an empty file is not torn).
+fn ends_torn(file: &File) -> io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(false);
+    }
+    let mut last = [0u8; 1];
+    file.read_exact_at(&mut last, len - 1)?;
+    Ok(last[0] != b'\n')
 }
 
 /// Pure: the replay of a journal's text.
@@ -273,6 +301,41 @@ pub fn parse(text: &str) -> Replay {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_written_after_a_torn_one_is_whole() {
+        let dir =
+            std::env::temp_dir().join(format!("glassbox-journal-torn-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("journal");
+        let a = Object::Dir(PathBuf::from("/tmp/a"));
+        let b = Object::Dir(PathBuf::from("/tmp/b"));
+        let whole = sealed(&a.to_line());
+        // A crash cut the first line short, then the journal was opened again.
+        std::fs::write(&path, &whole[..whole.len() - 5]).unwrap();
+        let j = Journal::open(&path).unwrap();
+        j.record(&b).unwrap();
+        j.record(&a).unwrap();
+        let replay = Journal::replay(&path).unwrap();
+        assert_eq!(replay.objects, vec![b.clone(), a]);
+        assert_eq!(replay.refused.len(), 1, "{:?}", replay.refused);
+        assert!(
+            replay.refused[0].starts_with("line 1 "),
+            "{:?}",
+            replay.refused
+        );
+        // A whole journal gains no blank line.
+        drop(j);
+        let before = std::fs::read(&path).unwrap();
+        Journal::open(&path).unwrap().record_undone(&b).unwrap();
+        let after = std::fs::read(&path).unwrap();
+        assert_eq!(&after[..before.len()], &before[..]);
+        assert_eq!(
+            after[before.len()..],
+            *sealed(&format!("undone\t{}", b.to_line())).as_bytes()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_containers_network_objects_are_its_link_namespace_rules_and_leases() {
